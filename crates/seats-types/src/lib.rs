@@ -1,0 +1,20 @@
+//! Wire types of the Cloudflare v4 API as the seats service speaks it: the envelope, its
+//! messages, the seat. Serde only, no business logic; shared by the server, the client and
+//! the tests.
+//!
+//! Decoding is tolerant (unknown fields are ignored, optional fields may be missing) so the
+//! same types read Cloudflare's real responses.
+
+mod envelope;
+pub mod formats;
+mod seat;
+mod timestamp;
+mod token;
+
+pub use envelope::{Envelope, Message, ResultInfo, Source};
+pub use seat::{Seat, SeatEditItem};
+pub use timestamp::Timestamp;
+pub use token::{
+    Effect, PermissionGroup, PermissionGroupRef, Policy, TokenStatus, ACCOUNT_RESOURCE_PREFIX,
+    ALL_ACCOUNTS_RESOURCE,
+};
