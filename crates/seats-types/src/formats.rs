@@ -83,7 +83,10 @@ mod tests {
 
     #[test]
     fn seat_uids() {
-        assert_eq!(seat_uid_problem("f174e90a-fafe-4643-bbbc-4a0ed4fc8415"), None);
+        assert_eq!(
+            seat_uid_problem("f174e90a-fafe-4643-bbbc-4a0ed4fc8415"),
+            None
+        );
         assert!(seat_uid_problem("").is_some());
         assert!(seat_uid_problem(&"x".repeat(37)).is_some());
         assert!(seat_uid_problem("a\u{7}b").is_some());

@@ -1,0 +1,341 @@
+//! The storage conformance suite: the behaviour every [`Store`] backend must show. Each
+//! backend's tests call these functions on a fresh, empty store (SQLite always, PostgreSQL
+//! when a server is configured).
+
+use std::sync::Arc;
+
+use seats_types::{SeatEditItem, Timestamp};
+
+use crate::secret::Secret;
+use crate::{seed, Actor, Store, StoreError};
+
+/// The account every scenario uses.
+pub const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+
+fn at(s: &str) -> Timestamp {
+    s.parse().expect("test timestamp")
+}
+
+fn item(uid: &str, access: bool, gateway: bool) -> SeatEditItem {
+    SeatEditItem {
+        access_seat: access,
+        gateway_seat: gateway,
+        seat_uid: uid.into(),
+    }
+}
+
+/// A seed with one account of `limit` seats and the given users `(seat_uid, access, gateway, devices)`.
+pub fn seed_with(limit: u64, users: &[(&str, bool, bool, u64)]) -> seed::ValidSeed {
+    let users: Vec<_> = users
+        .iter()
+        .enumerate()
+        .map(|(i, (uid, a, g, devices))| {
+            serde_json::json!({"email": format!("user{i}@example.com"), "name": format!("User {i}"),
+                "seat_uid": uid, "access_seat": a, "gateway_seat": g, "active_device_count": devices,
+                "last_successful_login": "2030-01-01T00:00:00Z"})
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "accounts": [{"id": ACCOUNT, "name": "Conformance", "seat_limit": limit, "users": users}],
+        "members": [{"email": "Admin@Example.com", "api_key": "144c9defac04969c7bfad8efaa8ea194", "accounts": [ACCOUNT]}],
+        "tokens": [{"id": "tok1", "name": "t", "value": "secret-token", "policies": [{"effect": "allow",
+            "resources": {"com.cloudflare.api.account.*": "*"}, "permission_groups": [{"name": "Zero Trust: Seats Write"}]}]}]
+    });
+    seed::parse(doc.to_string().as_bytes()).expect("conformance seed is valid")
+}
+
+/// Seeding an empty store; lookups of tokens, members and accounts; a second seed refused.
+pub async fn seed_and_lookups(store: &dyn Store) {
+    assert!(store.is_empty().await.unwrap());
+    store
+        .load_seed(
+            seed_with(5, &[("s1", true, true, 2)]),
+            at("2030-01-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert!(!store.is_empty().await.unwrap());
+
+    let token = store
+        .token_by_hash(Secret::new("secret-token").hash())
+        .await
+        .unwrap()
+        .expect("token");
+    assert_eq!(token.id, "tok1");
+    assert_eq!(token.policies.len(), 1);
+    assert!(store
+        .token_by_hash(Secret::new("other").hash())
+        .await
+        .unwrap()
+        .is_none());
+
+    let member = store
+        .member_by_email("admin@EXAMPLE.com")
+        .await
+        .unwrap()
+        .expect("member");
+    assert_eq!(member.email, "Admin@Example.com");
+    assert_eq!(
+        member.key_hash,
+        Secret::new("144c9defac04969c7bfad8efaa8ea194").hash()
+    );
+    assert_eq!(member.accounts, vec![ACCOUNT.to_string()]);
+
+    let account = store.account(ACCOUNT).await.unwrap().expect("account");
+    assert_eq!(account.seat_limit, 5);
+    assert_eq!(store.accounts().await.unwrap(), vec![account]);
+    assert!(store
+        .account("ffffffffffffffffffffffffffffffff")
+        .await
+        .unwrap()
+        .is_none());
+
+    let user = store
+        .user_by_seat_uid(ACCOUNT, "s1", at("2030-01-01T01:00:00Z"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (user.active_device_count, user.active_session_count),
+        (2, 1)
+    );
+    // The seeded session lives 24 hours.
+    let later = store
+        .user_by_seat_uid(ACCOUNT, "s1", at("2030-01-02T00:00:01Z"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.active_session_count, 0);
+
+    let again = store
+        .load_seed(seed_with(1, &[]), at("2030-01-01T00:00:00Z"))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.account(ACCOUNT).await.unwrap().unwrap().seat_limit, 5);
+}
+
+/// Flags set as given, clean-up of sessions and devices, `updated_at` only on change, audit.
+pub async fn edit_seats_applies_and_cleans_up(store: &dyn Store) {
+    let t0 = at("2030-01-01T00:00:00Z");
+    store
+        .load_seed(
+            seed_with(
+                5,
+                &[
+                    ("both", true, true, 3),
+                    ("access", true, false, 0),
+                    ("none", false, false, 0),
+                ],
+            ),
+            t0,
+        )
+        .await
+        .unwrap();
+    let t1 = at("2030-01-01T00:10:00Z");
+    let actor = Actor::Token("tok1".into());
+    let out = store
+        .edit_seats(
+            ACCOUNT,
+            vec![item("access", true, false), item("both", true, false)],
+            actor.clone(),
+            t1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out.iter().map(|s| s.seat_uid.as_str()).collect::<Vec<_>>(),
+        ["access", "both"]
+    );
+    assert_eq!(
+        out[0].updated_at, t0,
+        "an unchanged seat keeps its updated_at"
+    );
+    assert_eq!(out[1].updated_at, t1);
+    assert_eq!((out[1].access_seat, out[1].gateway_seat), (true, false));
+
+    // Gateway off ended the devices; access stayed, so the session stays.
+    let both = store
+        .user_by_seat_uid(ACCOUNT, "both", t1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (both.active_device_count, both.active_session_count),
+        (0, 1)
+    );
+
+    // Access off ends the sessions; both off frees the seat.
+    let t2 = at("2030-01-01T00:20:00Z");
+    store
+        .edit_seats(ACCOUNT, vec![item("both", false, false)], actor.clone(), t2)
+        .await
+        .unwrap();
+    let both = store
+        .user_by_seat_uid(ACCOUNT, "both", t2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            both.access_seat,
+            both.gateway_seat,
+            both.active_session_count
+        ),
+        (false, false, 0)
+    );
+    assert_eq!(both.seat_granted_at, None);
+    assert_eq!(both.updated_at, t2);
+
+    // A new seat records when it was granted.
+    let t3 = at("2030-01-01T00:30:00Z");
+    store
+        .edit_seats(ACCOUNT, vec![item("none", false, true)], actor.clone(), t3)
+        .await
+        .unwrap();
+    let none = store
+        .user_by_seat_uid(ACCOUNT, "none", t3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(none.seat_granted_at, Some(t3));
+
+    let (events, total) = store.audit_events(ACCOUNT, 1, 100).await.unwrap();
+    assert_eq!(total, 3, "one event per real change: {events:?}");
+    assert_eq!(events[0].subject, "none");
+    assert_eq!(events[1].action, "seat.remove");
+    assert_eq!(events[2].actor, actor);
+    assert_eq!(
+        events[2].before,
+        Some(serde_json::json!({"access_seat": true, "gateway_seat": true}))
+    );
+    assert_eq!(
+        events[2].after,
+        Some(serde_json::json!({"access_seat": true, "gateway_seat": false}))
+    );
+}
+
+/// Unknown seat uids and the seat limit refuse the whole batch and write nothing.
+pub async fn edit_seats_is_atomic(store: &dyn Store) {
+    let t0 = at("2030-01-01T00:00:00Z");
+    store
+        .load_seed(
+            seed_with(
+                2,
+                &[
+                    ("a", true, false, 0),
+                    ("b", true, false, 0),
+                    ("c", false, false, 0),
+                    ("d", false, false, 0),
+                ],
+            ),
+            t0,
+        )
+        .await
+        .unwrap();
+    let actor = Actor::Operator;
+    let t1 = at("2030-01-01T01:00:00Z");
+    let err = store
+        .edit_seats(
+            ACCOUNT,
+            vec![
+                item("a", false, false),
+                item("x", true, true),
+                item("y", true, true),
+            ],
+            actor.clone(),
+            t1,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NotFound { positions } if positions == &[1, 2]),
+        "{err:?}"
+    );
+
+    let err = store
+        .edit_seats(
+            ACCOUNT,
+            vec![item("b", false, true), item("c", true, false)],
+            actor.clone(),
+            t1,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::SeatLimit { used: 2, limit: 2 }),
+        "{err:?}"
+    );
+    let b = store
+        .user_by_seat_uid(ACCOUNT, "b", t1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (b.access_seat, b.gateway_seat, b.updated_at),
+        (true, false, t0),
+        "nothing of a refused batch applies"
+    );
+    assert_eq!(store.audit_events(ACCOUNT, 1, 10).await.unwrap().1, 0);
+
+    // Freeing one seat and taking another in one batch fits a full account.
+    store
+        .edit_seats(
+            ACCOUNT,
+            vec![item("a", false, false), item("c", true, true)],
+            actor.clone(),
+            t1,
+        )
+        .await
+        .unwrap();
+    // An account over its limit may still free seats, but not take them.
+    store
+        .edit_seats(ACCOUNT, vec![item("c", false, false)], actor, t1)
+        .await
+        .unwrap();
+}
+
+/// Concurrent batches: no update is lost and the limit is never exceeded.
+pub async fn concurrent_edits_respect_limit(store: Arc<dyn Store>) {
+    let uids: Vec<String> = (0..40).map(|i| format!("u{i}")).collect();
+    let users: Vec<(&str, bool, bool, u64)> =
+        uids.iter().map(|u| (u.as_str(), false, false, 0)).collect();
+    store
+        .load_seed(seed_with(10, &users), at("2030-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for (i, uid) in uids.iter().enumerate() {
+        let store = store.clone();
+        let uid = uid.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .edit_seats(
+                    ACCOUNT,
+                    vec![item(&uid, i % 2 == 0, true)],
+                    Actor::System,
+                    at("2030-01-01T00:01:00Z"),
+                )
+                .await
+        }));
+    }
+    let mut granted = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => granted += 1,
+            Err(StoreError::SeatLimit { limit: 10, .. }) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(granted, 10);
+    let mut holding = 0;
+    for uid in &uids {
+        let u = store
+            .user_by_seat_uid(ACCOUNT, uid, at("2030-01-01T00:02:00Z"))
+            .await
+            .unwrap()
+            .unwrap();
+        holding += u64::from(u.gateway_seat);
+    }
+    assert_eq!(holding, 10);
+    assert_eq!(store.audit_events(ACCOUNT, 1, 100).await.unwrap().1, 10);
+}

@@ -1,0 +1,34 @@
+//! The storage error: small on purpose, so every backend can map to it.
+
+/// What a storage operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Something named by the request does not exist. `positions` are the indices of the
+    /// request items that named nothing (empty for a single lookup).
+    #[error("not found")]
+    NotFound { positions: Vec<usize> },
+    /// The change would raise seats in use above the account's limit. `used` is the number
+    /// of seats in use before the change.
+    #[error("seat limit reached: {used}/{limit} seats in use")]
+    SeatLimit { used: u64, limit: u64 },
+    /// A uniqueness rule would be broken, or the operation does not fit the current state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Anything else: the database failed. Never shown to API clients.
+    #[error("storage failure: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    pub fn other(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Other(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Other(Box::new(e))
+    }
+}

@@ -1,0 +1,585 @@
+//! The SQLite backend: one file, WAL mode, one writer thread with group commit, a pool of
+//! readers.
+
+mod readers;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use seats_types::{formats, SeatEditItem, Timestamp, TokenStatus};
+
+use crate::model::{
+    AccountRecord, Actor, AuditRecord, MemberRecord, SeatRecord, TokenRecord, UserRecord,
+};
+use crate::secret::SecretHash;
+use crate::seed::ValidSeed;
+use crate::{Durability, Store, StoreError, StoreResult};
+use readers::Readers;
+use writer::Writer;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+
+/// Lifetime of an Access session opened by a login [ours].
+pub const SESSION_LIFETIME_HOURS: i64 = 24;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: Readers,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>, durability: Durability) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(StoreError::other)?;
+        }
+        let mut conn = Connection::open(&path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            match durability {
+                Durability::Full => "FULL",
+                Durability::Relaxed => "NORMAL",
+            },
+        )?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        let readers = Readers::new(path.clone(), 8);
+        Ok(SqliteStore {
+            path,
+            writer: Writer::start(conn),
+            readers,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let applied: usize = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::other(format!(
+            "database schema version {applied} is newer than this build knows ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tracing::info!(migration = i + 1, "applied SQLite migration");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn ts(micros: i64) -> rusqlite::Result<Timestamp> {
+    Timestamp::from_unix_micros(micros)
+        .ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(0, micros))
+}
+
+fn opt_ts(micros: Option<i64>) -> rusqlite::Result<Option<Timestamp>> {
+    micros.map(ts).transpose()
+}
+
+fn json_text(v: &impl serde::Serialize) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(StoreError::other)
+}
+
+fn seats_in_use(conn: &Connection, account_id: &str) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE account_id = ?1 AND (access_seat = 1 OR gateway_seat = 1)",
+        [account_id],
+        |r| r.get(0),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    conn: &Connection,
+    now: Timestamp,
+    account_id: Option<&str>,
+    actor: &Actor,
+    action: &str,
+    subject: &str,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_events (at, account_id, actor_kind, actor_id, action, subject, before, after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        now.unix_micros(),
+        account_id,
+        actor.kind(),
+        actor.id(),
+        action,
+        subject,
+        before.map(|v| v.to_string()),
+        after.map(|v| v.to_string()),
+    ])?;
+    Ok(())
+}
+
+fn load_seed(conn: &Connection, seed: &ValidSeed, now: Timestamp) -> StoreResult<()> {
+    if !is_empty(conn)? {
+        return Err(StoreError::Conflict(
+            "the database already holds data".into(),
+        ));
+    }
+    let now_us = now.unix_micros();
+    let mut insert_account = conn.prepare(
+        "INSERT INTO accounts (id, name, seat_limit, organization, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut insert_user = conn.prepare(
+        "INSERT INTO users (id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat,
+                            seat_granted_at, last_successful_login, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+    )?;
+    let mut insert_device = conn.prepare(
+        "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+    )?;
+    let mut insert_session = conn.prepare(
+        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for account in &seed.accounts {
+        let org = account.organization.as_ref().map(json_text).transpose()?;
+        insert_account.execute(params![
+            account.id,
+            account.name,
+            account.seat_limit,
+            org,
+            now_us
+        ])?;
+        for user in &account.users {
+            let id = user.id.as_ref().map_or_else(
+                || uuid::Uuid::new_v4().to_string(),
+                |id| id.to_ascii_lowercase(),
+            );
+            let seat_uid = user
+                .seat_uid
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let holds = user.access_seat || user.gateway_seat;
+            let last_login = user.last_successful_login.map(|t| t.unix_micros());
+            insert_user.execute(params![
+                id,
+                account.id,
+                user.email,
+                formats::email_key(&user.email),
+                user.name,
+                seat_uid,
+                user.access_seat,
+                user.gateway_seat,
+                holds.then_some(now_us),
+                last_login,
+                now_us,
+            ])?;
+            for _ in 0..user.active_device_count {
+                insert_device.execute(params![id, uuid::Uuid::new_v4().to_string(), now_us])?;
+            }
+            if let (true, Some(login)) = (user.access_seat, user.last_successful_login) {
+                let expires = login.unix_micros() + SESSION_LIFETIME_HOURS * 3_600_000_000;
+                insert_session.execute(params![
+                    uuid::Uuid::new_v4().to_string(),
+                    id,
+                    login.unix_micros(),
+                    expires
+                ])?;
+            }
+        }
+    }
+    let mut insert_member = conn.prepare(
+        "INSERT INTO members (email_key, email, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut insert_membership =
+        conn.prepare("INSERT INTO member_accounts (member_email_key, account_id) VALUES (?1, ?2)")?;
+    for member in &seed.members {
+        let key = formats::email_key(&member.email);
+        insert_member.execute(params![
+            key,
+            member.email,
+            member.api_key.hash().as_bytes(),
+            now_us
+        ])?;
+        for account in &member.accounts {
+            insert_membership.execute(params![key, account])?;
+        }
+    }
+    let mut insert_token = conn.prepare(
+        "INSERT INTO tokens (id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+    )?;
+    for token in &seed.tokens {
+        let id = token
+            .id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        insert_token.execute(params![
+            id,
+            token.name,
+            token.value.hash().as_bytes(),
+            json_text(&token.policies)?,
+            token.status.unwrap_or(TokenStatus::Active).as_str(),
+            token.not_before.map(|t| t.unix_micros()),
+            token.expires_on.map(|t| t.unix_micros()),
+            now_us,
+        ])?;
+    }
+    Ok(())
+}
+
+fn is_empty(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM accounts) AND NOT EXISTS (SELECT 1 FROM members)
+                AND NOT EXISTS (SELECT 1 FROM tokens)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// A user's seat state as read inside the edit transaction.
+struct SeatRow {
+    user_id: String,
+    access: bool,
+    gateway: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn edit_seats(
+    conn: &Connection,
+    account_id: &str,
+    items: &[SeatEditItem],
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<Vec<SeatRecord>> {
+    let limit: u64 = conn
+        .query_row(
+            "SELECT seat_limit FROM accounts WHERE id = ?1",
+            [account_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound { positions: vec![] })?;
+    let mut lookup = conn.prepare_cached(
+        "SELECT id, access_seat, gateway_seat, created_at, updated_at FROM users
+         WHERE account_id = ?1 AND seat_uid = ?2",
+    )?;
+    let mut rows = Vec::with_capacity(items.len());
+    let mut missing = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let row = lookup
+            .query_row(params![account_id, item.seat_uid], |r| {
+                Ok(SeatRow {
+                    user_id: r.get(0)?,
+                    access: r.get(1)?,
+                    gateway: r.get(2)?,
+                    created_at: r.get(3)?,
+                    updated_at: r.get(4)?,
+                })
+            })
+            .optional()?;
+        match row {
+            Some(row) => rows.push(row),
+            None => missing.push(i),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(StoreError::NotFound { positions: missing });
+    }
+
+    // The limit is judged on the state after the whole batch.
+    let used = seats_in_use(conn, account_id)?;
+    let (mut taken, mut freed) = (0u64, 0u64);
+    for (row, item) in rows.iter().zip(items) {
+        match (
+            row.access || row.gateway,
+            item.access_seat || item.gateway_seat,
+        ) {
+            (false, true) => taken += 1,
+            (true, false) => freed += 1,
+            _ => {}
+        }
+    }
+    let after = used + taken - freed;
+    if after > used && after > limit {
+        return Err(StoreError::SeatLimit { used, limit });
+    }
+
+    let now_us = now.unix_micros();
+    let mut update = conn.prepare_cached(
+        "UPDATE users SET access_seat = ?2, gateway_seat = ?3, updated_at = ?4,
+                seat_granted_at = CASE WHEN ?2 = 0 AND ?3 = 0 THEN NULL ELSE COALESCE(seat_granted_at, ?4) END
+         WHERE id = ?1",
+    )?;
+    let mut end_sessions = conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?;
+    let mut end_devices = conn.prepare_cached("DELETE FROM devices WHERE user_id = ?1")?;
+    let mut out = Vec::with_capacity(items.len());
+    for (row, item) in rows.iter().zip(items) {
+        let changed = row.access != item.access_seat || row.gateway != item.gateway_seat;
+        if changed {
+            update.execute(params![
+                row.user_id,
+                item.access_seat,
+                item.gateway_seat,
+                now_us
+            ])?;
+            if row.access && !item.access_seat {
+                end_sessions.execute([&row.user_id])?;
+            }
+            if row.gateway && !item.gateway_seat {
+                end_devices.execute([&row.user_id])?;
+            }
+            let before =
+                serde_json::json!({"access_seat": row.access, "gateway_seat": row.gateway});
+            let after = serde_json::json!({"access_seat": item.access_seat, "gateway_seat": item.gateway_seat});
+            let action = if !item.access_seat && !item.gateway_seat {
+                "seat.remove"
+            } else {
+                "seat.update"
+            };
+            audit(
+                conn,
+                now,
+                Some(account_id),
+                actor,
+                action,
+                &item.seat_uid,
+                Some(&before),
+                Some(&after),
+            )?;
+        }
+        out.push(SeatRecord {
+            seat_uid: item.seat_uid.clone(),
+            access_seat: item.access_seat,
+            gateway_seat: item.gateway_seat,
+            created_at: ts(row.created_at)?,
+            updated_at: if changed { now } else { ts(row.updated_at)? },
+        });
+    }
+    Ok(out)
+}
+
+fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(TokenRecord, String)> {
+    let hash: Vec<u8> = r.get(2)?;
+    let status: String = r.get(4)?;
+    Ok((
+        TokenRecord {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            value_hash: SecretHash::from_slice(&hash).unwrap_or(SecretHash([0; 32])),
+            policies: Vec::new(),
+            status: if status == "disabled" {
+                TokenStatus::Disabled
+            } else {
+                TokenStatus::Active
+            },
+            not_before: opt_ts(r.get(5)?)?,
+            expires_on: opt_ts(r.get(6)?)?,
+            created_at: ts(r.get(7)?)?,
+        },
+        r.get(3)?,
+    ))
+}
+
+fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRecord> {
+    Ok(AccountRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        seat_limit: r.get(2)?,
+        created_at: ts(r.get(3)?)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.readers
+            .read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        self.readers.read(|c| Ok(is_empty(c)?)).await
+    }
+
+    async fn load_seed(&self, seed: ValidSeed, now: Timestamp) -> StoreResult<()> {
+        self.writer.write(move |c| load_seed(c, &seed, now)).await
+    }
+
+    async fn token_by_hash(&self, hash: SecretHash) -> StoreResult<Option<TokenRecord>> {
+        self.readers
+            .read(move |c| {
+                let found = c
+                    .prepare_cached(
+                        "SELECT id, name, value_hash, policies, status, not_before, expires_on, created_at
+                         FROM tokens WHERE value_hash = ?1",
+                    )?
+                    .query_row([hash.as_bytes()], token_from_row)
+                    .optional()?;
+                let Some((mut token, policies)) = found else { return Ok(None) };
+                if token.value_hash != hash {
+                    return Ok(None);
+                }
+                token.policies = serde_json::from_str(&policies).map_err(StoreError::other)?;
+                Ok(Some(token))
+            })
+            .await
+    }
+
+    async fn member_by_email(&self, email: &str) -> StoreResult<Option<MemberRecord>> {
+        let key = formats::email_key(email);
+        self.readers
+            .read(move |c| {
+                let found = c
+                    .prepare_cached("SELECT email, key_hash FROM members WHERE email_key = ?1")?
+                    .query_row([&key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+                    .optional()?;
+                let Some((email, hash)) = found else { return Ok(None) };
+                let accounts = c
+                    .prepare_cached(
+                        "SELECT account_id FROM member_accounts WHERE member_email_key = ?1 ORDER BY account_id",
+                    )?
+                    .query_map([&key], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()?;
+                let key_hash = SecretHash::from_slice(&hash).ok_or_else(|| StoreError::other("bad key hash"))?;
+                Ok(Some(MemberRecord { email, key_hash, accounts }))
+            })
+            .await
+    }
+
+    async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
+        let id = id.to_owned();
+        self.readers
+            .read(move |c| {
+                Ok(c.prepare_cached(
+                    "SELECT id, name, seat_limit, created_at FROM accounts WHERE id = ?1",
+                )?
+                .query_row([&id], account_from_row)
+                .optional()?)
+            })
+            .await
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<AccountRecord>> {
+        self.readers
+            .read(|c| {
+                Ok(c.prepare_cached(
+                    "SELECT id, name, seat_limit, created_at FROM accounts ORDER BY created_at, id",
+                )?
+                .query_map([], account_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    async fn user_by_seat_uid(
+        &self,
+        account_id: &str,
+        seat_uid: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<UserRecord>> {
+        let (account_id, seat_uid) = (account_id.to_owned(), seat_uid.to_owned());
+        self.readers
+            .read(move |c| {
+                Ok(c.prepare_cached(
+                    "SELECT u.id, u.account_id, u.email, u.name, u.seat_uid, u.access_seat, u.gateway_seat,
+                            (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id),
+                            (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?3),
+                            u.last_successful_login, u.seat_granted_at, u.created_at, u.updated_at
+                     FROM users u WHERE u.account_id = ?1 AND u.seat_uid = ?2",
+                )?
+                .query_row(params![account_id, seat_uid, now.unix_micros()], |r| {
+                    Ok(UserRecord {
+                        id: r.get(0)?,
+                        account_id: r.get(1)?,
+                        email: r.get(2)?,
+                        name: r.get(3)?,
+                        seat_uid: r.get(4)?,
+                        access_seat: r.get(5)?,
+                        gateway_seat: r.get(6)?,
+                        active_device_count: r.get(7)?,
+                        active_session_count: r.get(8)?,
+                        last_successful_login: opt_ts(r.get(9)?)?,
+                        seat_granted_at: opt_ts(r.get(10)?)?,
+                        created_at: ts(r.get(11)?)?,
+                        updated_at: ts(r.get(12)?)?,
+                    })
+                })
+                .optional()?)
+            })
+            .await
+    }
+
+    async fn edit_seats(
+        &self,
+        account_id: &str,
+        items: Vec<SeatEditItem>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<Vec<SeatRecord>> {
+        let account_id = account_id.to_owned();
+        self.writer
+            .write(move |c| edit_seats(c, &account_id, &items, &actor, now))
+            .await
+    }
+
+    async fn audit_events(
+        &self,
+        account_id: &str,
+        page: u64,
+        per_page: u64,
+    ) -> StoreResult<(Vec<AuditRecord>, u64)> {
+        let account_id = account_id.to_owned();
+        self.readers
+            .read(move |c| {
+                let total: u64 =
+                    c.query_row("SELECT COUNT(*) FROM audit_events WHERE account_id = ?1", [&account_id], |r| r.get(0))?;
+                let offset = page.saturating_sub(1).saturating_mul(per_page);
+                let events = c
+                    .prepare_cached(
+                        "SELECT seq, at, account_id, actor_kind, actor_id, action, subject, before, after
+                         FROM audit_events WHERE account_id = ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3",
+                    )?
+                    .query_map(params![account_id, per_page, offset], |r| {
+                        let kind: String = r.get(3)?;
+                        let id: String = r.get(4)?;
+                        let before: Option<String> = r.get(7)?;
+                        let after: Option<String> = r.get(8)?;
+                        Ok(AuditRecord {
+                            seq: r.get(0)?,
+                            at: ts(r.get(1)?)?,
+                            account_id: r.get(2)?,
+                            actor: Actor::from_parts(&kind, &id).unwrap_or(Actor::System),
+                            action: r.get(5)?,
+                            subject: r.get(6)?,
+                            before: before.and_then(|s| serde_json::from_str(&s).ok()),
+                            after: after.and_then(|s| serde_json::from_str(&s).ok()),
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((events, total))
+            })
+            .await
+    }
+}

@@ -1,0 +1,115 @@
+//! The single writer of a SQLite database, with group commit.
+//!
+//! Every write runs on one thread that owns the write connection. Jobs that queue up while a
+//! commit is in flight are run together in one `BEGIN IMMEDIATE` transaction, each inside its
+//! own savepoint (a job that fails is rolled back alone), and acknowledged only after the one
+//! `COMMIT` returned — so one fsync serves many requests while each request still either
+//! applies fully or not at all. `BEGIN IMMEDIATE` takes SQLite's write lock, so the checks a
+//! job makes (the seat limit) also hold against other processes using the same file.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::thread;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::{StoreError, StoreResult};
+
+/// Most jobs folded into one transaction.
+const MAX_GROUP: usize = 256;
+
+type Finish = Box<dyn FnOnce(StoreResult<()>) + Send>;
+/// Runs inside the open transaction; says whether it succeeded and how to answer its caller
+/// once the commit outcome is known.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
+
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub(crate) fn start(conn: Connection) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        thread::Builder::new()
+            .name("seats-sqlite-writer".into())
+            .spawn(move || run(conn, rx))
+            .expect("spawning the SQLite writer thread");
+        Writer { jobs: tx }
+    }
+
+    /// Runs `f` in a write transaction and answers after it committed.
+    pub(crate) async fn write<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)))
+                .unwrap_or_else(|_| Err(StoreError::other("write job panicked")));
+            let ok = outcome.is_ok();
+            let finish: Finish = Box::new(move |commit| {
+                let _ = tx.send(commit.and(outcome));
+            });
+            (ok, finish)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::other("the SQLite writer has stopped"))?;
+        rx.await
+            .map_err(|_| StoreError::other("the SQLite writer dropped a job"))?
+    }
+}
+
+fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        run_group(&conn, group);
+    }
+}
+
+fn run_group(conn: &Connection, group: Vec<Job>) {
+    // A job that is dropped unrun answers its caller with an error (its reply sender goes).
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, jobs = group.len(), "could not begin a SQLite write transaction");
+        return;
+    }
+    let mut finishes = Vec::with_capacity(group.len());
+    let mut broken: Option<rusqlite::Error> = None;
+    for job in group {
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            broken = Some(e);
+            break;
+        }
+        let (ok, finish) = job(conn);
+        finishes.push(finish);
+        let end = if ok {
+            conn.execute_batch("RELEASE job")
+        } else {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        };
+        if let Err(e) = end {
+            broken = Some(e);
+            break;
+        }
+    }
+    let outcome = match broken {
+        Some(e) => Err(e),
+        None => conn.execute_batch("COMMIT"),
+    };
+    let outcome = outcome.map_err(|e| {
+        tracing::error!(error = %e, "SQLite transaction failed; rolling back the group");
+        let _ = conn.execute_batch("ROLLBACK");
+        e.to_string()
+    });
+    for finish in finishes {
+        finish(outcome.clone().map_err(StoreError::other));
+    }
+}
