@@ -1,1 +1,94 @@
+//! The Cloudflare-compatible seats API as a library: [`build_router`] and [`serve`].
+//!
+//! `main` parses configuration, opens a store and calls these; integration tests do the same
+//! on `127.0.0.1:0`.
 
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderName, Request, Response};
+use axum::Router;
+use seats_store::Store;
+use tokio::net::TcpListener;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+pub use clock::{Clock, SystemClock};
+pub use config::ServerConfig;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> Self {
+        AppState {
+            store,
+            clock,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole HTTP application: routes, envelope fallbacks, request ids and request logs.
+pub fn build_router(state: AppState) -> Router {
+    let (router, _doc) = routes::api_routes().split_for_parts();
+    router
+        // Must come after the routes: it applies to those registered before it.
+        .method_not_allowed_fallback(routes::fallback::method_not_allowed)
+        .fallback(routes::fallback::no_route)
+        .with_state(state)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let request_id = req
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|id| id.header_value().to_str().ok())
+                        .unwrap_or("");
+                    // Only method and path: headers carry credentials and are never logged.
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(),
+                        request_id = %request_id, account_id = tracing::field::Empty)
+                })
+                .on_request(())
+                .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = latency.as_secs_f64() * 1000.0,
+                        "response"
+                    );
+                })
+                .on_failure(()),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `{"success", "errors", "messages", "result", "result_info"?}`, the body of every response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope<T> {
     pub success: bool,
     #[serde(default)]

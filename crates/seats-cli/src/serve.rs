@@ -1,0 +1,199 @@
+//! `seats serve`: open the store, load a seed, bind, serve until SIGTERM/SIGINT.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use seats_server::{build_router, AppState, ServerConfig, SystemClock};
+use seats_store::sqlite::SqliteStore;
+use seats_store::{seed, DatabaseUrl, Durability, Store};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "SEATS_LISTEN", default_value = "127.0.0.1:8788")]
+    listen: SocketAddr,
+    /// `sqlite://PATH`, a plain file path, or `postgres://...` [default: sqlite://seats.db;
+    /// with --demo, a temporary database removed at exit]
+    #[arg(long, env = "SEATS_DATABASE")]
+    database: Option<String>,
+    /// Load this seed file into an empty database before serving.
+    #[arg(long, env = "SEATS_SEED", value_name = "FILE")]
+    seed: Option<PathBuf>,
+    /// Load the built-in demo data (the values of Cloudflare's examples).
+    #[arg(long, env = "SEATS_DEMO")]
+    demo: bool,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "SEATS_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Most seats in one PATCH body.
+    #[arg(long, env = "SEATS_MAX_BATCH", default_value_t = 1000)]
+    max_batch: usize,
+    /// `full`: fsync every commit. `relaxed`: survives a process crash, not a power loss.
+    #[arg(long, env = "SEATS_DURABILITY", value_enum, default_value_t = DurabilityArg::Full)]
+    durability: DurabilityArg,
+    /// Log format.
+    #[arg(long, env = "SEATS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DurabilityArg {
+    Full,
+    Relaxed,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    init_tracing(args.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if args.demo && args.seed.is_some() {
+        bail!("--demo and --seed cannot be used together: --demo loads the built-in demo seed");
+    }
+    // The seed is read and validated before the database is touched, so a bad file changes nothing.
+    let seed = match (&args.seed, args.demo) {
+        (Some(path), _) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read seed file {}", path.display()))?;
+            let seed = seed::parse(&bytes).map_err(|e| {
+                let lines: Vec<String> = e
+                    .problems
+                    .iter()
+                    .map(|p| format!("{}: {p}", path.display()))
+                    .collect();
+                anyhow::anyhow!(
+                    "invalid seed file, nothing was loaded:\n{}",
+                    lines.join("\n")
+                )
+            })?;
+            Some(seed)
+        }
+        (None, true) => {
+            Some(seed::parse(seed::DEMO_SEED.as_bytes()).context("built-in demo seed")?)
+        }
+        (None, false) => None,
+    };
+
+    // With --demo and no database chosen, use a temporary one that goes away at exit.
+    let mut _temp_dir = None;
+    let database = match (&args.database, args.demo) {
+        (Some(url), _) => url.clone(),
+        (None, true) => {
+            let dir = tempfile::tempdir()
+                .context("creating a temporary directory for the demo database")?;
+            let path = dir.path().join("seats-demo.db");
+            _temp_dir = Some(dir);
+            path.display().to_string()
+        }
+        (None, false) => "sqlite://seats.db".to_owned(),
+    };
+    let store: Arc<dyn Store> = match database.parse::<DatabaseUrl>()? {
+        DatabaseUrl::Sqlite(path) => {
+            let durability = match args.durability {
+                DurabilityArg::Full => Durability::Full,
+                DurabilityArg::Relaxed => Durability::Relaxed,
+            };
+            let store = SqliteStore::open(&path, durability)
+                .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+            tracing::info!(path = %path.display(), ?durability, "opened SQLite database");
+            Arc::new(store)
+        }
+        DatabaseUrl::Postgres(_) => {
+            bail!("the PostgreSQL backend is not available yet; use a SQLite database (sqlite://PATH)")
+        }
+    };
+
+    let clock = Arc::new(SystemClock);
+    if let Some(seed) = seed {
+        if store.is_empty().await? {
+            let users = seed.user_count();
+            let started = std::time::Instant::now();
+            store
+                .load_seed(seed, seats_server::Clock::now(&*clock))
+                .await
+                .context("loading the seed")?;
+            tracing::info!(
+                users,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "seed loaded"
+            );
+        } else {
+            tracing::warn!("the database already holds data; the seed was not loaded");
+        }
+    }
+
+    let config = ServerConfig {
+        max_body_bytes: args.max_body_bytes,
+        max_batch: args.max_batch,
+    };
+    let router = build_router(AppState::new(store, clock, config));
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    // On stdout, for scripts and tests that start the server on port 0.
+    println!("seats listening on http://{addr}");
+    seats_server::serve(listener, router, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,19 @@
+//! Limits and settings of the HTTP layer.
+
+/// Settings the handlers read. The CLI fills them from flags and `SEATS_*` variables.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest accepted request body; larger is 413 (12007).
+    pub max_body_bytes: usize,
+    /// Most items in one `PATCH .../access/seats` body.
+    pub max_batch: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 1024 * 1024,
+            max_batch: 1000,
+        }
+    }
+}
