@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 pub struct FailureEnvelope {
     errors: Vec<Message>,
     messages: Vec<Message>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Object>, required = true)]
     result: Option<()>,
     /// Whether the API call was successful
     success: bool,

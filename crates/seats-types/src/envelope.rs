@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 pub struct Envelope<T> {
     pub success: bool,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub errors: Vec<Message>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub messages: Vec<Message>,
     /// `null` on failure; always written, so clients that expect the key find it.
     pub result: Option<T>,

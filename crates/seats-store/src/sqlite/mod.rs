@@ -415,7 +415,8 @@ fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRecord> {
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         self.readers
-            .read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            // Touches the schema, not just the connection: a database without our tables is not ready.
+            .read(|c| Ok(c.query_row("SELECT 1 FROM accounts LIMIT 1", [], |_| Ok(())).optional().map(|_| ())?))
             .await
     }
 

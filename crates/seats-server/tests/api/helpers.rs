@@ -1,0 +1,223 @@
+//! `spawn_app`: a real server on a free port, a fresh SQLite file, and an HTTP client.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use seats_server::{build_router, AppState, ServerConfig, SystemClock};
+use seats_store::sqlite::SqliteStore;
+use seats_store::{seed, Durability, Store, UserRecord};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ACCOUNT: &str = "699d98642c564d2e855e9661899b7252";
+pub const OTHER_ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+pub const TOKEN: &str = "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY";
+pub const EMAIL: &str = "user@example.com";
+pub const KEY: &str = "144c9defac04969c7bfad8efaa8ea194";
+pub const ALICE_SEAT: &str = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub store: Arc<SqliteStore>,
+    pub db_path: PathBuf,
+    // Keeps the database directory alive as long as the app.
+    pub dir: Arc<tempfile::TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Starts the server on a fresh database loaded with `seed`.
+pub async fn spawn_app(seed: &Value) -> TestApp {
+    spawn_app_with(seed, ServerConfig::default()).await
+}
+
+pub async fn spawn_app_with(seed: &Value, config: ServerConfig) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let db_path = dir.path().join("seats.db");
+    let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("open store"));
+    let seed = seed::parse(seed.to_string().as_bytes()).expect("test seed is valid");
+    store.load_seed(seed, seats_server::Clock::now(&SystemClock)).await.expect("load seed");
+    start(dir, db_path, store, config).await
+}
+
+/// Starts a server on an existing database file (for restarts).
+pub async fn spawn_on(dir: Arc<tempfile::TempDir>, db_path: PathBuf) -> TestApp {
+    let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("reopen store"));
+    start(dir, db_path, store, ServerConfig::default()).await
+}
+
+async fn start(dir: Arc<tempfile::TempDir>, db_path: PathBuf, store: Arc<SqliteStore>, config: ServerConfig) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(seats_server::serve(listener, build_router(state), async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        store,
+        db_path,
+        dir,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn seats_path(account: &str) -> String {
+        format!("/client/v4/accounts/{account}/access/seats")
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// PATCH seats of the demo account with the demo token.
+    pub async fn patch_seats(&self, body: &Value) -> Response {
+        self.patch_seats_as(ACCOUNT, Auth::Token(TOKEN), body).await
+    }
+
+    pub async fn patch_seats_as(&self, account: &str, auth: Auth<'_>, body: &Value) -> Response {
+        auth.apply(self.request(Method::PATCH, &Self::seats_path(account)))
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn user(&self, seat_uid: &str) -> UserRecord {
+        self.user_in(ACCOUNT, seat_uid).await
+    }
+
+    pub async fn user_in(&self, account: &str, seat_uid: &str) -> UserRecord {
+        self.store
+            .user_by_seat_uid(account, seat_uid, seats_server::Clock::now(&SystemClock))
+            .await
+            .unwrap()
+            .expect("user exists")
+    }
+
+    pub async fn audit_count(&self, account: &str) -> u64 {
+        self.store.audit_events(account, 1, 1).await.unwrap().1
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> (Arc<tempfile::TempDir>, PathBuf) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server result");
+        }
+        (self.dir.clone(), self.db_path.clone())
+    }
+}
+
+/// The credential a request carries.
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    Token(&'a str),
+    Key(&'a str, &'a str),
+    None,
+}
+
+impl Auth<'_> {
+    pub fn apply(self, req: RequestBuilder) -> RequestBuilder {
+        match self {
+            Auth::Token(t) => req.header("Authorization", format!("Bearer {t}")),
+            Auth::Key(email, key) => req.header("X-Auth-Email", email).header("X-Auth-Key", key),
+            Auth::None => req,
+        }
+    }
+}
+
+/// Reads a response as status and JSON body.
+pub async fn parts(resp: Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, body)
+}
+
+/// Asserts a failure response field by field: status, `success`, `result`, and each error's
+/// code, message and pointer, in order.
+pub async fn assert_error(resp: Response, status: u16, expected: &[(i64, &str, Option<&str>)]) -> Value {
+    let (got_status, body) = parts(resp).await;
+    assert_eq!(got_status.as_u16(), status, "status of {body}");
+    assert_eq!(body["success"], json!(false), "{body}");
+    assert_eq!(body["result"], Value::Null, "{body}");
+    assert_eq!(body["messages"], json!([]), "{body}");
+    let errors = body["errors"].as_array().expect("errors array");
+    assert_eq!(errors.len(), expected.len(), "errors of {body}");
+    for (err, (code, message, pointer)) in errors.iter().zip(expected) {
+        assert_eq!(err["code"], json!(code), "{body}");
+        assert_eq!(err["message"], json!(message), "{body}");
+        match pointer {
+            Some(p) => assert_eq!(err["source"]["pointer"], json!(p), "{body}"),
+            None => assert!(err.get("source").is_none(), "unexpected source in {body}"),
+        }
+    }
+    body
+}
+
+/// The demo seed plus a second account, and tokens and members that exercise every
+/// credential rule.
+pub fn test_seed() -> Value {
+    let seats_write = json!([{"name": "Zero Trust: Seats Write"}]);
+    json!({
+        "accounts": [
+            {"id": ACCOUNT, "name": "Example account", "seat_limit": 50, "users": [
+                {"email": "alice@example.com", "name": "Alice", "seat_uid": ALICE_SEAT,
+                 "access_seat": true, "gateway_seat": true, "active_device_count": 2,
+                 "last_successful_login": "2099-01-01T00:00:00Z"},
+                {"email": "bob@example.com", "name": "Bob", "seat_uid": "bob", "access_seat": false, "gateway_seat": false},
+                {"email": "carol@example.com", "name": "Carol", "seat_uid": "carol", "access_seat": true, "gateway_seat": false}
+            ]},
+            {"id": OTHER_ACCOUNT, "name": "Other", "seat_limit": 1, "users": [
+                {"email": "dave@example.com", "seat_uid": "dave", "access_seat": true, "gateway_seat": false},
+                {"email": "erin@example.com", "seat_uid": "erin"}
+            ]}
+        ],
+        "members": [
+            {"email": EMAIL, "api_key": KEY, "accounts": [ACCOUNT]},
+            {"email": "other@example.com", "api_key": "0000000000000000000000000000000000000000", "accounts": [OTHER_ACCOUNT]}
+        ],
+        "tokens": [
+            {"id": "demo", "name": "demo", "value": TOKEN, "policies": [{"effect": "allow",
+                "resources": {format!("com.cloudflare.api.account.{ACCOUNT}"): "*"},
+                "permission_groups": [{"name": "Zero Trust: Seats Write"}, {"name": "Access: Audit Logs Read"}]}]},
+            {"id": "wildcard", "name": "all accounts", "value": "wildcard-token", "policies": [{"effect": "allow",
+                "resources": {"com.cloudflare.api.account.*": "*"}, "permission_groups": seats_write}]},
+            {"id": "denied", "name": "all but demo", "value": "deny-token", "policies": [
+                {"effect": "allow", "resources": {"com.cloudflare.api.account.*": "*"}, "permission_groups": seats_write},
+                {"effect": "deny", "resources": {format!("com.cloudflare.api.account.{ACCOUNT}"): "*"}, "permission_groups": seats_write}]},
+            {"id": "readonly", "name": "audit only", "value": "read-token", "policies": [{"effect": "allow",
+                "resources": {"com.cloudflare.api.account.*": "*"}, "permission_groups": [{"name": "Access: Audit Logs Read"}]}]},
+            {"id": "disabled", "name": "disabled", "value": "disabled-token", "status": "disabled", "policies": [{"effect": "allow",
+                "resources": {"com.cloudflare.api.account.*": "*"}, "permission_groups": seats_write}]},
+            {"id": "expired", "name": "expired", "value": "expired-token", "expires_on": "2020-01-01T00:00:00Z", "policies": [{"effect": "allow",
+                "resources": {"com.cloudflare.api.account.*": "*"}, "permission_groups": seats_write}]},
+            {"id": "future", "name": "not yet", "value": "future-token", "not_before": "2099-01-01T00:00:00Z", "policies": [{"effect": "allow",
+                "resources": {"com.cloudflare.api.account.*": "*"}, "permission_groups": seats_write}]}
+        ]
+    })
+}
+
+/// The request of the seed documents' curl example.
+pub fn example_body() -> Value {
+    json!([{"access_seat": false, "gateway_seat": false, "seat_uid": ALICE_SEAT}])
+}
+
+pub fn item(uid: &str, access: bool, gateway: bool) -> Value {
+    json!({"access_seat": access, "gateway_seat": gateway, "seat_uid": uid})
+}

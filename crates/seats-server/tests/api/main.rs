@@ -1,0 +1,10 @@
+//! Integration tests: the real server on 127.0.0.1:0 over a fresh SQLite file, driven over HTTP.
+
+mod concurrency;
+mod errors;
+mod helpers;
+mod openapi;
+mod persistence;
+mod python_sdk;
+mod seats;
+mod service;
