@@ -25,7 +25,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SEATS_SEED", value_name = "FILE")]
     seed: Option<PathBuf>,
     /// Load the built-in demo data (the values of Cloudflare's examples).
-    #[arg(long, env = "SEATS_DEMO")]
+    #[arg(long, env = "SEATS_DEMO", conflicts_with = "seed")]
     demo: bool,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "SEATS_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
@@ -74,9 +74,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal, so piped and collected logs stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -84,9 +87,6 @@ fn init_tracing(format: LogFormat) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    if args.demo && args.seed.is_some() {
-        bail!("--demo and --seed cannot be used together: --demo loads the built-in demo seed");
-    }
     // The seed is read and validated before the database is touched, so a bad file changes nothing.
     let seed = match (&args.seed, args.demo) {
         (Some(path), _) => {

@@ -23,12 +23,24 @@ async fn overlapping_batches_lose_no_update() {
     for r in 0..60usize {
         // Each request touches three overlapping seats with its own flag pattern.
         let items: Vec<Value> = (0..3)
-            .map(|k| item(&format!("s{}", (r + k * 3) % 10), (r + k) % 2 == 0, (r / 2 + k) % 2 == 0))
+            .map(|k| {
+                item(
+                    &format!("s{}", (r + k * 3) % 10),
+                    (r + k) % 2 == 0,
+                    (r / 2 + k) % 2 == 0,
+                )
+            })
             .collect();
         let client = app.client.clone();
         let url = app.url(&TestApp::seats_path(ACCOUNT));
         tasks.push(tokio::spawn(async move {
-            let resp = client.patch(url).bearer_auth(TOKEN).json(&items).send().await.unwrap();
+            let resp = client
+                .patch(url)
+                .bearer_auth(TOKEN)
+                .json(&items)
+                .send()
+                .await
+                .unwrap();
             resp.status().as_u16()
         }));
     }
@@ -39,16 +51,31 @@ async fn overlapping_batches_lose_no_update() {
     // with each event starting where the previous one ended: a lost update would break the chain.
     let (mut events, _) = app.store.audit_events(ACCOUNT, 1, 10_000).await.unwrap();
     events.reverse();
-    let mut state: HashMap<String, Value> =
-        (0..10).map(|i| (format!("s{i}"), json!({"access_seat": false, "gateway_seat": false}))).collect();
+    let mut state: HashMap<String, Value> = (0..10)
+        .map(|i| {
+            (
+                format!("s{i}"),
+                json!({"access_seat": false, "gateway_seat": false}),
+            )
+        })
+        .collect();
     for e in &events {
-        assert_eq!(Some(&state[&e.subject]), e.before.as_ref(), "event {} starts where the last ended", e.seq);
+        assert_eq!(
+            Some(&state[&e.subject]),
+            e.before.as_ref(),
+            "event {} starts where the last ended",
+            e.seq
+        );
         state.insert(e.subject.clone(), e.after.clone().unwrap());
     }
     for i in 0..10 {
         let uid = format!("s{i}");
         let u = app.user(&uid).await;
-        assert_eq!(state[&uid], json!({"access_seat": u.access_seat, "gateway_seat": u.gateway_seat}), "{uid}");
+        assert_eq!(
+            state[&uid],
+            json!({"access_seat": u.access_seat, "gateway_seat": u.gateway_seat}),
+            "{uid}"
+        );
     }
 }
 
@@ -62,7 +89,13 @@ async fn concurrent_grants_near_the_limit_never_exceed_it() {
         let url = app.url(&TestApp::seats_path(ACCOUNT));
         let body = json!([item(&format!("s{i}"), i % 2 == 0, true)]);
         tasks.push(tokio::spawn(async move {
-            let resp = client.patch(url).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+            let resp = client
+                .patch(url)
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             resp.status().as_u16()
         }));
     }
@@ -71,9 +104,20 @@ async fn concurrent_grants_near_the_limit_never_exceed_it() {
     for i in 0..4 {
         let client = app.client.clone();
         let url = app.url(&TestApp::seats_path(ACCOUNT));
-        let body = json!([item(&format!("s{i}"), false, false), item(&format!("s{}", 38 + i), true, false)]);
+        let body = json!([
+            item(&format!("s{i}"), false, false),
+            item(&format!("s{}", 38 + i), true, false)
+        ]);
         swaps.push(tokio::spawn(async move {
-            client.patch(url).bearer_auth(TOKEN).json(&body).send().await.unwrap().status().as_u16()
+            client
+                .patch(url)
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         }));
     }
     let mut codes = HashMap::new();

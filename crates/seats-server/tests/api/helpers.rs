@@ -40,7 +40,10 @@ pub async fn spawn_app_with(seed: &Value, config: ServerConfig) -> TestApp {
     let db_path = dir.path().join("seats.db");
     let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("open store"));
     let seed = seed::parse(seed.to_string().as_bytes()).expect("test seed is valid");
-    store.load_seed(seed, seats_server::Clock::now(&SystemClock)).await.expect("load seed");
+    store
+        .load_seed(seed, seats_server::Clock::now(&SystemClock))
+        .await
+        .expect("load seed");
     start(dir, db_path, store, config).await
 }
 
@@ -50,8 +53,15 @@ pub async fn spawn_on(dir: Arc<tempfile::TempDir>, db_path: PathBuf) -> TestApp 
     start(dir, db_path, store, ServerConfig::default()).await
 }
 
-async fn start(dir: Arc<tempfile::TempDir>, db_path: PathBuf, store: Arc<SqliteStore>, config: ServerConfig) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+async fn start(
+    dir: Arc<tempfile::TempDir>,
+    db_path: PathBuf,
+    store: Arc<SqliteStore>,
+    config: ServerConfig,
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().unwrap();
     let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
     let (tx, rx) = oneshot::channel::<()>();
@@ -151,7 +161,11 @@ pub async fn parts(resp: Response) -> (StatusCode, Value) {
 
 /// Asserts a failure response field by field: status, `success`, `result`, and each error's
 /// code, message and pointer, in order.
-pub async fn assert_error(resp: Response, status: u16, expected: &[(i64, &str, Option<&str>)]) -> Value {
+pub async fn assert_error(
+    resp: Response,
+    status: u16,
+    expected: &[(i64, &str, Option<&str>)],
+) -> Value {
     let (got_status, body) = parts(resp).await;
     assert_eq!(got_status.as_u16(), status, "status of {body}");
     assert_eq!(body["success"], json!(false), "{body}");

@@ -9,9 +9,13 @@ use serde_json::{json, Map, Value};
 use crate::helpers::*;
 
 fn reference() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/openapi/cloudflare-zero-trust.json");
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("the reference schema must sit beside the repository at ../shared ({path}): {e}"));
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/openapi/cloudflare-zero-trust.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!("the reference schema must sit beside the repository at ../shared ({path}): {e}")
+    });
     serde_json::from_str(&text).unwrap()
 }
 
@@ -25,12 +29,16 @@ fn normalize(schema: &Value, doc: &Value) -> Value {
 /// `resolving` holds the `$ref`s being expanded, so a recursive schema (a message's
 /// `error_chain` holds messages) ends in a marker instead of looping.
 fn normalize_in(schema: &Value, doc: &Value, resolving: &mut Vec<String>) -> Value {
-    let Value::Object(obj) = schema else { return schema.clone() };
+    let Value::Object(obj) = schema else {
+        return schema.clone();
+    };
     if let Some(Value::String(r)) = obj.get("$ref") {
         if resolving.contains(r) {
             return json!({"recursive": r});
         }
-        let target = doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("dangling {r}"));
+        let target = doc
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("dangling {r}"));
         resolving.push(r.clone());
         let out = normalize_in(target, doc, resolving);
         resolving.pop();
@@ -44,7 +52,10 @@ fn normalize_in(schema: &Value, doc: &Value, resolving: &mut Vec<String>) -> Val
     }
     // 3.1's `oneOf: [{"type": "null"}, X]` for an optional field is X.
     if let Some(Value::Array(parts)) = obj.get("oneOf") {
-        let non_null: Vec<_> = parts.iter().filter(|p| p.get("type") != Some(&json!("null"))).collect();
+        let non_null: Vec<_> = parts
+            .iter()
+            .filter(|p| p.get("type") != Some(&json!("null")))
+            .collect();
         if let [only] = non_null[..] {
             merge(&mut out, normalize_in(only, doc, resolving));
         }
@@ -53,7 +64,11 @@ fn normalize_in(schema: &Value, doc: &Value, resolving: &mut Vec<String>) -> Val
         match k.as_str() {
             "type" => {
                 let t = match v {
-                    Value::Array(ts) => ts.iter().find(|t| *t != "null").cloned().unwrap_or(Value::Null),
+                    Value::Array(ts) => ts
+                        .iter()
+                        .find(|t| *t != "null")
+                        .cloned()
+                        .unwrap_or(Value::Null),
                     t => t.clone(),
                 };
                 out.insert("type".into(), t);
@@ -62,15 +77,24 @@ fn normalize_in(schema: &Value, doc: &Value, resolving: &mut Vec<String>) -> Val
                 out.insert(k.clone(), v.clone());
             }
             "required" => {
-                let set: BTreeSet<String> = v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect();
+                let set: BTreeSet<String> = v
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_owned())
+                    .collect();
                 out.insert(k.clone(), json!(set));
             }
             "items" => {
                 out.insert(k.clone(), normalize_in(v, doc, resolving));
             }
             "properties" => {
-                let props: Map<String, Value> =
-                    v.as_object().unwrap().iter().map(|(name, s)| (name.clone(), normalize_in(s, doc, resolving))).collect();
+                let props: Map<String, Value> = v
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(name, s)| (name.clone(), normalize_in(s, doc, resolving)))
+                    .collect();
                 merge(&mut out, json!({"properties": props}));
             }
             _ => {}
@@ -92,7 +116,13 @@ fn merge(into: &mut Map<String, Value>, from: Value) {
 }
 
 async fn served(app: &TestApp) -> Value {
-    let (status, doc) = parts(app.request(Method::GET, "/openapi.json").send().await.unwrap()).await;
+    let (status, doc) = parts(
+        app.request(Method::GET, "/openapi.json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     doc
 }
@@ -105,15 +135,26 @@ async fn patch_seats_matches_cloudflares_reference() {
     let ours = &ours_doc["paths"]["/client/v4/accounts/{account_id}/access/seats"]["patch"];
     let theirs = &theirs_doc["paths"]["/accounts/{account_id}/access/seats"]["patch"];
 
-    for key in ["operationId", "summary", "description", "tags", "x-api-token-group"] {
+    for key in [
+        "operationId",
+        "summary",
+        "description",
+        "tags",
+        "x-api-token-group",
+    ] {
         assert_eq!(ours[key], theirs[key], "{key}");
     }
     let security = |op: &Value| -> BTreeSet<String> {
-        op["security"].as_array().unwrap().iter().map(|s| {
-            let mut names: Vec<_> = s.as_object().unwrap().keys().cloned().collect();
-            names.sort();
-            names.join("+")
-        }).collect()
+        op["security"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let mut names: Vec<_> = s.as_object().unwrap().keys().cloned().collect();
+                names.sort();
+                names.join("+")
+            })
+            .collect()
     };
     assert_eq!(security(ours), security(theirs));
 
@@ -126,25 +167,69 @@ async fn patch_seats_matches_cloudflares_reference() {
     assert_eq!(ours_param["in"], theirs_param["in"]);
     assert_eq!(ours_param["required"], theirs_param["required"]);
     assert_eq!(ours_param["schema"]["type"], json!("string"));
-    assert_eq!(ours["parameters"][0]["schema"]["maxLength"], json!(32), "Cloudflare documents maxLength 32");
+    assert_eq!(
+        ours["parameters"][0]["schema"]["maxLength"],
+        json!(32),
+        "Cloudflare documents maxLength 32"
+    );
 
-    let body = |doc: &Value, op: &Value| normalize(&op["requestBody"]["content"]["application/json"]["schema"], doc);
+    let body = |doc: &Value, op: &Value| {
+        normalize(
+            &op["requestBody"]["content"]["application/json"]["schema"],
+            doc,
+        )
+    };
     // Cloudflare's array schema also lists `required` at the array level, which applies to
     // nothing; compare the items, where it matters.
     assert_eq!(body(&ours_doc, ours)["type"], json!("array"));
-    assert_eq!(body(&ours_doc, ours)["items"], body(&theirs_doc, theirs)["items"]);
-    assert_eq!(ours["requestBody"]["required"], theirs["requestBody"]["required"]);
+    assert_eq!(
+        body(&ours_doc, ours)["items"],
+        body(&theirs_doc, theirs)["items"]
+    );
+    assert_eq!(
+        ours["requestBody"]["required"],
+        theirs["requestBody"]["required"]
+    );
 
-    let ok = |doc: &Value, op: &Value| normalize(&op["responses"]["200"]["content"]["application/json"]["schema"], doc);
+    let ok = |doc: &Value, op: &Value| {
+        normalize(
+            &op["responses"]["200"]["content"]["application/json"]["schema"],
+            doc,
+        )
+    };
     let (ours_ok, theirs_ok) = (ok(&ours_doc, ours), ok(&theirs_doc, theirs));
-    assert_eq!(ours_ok["properties"]["result"]["items"], theirs_ok["properties"]["result"]["items"]);
-    assert_eq!(ours_ok["properties"]["result_info"]["properties"].as_object().unwrap().keys().collect::<Vec<_>>(),
-               theirs_ok["properties"]["result_info"]["properties"].as_object().unwrap().keys().collect::<Vec<_>>());
-    assert_eq!(ours_ok["properties"]["errors"]["items"]["properties"]["code"]["type"], json!("integer"));
+    assert_eq!(
+        ours_ok["properties"]["result"]["items"],
+        theirs_ok["properties"]["result"]["items"]
+    );
+    assert_eq!(
+        ours_ok["properties"]["result_info"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        theirs_ok["properties"]["result_info"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        ours_ok["properties"]["errors"]["items"]["properties"]["code"]["type"],
+        json!("integer")
+    );
     assert_eq!(ours_ok["required"], theirs_ok["required"]);
 
-    let fail = |doc: &Value, op: &Value| normalize(&op["responses"]["4XX"]["content"]["application/json"]["schema"], doc);
-    assert_eq!(fail(&ours_doc, ours)["required"], fail(&theirs_doc, theirs)["required"]);
+    let fail = |doc: &Value, op: &Value| {
+        normalize(
+            &op["responses"]["4XX"]["content"]["application/json"]["schema"],
+            doc,
+        )
+    };
+    assert_eq!(
+        fail(&ours_doc, ours)["required"],
+        fail(&theirs_doc, theirs)["required"]
+    );
 }
 
 #[tokio::test]
@@ -174,8 +259,22 @@ async fn document_lists_exactly_the_served_routes() {
         let (method, path) = op.split_once(' ').unwrap();
         let path = path.replace("{account_id}", ACCOUNT);
         let method = Method::from_bytes(method.as_bytes()).unwrap();
-        let resp = app.request(method, &path).bearer_auth(TOKEN).body("[]").send().await.unwrap();
-        assert!(![404, 405].contains(&resp.status().as_u16()), "{op} -> {}", resp.status());
+        let resp = app
+            .request(method, &path)
+            .bearer_auth(TOKEN)
+            .body("[]")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            ![404, 405].contains(&resp.status().as_u16()),
+            "{op} -> {}",
+            resp.status()
+        );
     }
-    assert_eq!(doc, serde_json::to_value(seats_server::openapi::openapi()).unwrap(), "served as generated");
+    assert_eq!(
+        doc,
+        serde_json::to_value(seats_server::openapi::openapi()).unwrap(),
+        "served as generated"
+    );
 }

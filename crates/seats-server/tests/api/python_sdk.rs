@@ -13,7 +13,10 @@ use crate::helpers::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_edits_seats() {
     let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let has_sdk = Command::new(&python).args(["-c", "import cloudflare"]).output().is_ok_and(|o| o.status.success());
+    let has_sdk = Command::new(&python)
+        .args(["-c", "import cloudflare"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !has_sdk {
         assert!(
             std::env::var("SEATS_REQUIRE_SDK_TESTS").as_deref() != Ok("1"),
@@ -23,7 +26,10 @@ async fn official_python_sdk_edits_seats() {
         return;
     }
     let app = spawn_app(&test_seed()).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/sdk/python_edit_seats.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/sdk/python_edit_seats.py"
+    );
     let base_url = app.url("/client/v4");
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python)
@@ -41,8 +47,14 @@ async fn official_python_sdk_edits_seats() {
     .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python SDK script failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("token: ok") && stdout.contains("key: ok") && stdout.contains("errors: ok"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "python SDK script failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("token: ok") && stdout.contains("key: ok") && stdout.contains("errors: ok"),
+        "{stdout}"
+    );
 
     // The SDK's edits landed in the database.
     let alice = app.user(ALICE_SEAT).await;

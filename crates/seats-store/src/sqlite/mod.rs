@@ -416,7 +416,13 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         self.readers
             // Touches the schema, not just the connection: a database without our tables is not ready.
-            .read(|c| Ok(c.query_row("SELECT 1 FROM accounts LIMIT 1", [], |_| Ok(())).optional().map(|_| ())?))
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT 1 FROM accounts LIMIT 1", [], |_| Ok(()))
+                        .optional()
+                        .map(|_| ())?,
+                )
+            })
             .await
     }
 
