@@ -36,6 +36,14 @@ pub async fn spawn_app(seed: &Value) -> TestApp {
 }
 
 pub async fn spawn_app_with(seed: &Value, config: ServerConfig) -> TestApp {
+    spawn_app_full(seed, config, Arc::new(SystemClock)).await
+}
+
+pub async fn spawn_app_full(
+    seed: &Value,
+    config: ServerConfig,
+    clock: Arc<dyn seats_server::Clock>,
+) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let db_path = dir.path().join("seats.db");
     let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("open store"));
@@ -44,13 +52,20 @@ pub async fn spawn_app_with(seed: &Value, config: ServerConfig) -> TestApp {
         .load_seed(seed, seats_server::Clock::now(&SystemClock))
         .await
         .expect("load seed");
-    start(dir, db_path, store, config).await
+    start(dir, db_path, store, config, clock).await
 }
 
 /// Starts a server on an existing database file (for restarts).
 pub async fn spawn_on(dir: Arc<tempfile::TempDir>, db_path: PathBuf) -> TestApp {
     let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("reopen store"));
-    start(dir, db_path, store, ServerConfig::default()).await
+    start(
+        dir,
+        db_path,
+        store,
+        ServerConfig::default(),
+        Arc::new(SystemClock),
+    )
+    .await
 }
 
 async fn start(
@@ -58,12 +73,13 @@ async fn start(
     db_path: PathBuf,
     store: Arc<SqliteStore>,
     config: ServerConfig,
+    clock: Arc<dyn seats_server::Clock>,
 ) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
+    let state = AppState::new(store.clone(), clock, config);
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(seats_server::serve(listener, build_router(state), async {
         let _ = rx.await;
@@ -121,11 +137,16 @@ impl TestApp {
         self.store.audit_events(account, 1, 1).await.unwrap().1
     }
 
-    /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) -> (Arc<tempfile::TempDir>, PathBuf) {
+    /// Asks the server to shut down gracefully, without waiting.
+    pub fn begin_shutdown(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> (Arc<tempfile::TempDir>, PathBuf) {
+        self.begin_shutdown();
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server result");
         }
