@@ -3,8 +3,8 @@
 mod concurrency;
 mod errors;
 mod helpers;
+mod official_sdks;
 mod openapi;
 mod persistence;
-mod python_sdk;
 mod seats;
 mod service;
