@@ -1,5 +1,8 @@
-//! `seats`: runs the Cloudflare-compatible seats server.
+//! `seats`: runs the Cloudflare-compatible seats server and calls its API.
 
+mod api;
+mod edit;
+mod output;
 mod serve;
 
 use std::process::ExitCode;
@@ -21,11 +24,14 @@ struct Cli {
 enum Command {
     /// Run the API server.
     Serve(serve::ServeArgs),
+    /// Update seats (PATCH /accounts/{account_id}/access/seats).
+    Edit(edit::EditArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Edit(args) => api::run(edit::run(args)),
     }
 }

@@ -1,0 +1,147 @@
+//! Running `seats` as a process: a server to talk to, and the command under test.
+
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const ACCOUNT: &str = "699d98642c564d2e855e9661899b7252";
+pub const TOKEN: &str = "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY";
+pub const SEAT: &str = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415";
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    stderr: mpsc::Receiver<String>,
+}
+
+pub fn seats() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seats"));
+    // A developer's own SEATS_* and CLOUDFLARE_* settings must not leak into these tests.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SEATS_") || k.starts_with("CLOUDFLARE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+/// Starts `seats serve ARGS` and waits for the "listening" line (the port is bound by then).
+pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Server {
+    let mut child = seats()
+        .arg("serve")
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn seats");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut all);
+        let _ = tx.send(all);
+    });
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("seats listening on ")
+        .unwrap_or_else(|| {
+            panic!(
+                "no listening line; stdout: {line:?}; stderr: {:?}",
+                rx.recv_timeout(Duration::from_secs(5))
+            )
+        })
+        .to_owned();
+    Server {
+        child,
+        base,
+        stderr: rx,
+    }
+}
+
+impl Server {
+    pub fn patch(&self, body: &Value) -> (u16, Value) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let resp = reqwest::Client::new()
+                .patch(format!(
+                    "{}/client/v4/accounts/{ACCOUNT}/access/seats",
+                    self.base
+                ))
+                .header("Content-Type", "application/json")
+                .header("Authorization", format!("Bearer {TOKEN}"))
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.json().await.unwrap())
+        })
+    }
+
+    /// Sends SIGTERM and returns the exit code and everything logged.
+    pub fn terminate(mut self) -> (Option<i32>, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let code = self.child.wait().unwrap().code();
+        (
+            code,
+            self.stderr
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_default(),
+        )
+    }
+}
+
+pub fn run(args: &[&str]) -> (Option<i32>, String) {
+    let out = seats().args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// What a finished command printed.
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `seats ARGS` with extra environment and optional stdin.
+pub fn run_with(args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = seats()
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    Output {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
