@@ -18,7 +18,9 @@ use seats_types::{SeatEditItem, Timestamp};
 
 pub use error::{StoreError, StoreResult};
 pub use model::{
-    AccountRecord, Actor, AuditRecord, MemberRecord, SeatRecord, TokenRecord, UserRecord,
+    AccountRecord, Actor, AuditRecord, LoginOutcome, LoginRecord, LoginRequest, MemberRecord, NewAccount,
+    NewToken, OrganizationRecord, SeatRecord, SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord,
+    Via,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError};
 
@@ -75,6 +77,110 @@ pub trait Store: Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> StoreResult<Vec<SeatRecord>>;
+
+    /// Users of an account matching `filter`, ordered by creation then id, one page of them,
+    /// and how many match in all.
+    async fn list_users(
+        &self,
+        account_id: &str,
+        filter: UserFilter,
+        page: u64,
+        per_page: u64,
+        now: Timestamp,
+    ) -> StoreResult<(Vec<UserRecord>, u64)>;
+
+    async fn user(&self, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserRecord>>;
+
+    /// Creates a user holding no seat. [`StoreError::Conflict`] if the email is taken.
+    async fn create_user(
+        &self,
+        account_id: &str,
+        email: &str,
+        name: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<UserRecord>;
+
+    /// Renames a user. [`StoreError::NotFound`] if there is no such user.
+    async fn rename_user(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        name: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<UserRecord>;
+
+    /// Removes a user: frees the seat, ends sessions and devices.
+    async fn delete_user(&self, account_id: &str, user_id: &str, actor: Actor, now: Timestamp) -> StoreResult<()>;
+
+    /// Sessions live at `now`, refused logins and the last accepted login of a user.
+    async fn user_activity(&self, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserActivity>>;
+
+    async fn organization(&self, account_id: &str) -> StoreResult<Option<OrganizationRecord>>;
+
+    /// Creates the organization ([`StoreError::Conflict`] if there is one) or, with
+    /// `create` false, merges `fields` into it ([`StoreError::NotFound`] if there is none).
+    async fn put_organization(
+        &self,
+        account_id: &str,
+        fields: serde_json::Map<String, serde_json::Value>,
+        create: bool,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<OrganizationRecord>;
+
+    /// Frees the seats of users inactive for longer than their account's
+    /// `user_seat_expiration_inactive_time` (one account, or all), auditing each as `system`.
+    /// Returns `(account_id, seat_uid)` of each removal.
+    async fn expire_seats(&self, account_id: Option<&str>, now: Timestamp) -> StoreResult<Vec<(String, String)>>;
+
+    /// Records an authentication (SPEC §8): creates the user if new, takes a seat unless the
+    /// account is full (then the user and a refused login are committed, nothing else).
+    async fn login(&self, account_id: &str, login: LoginRequest, actor: Actor, now: Timestamp) -> StoreResult<LoginOutcome>;
+
+    /// [`StoreError::Conflict`] if the id is taken.
+    async fn create_account(&self, account: NewAccount, actor: Actor, now: Timestamp) -> StoreResult<AccountRecord>;
+
+    /// Changes name and/or seat limit. A limit below usage removes nobody.
+    async fn update_account(
+        &self,
+        id: &str,
+        name: Option<String>,
+        seat_limit: Option<u64>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<AccountRecord>;
+
+    /// [`StoreError::Conflict`] if the email is taken; [`StoreError::NotFound`] with the
+    /// positions of unknown accounts.
+    async fn create_member(
+        &self,
+        email: &str,
+        key_hash: secret::SecretHash,
+        accounts: Vec<String>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<MemberRecord>;
+
+    async fn members(&self) -> StoreResult<Vec<MemberRecord>>;
+
+    async fn delete_member(&self, email: &str, actor: Actor, now: Timestamp) -> StoreResult<()>;
+
+    /// [`StoreError::Conflict`] if the id or value is taken.
+    async fn create_token(&self, token: NewToken, actor: Actor, now: Timestamp) -> StoreResult<TokenRecord>;
+
+    async fn tokens(&self) -> StoreResult<Vec<TokenRecord>>;
+
+    async fn set_token_status(
+        &self,
+        id: &str,
+        status: seats_types::TokenStatus,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<TokenRecord>;
+
+    async fn delete_token(&self, id: &str, actor: Actor, now: Timestamp) -> StoreResult<()>;
 
     /// Audit events of an account, newest first, and their total count.
     async fn audit_events(

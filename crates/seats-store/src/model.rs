@@ -11,7 +11,110 @@ pub struct AccountRecord {
     pub id: String,
     pub name: String,
     pub seat_limit: u64,
+    /// Users holding a seat, when the record was read.
+    pub seats_in_use: u64,
     pub created_at: Timestamp,
+}
+
+/// A new account, as the operator creates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub id: String,
+    pub name: String,
+    pub seat_limit: u64,
+}
+
+/// Which users a listing returns (SPEC §6).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Exact email, ASCII case-insensitive.
+    pub email: Option<String>,
+    /// Exact name.
+    pub name: Option<String>,
+    /// Substring of email or name, case-insensitive; `%` and `_` are literal.
+    pub search: Option<String>,
+}
+
+/// An account's Zero Trust organization: the fields as given, and when they were set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganizationRecord {
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// How a user authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// Cloudflare Access (a browser login): takes the Access seat and opens a session.
+    Access,
+    /// The WARP client (Gateway): takes the Gateway seat and registers a device.
+    Gateway,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Access => "access",
+            Via::Gateway => "gateway",
+        }
+    }
+}
+
+/// An authentication event to record (SPEC §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRequest {
+    pub email: String,
+    pub name: Option<String>,
+    pub via: Via,
+    /// Required for Gateway logins.
+    pub device_id: Option<String>,
+}
+
+/// What a login did: the user afterwards, and whether it was refused for the seat limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginOutcome {
+    pub user: UserRecord,
+    /// `Some((used, limit))` when the account was full and the user held no seat.
+    pub refused: Option<(u64, u64)>,
+}
+
+/// A recorded login, accepted or refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRecord {
+    pub at: Timestamp,
+    pub via: Via,
+    pub device_id: Option<String>,
+    pub succeeded: bool,
+    pub reason: Option<String>,
+}
+
+/// An Access session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// What a user did: live sessions, refused logins (newest first), the last accepted login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserActivity {
+    pub sessions: Vec<SessionRecord>,
+    pub failed_logins: Vec<LoginRecord>,
+    pub last_login: Option<LoginRecord>,
+}
+
+/// A new API token; its value arrives hashed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewToken {
+    pub id: String,
+    pub name: String,
+    pub value_hash: SecretHash,
+    pub policies: Vec<Policy>,
+    pub not_before: Option<Timestamp>,
+    pub expires_on: Option<Timestamp>,
 }
 
 /// An API token. Its secret is only ever held as a hash.

@@ -5,12 +5,14 @@
 //! Decoding is tolerant (unknown fields are ignored, optional fields may be missing) so the
 //! same types read Cloudflare's real responses.
 
+mod duration;
 mod envelope;
 pub mod formats;
 mod seat;
 mod timestamp;
 mod token;
 
+pub use duration::parse_go_duration;
 pub use envelope::{Envelope, Message, ResultInfo, Source};
 pub use seat::{Seat, SeatEditItem};
 pub use timestamp::Timestamp;

@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL mode, one writer thread with group commit, a pool of
 //! readers.
 
+mod lifecycle;
 mod readers;
 mod writer;
 
@@ -11,9 +12,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use seats_types::{formats, SeatEditItem, Timestamp, TokenStatus};
 
-use crate::model::{
-    AccountRecord, Actor, AuditRecord, MemberRecord, SeatRecord, TokenRecord, UserRecord,
-};
+use crate::model::*;
 use crate::secret::SecretHash;
 use crate::seed::ValidSeed;
 use crate::{Durability, Store, StoreError, StoreResult};
@@ -21,7 +20,10 @@ use readers::Readers;
 use writer::Writer;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_logins_and_organizations.sql"),
+];
 
 /// Lifetime of an Access session opened by a login [ours].
 pub const SESSION_LIFETIME_HOURS: i64 = 24;
@@ -148,7 +150,8 @@ fn load_seed(conn: &Connection, seed: &ValidSeed, now: Timestamp) -> StoreResult
     }
     let now_us = now.unix_micros();
     let mut insert_account = conn.prepare(
-        "INSERT INTO accounts (id, name, seat_limit, organization, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO accounts (id, name, seat_limit, organization, organization_created_at, organization_updated_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, CASE WHEN ?4 IS NULL THEN NULL ELSE ?5 END, CASE WHEN ?4 IS NULL THEN NULL ELSE ?5 END, ?5)",
     )?;
     let mut insert_user = conn.prepare(
         "INSERT INTO users (id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat,
@@ -402,13 +405,10 @@ fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(TokenRecord, Strin
     ))
 }
 
-fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRecord> {
-    Ok(AccountRecord {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        seat_limit: r.get(2)?,
-        created_at: ts(r.get(3)?)?,
-    })
+/// Adds the policies, stored as JSON, to a token read by [`token_from_row`].
+fn with_policies((mut token, policies): (TokenRecord, String)) -> StoreResult<TokenRecord> {
+    token.policies = serde_json::from_str(&policies).map_err(StoreError::other)?;
+    Ok(token)
 }
 
 #[async_trait]
@@ -444,58 +444,28 @@ impl Store for SqliteStore {
                     )?
                     .query_row([hash.as_bytes()], token_from_row)
                     .optional()?;
-                let Some((mut token, policies)) = found else { return Ok(None) };
-                if token.value_hash != hash {
-                    return Ok(None);
-                }
-                token.policies = serde_json::from_str(&policies).map_err(StoreError::other)?;
-                Ok(Some(token))
+                let Some(found) = found else { return Ok(None) };
+                let token = with_policies(found)?;
+                Ok((token.value_hash == hash).then_some(token))
             })
             .await
     }
 
     async fn member_by_email(&self, email: &str) -> StoreResult<Option<MemberRecord>> {
-        let key = formats::email_key(email);
-        self.readers
-            .read(move |c| {
-                let found = c
-                    .prepare_cached("SELECT email, key_hash FROM members WHERE email_key = ?1")?
-                    .query_row([&key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
-                    .optional()?;
-                let Some((email, hash)) = found else { return Ok(None) };
-                let accounts = c
-                    .prepare_cached(
-                        "SELECT account_id FROM member_accounts WHERE member_email_key = ?1 ORDER BY account_id",
-                    )?
-                    .query_map([&key], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<String>>>()?;
-                let key_hash = SecretHash::from_slice(&hash).ok_or_else(|| StoreError::other("bad key hash"))?;
-                Ok(Some(MemberRecord { email, key_hash, accounts }))
-            })
-            .await
+        let email = email.to_owned();
+        self.readers.read(move |c| lifecycle::member(c, &email)).await
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
         let id = id.to_owned();
-        self.readers
-            .read(move |c| {
-                Ok(c.prepare_cached(
-                    "SELECT id, name, seat_limit, created_at FROM accounts WHERE id = ?1",
-                )?
-                .query_row([&id], account_from_row)
-                .optional()?)
-            })
-            .await
+        self.readers.read(move |c| lifecycle::account(c, &id)).await
     }
 
     async fn accounts(&self) -> StoreResult<Vec<AccountRecord>> {
         self.readers
             .read(|c| {
-                Ok(c.prepare_cached(
-                    "SELECT id, name, seat_limit, created_at FROM accounts ORDER BY created_at, id",
-                )?
-                .query_map([], account_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?)
+                let sql = format!("SELECT {} FROM accounts a ORDER BY a.created_at, a.id", lifecycle::ACCOUNT_COLUMNS);
+                Ok(c.prepare_cached(&sql)?.query_map([], lifecycle::account_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .await
     }
@@ -509,31 +479,10 @@ impl Store for SqliteStore {
         let (account_id, seat_uid) = (account_id.to_owned(), seat_uid.to_owned());
         self.readers
             .read(move |c| {
-                Ok(c.prepare_cached(
-                    "SELECT u.id, u.account_id, u.email, u.name, u.seat_uid, u.access_seat, u.gateway_seat,
-                            (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id),
-                            (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?3),
-                            u.last_successful_login, u.seat_granted_at, u.created_at, u.updated_at
-                     FROM users u WHERE u.account_id = ?1 AND u.seat_uid = ?2",
-                )?
-                .query_row(params![account_id, seat_uid, now.unix_micros()], |r| {
-                    Ok(UserRecord {
-                        id: r.get(0)?,
-                        account_id: r.get(1)?,
-                        email: r.get(2)?,
-                        name: r.get(3)?,
-                        seat_uid: r.get(4)?,
-                        access_seat: r.get(5)?,
-                        gateway_seat: r.get(6)?,
-                        active_device_count: r.get(7)?,
-                        active_session_count: r.get(8)?,
-                        last_successful_login: opt_ts(r.get(9)?)?,
-                        seat_granted_at: opt_ts(r.get(10)?)?,
-                        created_at: ts(r.get(11)?)?,
-                        updated_at: ts(r.get(12)?)?,
-                    })
-                })
-                .optional()?)
+                let sql = format!("SELECT {} FROM users u WHERE u.account_id = ?2 AND u.seat_uid = ?3", lifecycle::USER_COLUMNS);
+                Ok(c.prepare_cached(&sql)?
+                    .query_row(params![now.unix_micros(), account_id, seat_uid], lifecycle::user_from_row)
+                    .optional()?)
             })
             .await
     }
@@ -549,6 +498,125 @@ impl Store for SqliteStore {
         self.writer
             .write(move |c| edit_seats(c, &account_id, &items, &actor, now))
             .await
+    }
+
+    async fn list_users(
+        &self,
+        account_id: &str,
+        filter: UserFilter,
+        page: u64,
+        per_page: u64,
+        now: Timestamp,
+    ) -> StoreResult<(Vec<UserRecord>, u64)> {
+        let account_id = account_id.to_owned();
+        self.readers.read(move |c| lifecycle::list_users(c, &account_id, &filter, page, per_page, now)).await
+    }
+
+    async fn user(&self, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserRecord>> {
+        let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
+        self.readers.read(move |c| lifecycle::user_by_id(c, &account_id, &user_id, now)).await
+    }
+
+    async fn create_user(&self, account_id: &str, email: &str, name: &str, actor: Actor, now: Timestamp) -> StoreResult<UserRecord> {
+        let (account_id, email, name) = (account_id.to_owned(), email.to_owned(), name.to_owned());
+        self.writer.write(move |c| lifecycle::create_user(c, &account_id, &email, &name, &actor, now)).await
+    }
+
+    async fn rename_user(&self, account_id: &str, user_id: &str, name: &str, actor: Actor, now: Timestamp) -> StoreResult<UserRecord> {
+        let (account_id, user_id, name) = (account_id.to_owned(), user_id.to_owned(), name.to_owned());
+        self.writer.write(move |c| lifecycle::rename_user(c, &account_id, &user_id, &name, &actor, now)).await
+    }
+
+    async fn delete_user(&self, account_id: &str, user_id: &str, actor: Actor, now: Timestamp) -> StoreResult<()> {
+        let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
+        self.writer.write(move |c| lifecycle::delete_user(c, &account_id, &user_id, &actor, now)).await
+    }
+
+    async fn user_activity(&self, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserActivity>> {
+        let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
+        self.readers.read(move |c| lifecycle::user_activity(c, &account_id, &user_id, now)).await
+    }
+
+    async fn organization(&self, account_id: &str) -> StoreResult<Option<OrganizationRecord>> {
+        let account_id = account_id.to_owned();
+        self.readers.read(move |c| lifecycle::organization(c, &account_id)).await
+    }
+
+    async fn put_organization(
+        &self,
+        account_id: &str,
+        fields: serde_json::Map<String, serde_json::Value>,
+        create: bool,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<OrganizationRecord> {
+        let account_id = account_id.to_owned();
+        self.writer.write(move |c| lifecycle::put_organization(c, &account_id, fields, create, &actor, now)).await
+    }
+
+    async fn expire_seats(&self, account_id: Option<&str>, now: Timestamp) -> StoreResult<Vec<(String, String)>> {
+        let account_id = account_id.map(str::to_owned);
+        self.writer.write(move |c| lifecycle::expire_seats(c, account_id.as_deref(), now)).await
+    }
+
+    async fn login(&self, account_id: &str, login: LoginRequest, actor: Actor, now: Timestamp) -> StoreResult<LoginOutcome> {
+        let account_id = account_id.to_owned();
+        self.writer.write(move |c| lifecycle::login(c, &account_id, &login, &actor, now)).await
+    }
+
+    async fn create_account(&self, account: NewAccount, actor: Actor, now: Timestamp) -> StoreResult<AccountRecord> {
+        self.writer.write(move |c| lifecycle::create_account(c, &account, &actor, now)).await
+    }
+
+    async fn update_account(
+        &self,
+        id: &str,
+        name: Option<String>,
+        seat_limit: Option<u64>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<AccountRecord> {
+        let id = id.to_owned();
+        self.writer.write(move |c| lifecycle::update_account(c, &id, name.as_deref(), seat_limit, &actor, now)).await
+    }
+
+    async fn create_member(
+        &self,
+        email: &str,
+        key_hash: SecretHash,
+        accounts: Vec<String>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<MemberRecord> {
+        let email = email.to_owned();
+        self.writer.write(move |c| lifecycle::create_member(c, &email, key_hash, &accounts, &actor, now)).await
+    }
+
+    async fn members(&self) -> StoreResult<Vec<MemberRecord>> {
+        self.readers.read(lifecycle::members).await
+    }
+
+    async fn delete_member(&self, email: &str, actor: Actor, now: Timestamp) -> StoreResult<()> {
+        let email = email.to_owned();
+        self.writer.write(move |c| lifecycle::delete_member(c, &email, &actor, now)).await
+    }
+
+    async fn create_token(&self, token: NewToken, actor: Actor, now: Timestamp) -> StoreResult<TokenRecord> {
+        self.writer.write(move |c| lifecycle::create_token(c, &token, &actor, now)).await
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        self.readers.read(lifecycle::tokens).await
+    }
+
+    async fn set_token_status(&self, id: &str, status: TokenStatus, actor: Actor, now: Timestamp) -> StoreResult<TokenRecord> {
+        let id = id.to_owned();
+        self.writer.write(move |c| lifecycle::set_token_status(c, &id, status, &actor, now)).await
+    }
+
+    async fn delete_token(&self, id: &str, actor: Actor, now: Timestamp) -> StoreResult<()> {
+        let id = id.to_owned();
+        self.writer.write(move |c| lifecycle::delete_token(c, &id, &actor, now)).await
     }
 
     async fn audit_events(

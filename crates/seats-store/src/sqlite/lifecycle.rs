@@ -1,0 +1,495 @@
+//! Users, logins, organizations, the expiry sweep, and the operator's accounts, members and
+//! tokens: the SQL behind the rest of the Store trait. Each function runs inside the
+//! transaction its caller (the writer or a reader) opened.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use seats_types::{formats, Timestamp, TokenStatus};
+use serde_json::{json, Map, Value};
+
+use super::{audit, json_text, opt_ts, ts, SESSION_LIFETIME_HOURS};
+use crate::model::*;
+use crate::secret::SecretHash;
+use crate::{StoreError, StoreResult};
+
+const HOUR_US: i64 = 3_600_000_000;
+
+/// The columns of a [`UserRecord`]; `?1` must be "now" (for live sessions).
+pub(super) const USER_COLUMNS: &str = "u.id, u.account_id, u.email, u.name, u.seat_uid, u.access_seat, u.gateway_seat,
+    (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id),
+    (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?1),
+    u.last_successful_login, u.seat_granted_at, u.created_at, u.updated_at";
+
+pub(super) fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        email: r.get(2)?,
+        name: r.get(3)?,
+        seat_uid: r.get(4)?,
+        access_seat: r.get(5)?,
+        gateway_seat: r.get(6)?,
+        active_device_count: r.get(7)?,
+        active_session_count: r.get(8)?,
+        last_successful_login: opt_ts(r.get(9)?)?,
+        seat_granted_at: opt_ts(r.get(10)?)?,
+        created_at: ts(r.get(11)?)?,
+        updated_at: ts(r.get(12)?)?,
+    })
+}
+
+pub(super) fn user_by_id(conn: &Connection, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.account_id = ?2 AND u.id = ?3");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![now.unix_micros(), account_id, user_id.to_ascii_lowercase()], user_from_row)
+        .optional()?)
+}
+
+fn user_by_email(conn: &Connection, account_id: &str, email: &str, now: Timestamp) -> StoreResult<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.account_id = ?2 AND u.email_key = ?3");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![now.unix_micros(), account_id, formats::email_key(email)], user_from_row)
+        .optional()?)
+}
+
+fn must_user(conn: &Connection, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<UserRecord> {
+    user_by_id(conn, account_id, user_id, now)?.ok_or(StoreError::NotFound { positions: vec![] })
+}
+
+pub(super) fn list_users(
+    conn: &Connection,
+    account_id: &str,
+    filter: &UserFilter,
+    page: u64,
+    per_page: u64,
+    now: Timestamp,
+) -> StoreResult<(Vec<UserRecord>, u64)> {
+    let email = filter.email.as_deref().map(formats::email_key);
+    let search = filter.search.as_deref().map(str::to_ascii_lowercase);
+    let filters = "u.account_id = ?2 AND (?3 IS NULL OR u.email_key = ?3) AND (?4 IS NULL OR u.name = ?4)
+        AND (?5 IS NULL OR instr(lower(u.email), ?5) > 0 OR instr(lower(u.name), ?5) > 0)";
+    let total: u64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM users u WHERE ?1 IS NOT NULL AND {filters}"))?
+        .query_row(params![now.unix_micros(), account_id, email, filter.name, search], |r| r.get(0))?;
+    let offset = page.saturating_sub(1).saturating_mul(per_page);
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE {filters} ORDER BY u.created_at, u.id LIMIT ?6 OFFSET ?7");
+    let users = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![now.unix_micros(), account_id, email, filter.name, search, per_page.min(i64::MAX as u64), offset.min(i64::MAX as u64)],
+            user_from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((users, total))
+}
+
+fn user_json(u: &UserRecord) -> Value {
+    json!({"email": u.email, "name": u.name, "seat_uid": u.seat_uid,
+           "access_seat": u.access_seat, "gateway_seat": u.gateway_seat})
+}
+
+fn insert_user(conn: &Connection, account_id: &str, email: &str, name: &str, now: Timestamp) -> StoreResult<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    conn.prepare_cached(
+        "INSERT INTO users (id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?7, ?7)",
+    )?
+    .execute(params![id, account_id, email, formats::email_key(email), name, uuid::Uuid::new_v4().to_string(), now.unix_micros()])?;
+    Ok(id)
+}
+
+fn account_exists(conn: &Connection, account_id: &str) -> StoreResult<bool> {
+    Ok(conn.prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")?.exists([account_id])?)
+}
+
+pub(super) fn create_user(conn: &Connection, account_id: &str, email: &str, name: &str, actor: &Actor, now: Timestamp) -> StoreResult<UserRecord> {
+    if !account_exists(conn, account_id)? {
+        return Err(StoreError::NotFound { positions: vec![] });
+    }
+    if user_by_email(conn, account_id, email, now)?.is_some() {
+        return Err(StoreError::Conflict(format!("a user with email {email} already exists")));
+    }
+    let id = insert_user(conn, account_id, email, name, now)?;
+    let user = must_user(conn, account_id, &id, now)?;
+    audit(conn, now, Some(account_id), actor, "user.create", &id, None, Some(&user_json(&user)))?;
+    Ok(user)
+}
+
+pub(super) fn rename_user(conn: &Connection, account_id: &str, user_id: &str, name: &str, actor: &Actor, now: Timestamp) -> StoreResult<UserRecord> {
+    let before = must_user(conn, account_id, user_id, now)?;
+    if before.name == name {
+        return Ok(before);
+    }
+    conn.prepare_cached("UPDATE users SET name = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![before.id, name, now.unix_micros()])?;
+    let after = must_user(conn, account_id, user_id, now)?;
+    audit(conn, now, Some(account_id), actor, "user.update", &after.id, Some(&user_json(&before)), Some(&user_json(&after)))?;
+    Ok(after)
+}
+
+pub(super) fn delete_user(conn: &Connection, account_id: &str, user_id: &str, actor: &Actor, now: Timestamp) -> StoreResult<()> {
+    let before = must_user(conn, account_id, user_id, now)?;
+    // Devices, sessions and logins go with the user (ON DELETE CASCADE).
+    conn.prepare_cached("DELETE FROM users WHERE id = ?1")?.execute([&before.id])?;
+    audit(conn, now, Some(account_id), actor, "user.delete", &before.id, Some(&user_json(&before)), None)?;
+    Ok(())
+}
+
+fn login_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoginRecord> {
+    let via: String = r.get(1)?;
+    Ok(LoginRecord {
+        at: ts(r.get(0)?)?,
+        via: if via == "gateway" { Via::Gateway } else { Via::Access },
+        device_id: r.get(2)?,
+        succeeded: r.get(3)?,
+        reason: r.get(4)?,
+    })
+}
+
+pub(super) fn user_activity(conn: &Connection, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserActivity>> {
+    let Some(user) = user_by_id(conn, account_id, user_id, now)? else { return Ok(None) };
+    let sessions = conn
+        .prepare_cached("SELECT id, created_at, expires_at FROM sessions WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at, id")?
+        .query_map(params![user.id, now.unix_micros()], |r| {
+            Ok(SessionRecord { id: r.get(0)?, created_at: ts(r.get(1)?)?, expires_at: ts(r.get(2)?)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let failed_logins = conn
+        .prepare_cached("SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = ?1 AND succeeded = 0 ORDER BY id DESC")?
+        .query_map([&user.id], login_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let last_login = conn
+        .prepare_cached("SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = ?1 AND succeeded = 1 ORDER BY id DESC LIMIT 1")?
+        .query_row([&user.id], login_from_row)
+        .optional()?;
+    Ok(Some(UserActivity { sessions, failed_logins, last_login }))
+}
+
+pub(super) fn organization(conn: &Connection, account_id: &str) -> StoreResult<Option<OrganizationRecord>> {
+    let row = conn
+        .prepare_cached("SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = ?1")?
+        .query_row([account_id], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, Option<i64>>(2)?)))
+        .optional()?;
+    let Some((Some(text), created, updated)) = row else { return Ok(None) };
+    let fields: Map<String, Value> = serde_json::from_str(&text).map_err(StoreError::other)?;
+    let created_at = opt_ts(created)?.unwrap_or(Timestamp::from_unix_micros(0).unwrap_or_else(|| unreachable!()));
+    Ok(Some(OrganizationRecord { fields, created_at, updated_at: opt_ts(updated)?.unwrap_or(created_at) }))
+}
+
+pub(super) fn put_organization(
+    conn: &Connection,
+    account_id: &str,
+    fields: Map<String, Value>,
+    create: bool,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<OrganizationRecord> {
+    if !account_exists(conn, account_id)? {
+        return Err(StoreError::NotFound { positions: vec![] });
+    }
+    let existing = organization(conn, account_id)?;
+    let (merged, before) = match (existing, create) {
+        (Some(_), true) => return Err(StoreError::Conflict("the account already has an organization".into())),
+        (None, false) => return Err(StoreError::NotFound { positions: vec![] }),
+        (None, true) => (fields, None),
+        (Some(org), false) => {
+            let mut merged = org.fields.clone();
+            merged.extend(fields);
+            if merged == org.fields {
+                return Ok(org);
+            }
+            (merged, Some(org))
+        }
+    };
+    conn.prepare_cached(
+        "UPDATE accounts SET organization = ?2, organization_updated_at = ?3,
+                organization_created_at = COALESCE(organization_created_at, ?3) WHERE id = ?1",
+    )?
+    .execute(params![account_id, json_text(&merged)?, now.unix_micros()])?;
+    let action = if before.is_some() { "organization.update" } else { "organization.create" };
+    let before = before.map(|o| Value::Object(o.fields));
+    audit(conn, now, Some(account_id), actor, action, account_id, before.as_ref(), Some(&Value::Object(merged)))?;
+    organization(conn, account_id)?.ok_or_else(|| StoreError::other("organization vanished"))
+}
+
+/// Turns both flags off as a PATCH does: sessions and devices end, the seat is freed.
+fn remove_seat(conn: &Connection, user_id: &str, now: Timestamp) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE users SET access_seat = 0, gateway_seat = 0, seat_granted_at = NULL, updated_at = ?2 WHERE id = ?1")?
+        .execute(params![user_id, now.unix_micros()])?;
+    conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?.execute([user_id])?;
+    conn.prepare_cached("DELETE FROM devices WHERE user_id = ?1")?.execute([user_id])?;
+    Ok(())
+}
+
+pub(super) fn expire_seats(conn: &Connection, only: Option<&str>, now: Timestamp) -> StoreResult<Vec<(String, String)>> {
+    let accounts = conn
+        .prepare_cached("SELECT id, organization FROM accounts WHERE organization IS NOT NULL AND (?1 IS NULL OR id = ?1) ORDER BY id")?
+        .query_map([only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut removed = Vec::new();
+    for (account_id, org) in accounts {
+        let org: Map<String, Value> = serde_json::from_str(&org).map_err(StoreError::other)?;
+        let Some(Value::String(window)) = org.get("user_seat_expiration_inactive_time") else { continue };
+        let Ok(window) = seats_types::parse_go_duration(window) else { continue };
+        let window_us = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
+        let cutoff = now.unix_micros().saturating_sub(window_us);
+        let stale = conn
+            .prepare_cached(
+                "SELECT u.id, u.seat_uid, u.access_seat, u.gateway_seat FROM users u
+                 WHERE u.account_id = ?1 AND (u.access_seat = 1 OR u.gateway_seat = 1)
+                   AND MAX(COALESCE(u.last_successful_login, 0), COALESCE(u.seat_granted_at, 0),
+                           COALESCE((SELECT MAX(d.last_seen_at) FROM devices d WHERE d.user_id = u.id), 0)) < ?2
+                 ORDER BY u.created_at, u.id",
+            )?
+            .query_map(params![account_id, cutoff], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, bool>(3)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (user_id, seat_uid, access, gateway) in stale {
+            remove_seat(conn, &user_id, now)?;
+            let before = json!({"access_seat": access, "gateway_seat": gateway});
+            let after = json!({"access_seat": false, "gateway_seat": false});
+            audit(conn, now, Some(&account_id), &Actor::System, "seat.expire", &seat_uid, Some(&before), Some(&after))?;
+            removed.push((account_id.clone(), seat_uid));
+        }
+    }
+    Ok(removed)
+}
+
+fn record_login(conn: &Connection, user_id: &str, login: &LoginRequest, succeeded: bool, reason: Option<&str>, now: Timestamp) -> StoreResult<()> {
+    conn.prepare_cached("INSERT INTO logins (user_id, at, via, device_id, succeeded, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![user_id, now.unix_micros(), login.via.as_str(), login.device_id, succeeded, reason])?;
+    Ok(())
+}
+
+pub(super) fn login(conn: &Connection, account_id: &str, login: &LoginRequest, actor: &Actor, now: Timestamp) -> StoreResult<LoginOutcome> {
+    let limit: u64 = conn
+        .prepare_cached("SELECT seat_limit FROM accounts WHERE id = ?1")?
+        .query_row([account_id], |r| r.get(0))
+        .optional()?
+        .ok_or(StoreError::NotFound { positions: vec![] })?;
+    let now_us = now.unix_micros();
+    let mut user = match user_by_email(conn, account_id, &login.email, now)? {
+        Some(u) => u,
+        None => {
+            let id = insert_user(conn, account_id, &login.email, login.name.as_deref().unwrap_or(""), now)?;
+            let user = must_user(conn, account_id, &id, now)?;
+            audit(conn, now, Some(account_id), actor, "user.create", &id, None, Some(&user_json(&user)))?;
+            user
+        }
+    };
+    if let Some(name) = login.name.as_deref().filter(|n| *n != user.name) {
+        user = rename_user(conn, account_id, &user.id, name, actor, now)?;
+    }
+    let holds = user.access_seat || user.gateway_seat;
+    if !holds {
+        let used = super::seats_in_use(conn, account_id)?;
+        if used >= limit {
+            record_login(conn, &user.id, login, false, Some("seat_limit_reached"), now)?;
+            let detail = json!({"via": login.via.as_str(), "reason": "seat_limit_reached", "used": used, "limit": limit});
+            audit(conn, now, Some(account_id), actor, "login.refused", &user.seat_uid, None, Some(&detail))?;
+            return Ok(LoginOutcome { user, refused: Some((used, limit)) });
+        }
+    }
+    let before = json!({"access_seat": user.access_seat, "gateway_seat": user.gateway_seat});
+    match login.via {
+        Via::Access => {
+            conn.prepare_cached("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![uuid::Uuid::new_v4().to_string(), user.id, now_us, now_us + SESSION_LIFETIME_HOURS * HOUR_US])?;
+        }
+        Via::Gateway => {
+            let device = login.device_id.as_deref().ok_or_else(|| StoreError::other("gateway login without a device"))?;
+            conn.prepare_cached(
+                "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            )?
+            .execute(params![user.id, device, now_us])?;
+        }
+    }
+    let (access, gateway) = match login.via {
+        Via::Access => (true, user.gateway_seat),
+        Via::Gateway => (user.access_seat, true),
+    };
+    conn.prepare_cached(
+        "UPDATE users SET access_seat = ?2, gateway_seat = ?3, last_successful_login = ?4, updated_at = ?4,
+                seat_granted_at = COALESCE(seat_granted_at, ?4) WHERE id = ?1",
+    )?
+    .execute(params![user.id, access, gateway, now_us])?;
+    record_login(conn, &user.id, login, true, None, now)?;
+    let after = json!({"access_seat": access, "gateway_seat": gateway});
+    if before != after {
+        audit(conn, now, Some(account_id), actor, "seat.grant", &user.seat_uid, Some(&before), Some(&after))?;
+    }
+    Ok(LoginOutcome { user: must_user(conn, account_id, &user.id, now)?, refused: None })
+}
+
+pub(super) const ACCOUNT_COLUMNS: &str = "a.id, a.name, a.seat_limit,
+    (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id AND (u.access_seat = 1 OR u.gateway_seat = 1)),
+    a.created_at";
+
+pub(super) fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRecord> {
+    Ok(AccountRecord { id: r.get(0)?, name: r.get(1)?, seat_limit: r.get(2)?, seats_in_use: r.get(3)?, created_at: ts(r.get(4)?)? })
+}
+
+pub(super) fn account(conn: &Connection, id: &str) -> StoreResult<Option<AccountRecord>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?1"))?
+        .query_row([id], account_from_row)
+        .optional()?)
+}
+
+fn account_json(a: &AccountRecord) -> Value {
+    json!({"name": a.name, "seat_limit": a.seat_limit})
+}
+
+pub(super) fn create_account(conn: &Connection, new: &NewAccount, actor: &Actor, now: Timestamp) -> StoreResult<AccountRecord> {
+    if account_exists(conn, &new.id)? {
+        return Err(StoreError::Conflict(format!("account {} already exists", new.id)));
+    }
+    conn.prepare_cached("INSERT INTO accounts (id, name, seat_limit, created_at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![new.id, new.name, new.seat_limit, now.unix_micros()])?;
+    let created = account(conn, &new.id)?.ok_or_else(|| StoreError::other("account vanished"))?;
+    audit(conn, now, Some(&new.id), actor, "account.create", &new.id, None, Some(&account_json(&created)))?;
+    Ok(created)
+}
+
+pub(super) fn update_account(
+    conn: &Connection,
+    id: &str,
+    name: Option<&str>,
+    seat_limit: Option<u64>,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<AccountRecord> {
+    let before = account(conn, id)?.ok_or(StoreError::NotFound { positions: vec![] })?;
+    conn.prepare_cached("UPDATE accounts SET name = COALESCE(?2, name), seat_limit = COALESCE(?3, seat_limit) WHERE id = ?1")?
+        .execute(params![id, name, seat_limit])?;
+    let after = account(conn, id)?.ok_or_else(|| StoreError::other("account vanished"))?;
+    if account_json(&before) != account_json(&after) {
+        audit(conn, now, Some(id), actor, "account.update", id, Some(&account_json(&before)), Some(&account_json(&after)))?;
+    }
+    Ok(after)
+}
+
+pub(super) fn member(conn: &Connection, email: &str) -> StoreResult<Option<MemberRecord>> {
+    let key = formats::email_key(email);
+    let found = conn
+        .prepare_cached("SELECT email, key_hash FROM members WHERE email_key = ?1")?
+        .query_row([&key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .optional()?;
+    let Some((email, hash)) = found else { return Ok(None) };
+    let accounts = conn
+        .prepare_cached("SELECT account_id FROM member_accounts WHERE member_email_key = ?1 ORDER BY account_id")?
+        .query_map([&key], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    let key_hash = SecretHash::from_slice(&hash).ok_or_else(|| StoreError::other("bad key hash"))?;
+    Ok(Some(MemberRecord { email, key_hash, accounts }))
+}
+
+pub(super) fn create_member(
+    conn: &Connection,
+    email: &str,
+    key_hash: SecretHash,
+    accounts: &[String],
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<MemberRecord> {
+    if member(conn, email)?.is_some() {
+        return Err(StoreError::Conflict(format!("member {email} already exists")));
+    }
+    let mut missing = Vec::new();
+    for (i, id) in accounts.iter().enumerate() {
+        if !account_exists(conn, id)? {
+            missing.push(i);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(StoreError::NotFound { positions: missing });
+    }
+    let key = formats::email_key(email);
+    conn.prepare_cached("INSERT INTO members (email_key, email, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![key, email, key_hash.as_bytes(), now.unix_micros()])?;
+    for id in accounts {
+        conn.prepare_cached("INSERT OR IGNORE INTO member_accounts (member_email_key, account_id) VALUES (?1, ?2)")?
+            .execute(params![key, id])?;
+    }
+    audit(conn, now, None, actor, "member.create", email, None, Some(&json!({"accounts": accounts})))?;
+    member(conn, email)?.ok_or_else(|| StoreError::other("member vanished"))
+}
+
+pub(super) fn members(conn: &Connection) -> StoreResult<Vec<MemberRecord>> {
+    let emails = conn
+        .prepare_cached("SELECT email FROM members ORDER BY created_at, email_key")?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    emails.iter().filter_map(|e| member(conn, e).transpose()).collect()
+}
+
+pub(super) fn delete_member(conn: &Connection, email: &str, actor: &Actor, now: Timestamp) -> StoreResult<()> {
+    let before = member(conn, email)?.ok_or(StoreError::NotFound { positions: vec![] })?;
+    conn.prepare_cached("DELETE FROM members WHERE email_key = ?1")?.execute([formats::email_key(email)])?;
+    audit(conn, now, None, actor, "member.delete", &before.email, Some(&json!({"accounts": before.accounts})), None)?;
+    Ok(())
+}
+
+const TOKEN_COLUMNS: &str = "id, name, value_hash, policies, status, not_before, expires_on, created_at";
+
+pub(super) fn token(conn: &Connection, id: &str) -> StoreResult<Option<TokenRecord>> {
+    let found = conn
+        .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"))?
+        .query_row([id], super::token_from_row)
+        .optional()?;
+    found.map(super::with_policies).transpose()
+}
+
+pub(super) fn create_token(conn: &Connection, new: &NewToken, actor: &Actor, now: Timestamp) -> StoreResult<TokenRecord> {
+    if token(conn, &new.id)?.is_some() {
+        return Err(StoreError::Conflict(format!("token {} already exists", new.id)));
+    }
+    if conn.prepare_cached("SELECT 1 FROM tokens WHERE value_hash = ?1")?.exists([new.value_hash.as_bytes()])? {
+        return Err(StoreError::Conflict("a token with this value already exists".into()));
+    }
+    conn.prepare_cached(
+        "INSERT INTO tokens (id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at)
+         VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?7)",
+    )?
+    .execute(params![
+        new.id,
+        new.name,
+        new.value_hash.as_bytes(),
+        json_text(&new.policies)?,
+        new.not_before.map(|t| t.unix_micros()),
+        new.expires_on.map(|t| t.unix_micros()),
+        now.unix_micros()
+    ])?;
+    audit(conn, now, None, actor, "token.create", &new.id, None, Some(&json!({"name": new.name})))?;
+    token(conn, &new.id)?.ok_or_else(|| StoreError::other("token vanished"))
+}
+
+pub(super) fn tokens(conn: &Connection) -> StoreResult<Vec<TokenRecord>> {
+    conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id"))?
+        .query_map([], super::token_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .map(super::with_policies)
+        .collect()
+}
+
+pub(super) fn set_token_status(conn: &Connection, id: &str, status: TokenStatus, actor: &Actor, now: Timestamp) -> StoreResult<TokenRecord> {
+    let before = token(conn, id)?.ok_or(StoreError::NotFound { positions: vec![] })?;
+    if before.status == status {
+        return Ok(before);
+    }
+    conn.prepare_cached("UPDATE tokens SET status = ?2, modified_at = ?3 WHERE id = ?1")?
+        .execute(params![id, status.as_str(), now.unix_micros()])?;
+    audit(conn, now, None, actor, "token.update", id, Some(&json!({"status": before.status})), Some(&json!({"status": status})))?;
+    token(conn, id)?.ok_or_else(|| StoreError::other("token vanished"))
+}
+
+pub(super) fn delete_token(conn: &Connection, id: &str, actor: &Actor, now: Timestamp) -> StoreResult<()> {
+    let before = token(conn, id)?.ok_or(StoreError::NotFound { positions: vec![] })?;
+    conn.prepare_cached("DELETE FROM tokens WHERE id = ?1")?.execute([id])?;
+    audit(conn, now, None, actor, "token.delete", id, Some(&json!({"name": before.name})), None)?;
+    Ok(())
+}
