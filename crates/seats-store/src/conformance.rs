@@ -339,3 +339,93 @@ pub async fn concurrent_edits_respect_limit(store: Arc<dyn Store>) {
     assert_eq!(holding, 10);
     assert_eq!(store.audit_events(ACCOUNT, 1, 100).await.unwrap().1, 10);
 }
+
+fn login_req(email: &str, via: crate::Via, device: Option<&str>) -> crate::LoginRequest {
+    crate::LoginRequest { email: email.into(), name: None, via, device_id: device.map(Into::into) }
+}
+
+/// Logins take seats until the account is full; a refused login commits the user and a
+/// failed-login record only; a user already holding a seat may log in through the other door.
+pub async fn logins_take_seats_until_full(store: &dyn Store) {
+    use crate::Via;
+    let t0 = at("2030-01-01T00:00:00Z");
+    store.load_seed(seed_with(2, &[]), t0).await.unwrap();
+    let op = Actor::Operator;
+    let a = store.login(ACCOUNT, login_req("a@x.com", Via::Access, None), op.clone(), t0).await.unwrap();
+    assert_eq!(a.refused, None);
+    assert!(a.user.access_seat && !a.user.gateway_seat);
+    assert_eq!((a.user.active_session_count, a.user.last_successful_login), (1, Some(t0)));
+    let b = store.login(ACCOUNT, login_req("b@x.com", Via::Gateway, Some("laptop")), op.clone(), t0).await.unwrap();
+    assert_eq!((b.user.gateway_seat, b.user.active_device_count), (true, 1));
+
+    let t1 = at("2030-01-01T01:00:00Z");
+    let c = store.login(ACCOUNT, login_req("c@x.com", Via::Access, None), op.clone(), t1).await.unwrap();
+    assert_eq!(c.refused, Some((2, 2)));
+    assert!(!c.user.access_seat && !c.user.gateway_seat);
+    assert_eq!(c.user.last_successful_login, None);
+    let activity = store.user_activity(ACCOUNT, &c.user.id, t1).await.unwrap().unwrap();
+    assert_eq!(activity.failed_logins.len(), 1);
+    assert_eq!(activity.failed_logins[0].reason.as_deref(), Some("seat_limit_reached"));
+    assert!(activity.sessions.is_empty() && activity.last_login.is_none());
+
+    // A holder of a seat is never refused: a's gateway login adds a device, takes no new seat.
+    let a2 = store.login(ACCOUNT, login_req("A@X.com", Via::Gateway, Some("phone")), op.clone(), t1).await.unwrap();
+    assert_eq!(a2.refused, None);
+    assert_eq!(a2.user.id, a.user.id, "emails match case-insensitively");
+    assert!(a2.user.access_seat && a2.user.gateway_seat);
+    assert_eq!(store.account(ACCOUNT).await.unwrap().unwrap().seats_in_use, 2);
+    let (users, total) = store.list_users(ACCOUNT, Default::default(), 1, 10, t1).await.unwrap();
+    assert_eq!((users.len(), total), (3, 3));
+}
+
+/// Concurrent first logins of one email make one user.
+pub async fn concurrent_first_logins_make_one_user(store: Arc<dyn Store>) {
+    store.load_seed(seed_with(10, &[]), at("2030-01-01T00:00:00Z")).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .login(ACCOUNT, login_req("same@x.com", crate::Via::Access, None), Actor::Operator, at("2030-01-01T00:00:01Z"))
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let (users, total) = store.list_users(ACCOUNT, Default::default(), 1, 10, at("2030-01-01T00:00:02Z")).await.unwrap();
+    assert_eq!(total, 1, "{users:?}");
+    assert_eq!(users[0].active_session_count, 20);
+}
+
+/// The sweep frees seats of users inactive longer than the window, counting logins, device
+/// activity and seat grants, and audits each removal as `system`.
+pub async fn expiry_sweep_frees_inactive_seats(store: &dyn Store) {
+    use crate::Via;
+    let t0 = at("2030-01-01T00:00:00Z");
+    store.load_seed(seed_with(10, &[]), t0).await.unwrap();
+    let op = Actor::Operator;
+    store.login(ACCOUNT, login_req("old@x.com", Via::Access, None), op.clone(), t0).await.unwrap();
+    store.login(ACCOUNT, login_req("dev@x.com", Via::Gateway, Some("d1")), op.clone(), t0).await.unwrap();
+    // Nothing expires without a setting.
+    assert!(store.expire_seats(None, at("2031-01-01T00:00:00Z")).await.unwrap().is_empty());
+    let mut fields = serde_json::Map::new();
+    fields.insert("user_seat_expiration_inactive_time".into(), "730h".into());
+    store.put_organization(ACCOUNT, fields, true, op.clone(), t0).await.unwrap();
+    // dev's device checks in later: that is activity.
+    let t_dev = at("2030-01-20T00:00:00Z");
+    store.login(ACCOUNT, login_req("dev@x.com", Via::Gateway, Some("d1")), op.clone(), t_dev).await.unwrap();
+
+    let t1 = at("2030-02-01T00:00:00Z"); // 744 h after t0, 288 h after t_dev
+    let removed = store.expire_seats(Some(ACCOUNT), t1).await.unwrap();
+    assert_eq!(removed.len(), 1);
+    let (users, _) = store
+        .list_users(ACCOUNT, crate::UserFilter { email: Some("old@x.com".into()), ..Default::default() }, 1, 10, t1)
+        .await
+        .unwrap();
+    assert_eq!(removed[0], (ACCOUNT.to_string(), users[0].seat_uid.clone()));
+    assert!(!users[0].access_seat && users[0].active_session_count == 0);
+    let (events, _) = store.audit_events(ACCOUNT, 1, 1).await.unwrap();
+    assert_eq!((events[0].action.as_str(), &events[0].actor), ("seat.expire", &Actor::System));
+    assert!(store.expire_seats(Some(ACCOUNT), t1).await.unwrap().is_empty(), "a second sweep finds nothing");
+}

@@ -105,3 +105,21 @@ async fn limit_holds_across_two_handles_on_one_file() {
     let (_, total) = a.audit_events(conformance::ACCOUNT, 1, 100).await.unwrap();
     assert_eq!(total, 5);
 }
+
+#[tokio::test]
+async fn logins_take_seats_until_full() {
+    let (_dir, store) = fresh();
+    conformance::logins_take_seats_until_full(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_logins_make_one_user() {
+    let (_dir, store) = fresh();
+    conformance::concurrent_first_logins_make_one_user(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn expiry_sweep_frees_inactive_seats() {
+    let (_dir, store) = fresh();
+    conformance::expiry_sweep_frees_inactive_seats(&store).await;
+}
