@@ -29,12 +29,7 @@ pub struct ApiArgs {
     base_url: Option<String>,
     /// A file of NAME=VALUE lines (CLOUDFLARE_API_TOKEN, or CLOUDFLARE_API_KEY and
     /// CLOUDFLARE_EMAIL, and optionally CLOUDFLARE_BASE_URL); read instead of the environment.
-    #[arg(
-        long,
-        global = true,
-        env = "SEATS_CREDENTIALS_FILE",
-        value_name = "FILE"
-    )]
+    #[arg(long, global = true, env = "SEATS_CREDENTIALS_FILE", value_name = "FILE")]
     credentials_file: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
@@ -63,11 +58,8 @@ impl ApiArgs {
             .clone()
             .or_else(|| lookup("CLOUDFLARE_BASE_URL"))
             .unwrap_or_else(|| DEFAULT_BASE_URL.into());
-        let timeout = Duration::try_from_secs_f64(self.timeout).map_err(|_| {
-            CliError::Usage(anyhow::anyhow!(
-                "--timeout must be a positive number of seconds"
-            ))
-        })?;
+        let timeout = Duration::try_from_secs_f64(self.timeout)
+            .map_err(|_| CliError::Usage(anyhow::anyhow!("--timeout must be a positive number of seconds")))?;
         Client::builder_from(lookup)
             .base_url(base_url)
             .max_retries(self.max_retries)
@@ -78,8 +70,8 @@ impl ApiArgs {
 }
 
 fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read credentials file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read credentials file {}", path.display()))?;
     let mut vars = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -104,10 +96,7 @@ pub enum CliError {
     /// The API answered with an error: exit 3.
     Api(Error),
     /// The API could not be reached in time: exit 4. Says where it tried.
-    Connection {
-        error: Error,
-        base_url: Option<String>,
-    },
+    Connection { error: Error, base_url: Option<String> },
 }
 
 impl From<Error> for CliError {
@@ -144,10 +133,7 @@ impl CliError {
                 error,
                 base_url: Some(url),
             } => (exit::CONNECTION, format!("{error} (base URL {url})")),
-            CliError::Connection {
-                error,
-                base_url: None,
-            } => (exit::CONNECTION, error.to_string()),
+            CliError::Connection { error, base_url: None } => (exit::CONNECTION, error.to_string()),
         };
         eprintln!("error: {msg}");
         ExitCode::from(code)
@@ -156,10 +142,7 @@ impl CliError {
 
 /// Runs an async command on a fresh runtime.
 pub fn run(fut: impl std::future::Future<Output = Result<(), CliError>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return CliError::Usage(e.into()).report(),
     };

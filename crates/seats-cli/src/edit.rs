@@ -60,9 +60,7 @@ pub async fn run(args: EditArgs) -> Result<(), CliError> {
 fn body(args: &EditArgs) -> anyhow::Result<Vec<SeatEditParamsBody>> {
     if let Some(path) = &args.from_file {
         if !args.access.is_empty() || !args.gateway.is_empty() {
-            return Err(anyhow!(
-                "--access and --gateway go with --seat-uid, not --from-file"
-            ));
+            return Err(anyhow!("--access and --gateway go with --seat-uid, not --from-file"));
         }
         let (name, text) = if path.as_os_str() == "-" {
             let mut text = String::new();
@@ -71,8 +69,7 @@ fn body(args: &EditArgs) -> anyhow::Result<Vec<SeatEditParamsBody>> {
                 .context("reading the body from stdin")?;
             ("stdin".to_owned(), text)
         } else {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             (path.display().to_string(), text)
         };
         return serde_json::from_str(&text).with_context(|| {
@@ -80,7 +77,9 @@ fn body(args: &EditArgs) -> anyhow::Result<Vec<SeatEditParamsBody>> {
         });
     }
     if args.seat_uid.is_empty() {
-        return Err(anyhow!("name at least one seat: --seat-uid U --access BOOL --gateway BOOL, or --from-file FILE"));
+        return Err(anyhow!(
+            "name at least one seat: --seat-uid U --access BOOL --gateway BOOL, or --from-file FILE"
+        ));
     }
     if args.access.len() != args.seat_uid.len() || args.gateway.len() != args.seat_uid.len() {
         return Err(anyhow!(

@@ -10,11 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "seats",
-    version,
-    about = "A Cloudflare-compatible Zero Trust seats service"
-)]
+#[command(name = "seats", version, about = "A Cloudflare-compatible Zero Trust seats service")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

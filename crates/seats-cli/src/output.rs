@@ -21,11 +21,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     let mut out = String::new();
     let mut line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         out.push_str(padded.join("  ").trim_end());
         out.push('\n');
     };
@@ -50,10 +46,7 @@ pub fn seats_table(seats: &[Seat], terminal: bool) {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table(&["SEAT_UID", "ACCESS", "GATEWAY", "UPDATED_AT"], &rows)
-    );
+    print!("{}", table(&["SEAT_UID", "ACCESS", "GATEWAY", "UPDATED_AT"], &rows));
     if terminal {
         println!("{} seat(s) updated", seats.len());
     }
@@ -67,10 +60,7 @@ mod tests {
     fn columns_align() {
         let t = table(
             &["A", "LONGER"],
-            &[
-                vec!["wide cell".into(), "x".into()],
-                vec!["y".into(), "z".into()],
-            ],
+            &[vec!["wide cell".into(), "x".into()], vec!["y".into(), "z".into()]],
         );
         assert_eq!(t, "A          LONGER\nwide cell  x\ny          z\n");
     }

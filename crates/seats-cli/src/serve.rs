@@ -90,24 +90,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The seed is read and validated before the database is touched, so a bad file changes nothing.
     let seed = match (&args.seed, args.demo) {
         (Some(path), _) => {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("cannot read seed file {}", path.display()))?;
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read seed file {}", path.display()))?;
             let seed = seed::parse(&bytes).map_err(|e| {
-                let lines: Vec<String> = e
-                    .problems
-                    .iter()
-                    .map(|p| format!("{}: {p}", path.display()))
-                    .collect();
-                anyhow::anyhow!(
-                    "invalid seed file, nothing was loaded:\n{}",
-                    lines.join("\n")
-                )
+                let lines: Vec<String> = e.problems.iter().map(|p| format!("{}: {p}", path.display())).collect();
+                anyhow::anyhow!("invalid seed file, nothing was loaded:\n{}", lines.join("\n"))
             })?;
             Some(seed)
         }
-        (None, true) => {
-            Some(seed::parse(seed::DEMO_SEED.as_bytes()).context("built-in demo seed")?)
-        }
+        (None, true) => Some(seed::parse(seed::DEMO_SEED.as_bytes()).context("built-in demo seed")?),
         (None, false) => None,
     };
 
@@ -116,8 +106,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let database = match (&args.database, args.demo) {
         (Some(url), _) => url.clone(),
         (None, true) => {
-            let dir = tempfile::tempdir()
-                .context("creating a temporary directory for the demo database")?;
+            let dir = tempfile::tempdir().context("creating a temporary directory for the demo database")?;
             let path = dir.path().join("seats-demo.db");
             _temp_dir = Some(dir);
             path.display().to_string()
@@ -149,11 +138,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .load_seed(seed, seats_server::Clock::now(&*clock))
                 .await
                 .context("loading the seed")?;
-            tracing::info!(
-                users,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "seed loaded"
-            );
+            tracing::info!(users, elapsed_ms = started.elapsed().as_millis() as u64, "seed loaded");
         } else {
             tracing::warn!("the database already holds data; the seed was not loaded");
         }

@@ -41,25 +41,14 @@ fn edits_seats_from_flags_as_a_table_and_as_json() {
 
     let out = edit(
         &server,
-        &[
-            "--seat-uid",
-            SEAT,
-            "--access",
-            "true",
-            "--gateway",
-            "false",
-            "--json",
-        ],
+        &["--seat-uid", SEAT, "--access", "true", "--gateway", "false", "--json"],
         None,
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let seats: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(seats[0]["seat_uid"], SEAT);
     assert_eq!(
-        (
-            seats[0]["access_seat"].clone(),
-            seats[0]["gateway_seat"].clone()
-        ),
+        (seats[0]["access_seat"].clone(), seats[0]["gateway_seat"].clone()),
         (json!(true), json!(false))
     );
     server.terminate();
@@ -75,11 +64,7 @@ fn reads_the_body_from_a_file_or_stdin_and_credentials_from_a_file() {
         json!([{"access_seat": false, "gateway_seat": false, "seat_uid": SEAT}]).to_string(),
     )
     .unwrap();
-    let out = edit(
-        &server,
-        &["--from-file", body.to_str().unwrap(), "--json"],
-        None,
-    );
+    let out = edit(&server, &["--from-file", body.to_str().unwrap(), "--json"], None);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(
         serde_json::from_str::<Value>(&out.stdout).unwrap()[0]["access_seat"],
@@ -131,14 +116,7 @@ fn api_errors_exit_3_with_code_and_message_on_stderr() {
     let server = start(&["--demo", "--listen", "127.0.0.1:0"], &[]);
     let out = edit(
         &server,
-        &[
-            "--seat-uid",
-            "no-such-seat",
-            "--access",
-            "true",
-            "--gateway",
-            "true",
-        ],
+        &["--seat-uid", "no-such-seat", "--access", "true", "--gateway", "true"],
         None,
     );
     assert_eq!(out.code, Some(3));
@@ -164,10 +142,7 @@ fn api_errors_exit_3_with_code_and_message_on_stderr() {
             "--gateway",
             "true",
         ],
-        &[
-            ("CLOUDFLARE_API_TOKEN", "wrong-token"),
-            ("CLOUDFLARE_BASE_URL", &base),
-        ],
+        &[("CLOUDFLARE_API_TOKEN", "wrong-token"), ("CLOUDFLARE_BASE_URL", &base)],
         None,
     );
     assert_eq!(out.code, Some(3));
@@ -182,20 +157,9 @@ fn api_errors_exit_3_with_code_and_message_on_stderr() {
 fn usage_errors_exit_2_before_any_request() {
     // No server at all: a usage error must not need one.
     let bad = [
+        (vec!["edit", "--account-id", ACCOUNT], "name at least one seat"),
         (
-            vec!["edit", "--account-id", ACCOUNT],
-            "name at least one seat",
-        ),
-        (
-            vec![
-                "edit",
-                "--account-id",
-                ACCOUNT,
-                "--seat-uid",
-                SEAT,
-                "--access",
-                "true",
-            ],
+            vec!["edit", "--account-id", ACCOUNT, "--seat-uid", SEAT, "--access", "true"],
             "each --seat-uid needs one --access and one --gateway",
         ),
         (
@@ -225,15 +189,7 @@ fn usage_errors_exit_2_before_any_request() {
             "cannot be used with",
         ),
         (
-            vec![
-                "edit",
-                "--seat-uid",
-                SEAT,
-                "--access",
-                "true",
-                "--gateway",
-                "true",
-            ],
+            vec!["edit", "--seat-uid", SEAT, "--access", "true", "--gateway", "true"],
             "--account-id",
         ),
     ];
@@ -267,11 +223,7 @@ fn usage_errors_exit_2_before_any_request() {
         Some("{\"seat_uid\": 1}"),
     );
     assert_eq!(out.code, Some(2));
-    assert!(
-        out.stderr.contains("stdin: expected a JSON array"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("stdin: expected a JSON array"), "{}", out.stderr);
 }
 
 #[test]
@@ -302,9 +254,8 @@ fn connection_errors_exit_4() {
     );
     assert_eq!(out.code, Some(4), "{}", out.stderr);
     assert!(
-        out.stderr.contains(&format!(
-            "PATCH /accounts/{ACCOUNT}/access/seats: connection error"
-        )),
+        out.stderr
+            .contains(&format!("PATCH /accounts/{ACCOUNT}/access/seats: connection error")),
         "{}",
         out.stderr
     );

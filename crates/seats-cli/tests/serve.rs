@@ -10,8 +10,7 @@ use serde_json::json;
 #[test]
 fn demo_serves_the_seed_documents_example_and_stops_cleanly_on_sigterm() {
     let server = start(&["--demo", "--listen", "127.0.0.1:0"], &[]);
-    let (status, body) =
-        server.patch(&json!([{"access_seat": false, "gateway_seat": false, "seat_uid": SEAT}]));
+    let (status, body) = server.patch(&json!([{"access_seat": false, "gateway_seat": false, "seat_uid": SEAT}]));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"][0]["seat_uid"], SEAT);
     assert_eq!(body["result"][0]["access_seat"], false);
@@ -74,8 +73,7 @@ fn a_seed_loads_only_into_an_empty_database() {
 
     // Restarting with the same seed keeps what changed since.
     let server = start(&args, &[]);
-    let (_, body) =
-        server.patch(&json!([{"access_seat": false, "gateway_seat": true, "seat_uid": SEAT}]));
+    let (_, body) = server.patch(&json!([{"access_seat": false, "gateway_seat": true, "seat_uid": SEAT}]));
     assert_ne!(
         body["result"][0]["created_at"], body["result"][0]["updated_at"],
         "the change survived: {body}"
@@ -108,8 +106,18 @@ fn an_invalid_seed_stops_start_up_and_writes_nothing() {
     ]);
     assert_eq!(code, Some(1), "{stderr}");
     let file = seed.display().to_string();
-    assert!(stderr.contains(&format!("{file}: /accounts/0/seat_limit: account over its limit: 2 users hold a seat, seat_limit is 1")), "{stderr}");
-    assert!(stderr.contains(&format!("{file}: /tokens/0/policies/0/permission_groups/0/name: unknown permission group \"Nope\"")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{file}: /accounts/0/seat_limit: account over its limit: 2 users hold a seat, seat_limit is 1"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{file}: /tokens/0/policies/0/permission_groups/0/name: unknown permission group \"Nope\""
+        )),
+        "{stderr}"
+    );
     assert!(!db.exists(), "nothing was written");
 
     std::fs::write(&seed, "{\"accounts\": [").unwrap();
@@ -138,21 +146,9 @@ fn refused_configurations() {
         "127.0.0.1:0",
     ]);
     assert_eq!(code, Some(1));
-    assert!(
-        stderr.contains("PostgreSQL backend is not available yet"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("PostgreSQL backend is not available yet"), "{stderr}");
 
-    let (code, stderr) = run(&[
-        "serve",
-        "--database",
-        "mysql://x",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let (code, stderr) = run(&["serve", "--database", "mysql://x", "--listen", "127.0.0.1:0"]);
     assert_eq!(code, Some(1));
-    assert!(
-        stderr.contains("unsupported database URL scheme `mysql`"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("unsupported database URL scheme `mysql`"), "{stderr}");
 }

@@ -175,11 +175,7 @@ impl ClientBuilder {
             (None, Some(key), Some(email)) if !key.is_empty() && !email.is_empty() => {
                 Credentials::ApiKey { email, key }
             }
-            (None, Some(_), _) => {
-                return Err(Error::Config(
-                    "an API key needs its email (api_email)".into(),
-                ))
-            }
+            (None, Some(_), _) => return Err(Error::Config("an API key needs its email (api_email)".into())),
             _ => {
                 return Err(Error::Config(
                     "no credentials: set an API token, or an API key and email \
@@ -192,9 +188,7 @@ impl ClientBuilder {
         let parsed = reqwest::Url::parse(&base_url)
             .map_err(|e| Error::Config(format!("base URL {base_url:?} is not a URL: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::Config(format!(
-                "base URL {base_url:?} must be http or https"
-            )));
+            return Err(Error::Config(format!("base URL {base_url:?} must be http or https")));
         }
         let http = reqwest::Client::builder()
             .user_agent(concat!("seats-client/", env!("CARGO_PKG_VERSION")))
@@ -284,26 +278,17 @@ impl Client {
                 .header("Accept", "application/json");
             req = match &inner.credentials {
                 Credentials::ApiToken(token) => req.bearer_auth(token),
-                Credentials::ApiKey { email, key } => {
-                    req.header("X-Auth-Email", email).header("X-Auth-Key", key)
-                }
+                Credentials::ApiKey { email, key } => req.header("X-Auth-Email", email).header("X-Auth-Key", key),
             };
             if let Some(body) = &body {
-                req = req
-                    .header("Content-Type", "application/json")
-                    .body(body.clone());
+                req = req.header("Content-Type", "application/json").body(body.clone());
             }
             let outcome = req.send().await;
             let wait = match &outcome {
-                Ok(resp)
-                    if retry < max_retries
-                        && retry::should_retry(resp.status(), resp.headers()) =>
-                {
-                    Some(
-                        retry::server_requested_delay(resp.headers(), inner.timer.now())
-                            .unwrap_or_else(|| inner.backoff.delay(retry)),
-                    )
-                }
+                Ok(resp) if retry < max_retries && retry::should_retry(resp.status(), resp.headers()) => Some(
+                    retry::server_requested_delay(resp.headers(), inner.timer.now())
+                        .unwrap_or_else(|| inner.backoff.delay(retry)),
+                ),
                 Err(_) if retry < max_retries => Some(inner.backoff.delay(retry)),
                 _ => None,
             };
@@ -337,10 +322,7 @@ fn transport_kind(e: &reqwest::Error) -> &'static str {
     }
 }
 
-async fn decode<T: DeserializeOwned>(
-    request: String,
-    resp: reqwest::Response,
-) -> Result<Envelope<T>, Error> {
+async fn decode<T: DeserializeOwned>(request: String, resp: reqwest::Response) -> Result<Envelope<T>, Error> {
     let status = resp.status();
     let bytes = match resp.bytes().await {
         Ok(b) => b,
@@ -359,8 +341,7 @@ async fn decode<T: DeserializeOwned>(
         body: String::from_utf8_lossy(&bytes).into_owned(),
     };
     if status.is_success() {
-        let envelope: Envelope<T> =
-            serde_json::from_slice(&bytes).map_err(|e| undecodable(e.to_string()))?;
+        let envelope: Envelope<T> = serde_json::from_slice(&bytes).map_err(|e| undecodable(e.to_string()))?;
         if !envelope.success {
             return Err(Error::from_api(ApiError {
                 request,

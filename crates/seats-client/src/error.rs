@@ -182,8 +182,7 @@ mod tests {
             request: "PATCH /x".into(),
             status: StatusCode::BAD_REQUEST,
             errors: vec![
-                Message::new(6003, "Invalid request headers")
-                    .with_chain(vec![Message::new(6111, "Invalid format")]),
+                Message::new(6003, "Invalid request headers").with_chain(vec![Message::new(6111, "Invalid format")]),
                 Message::new(12006, "bad").with_pointer("/0/seat_uid"),
             ],
             messages: vec![],

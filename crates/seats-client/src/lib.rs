@@ -43,8 +43,7 @@ pub mod resources;
 pub mod retry;
 
 pub use client::{
-    Client, ClientBuilder, Credentials, RequestOptions, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
+    Client, ClientBuilder, Credentials, RequestOptions, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
 };
 pub use error::{ApiError, Error};
 pub use pagination::SinglePage;

@@ -22,10 +22,7 @@ pub struct SinglePage<T> {
 impl<T> SinglePage<T> {
     /// A page of `result`.
     pub fn new(result: Vec<T>, result_info: Option<ResultInfo>) -> Self {
-        SinglePage {
-            result,
-            result_info,
-        }
+        SinglePage { result, result_info }
     }
 
     /// The items, borrowed.

@@ -80,12 +80,7 @@ pub fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
 /// The wait the server asked for with `Retry-After-Ms` or `Retry-After` (seconds or an HTTP
 /// date), if it is between 0 and 60 s.
 pub fn server_requested_delay(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let delay = if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         Duration::try_from_secs_f64(ms / 1000.0).ok()
     } else if let Some(v) = header("retry-after") {
@@ -121,20 +116,14 @@ mod tests {
         assert_eq!(got, [500, 1000, 2000, 4000, 8000, 8000]);
         for n in 0..6 {
             let d = b.delay(n);
-            assert!(
-                d <= b.base_delay(n) && d >= b.base_delay(n).mul_f64(0.75),
-                "{d:?}"
-            );
+            assert!(d <= b.base_delay(n) && d >= b.base_delay(n).mul_f64(0.75), "{d:?}");
         }
     }
 
     #[test]
     fn retry_decision() {
         for s in [408, 409, 429, 500, 502, 503] {
-            assert!(
-                should_retry(StatusCode::from_u16(s).unwrap(), &HeaderMap::new()),
-                "{s}"
-            );
+            assert!(should_retry(StatusCode::from_u16(s).unwrap(), &HeaderMap::new()), "{s}");
         }
         for s in [400, 401, 403, 404, 422] {
             assert!(
@@ -156,26 +145,16 @@ mod tests {
     fn server_requested_delays() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let d = |pairs: &[(&'static str, &str)]| server_requested_delay(&headers(pairs), now);
-        assert_eq!(
-            d(&[("retry-after-ms", "1500")]),
-            Some(Duration::from_millis(1500))
-        );
+        assert_eq!(d(&[("retry-after-ms", "1500")]), Some(Duration::from_millis(1500)));
         assert_eq!(
             d(&[("retry-after-ms", "250"), ("retry-after", "9")]),
             Some(Duration::from_millis(250))
         );
         assert_eq!(d(&[("retry-after", "3")]), Some(Duration::from_secs(3)));
-        assert_eq!(
-            d(&[("retry-after", "0.5")]),
-            Some(Duration::from_millis(500))
-        );
+        assert_eq!(d(&[("retry-after", "0.5")]), Some(Duration::from_millis(500)));
         let date = httpdate::fmt_http_date(now + Duration::from_secs(7));
         assert_eq!(d(&[("retry-after", &date)]), Some(Duration::from_secs(7)));
-        assert_eq!(
-            d(&[("retry-after", "61")]),
-            None,
-            "over 60 s falls back to backoff"
-        );
+        assert_eq!(d(&[("retry-after", "61")]), None, "over 60 s falls back to backoff");
         assert_eq!(d(&[("retry-after", "-1")]), None);
         assert_eq!(d(&[("retry-after", "soon")]), None);
         assert_eq!(d(&[]), None);

@@ -28,10 +28,7 @@ async fn sends_token_path_and_all_three_fields() {
     client.zero_trust().seats().edit(params).await.unwrap();
     let req = &server.received()[0];
     assert_eq!(req.method, "PATCH");
-    assert_eq!(
-        req.path,
-        format!("/client/v4/accounts/{ACCOUNT}/access/seats")
-    );
+    assert_eq!(req.path, format!("/client/v4/accounts/{ACCOUNT}/access/seats"));
     assert_eq!(req.header("authorization"), Some("Bearer test-token"));
     assert_eq!(req.header("content-type"), Some("application/json"));
     let body: serde_json::Value = serde_json::from_str(&req.body).unwrap();
@@ -51,18 +48,10 @@ async fn sends_email_and_key() {
         .base_url(server.base_url.clone())
         .build()
         .unwrap();
-    client
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    client.zero_trust().seats().edit(one_seat_edit()).await.unwrap();
     let req = &server.received()[0];
     assert_eq!(req.header("x-auth-email"), Some("user@example.com"));
-    assert_eq!(
-        req.header("x-auth-key"),
-        Some("144c9defac04969c7bfad8efaa8ea194")
-    );
+    assert_eq!(req.header("x-auth-key"), Some("144c9defac04969c7bfad8efaa8ea194"));
     assert_eq!(req.header("authorization"), None);
 }
 
@@ -89,34 +78,19 @@ fn builder_and_environment_rules() {
         "{err}"
     );
     assert!(matches!(
-        Client::builder()
-            .api_token("t")
-            .api_key("k")
-            .api_email("e@x.y")
-            .build(),
+        Client::builder().api_token("t").api_key("k").api_email("e@x.y").build(),
         Err(Error::Config(_))
     ));
+    assert!(matches!(Client::builder().api_key("k").build(), Err(Error::Config(_))));
     assert!(matches!(
-        Client::builder().api_key("k").build(),
-        Err(Error::Config(_))
-    ));
-    assert!(matches!(
-        Client::builder()
-            .api_token("t")
-            .base_url("not a url")
-            .build(),
+        Client::builder().api_token("t").base_url("not a url").build(),
         Err(Error::Config(_))
     ));
     let client = Client::builder().api_token("t").build().unwrap();
     assert_eq!(client.base_url(), "https://api.cloudflare.com/client/v4");
 
     let env = |pairs: &'static [(&'static str, &'static str)]| {
-        move |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
+        move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     };
     // The token wins over a key in the environment.
     let client = Client::builder_from(env(&[
@@ -129,12 +103,9 @@ fn builder_and_environment_rules() {
     .unwrap();
     assert!(format!("{client:?}").contains("ApiToken(***)"));
     assert_eq!(client.base_url(), "http://127.0.0.1:9/client/v4");
-    let client = Client::builder_from(env(&[
-        ("CLOUDFLARE_API_KEY", "key"),
-        ("CLOUDFLARE_EMAIL", "e@x.y"),
-    ]))
-    .build()
-    .unwrap();
+    let client = Client::builder_from(env(&[("CLOUDFLARE_API_KEY", "key"), ("CLOUDFLARE_EMAIL", "e@x.y")]))
+        .build()
+        .unwrap();
     assert!(format!("{client:?}").contains("ApiKey { email: \"e@x.y\", key: *** }"));
     assert!(matches!(
         Client::builder_from(env(&[("CLOUDFLARE_EMAIL", "e@x.y")])).build(),
@@ -150,11 +121,7 @@ fn secrets_never_in_debug() {
     let client = builder.build().unwrap();
     assert!(!format!("{client:?}").contains(token));
     let key = "144c9defac04969c7bfad8efaa8ea194";
-    let client = Client::builder()
-        .api_key(key)
-        .api_email("u@x.y")
-        .build()
-        .unwrap();
+    let client = Client::builder().api_key(key).api_email("u@x.y").build().unwrap();
     assert!(!format!("{client:?}").contains(key));
 }
 
@@ -172,19 +139,10 @@ async fn decodes_the_documentation_example() {
     let seat = &page.result[0];
     assert_eq!(seat.seat_uid.as_deref(), Some(SEAT));
     assert_eq!(seat.access_seat, Some(false));
-    assert_eq!(
-        seat.created_at.unwrap().to_string(),
-        "2014-01-01T05:20:00.123450Z"
-    );
+    assert_eq!(seat.created_at.unwrap().to_string(), "2014-01-01T05:20:00.123450Z");
     let info = page.result_info().unwrap();
     assert_eq!(
-        (
-            info.count,
-            info.page,
-            info.per_page,
-            info.total_count,
-            info.total_pages
-        ),
+        (info.count, info.page, info.per_page, info.total_count, info.total_pages),
         (1, 1, 20, 2000, 100)
     );
 }
@@ -215,7 +173,8 @@ async fn decodes_real_error_bodies_with_codes_and_chains() {
     let route = r#"{"success":false,"errors":[{"code":7003,"message":"Could not route to /client/v4/accounts/abc/access/seats, perhaps your object identifier is invalid?"},{"code":7000,"message":"No route for that URI"}],"messages":[],"result":null}"#;
     let unknown = r#"{"success":false,"errors":[{"code":12130,"message":"access.api.error.not_found: no seat","source":{"pointer":"/1/seat_uid"}}],"messages":[],"result":null}"#;
     let wide = r#"{"success":false,"errors":[{"code":100000123,"message":"a code wider than u16"}],"messages":[],"result":null}"#;
-    let token = r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}],"messages":[],"result":null}"#;
+    let token =
+        r#"{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}],"messages":[],"result":null}"#;
     let proxy = "<html><body>502 Bad Gateway</body></html>";
     let server = FaultServer::start(vec![
         Step::json(400, headers),
@@ -230,38 +189,17 @@ async fn decodes_real_error_bodies_with_codes_and_chains() {
         .max_retries(0)
         .build()
         .unwrap();
-    let next = || async {
-        client
-            .zero_trust()
-            .seats()
-            .edit(one_seat_edit())
-            .await
-            .unwrap_err()
-    };
+    let next = || async { client.zero_trust().seats().edit(one_seat_edit()).await.unwrap_err() };
 
-    let Error::BadRequest(e) = next().await else {
-        panic!()
-    };
+    let Error::BadRequest(e) = next().await else { panic!() };
     assert_eq!(e.code(), Some(6003));
-    let chain: Vec<i64> = e.errors[0]
-        .error_chain
-        .iter()
-        .flatten()
-        .map(|c| c.code)
-        .collect();
+    let chain: Vec<i64> = e.errors[0].error_chain.iter().flatten().map(|c| c.code).collect();
     assert_eq!(chain, [6102, 6103]);
 
-    let Error::BadRequest(e) = next().await else {
-        panic!()
-    };
-    assert_eq!(
-        e.errors.iter().map(|m| m.code).collect::<Vec<_>>(),
-        [7003, 7000]
-    );
+    let Error::BadRequest(e) = next().await else { panic!() };
+    assert_eq!(e.errors.iter().map(|m| m.code).collect::<Vec<_>>(), [7003, 7000]);
 
-    let Error::NotFound(e) = next().await else {
-        panic!()
-    };
+    let Error::NotFound(e) = next().await else { panic!() };
     assert_eq!(e.errors[0].pointer(), Some("/1/seat_uid"));
 
     let Error::PermissionDenied(e) = next().await else {

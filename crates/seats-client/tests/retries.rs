@@ -9,7 +9,8 @@ use support::*;
 
 const OK: &str = support::DOCS_EXAMPLE_RESPONSE;
 const RATE_LIMITED: &str = r#"{"success":false,"errors":[{"code":971,"message":"Please wait and consider throttling your request speed"}],"messages":[],"result":null}"#;
-const UNAVAILABLE: &str = r#"{"success":false,"errors":[{"code":10002,"message":"Internal error"}],"messages":[],"result":null}"#;
+const UNAVAILABLE: &str =
+    r#"{"success":false,"errors":[{"code":10002,"message":"Internal error"}],"messages":[],"result":null}"#;
 
 fn in_backoff_range(wait: Duration, base_ms: u64) -> bool {
     let base = Duration::from_millis(base_ms);
@@ -49,21 +50,10 @@ async fn retry_after_ms_and_http_dates_are_honoured() {
         Step::json(200, OK),
     ])
     .await;
-    let client = client_for(&server, timer.clone())
-        .max_retries(3)
-        .build()
-        .unwrap();
-    client
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    let client = client_for(&server, timer.clone()).max_retries(3).build().unwrap();
+    client.zero_trust().seats().edit(one_seat_edit()).await.unwrap();
     assert_eq!(server.attempts(), 3);
-    assert_eq!(
-        timer.waits(),
-        [Duration::from_millis(1500), Duration::from_secs(7)]
-    );
+    assert_eq!(timer.waits(), [Duration::from_millis(1500), Duration::from_secs(7)]);
 }
 
 #[tokio::test]
@@ -99,11 +89,7 @@ async fn server_errors_back_off_exponentially_then_give_up() {
         .edit(one_seat_edit())
         .await
         .unwrap_err();
-    assert_eq!(
-        server.attempts(),
-        3,
-        "one attempt and the default 2 retries"
-    );
+    assert_eq!(server.attempts(), 3, "one attempt and the default 2 retries");
     let waits = timer.waits();
     assert!(
         in_backoff_range(waits[0], 500) && in_backoff_range(waits[1], 1000),
@@ -136,10 +122,7 @@ async fn a_503_then_success() {
 #[tokio::test]
 async fn x_should_retry_false_stops_retries_and_true_forces_them() {
     let limit = r#"{"success":false,"errors":[{"code":12009,"message":"access.api.error.seat_limit_reached: 50/50 seats in use"}],"messages":[],"result":null}"#;
-    let server = FaultServer::start(vec![
-        Step::json(409, limit).with_header("x-should-retry", "false")
-    ])
-    .await;
+    let server = FaultServer::start(vec![Step::json(409, limit).with_header("x-should-retry", "false")]).await;
     let timer = RecordingTimer::new();
     let err = client_for(&server, timer.clone())
         .build()
@@ -156,8 +139,7 @@ async fn x_should_retry_false_stops_retries_and_true_forces_them() {
     };
     assert_eq!(api.code(), Some(12009));
 
-    let bad =
-        r#"{"success":false,"errors":[{"code":12006,"message":"x"}],"messages":[],"result":null}"#;
+    let bad = r#"{"success":false,"errors":[{"code":12006,"message":"x"}],"messages":[],"result":null}"#;
     let server = FaultServer::start(vec![
         Step::json(400, bad).with_header("x-should-retry", "true"),
         Step::json(200, OK),
@@ -176,8 +158,7 @@ async fn x_should_retry_false_stops_retries_and_true_forces_them() {
 
 #[tokio::test]
 async fn plain_409_is_retried_and_400_is_not() {
-    let conflict =
-        r#"{"success":false,"errors":[{"code":12010,"message":"c"}],"messages":[],"result":null}"#;
+    let conflict = r#"{"success":false,"errors":[{"code":12010,"message":"c"}],"messages":[],"result":null}"#;
     let server = FaultServer::start(vec![Step::json(409, conflict), Step::json(200, OK)]).await;
     client_for(&server, RecordingTimer::new())
         .build()
@@ -189,8 +170,7 @@ async fn plain_409_is_retried_and_400_is_not() {
         .unwrap();
     assert_eq!(server.attempts(), 2);
 
-    let bad =
-        r#"{"success":false,"errors":[{"code":12006,"message":"x"}],"messages":[],"result":null}"#;
+    let bad = r#"{"success":false,"errors":[{"code":12006,"message":"x"}],"messages":[],"result":null}"#;
     let server = FaultServer::start(vec![Step::json(400, bad), Step::json(200, OK)]).await;
     let err = client_for(&server, RecordingTimer::new())
         .build()
@@ -240,12 +220,7 @@ async fn a_timeout_is_retried_and_then_reported() {
         .timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    client
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    client.zero_trust().seats().edit(one_seat_edit()).await.unwrap();
     assert_eq!(server.attempts(), 2);
 
     // Per call: a shorter timeout and no retries.
@@ -300,12 +275,7 @@ async fn connection_refused_is_a_connection_error_after_retries() {
         .timer(timer.clone())
         .build()
         .unwrap();
-    let err = client
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap_err();
+    let err = client.zero_trust().seats().edit(one_seat_edit()).await.unwrap_err();
     assert!(matches!(err, Error::Connection { .. }), "{err:?}");
     assert_eq!(timer.waits().len(), 2);
 }

@@ -38,11 +38,7 @@ async fn spawn_app() -> App {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}/client/v4", listener.local_addr().unwrap());
-    let app = build_router(AppState::new(
-        store,
-        Arc::new(SystemClock),
-        ServerConfig::default(),
-    ));
+    let app = build_router(AppState::new(store, Arc::new(SystemClock), ServerConfig::default()));
     tokio::spawn(seats_server::serve(listener, app, std::future::pending()));
     App {
         base_url,
@@ -78,11 +74,7 @@ async fn edits_with_a_token_and_with_email_and_key() {
         .unwrap();
     let seat = page.iter().next().unwrap();
     assert_eq!(
-        (
-            seat.seat_uid.as_deref(),
-            seat.access_seat,
-            seat.gateway_seat
-        ),
+        (seat.seat_uid.as_deref(), seat.access_seat, seat.gateway_seat),
         (Some(SEAT), Some(false), Some(false))
     );
     assert!(seat.updated_at > seat.created_at);
@@ -94,12 +86,7 @@ async fn edits_with_a_token_and_with_email_and_key() {
         .base_url(&app.base_url)
         .build()
         .unwrap();
-    let page = client
-        .zero_trust()
-        .seats()
-        .edit(edit(SEAT, true, false))
-        .await
-        .unwrap();
+    let page = client.zero_trust().seats().edit(edit(SEAT, true, false)).await.unwrap();
     assert_eq!(page.result[0].access_seat, Some(true));
 }
 
@@ -142,15 +129,11 @@ async fn each_error_class_maps_to_its_variant_with_the_envelope_codes() {
     let err = seats(&client("read-only"), edit(SEAT, true, true)).await;
     assert_eq!(
         err.to_string(),
-        format!(
-            "PATCH /accounts/{ACCOUNT}/access/seats: 403 Forbidden: 10000 Authentication error"
-        )
+        format!("PATCH /accounts/{ACCOUNT}/access/seats: 403 Forbidden: 10000 Authentication error")
     );
 
     let err = seats(&ok, edit("nobody", true, true)).await;
-    let Error::NotFound(api) = &err else {
-        panic!("{err:?}")
-    };
+    let Error::NotFound(api) = &err else { panic!("{err:?}") };
     assert_eq!(
         (api.code(), api.errors[0].pointer()),
         (Some(12130), Some("/0/seat_uid"))
@@ -163,17 +146,13 @@ async fn each_error_class_maps_to_its_variant_with_the_envelope_codes() {
         .build()
         .unwrap();
     let err = seats(&retrying, edit("bob", true, false)).await;
-    let Error::Conflict(api) = &err else {
-        panic!("{err:?}")
-    };
+    let Error::Conflict(api) = &err else { panic!("{err:?}") };
     assert_eq!(api.code(), Some(12009));
 
     // A real fault in the database: 500 10002.
     let conn = rusqlite::Connection::open(&app.db).unwrap();
-    conn.execute_batch(
-        "CREATE TRIGGER boom BEFORE UPDATE ON users BEGIN SELECT RAISE(ABORT, 'boom'); END;",
-    )
-    .unwrap();
+    conn.execute_batch("CREATE TRIGGER boom BEFORE UPDATE ON users BEGIN SELECT RAISE(ABORT, 'boom'); END;")
+        .unwrap();
     let err = seats(&ok, edit(SEAT, false, true)).await;
     let Error::InternalServer(api) = &err else {
         panic!("{err:?}")

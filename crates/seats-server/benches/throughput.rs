@@ -59,11 +59,7 @@ async fn bench_patch(durability: Durability, clients: usize, per_client: usize) 
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = build_router(AppState::new(
-        store,
-        Arc::new(SystemClock),
-        ServerConfig::default(),
-    ));
+    let app = build_router(AppState::new(store, Arc::new(SystemClock), ServerConfig::default()));
     tokio::spawn(seats_server::serve(listener, app, std::future::pending()));
     let url = format!("http://{addr}/client/v4/accounts/{ACCOUNT}/access/seats");
 
@@ -77,16 +73,9 @@ async fn bench_patch(durability: Durability, clients: usize, per_client: usize) 
             for i in 0..per_client {
                 // Each request really changes a seat, so every one commits.
                 let uid = format!("seat-{}", (c * per_client + i) % 10_000);
-                let body =
-                    json!([{"access_seat": i % 2 == 0, "gateway_seat": true, "seat_uid": uid}]);
+                let body = json!([{"access_seat": i % 2 == 0, "gateway_seat": true, "seat_uid": uid}]);
                 let t = Instant::now();
-                let resp = client
-                    .patch(&url)
-                    .bearer_auth(TOKEN)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
+                let resp = client.patch(&url).bearer_auth(TOKEN).json(&body).send().await.unwrap();
                 assert_eq!(resp.status(), 200);
                 latencies.push(t.elapsed());
             }
@@ -99,8 +88,7 @@ async fn bench_patch(durability: Durability, clients: usize, per_client: usize) 
     }
     let elapsed = started.elapsed();
     all.sort();
-    let pct =
-        |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
     println!(
         "PATCH ({durability:?} durability, {clients} clients): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} requests)",
         all.len() as f64 / elapsed.as_secs_f64(),

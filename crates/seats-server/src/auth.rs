@@ -11,10 +11,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use seats_store::secret::Secret;
 use seats_store::{Actor, MemberRecord, Store, TokenRecord};
-use seats_types::{
-    formats, Effect, Message, PermissionGroup, Policy, ACCOUNT_RESOURCE_PREFIX,
-    ALL_ACCOUNTS_RESOURCE,
-};
+use seats_types::{formats, Effect, Message, PermissionGroup, Policy, ACCOUNT_RESOURCE_PREFIX, ALL_ACCOUNTS_RESOURCE};
 
 use crate::error::ApiError;
 use crate::extract::AccountId;
@@ -34,10 +31,7 @@ impl Permission {
         match self {
             Permission::SeatsWrite => &[PermissionGroup::SeatsWrite],
             Permission::AuditLogsRead => &[PermissionGroup::AuditLogsRead],
-            Permission::OrganizationsRead => &[
-                PermissionGroup::OrganizationsRead,
-                PermissionGroup::OrganizationsWrite,
-            ],
+            Permission::OrganizationsRead => &[PermissionGroup::OrganizationsRead, PermissionGroup::OrganizationsWrite],
             Permission::OrganizationsWrite => &[PermissionGroup::OrganizationsWrite],
         }
     }
@@ -136,10 +130,7 @@ impl AccountAccess {
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let principal = match Credential::from_headers(&parts.headers)? {
             Credential::Token(secret) => {
                 let token = state.store.token_by_hash(secret.hash()).await?;
@@ -178,18 +169,11 @@ impl Auth {
 
     /// Checks that the caller holds `permission` on the account, which must exist. Refusals
     /// are all 403 10000, so an account's existence does not leak.
-    pub async fn require(
-        &self,
-        permission: Permission,
-        account: &AccountId,
-    ) -> Result<AccountAccess, ApiError> {
+    pub async fn require(&self, permission: Permission, account: &AccountId) -> Result<AccountAccess, ApiError> {
         let id = account.as_str();
         let allowed = match &self.principal {
             Principal::Member(m) => m.accounts.iter().any(|a| a == id),
-            Principal::Token(t) => permission
-                .groups()
-                .iter()
-                .any(|g| policies_allow(&t.policies, *g, id)),
+            Principal::Token(t) => permission.groups().iter().any(|g| policies_allow(&t.policies, *g, id)),
         };
         if !allowed || self.store.account(id).await?.is_none() {
             return Err(ApiError::Forbidden);
@@ -214,14 +198,11 @@ impl Auth {
 pub fn policies_allow(policies: &[Policy], group: PermissionGroup, account_id: &str) -> bool {
     let mut allowed = false;
     for policy in policies {
-        let covers_account = policy.resources.keys().any(|r| {
-            r == ALL_ACCOUNTS_RESOURCE
-                || r.strip_prefix(ACCOUNT_RESOURCE_PREFIX) == Some(account_id)
-        });
-        let grants_group = policy
-            .permission_groups
-            .iter()
-            .any(|g| g.name == group.name());
+        let covers_account = policy
+            .resources
+            .keys()
+            .any(|r| r == ALL_ACCOUNTS_RESOURCE || r.strip_prefix(ACCOUNT_RESOURCE_PREFIX) == Some(account_id));
+        let grants_group = policy.permission_groups.iter().any(|g| g.name == group.name());
         if covers_account && grants_group {
             match policy.effect {
                 Effect::Deny => return false,
@@ -240,10 +221,8 @@ mod tests {
     const B: &str = "0123456789abcdef0123456789abcdef";
 
     fn policy(effect: &str, resource: &str, group: &str) -> Policy {
-        serde_json::from_value(
-            serde_json::json!({"effect": effect, "resources": {resource: "*"},
-            "permission_groups": [{"name": group}]}),
-        )
+        serde_json::from_value(serde_json::json!({"effect": effect, "resources": {resource: "*"},
+            "permission_groups": [{"name": group}]}))
         .unwrap()
     }
 
@@ -297,24 +276,15 @@ mod tests {
     fn credential_header_rules() {
         assert_eq!(codes(Credential::from_headers(&headers(&[]))), [9106]);
         assert_eq!(
-            codes(Credential::from_headers(&headers(&[(
-                "x-auth-email",
-                "a@b.c"
-            )]))),
+            codes(Credential::from_headers(&headers(&[("x-auth-email", "a@b.c")]))),
             [9106]
         );
         assert_eq!(
-            codes(Credential::from_headers(&headers(&[(
-                "authorization",
-                "Basic abc"
-            )]))),
+            codes(Credential::from_headers(&headers(&[("authorization", "Basic abc")]))),
             [6003, 6111]
         );
         assert_eq!(
-            codes(Credential::from_headers(&headers(&[(
-                "authorization",
-                "Bearer a b"
-            )]))),
+            codes(Credential::from_headers(&headers(&[("authorization", "Bearer a b")]))),
             [6003, 6111]
         );
         assert_eq!(
@@ -351,8 +321,7 @@ mod tests {
 
     #[test]
     fn credentials_never_debug_their_secrets() {
-        let c = Credential::from_headers(&headers(&[("authorization", "Bearer Sn3lZJTBX6kkg7Od")]))
-            .unwrap();
+        let c = Credential::from_headers(&headers(&[("authorization", "Bearer Sn3lZJTBX6kkg7Od")])).unwrap();
         assert!(!format!("{c:?}").contains("Sn3l"));
     }
 }

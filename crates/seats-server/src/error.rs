@@ -77,10 +77,9 @@ impl ApiError {
             | ApiError::MalformedJson
             | ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
             ApiError::InvalidApiToken => StatusCode::UNAUTHORIZED,
-            ApiError::ServiceKeyRefused
-            | ApiError::InvalidToken
-            | ApiError::UnknownKey
-            | ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::ServiceKeyRefused | ApiError::InvalidToken | ApiError::UnknownKey | ApiError::Forbidden => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NoRoute | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -95,10 +94,7 @@ impl ApiError {
         let located = |code, prefix: &str, problems: &[Problem]| {
             problems
                 .iter()
-                .map(|p| {
-                    Message::new(code, format!("{prefix}: {}", p.message))
-                        .with_pointer(p.pointer.clone())
-                })
+                .map(|p| Message::new(code, format!("{prefix}: {}", p.message)).with_pointer(p.pointer.clone()))
                 .collect()
         };
         match self {
@@ -114,26 +110,19 @@ impl ApiError {
             ApiError::BadAccountId { path } => vec![
                 Message::new(
                     7003,
-                    format!(
-                        "Could not route to {path}, perhaps your object identifier is invalid?"
-                    ),
+                    format!("Could not route to {path}, perhaps your object identifier is invalid?"),
                 ),
                 Message::new(7000, "No route for that URI"),
             ],
             ApiError::NoRoute => one(7000, "No route for that URI"),
-            ApiError::MethodNotAllowed { method, .. } => one(
-                7001,
-                &format!("Method {method} not available for that URI."),
-            ),
-            ApiError::MalformedJson => one(6007, "Malformed JSON in request body"),
-            ApiError::Invalid(problems) => {
-                located(12006, "access.api.error.invalid_request", problems)
+            ApiError::MethodNotAllowed { method, .. } => {
+                one(7001, &format!("Method {method} not available for that URI."))
             }
+            ApiError::MalformedJson => one(6007, "Malformed JSON in request body"),
+            ApiError::Invalid(problems) => located(12006, "access.api.error.invalid_request", problems),
             ApiError::PayloadTooLarge { limit } => vec![Message::new(
                 12007,
-                format!(
-                    "access.api.error.payload_too_large: request body is larger than {limit} bytes"
-                ),
+                format!("access.api.error.payload_too_large: request body is larger than {limit} bytes"),
             )
             .with_pointer("")],
             ApiError::NotFound(problems) => located(12130, "access.api.error.not_found", problems),
@@ -196,10 +185,7 @@ mod tests {
         let e = ApiError::Invalid(vec![Problem::new("/0/seat_uid", "seat_uid is required")]);
         let m = &e.messages()[0];
         assert_eq!(m.code, 12006);
-        assert_eq!(
-            m.message,
-            "access.api.error.invalid_request: seat_uid is required"
-        );
+        assert_eq!(m.message, "access.api.error.invalid_request: seat_uid is required");
         assert_eq!(m.pointer(), Some("/0/seat_uid"));
     }
 }

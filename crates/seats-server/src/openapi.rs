@@ -61,9 +61,7 @@ fn openapi_json() -> &'static str {
     JSON.get_or_init(|| {
         // Serializing a document built from our own types cannot fail; fall back to an empty
         // object rather than panic if it ever did.
-        openapi()
-            .to_pretty_json()
-            .unwrap_or_else(|_| "{}".to_owned())
+        openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
     })
 }
 

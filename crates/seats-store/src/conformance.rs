@@ -48,10 +48,7 @@ pub fn seed_with(limit: u64, users: &[(&str, bool, bool, u64)]) -> seed::ValidSe
 pub async fn seed_and_lookups(store: &dyn Store) {
     assert!(store.is_empty().await.unwrap());
     store
-        .load_seed(
-            seed_with(5, &[("s1", true, true, 2)]),
-            at("2030-01-01T00:00:00Z"),
-        )
+        .load_seed(seed_with(5, &[("s1", true, true, 2)]), at("2030-01-01T00:00:00Z"))
         .await
         .unwrap();
     assert!(!store.is_empty().await.unwrap());
@@ -75,10 +72,7 @@ pub async fn seed_and_lookups(store: &dyn Store) {
         .unwrap()
         .expect("member");
     assert_eq!(member.email, "Admin@Example.com");
-    assert_eq!(
-        member.key_hash,
-        Secret::new("144c9defac04969c7bfad8efaa8ea194").hash()
-    );
+    assert_eq!(member.key_hash, Secret::new("144c9defac04969c7bfad8efaa8ea194").hash());
     assert_eq!(member.accounts, vec![ACCOUNT.to_string()]);
 
     let account = store.account(ACCOUNT).await.unwrap().expect("account");
@@ -95,10 +89,7 @@ pub async fn seed_and_lookups(store: &dyn Store) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        (user.active_device_count, user.active_session_count),
-        (2, 1)
-    );
+    assert_eq!((user.active_device_count, user.active_session_count), (2, 1));
     // The seeded session lives 24 hours.
     let later = store
         .user_by_seat_uid(ACCOUNT, "s1", at("2030-01-02T00:00:01Z"))
@@ -107,9 +98,7 @@ pub async fn seed_and_lookups(store: &dyn Store) {
         .unwrap();
     assert_eq!(later.active_session_count, 0);
 
-    let again = store
-        .load_seed(seed_with(1, &[]), at("2030-01-01T00:00:00Z"))
-        .await;
+    let again = store.load_seed(seed_with(1, &[]), at("2030-01-01T00:00:00Z")).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     assert_eq!(store.account(ACCOUNT).await.unwrap().unwrap().seat_limit, 5);
 }
@@ -146,23 +135,13 @@ pub async fn edit_seats_applies_and_cleans_up(store: &dyn Store) {
         out.iter().map(|s| s.seat_uid.as_str()).collect::<Vec<_>>(),
         ["access", "both"]
     );
-    assert_eq!(
-        out[0].updated_at, t0,
-        "an unchanged seat keeps its updated_at"
-    );
+    assert_eq!(out[0].updated_at, t0, "an unchanged seat keeps its updated_at");
     assert_eq!(out[1].updated_at, t1);
     assert_eq!((out[1].access_seat, out[1].gateway_seat), (true, false));
 
     // Gateway off ended the devices; access stayed, so the session stays.
-    let both = store
-        .user_by_seat_uid(ACCOUNT, "both", t1)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (both.active_device_count, both.active_session_count),
-        (0, 1)
-    );
+    let both = store.user_by_seat_uid(ACCOUNT, "both", t1).await.unwrap().unwrap();
+    assert_eq!((both.active_device_count, both.active_session_count), (0, 1));
 
     // Access off ends the sessions; both off frees the seat.
     let t2 = at("2030-01-01T00:20:00Z");
@@ -170,17 +149,9 @@ pub async fn edit_seats_applies_and_cleans_up(store: &dyn Store) {
         .edit_seats(ACCOUNT, vec![item("both", false, false)], actor.clone(), t2)
         .await
         .unwrap();
-    let both = store
-        .user_by_seat_uid(ACCOUNT, "both", t2)
-        .await
-        .unwrap()
-        .unwrap();
+    let both = store.user_by_seat_uid(ACCOUNT, "both", t2).await.unwrap().unwrap();
     assert_eq!(
-        (
-            both.access_seat,
-            both.gateway_seat,
-            both.active_session_count
-        ),
+        (both.access_seat, both.gateway_seat, both.active_session_count),
         (false, false, 0)
     );
     assert_eq!(both.seat_granted_at, None);
@@ -192,11 +163,7 @@ pub async fn edit_seats_applies_and_cleans_up(store: &dyn Store) {
         .edit_seats(ACCOUNT, vec![item("none", false, true)], actor.clone(), t3)
         .await
         .unwrap();
-    let none = store
-        .user_by_seat_uid(ACCOUNT, "none", t3)
-        .await
-        .unwrap()
-        .unwrap();
+    let none = store.user_by_seat_uid(ACCOUNT, "none", t3).await.unwrap().unwrap();
     assert_eq!(none.seat_granted_at, Some(t3));
 
     let (events, total) = store.audit_events(ACCOUNT, 1, 100).await.unwrap();
@@ -237,11 +204,7 @@ pub async fn edit_seats_is_atomic(store: &dyn Store) {
     let err = store
         .edit_seats(
             ACCOUNT,
-            vec![
-                item("a", false, false),
-                item("x", true, true),
-                item("y", true, true),
-            ],
+            vec![item("a", false, false), item("x", true, true), item("y", true, true)],
             actor.clone(),
             t1,
         )
@@ -261,15 +224,8 @@ pub async fn edit_seats_is_atomic(store: &dyn Store) {
         )
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, StoreError::SeatLimit { used: 2, limit: 2 }),
-        "{err:?}"
-    );
-    let b = store
-        .user_by_seat_uid(ACCOUNT, "b", t1)
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(matches!(err, StoreError::SeatLimit { used: 2, limit: 2 }), "{err:?}");
+    let b = store.user_by_seat_uid(ACCOUNT, "b", t1).await.unwrap().unwrap();
     assert_eq!(
         (b.access_seat, b.gateway_seat, b.updated_at),
         (true, false, t0),
@@ -297,8 +253,7 @@ pub async fn edit_seats_is_atomic(store: &dyn Store) {
 /// Concurrent batches: no update is lost and the limit is never exceeded.
 pub async fn concurrent_edits_respect_limit(store: Arc<dyn Store>) {
     let uids: Vec<String> = (0..40).map(|i| format!("u{i}")).collect();
-    let users: Vec<(&str, bool, bool, u64)> =
-        uids.iter().map(|u| (u.as_str(), false, false, 0)).collect();
+    let users: Vec<(&str, bool, bool, u64)> = uids.iter().map(|u| (u.as_str(), false, false, 0)).collect();
     store
         .load_seed(seed_with(10, &users), at("2030-01-01T00:00:00Z"))
         .await
@@ -341,7 +296,12 @@ pub async fn concurrent_edits_respect_limit(store: Arc<dyn Store>) {
 }
 
 fn login_req(email: &str, via: crate::Via, device: Option<&str>) -> crate::LoginRequest {
-    crate::LoginRequest { email: email.into(), name: None, via, device_id: device.map(Into::into) }
+    crate::LoginRequest {
+        email: email.into(),
+        name: None,
+        via,
+        device_id: device.map(Into::into),
+    }
 }
 
 /// Logins take seats until the account is full; a refused login commits the user and a
@@ -351,15 +311,32 @@ pub async fn logins_take_seats_until_full(store: &dyn Store) {
     let t0 = at("2030-01-01T00:00:00Z");
     store.load_seed(seed_with(2, &[]), t0).await.unwrap();
     let op = Actor::Operator;
-    let a = store.login(ACCOUNT, login_req("a@x.com", Via::Access, None), op.clone(), t0).await.unwrap();
+    let a = store
+        .login(ACCOUNT, login_req("a@x.com", Via::Access, None), op.clone(), t0)
+        .await
+        .unwrap();
     assert_eq!(a.refused, None);
     assert!(a.user.access_seat && !a.user.gateway_seat);
-    assert_eq!((a.user.active_session_count, a.user.last_successful_login), (1, Some(t0)));
-    let b = store.login(ACCOUNT, login_req("b@x.com", Via::Gateway, Some("laptop")), op.clone(), t0).await.unwrap();
+    assert_eq!(
+        (a.user.active_session_count, a.user.last_successful_login),
+        (1, Some(t0))
+    );
+    let b = store
+        .login(
+            ACCOUNT,
+            login_req("b@x.com", Via::Gateway, Some("laptop")),
+            op.clone(),
+            t0,
+        )
+        .await
+        .unwrap();
     assert_eq!((b.user.gateway_seat, b.user.active_device_count), (true, 1));
 
     let t1 = at("2030-01-01T01:00:00Z");
-    let c = store.login(ACCOUNT, login_req("c@x.com", Via::Access, None), op.clone(), t1).await.unwrap();
+    let c = store
+        .login(ACCOUNT, login_req("c@x.com", Via::Access, None), op.clone(), t1)
+        .await
+        .unwrap();
     assert_eq!(c.refused, Some((2, 2)));
     assert!(!c.user.access_seat && !c.user.gateway_seat);
     assert_eq!(c.user.last_successful_login, None);
@@ -369,7 +346,15 @@ pub async fn logins_take_seats_until_full(store: &dyn Store) {
     assert!(activity.sessions.is_empty() && activity.last_login.is_none());
 
     // A holder of a seat is never refused: a's gateway login adds a device, takes no new seat.
-    let a2 = store.login(ACCOUNT, login_req("A@X.com", Via::Gateway, Some("phone")), op.clone(), t1).await.unwrap();
+    let a2 = store
+        .login(
+            ACCOUNT,
+            login_req("A@X.com", Via::Gateway, Some("phone")),
+            op.clone(),
+            t1,
+        )
+        .await
+        .unwrap();
     assert_eq!(a2.refused, None);
     assert_eq!(a2.user.id, a.user.id, "emails match case-insensitively");
     assert!(a2.user.access_seat && a2.user.gateway_seat);
@@ -380,20 +365,31 @@ pub async fn logins_take_seats_until_full(store: &dyn Store) {
 
 /// Concurrent first logins of one email make one user.
 pub async fn concurrent_first_logins_make_one_user(store: Arc<dyn Store>) {
-    store.load_seed(seed_with(10, &[]), at("2030-01-01T00:00:00Z")).await.unwrap();
+    store
+        .load_seed(seed_with(10, &[]), at("2030-01-01T00:00:00Z"))
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             store
-                .login(ACCOUNT, login_req("same@x.com", crate::Via::Access, None), Actor::Operator, at("2030-01-01T00:00:01Z"))
+                .login(
+                    ACCOUNT,
+                    login_req("same@x.com", crate::Via::Access, None),
+                    Actor::Operator,
+                    at("2030-01-01T00:00:01Z"),
+                )
                 .await
         }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    let (users, total) = store.list_users(ACCOUNT, Default::default(), 1, 10, at("2030-01-01T00:00:02Z")).await.unwrap();
+    let (users, total) = store
+        .list_users(ACCOUNT, Default::default(), 1, 10, at("2030-01-01T00:00:02Z"))
+        .await
+        .unwrap();
     assert_eq!(total, 1, "{users:?}");
     assert_eq!(users[0].active_session_count, 20);
 }
@@ -405,27 +401,68 @@ pub async fn expiry_sweep_frees_inactive_seats(store: &dyn Store) {
     let t0 = at("2030-01-01T00:00:00Z");
     store.load_seed(seed_with(10, &[]), t0).await.unwrap();
     let op = Actor::Operator;
-    store.login(ACCOUNT, login_req("old@x.com", Via::Access, None), op.clone(), t0).await.unwrap();
-    store.login(ACCOUNT, login_req("dev@x.com", Via::Gateway, Some("d1")), op.clone(), t0).await.unwrap();
+    store
+        .login(ACCOUNT, login_req("old@x.com", Via::Access, None), op.clone(), t0)
+        .await
+        .unwrap();
+    store
+        .login(
+            ACCOUNT,
+            login_req("dev@x.com", Via::Gateway, Some("d1")),
+            op.clone(),
+            t0,
+        )
+        .await
+        .unwrap();
     // Nothing expires without a setting.
-    assert!(store.expire_seats(None, at("2031-01-01T00:00:00Z")).await.unwrap().is_empty());
+    assert!(store
+        .expire_seats(None, at("2031-01-01T00:00:00Z"))
+        .await
+        .unwrap()
+        .is_empty());
     let mut fields = serde_json::Map::new();
     fields.insert("user_seat_expiration_inactive_time".into(), "730h".into());
-    store.put_organization(ACCOUNT, fields, true, op.clone(), t0).await.unwrap();
+    store
+        .put_organization(ACCOUNT, fields, true, op.clone(), t0)
+        .await
+        .unwrap();
     // dev's device checks in later: that is activity.
     let t_dev = at("2030-01-20T00:00:00Z");
-    store.login(ACCOUNT, login_req("dev@x.com", Via::Gateway, Some("d1")), op.clone(), t_dev).await.unwrap();
+    store
+        .login(
+            ACCOUNT,
+            login_req("dev@x.com", Via::Gateway, Some("d1")),
+            op.clone(),
+            t_dev,
+        )
+        .await
+        .unwrap();
 
     let t1 = at("2030-02-01T00:00:00Z"); // 744 h after t0, 288 h after t_dev
     let removed = store.expire_seats(Some(ACCOUNT), t1).await.unwrap();
     assert_eq!(removed.len(), 1);
     let (users, _) = store
-        .list_users(ACCOUNT, crate::UserFilter { email: Some("old@x.com".into()), ..Default::default() }, 1, 10, t1)
+        .list_users(
+            ACCOUNT,
+            crate::UserFilter {
+                email: Some("old@x.com".into()),
+                ..Default::default()
+            },
+            1,
+            10,
+            t1,
+        )
         .await
         .unwrap();
     assert_eq!(removed[0], (ACCOUNT.to_string(), users[0].seat_uid.clone()));
     assert!(!users[0].access_seat && users[0].active_session_count == 0);
     let (events, _) = store.audit_events(ACCOUNT, 1, 1).await.unwrap();
-    assert_eq!((events[0].action.as_str(), &events[0].actor), ("seat.expire", &Actor::System));
-    assert!(store.expire_seats(Some(ACCOUNT), t1).await.unwrap().is_empty(), "a second sweep finds nothing");
+    assert_eq!(
+        (events[0].action.as_str(), &events[0].actor),
+        ("seat.expire", &Actor::System)
+    );
+    assert!(
+        store.expire_seats(Some(ACCOUNT), t1).await.unwrap().is_empty(),
+        "a second sweep finds nothing"
+    );
 }

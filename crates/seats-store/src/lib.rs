@@ -18,9 +18,8 @@ use seats_types::{SeatEditItem, Timestamp};
 
 pub use error::{StoreError, StoreResult};
 pub use model::{
-    AccountRecord, Actor, AuditRecord, LoginOutcome, LoginRecord, LoginRequest, MemberRecord, NewAccount,
-    NewToken, OrganizationRecord, SeatRecord, SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord,
-    Via,
+    AccountRecord, Actor, AuditRecord, LoginOutcome, LoginRecord, LoginRequest, MemberRecord, NewAccount, NewToken,
+    OrganizationRecord, SeatRecord, SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord, Via,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError};
 
@@ -115,7 +114,8 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_user(&self, account_id: &str, user_id: &str, actor: Actor, now: Timestamp) -> StoreResult<()>;
 
     /// Sessions live at `now`, refused logins and the last accepted login of a user.
-    async fn user_activity(&self, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserActivity>>;
+    async fn user_activity(&self, account_id: &str, user_id: &str, now: Timestamp)
+        -> StoreResult<Option<UserActivity>>;
 
     async fn organization(&self, account_id: &str) -> StoreResult<Option<OrganizationRecord>>;
 
@@ -137,7 +137,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records an authentication (SPEC §8): creates the user if new, takes a seat unless the
     /// account is full (then the user and a refused login are committed, nothing else).
-    async fn login(&self, account_id: &str, login: LoginRequest, actor: Actor, now: Timestamp) -> StoreResult<LoginOutcome>;
+    async fn login(
+        &self,
+        account_id: &str,
+        login: LoginRequest,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<LoginOutcome>;
 
     /// [`StoreError::Conflict`] if the id is taken.
     async fn create_account(&self, account: NewAccount, actor: Actor, now: Timestamp) -> StoreResult<AccountRecord>;
@@ -183,10 +189,5 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_token(&self, id: &str, actor: Actor, now: Timestamp) -> StoreResult<()>;
 
     /// Audit events of an account, newest first, and their total count.
-    async fn audit_events(
-        &self,
-        account_id: &str,
-        page: u64,
-        per_page: u64,
-    ) -> StoreResult<(Vec<AuditRecord>, u64)>;
+    async fn audit_events(&self, account_id: &str, page: u64, per_page: u64) -> StoreResult<(Vec<AuditRecord>, u64)>;
 }

@@ -186,9 +186,7 @@ fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
     for seg in path.iter() {
         match seg {
             Segment::Seq { index } => out.push_str(&format!("/{index}")),
-            Segment::Map { key } => {
-                out.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
-            }
+            Segment::Map { key } => out.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
             Segment::Enum { variant } => out.push_str(&format!("/{variant}")),
             Segment::Unknown => {}
         }
@@ -198,8 +196,7 @@ fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
 
 fn validate(seed: &Seed) -> Vec<SeedProblem> {
     let mut problems = Vec::new();
-    let mut problem =
-        |pointer: String, problem: String| problems.push(SeedProblem { pointer, problem });
+    let mut problem = |pointer: String, problem: String| problems.push(SeedProblem { pointer, problem });
 
     let mut account_ids = HashSet::new();
     let mut user_ids = HashSet::new();
@@ -211,10 +208,7 @@ fn validate(seed: &Seed) -> Vec<SeedProblem> {
                 "account id must be 32 lowercase hex characters".into(),
             );
         } else if !account_ids.insert(account.id.as_str()) {
-            problem(
-                format!("{at}/id"),
-                format!("duplicate account id {}", account.id),
-            );
+            problem(format!("{at}/id"), format!("duplicate account id {}", account.id));
         }
         let mut emails: HashMap<String, usize> = HashMap::new();
         let mut seat_uids: HashMap<&str, usize> = HashMap::new();
@@ -233,10 +227,7 @@ fn validate(seed: &Seed) -> Vec<SeedProblem> {
             } else if let Some(first) = emails.insert(formats::email_key(&user.email), u) {
                 problem(
                     format!("{at}/email"),
-                    format!(
-                        "duplicate email {} (first at /accounts/{a}/users/{first})",
-                        user.email
-                    ),
+                    format!("duplicate email {} (first at /accounts/{a}/users/{first})", user.email),
                 );
             }
             if let Some(uid) = &user.seat_uid {
@@ -276,10 +267,7 @@ fn validate(seed: &Seed) -> Vec<SeedProblem> {
         if !formats::is_email(&member.email) {
             problem(format!("{at}/email"), "not a valid email address".into());
         } else if !member_emails.insert(formats::email_key(&member.email)) {
-            problem(
-                format!("{at}/email"),
-                format!("duplicate member {}", member.email),
-            );
+            problem(format!("{at}/email"), format!("duplicate member {}", member.email));
         }
         if !formats::is_api_key(member.api_key.expose()) {
             problem(
@@ -289,10 +277,7 @@ fn validate(seed: &Seed) -> Vec<SeedProblem> {
         }
         for (i, id) in member.accounts.iter().enumerate() {
             if !account_ids.contains(id.as_str()) {
-                problem(
-                    format!("{at}/accounts/{i}"),
-                    format!("unknown account {id}"),
-                );
+                problem(format!("{at}/accounts/{i}"), format!("unknown account {id}"));
             }
         }
     }
@@ -302,9 +287,7 @@ fn validate(seed: &Seed) -> Vec<SeedProblem> {
     for (t, token) in seed.tokens.iter().enumerate() {
         let at = format!("/tokens/{t}");
         if let Some(id) = &token.id {
-            if !(1..=64).contains(&id.len())
-                || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            {
+            if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
                 problem(
                     format!("{at}/id"),
                     "token id must be 1-64 letters, digits or '-'".into(),
@@ -404,12 +387,11 @@ mod tests {
     fn bad_json_and_wrong_types_are_located() {
         assert!(problems("{").iter().all(|p| p.contains("invalid JSON")));
         assert_eq!(
-            problems(r#"{"accounts":[{"id":"699d98642c564d2e855e9661899b7252","name":"x","seat_limit":"many"}]}"#).len(),
+            problems(r#"{"accounts":[{"id":"699d98642c564d2e855e9661899b7252","name":"x","seat_limit":"many"}]}"#)
+                .len(),
             1
         );
-        let p = problems(
-            r#"{"accounts":[{"id":"699d98642c564d2e855e9661899b7252","name":"x","seat_limit":"many"}]}"#,
-        );
+        let p = problems(r#"{"accounts":[{"id":"699d98642c564d2e855e9661899b7252","name":"x","seat_limit":"many"}]}"#);
         assert!(p[0].starts_with("/accounts/0/seat_limit: "), "{p:?}");
         let p = problems(r#"{"acounts":[]}"#);
         assert!(p[0].contains("unknown field `acounts`"), "{p:?}");

@@ -59,10 +59,7 @@ mod tests {
 
     #[test]
     fn sqlite_forms() {
-        assert_eq!(
-            parse("sqlite://seats.db"),
-            Ok(DatabaseUrl::Sqlite("seats.db".into()))
-        );
+        assert_eq!(parse("sqlite://seats.db"), Ok(DatabaseUrl::Sqlite("seats.db".into())));
         assert_eq!(
             parse("sqlite://data/seats.db"),
             Ok(DatabaseUrl::Sqlite("data/seats.db".into()))
@@ -71,14 +68,8 @@ mod tests {
             parse("sqlite:///var/lib/seats.db"),
             Ok(DatabaseUrl::Sqlite("/var/lib/seats.db".into()))
         );
-        assert_eq!(
-            parse("seats.db"),
-            Ok(DatabaseUrl::Sqlite("seats.db".into()))
-        );
-        assert_eq!(
-            parse("/tmp/x.db"),
-            Ok(DatabaseUrl::Sqlite("/tmp/x.db".into()))
-        );
+        assert_eq!(parse("seats.db"), Ok(DatabaseUrl::Sqlite("seats.db".into())));
+        assert_eq!(parse("/tmp/x.db"), Ok(DatabaseUrl::Sqlite("/tmp/x.db".into())));
     }
 
     #[test]
@@ -91,10 +82,7 @@ mod tests {
             parse("postgresql://localhost/test"),
             Ok(DatabaseUrl::Postgres(_))
         ));
-        assert_eq!(
-            parse("mysql://x"),
-            Err(DatabaseUrlError::UnknownScheme("mysql".into()))
-        );
+        assert_eq!(parse("mysql://x"), Err(DatabaseUrlError::UnknownScheme("mysql".into())));
         assert_eq!(parse(""), Err(DatabaseUrlError::Empty));
         assert_eq!(parse("sqlite://"), Err(DatabaseUrlError::Empty));
     }

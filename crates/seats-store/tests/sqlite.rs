@@ -51,12 +51,7 @@ async fn reopening_keeps_data_and_schema() {
     }
     let store = SqliteStore::open(&path, Durability::Full).unwrap();
     assert_eq!(
-        store
-            .account(conformance::ACCOUNT)
-            .await
-            .unwrap()
-            .unwrap()
-            .seat_limit,
+        store.account(conformance::ACCOUNT).await.unwrap().unwrap().seat_limit,
         3
     );
 }

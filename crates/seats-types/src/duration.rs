@@ -41,7 +41,9 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
         if int_part.is_empty() && frac_part.is_empty() {
             return Err(invalid());
         }
-        let unit_len = after_num.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after_num.len());
+        let unit_len = after_num
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after_num.len());
         let (unit, after_unit) = after_num.split_at(unit_len);
         let unit_nanos: u128 = match unit {
             "ns" => 1,
@@ -53,7 +55,11 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
             "" => return Err(format!("missing unit in duration {s:?}")),
             _ => return Err(format!("unknown unit {unit:?} in duration {s:?}")),
         };
-        let int: u128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| invalid())? };
+        let int: u128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().map_err(|_| invalid())?
+        };
         let mut nanos = int.checked_mul(unit_nanos).ok_or_else(invalid)?;
         // The fraction, to nanosecond precision.
         let mut scale = unit_nanos;

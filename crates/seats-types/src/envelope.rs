@@ -155,8 +155,7 @@ mod tests {
 
     #[test]
     fn failure_writes_null_result_and_omits_result_info() {
-        let env: Envelope<()> =
-            Envelope::failure(vec![Message::new(7000, "No route for that URI")]);
+        let env: Envelope<()> = Envelope::failure(vec![Message::new(7000, "No route for that URI")]);
         let json = serde_json::to_value(&env).unwrap();
         assert_eq!(
             json,

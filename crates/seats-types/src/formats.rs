@@ -9,9 +9,7 @@ pub fn is_account_id(s: &str) -> bool {
 
 /// An API token: 1–255 characters of `[A-Za-z0-9._~+/=-]`.
 pub fn is_api_token(s: &str) -> bool {
-    (1..=255).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._~+/=-".contains(&b))
+    (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~+/=-".contains(&b))
 }
 
 /// A global API key: 32–64 ASCII letters and digits.
@@ -26,10 +24,7 @@ pub fn is_email(s: &str) -> bool {
     let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
         return false;
     };
-    s.len() <= 255
-        && !local.is_empty()
-        && !domain.is_empty()
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    s.len() <= 255 && !local.is_empty() && !domain.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// A seat uid: 1–36 characters, no control characters.
@@ -83,10 +78,7 @@ mod tests {
 
     #[test]
     fn seat_uids() {
-        assert_eq!(
-            seat_uid_problem("f174e90a-fafe-4643-bbbc-4a0ed4fc8415"),
-            None
-        );
+        assert_eq!(seat_uid_problem("f174e90a-fafe-4643-bbbc-4a0ed4fc8415"), None);
         assert!(seat_uid_problem("").is_some());
         assert!(seat_uid_problem(&"x".repeat(37)).is_some());
         assert!(seat_uid_problem("a\u{7}b").is_some());

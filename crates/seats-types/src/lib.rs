@@ -8,15 +8,20 @@
 mod duration;
 mod envelope;
 pub mod formats;
+mod operator;
+mod organization;
 mod seat;
 mod timestamp;
 mod token;
+mod user;
 
 pub use duration::parse_go_duration;
 pub use envelope::{Envelope, Message, ResultInfo, Source};
+pub use operator::{AuditEvent, ClockReading, ExpiredSeats, OperatorAccount, OperatorMember, OperatorToken};
+pub use organization::Organization;
 pub use seat::{Seat, SeatEditItem};
 pub use timestamp::Timestamp;
 pub use token::{
-    Effect, PermissionGroup, PermissionGroupRef, Policy, TokenStatus, ACCOUNT_RESOURCE_PREFIX,
-    ALL_ACCOUNTS_RESOURCE,
+    Effect, PermissionGroup, PermissionGroupRef, Policy, TokenStatus, ACCOUNT_RESOURCE_PREFIX, ALL_ACCOUNTS_RESOURCE,
 };
+pub use user::{ActiveSession, FailedLogin, User, UserCreateParams, UserUpdateParams};

@@ -61,12 +61,8 @@ impl PermissionGroup {
         match self {
             PermissionGroup::SeatsWrite => "Zero Trust: Seats Write",
             PermissionGroup::AuditLogsRead => "Access: Audit Logs Read",
-            PermissionGroup::OrganizationsRead => {
-                "Access: Organizations, Identity Providers, and Groups Read"
-            }
-            PermissionGroup::OrganizationsWrite => {
-                "Access: Organizations, Identity Providers, and Groups Write"
-            }
+            PermissionGroup::OrganizationsRead => "Access: Organizations, Identity Providers, and Groups Read",
+            PermissionGroup::OrganizationsWrite => "Access: Organizations, Identity Providers, and Groups Write",
         }
     }
 

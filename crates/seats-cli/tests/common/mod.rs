@@ -76,10 +76,7 @@ impl Server {
             .unwrap();
         rt.block_on(async {
             let resp = reqwest::Client::new()
-                .patch(format!(
-                    "{}/client/v4/accounts/{ACCOUNT}/access/seats",
-                    self.base
-                ))
+                .patch(format!("{}/client/v4/accounts/{ACCOUNT}/access/seats", self.base))
                 .header("Content-Type", "application/json")
                 .header("Authorization", format!("Bearer {TOKEN}"))
                 .body(body.to_string())
@@ -100,19 +97,14 @@ impl Server {
         let code = self.child.wait().unwrap().code();
         (
             code,
-            self.stderr
-                .recv_timeout(Duration::from_secs(10))
-                .unwrap_or_default(),
+            self.stderr.recv_timeout(Duration::from_secs(10)).unwrap_or_default(),
         )
     }
 }
 
 pub fn run(args: &[&str]) -> (Option<i32>, String) {
     let out = seats().args(args).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// What a finished command printed.

@@ -58,11 +58,7 @@ impl<'a> Seats<'a> {
     }
 
     /// [`Seats::edit`] with per-call options (timeout, retries).
-    pub async fn edit_with(
-        &self,
-        params: SeatEditParams,
-        options: RequestOptions,
-    ) -> Result<SinglePage<Seat>, Error> {
+    pub async fn edit_with(&self, params: SeatEditParams, options: RequestOptions) -> Result<SinglePage<Seat>, Error> {
         let account_id = path_segment("account_id", &params.account_id)?;
         let path = format!("/accounts/{account_id}/access/seats");
         let envelope = self

@@ -40,11 +40,7 @@ impl Step {
                 body,
             } => {
                 headers.push((name.to_owned(), value.to_owned()));
-                Step::Respond {
-                    status,
-                    headers,
-                    body,
-                }
+                Step::Respond { status, headers, body }
             }
             other => other,
         }
@@ -103,11 +99,7 @@ impl FaultServer {
     }
 }
 
-async fn serve_one(
-    mut stream: TcpStream,
-    steps: Arc<Mutex<std::vec::IntoIter<Step>>>,
-    log: Arc<Mutex<Vec<Received>>>,
-) {
+async fn serve_one(mut stream: TcpStream, steps: Arc<Mutex<std::vec::IntoIter<Step>>>, log: Arc<Mutex<Vec<Received>>>) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -155,7 +147,12 @@ async fn serve_one(
         body,
     });
     let step = steps.lock().unwrap().next();
-    match step.unwrap_or_else(|| Step::json(500, r#"{"success":false,"errors":[{"code":10002,"message":"script exhausted"}],"messages":[],"result":null}"#)) {
+    match step.unwrap_or_else(|| {
+        Step::json(
+            500,
+            r#"{"success":false,"errors":[{"code":10002,"message":"script exhausted"}],"messages":[],"result":null}"#,
+        )
+    }) {
         Step::Respond { status, headers, body } => {
             let mut out = format!(
                 "HTTP/1.1 {status} Scripted\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -201,10 +198,7 @@ impl Timer for RecordingTimer {
         self.now
     }
 
-    fn sleep(
-        &self,
-        duration: Duration,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    fn sleep(&self, duration: Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         self.waits.lock().unwrap().push(duration);
         Box::pin(std::future::ready(()))
     }

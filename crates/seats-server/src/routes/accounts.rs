@@ -64,11 +64,6 @@ pub async fn list(
             created_on: a.created_at,
         })
         .collect();
-    let info = ResultInfo::paged(
-        page.page,
-        page.per_page,
-        result.len() as u64,
-        reachable.len() as u64,
-    );
+    let info = ResultInfo::paged(page.page, page.per_page, result.len() as u64, reachable.len() as u64);
     Ok(Json(Envelope::page(result, info)))
 }

@@ -31,10 +31,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Envelope
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");
             let msg = Message::new(10002, "storage unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Envelope::failure(vec![msg])),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(Envelope::failure(vec![msg])))
         }
     }
 }

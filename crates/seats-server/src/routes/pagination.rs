@@ -1,4 +1,5 @@
-//! `page` and `per_page` query parameters, checked with errors that name the parameter.
+//! The query string: `page` and `per_page`, and other parameters, checked with errors that
+//! name the parameter (`source.pointer` `/page`).
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -8,6 +9,28 @@ use crate::error::{ApiError, Problem};
 /// Largest `per_page` accepted, and the default.
 pub const MAX_PER_PAGE: u64 = 1000;
 
+/// The query string as name-value pairs, in order; a string that cannot be decoded is 12006.
+#[derive(Debug, Clone, Default)]
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl QueryPairs {
+    /// The last value given for `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::Invalid(vec![Problem::new("", "the query string is not valid")]))?;
+        Ok(QueryPairs(pairs))
+    }
+}
+
 /// A validated page request: `page >= 1`, `1 <= per_page <= 1000`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pagination {
@@ -16,31 +39,11 @@ pub struct Pagination {
 }
 
 impl Pagination {
-    /// The slice of `items` this page covers.
-    pub fn slice<'a, T>(&self, items: &'a [T]) -> &'a [T] {
-        let start =
-            usize::try_from((self.page - 1).saturating_mul(self.per_page)).unwrap_or(usize::MAX);
-        let end = start.saturating_add(usize::try_from(self.per_page).unwrap_or(usize::MAX));
-        items
-            .get(start.min(items.len())..end.min(items.len()))
-            .unwrap_or(&[])
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Pagination {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| {
-                ApiError::Invalid(vec![Problem::new("", "the query string is not valid")])
-            })?;
+    /// Reads `page` and `per_page`. Handlers that check a permission first call this after.
+    pub fn parse(query: &QueryPairs) -> Result<Self, ApiError> {
         let mut problems = Vec::new();
         let mut get = |name: &str, default: u64, max: u64| {
-            let Some((_, raw)) = pairs.iter().rev().find(|(k, _)| k == name) else {
-                return default;
-            };
+            let Some(raw) = query.get(name) else { return default };
             match raw.parse::<u64>() {
                 Ok(v) if (1..=max).contains(&v) => v,
                 _ => {
@@ -65,42 +68,55 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
             Err(ApiError::Invalid(problems))
         }
     }
+
+    /// The slice of `items` this page covers.
+    pub fn slice<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+        let start = usize::try_from((self.page - 1).saturating_mul(self.per_page)).unwrap_or(usize::MAX);
+        let end = start.saturating_add(usize::try_from(self.per_page).unwrap_or(usize::MAX));
+        items.get(start.min(items.len())..end.min(items.len())).unwrap_or(&[])
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Pagination {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Pagination::parse(&QueryPairs::from_request_parts(parts, state).await?)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn page(page: u64, per_page: u64) -> Pagination {
+        Pagination { page, per_page }
+    }
+
     #[test]
     fn slices_pages() {
         let items: Vec<u32> = (0..25).collect();
+        assert_eq!(page(1, 10).slice(&items), &items[0..10]);
+        assert_eq!(page(3, 10).slice(&items), &items[20..25]);
+        assert!(page(4, 10).slice(&items).is_empty());
+        assert!(page(u64::MAX, 1000).slice(&items).is_empty());
+    }
+
+    #[test]
+    fn parses_and_names_bad_parameters() {
+        let q =
+            |pairs: &[(&str, &str)]| QueryPairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        assert_eq!(Pagination::parse(&q(&[])).unwrap(), page(1, 1000));
         assert_eq!(
-            Pagination {
-                page: 1,
-                per_page: 10
-            }
-            .slice(&items),
-            &items[0..10]
+            Pagination::parse(&q(&[("page", "3"), ("per_page", "7")])).unwrap(),
+            page(3, 7)
         );
+        let Err(ApiError::Invalid(p)) = Pagination::parse(&q(&[("page", "x"), ("per_page", "0")])) else {
+            panic!()
+        };
         assert_eq!(
-            Pagination {
-                page: 3,
-                per_page: 10
-            }
-            .slice(&items),
-            &items[20..25]
+            p.iter().map(|p| p.pointer.as_str()).collect::<Vec<_>>(),
+            ["/page", "/per_page"]
         );
-        assert!(Pagination {
-            page: 4,
-            per_page: 10
-        }
-        .slice(&items)
-        .is_empty());
-        assert!(Pagination {
-            page: u64::MAX,
-            per_page: 1000
-        }
-        .slice(&items)
-        .is_empty());
     }
 }

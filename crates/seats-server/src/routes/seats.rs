@@ -61,10 +61,7 @@ pub async fn edit(
             other => other.into(),
         })?;
     let info = ResultInfo::single_page(seats.len() as u64);
-    Ok(Json(Envelope::page(
-        seats.into_iter().map(seat_view).collect(),
-        info,
-    )))
+    Ok(Json(Envelope::page(seats.into_iter().map(seat_view).collect(), info)))
 }
 
 fn seat_view(s: SeatRecord) -> Seat {
@@ -113,10 +110,7 @@ pub fn parse_items(body: Value, max_batch: usize) -> Result<Vec<SeatEditItem>, A
                 None
             }
             None => {
-                problems.push(Problem::new(
-                    format!("/{i}/{name}"),
-                    format!("{name} is required"),
-                ));
+                problems.push(Problem::new(format!("/{i}/{name}"), format!("{name} is required")));
                 None
             }
         };
@@ -212,16 +206,12 @@ mod tests {
         assert_eq!(
             p,
             vec![
-                (
-                    "/0/access_seat".into(),
-                    "access_seat must be a boolean".into()
-                ),
+                ("/0/access_seat".into(), "access_seat must be a boolean".into()),
                 ("/0/gateway_seat".into(), "gateway_seat is required".into()),
                 ("/0/seat_uid".into(), "seat_uid must be a string".into()),
                 (
                     "/1".into(),
-                    "each seat must be an object with access_seat, gateway_seat and seat_uid"
-                        .into()
+                    "each seat must be an object with access_seat, gateway_seat and seat_uid".into()
                 ),
                 (
                     "/3/seat_uid".into(),

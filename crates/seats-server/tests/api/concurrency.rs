@@ -34,13 +34,7 @@ async fn overlapping_batches_lose_no_update() {
         let client = app.client.clone();
         let url = app.url(&TestApp::seats_path(ACCOUNT));
         tasks.push(tokio::spawn(async move {
-            let resp = client
-                .patch(url)
-                .bearer_auth(TOKEN)
-                .json(&items)
-                .send()
-                .await
-                .unwrap();
+            let resp = client.patch(url).bearer_auth(TOKEN).json(&items).send().await.unwrap();
             resp.status().as_u16()
         }));
     }
@@ -52,12 +46,7 @@ async fn overlapping_batches_lose_no_update() {
     let (mut events, _) = app.store.audit_events(ACCOUNT, 1, 10_000).await.unwrap();
     events.reverse();
     let mut state: HashMap<String, Value> = (0..10)
-        .map(|i| {
-            (
-                format!("s{i}"),
-                json!({"access_seat": false, "gateway_seat": false}),
-            )
-        })
+        .map(|i| (format!("s{i}"), json!({"access_seat": false, "gateway_seat": false})))
         .collect();
     for e in &events {
         assert_eq!(
@@ -89,13 +78,7 @@ async fn concurrent_grants_near_the_limit_never_exceed_it() {
         let url = app.url(&TestApp::seats_path(ACCOUNT));
         let body = json!([item(&format!("s{i}"), i % 2 == 0, true)]);
         tasks.push(tokio::spawn(async move {
-            let resp = client
-                .patch(url)
-                .bearer_auth(TOKEN)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
+            let resp = client.patch(url).bearer_auth(TOKEN).json(&body).send().await.unwrap();
             resp.status().as_u16()
         }));
     }

@@ -18,11 +18,7 @@ async fn assert_unchanged(app: &TestApp) {
     assert_eq!(app.audit_count(ACCOUNT).await, 0);
 }
 
-async fn patch_with_headers(
-    app: &TestApp,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> reqwest::Response {
+async fn patch_with_headers(app: &TestApp, headers: &[(&str, &str)], body: &str) -> reqwest::Response {
     let mut req = app
         .request(Method::PATCH, &TestApp::seats_path(ACCOUNT))
         .body(body.to_owned());
@@ -92,13 +88,9 @@ async fn malformed_email_or_key_is_6003_with_6102_and_6103() {
         ("a@b@c", "x", json!([email_err, key_err])),
     ];
     for (email, key, chain) in cases {
-        let resp =
-            patch_with_headers(&app, &[("X-Auth-Email", email), ("X-Auth-Key", key)], &body).await;
+        let resp = patch_with_headers(&app, &[("X-Auth-Email", email), ("X-Auth-Key", key)], &body).await;
         let body = assert_error(resp, 400, &[(6003, "Invalid request headers", None)]).await;
-        assert_eq!(
-            body["errors"][0]["error_chain"], chain,
-            "for {email} / {key}"
-        );
+        assert_eq!(body["errors"][0]["error_chain"], chain, "for {email} / {key}");
     }
     assert_unchanged(&app).await;
 }
@@ -108,12 +100,7 @@ async fn service_key_alone_is_10001_and_ignored_beside_a_token() {
     let app = spawn_app(&test_seed()).await;
     let body = example_body().to_string();
     let resp = patch_with_headers(&app, &[("X-Auth-User-Service-Key", "v1.0-abcdef")], &body).await;
-    assert_error(
-        resp,
-        403,
-        &[(10001, "Unable to authenticate request", None)],
-    )
-    .await;
+    assert_error(resp, 403, &[(10001, "Unable to authenticate request", None)]).await;
     assert_unchanged(&app).await;
     let resp = patch_with_headers(
         &app,
@@ -130,15 +117,8 @@ async fn service_key_alone_is_10001_and_ignored_beside_a_token() {
 #[tokio::test]
 async fn unknown_disabled_expired_and_future_tokens_are_9109() {
     let app = spawn_app(&test_seed()).await;
-    for token in [
-        "no-such-token",
-        "disabled-token",
-        "expired-token",
-        "future-token",
-    ] {
-        let resp = app
-            .patch_seats_as(ACCOUNT, Auth::Token(token), &example_body())
-            .await;
+    for token in ["no-such-token", "disabled-token", "expired-token", "future-token"] {
+        let resp = app.patch_seats_as(ACCOUNT, Auth::Token(token), &example_body()).await;
         assert_error(resp, 403, &[(9109, "Invalid access token", None)]).await;
     }
     assert_unchanged(&app).await;
@@ -147,19 +127,11 @@ async fn unknown_disabled_expired_and_future_tokens_are_9109() {
 #[tokio::test]
 async fn unknown_email_or_wrong_key_is_9103() {
     let app = spawn_app(&test_seed()).await;
-    for (email, key) in [
-        ("nobody@example.com", KEY),
-        (EMAIL, "ffffffffffffffffffffffffffffffff"),
-    ] {
+    for (email, key) in [("nobody@example.com", KEY), (EMAIL, "ffffffffffffffffffffffffffffffff")] {
         let resp = app
             .patch_seats_as(ACCOUNT, Auth::Key(email, key), &example_body())
             .await;
-        assert_error(
-            resp,
-            403,
-            &[(9103, "Unknown X-Auth-Key or X-Auth-Email", None)],
-        )
-        .await;
+        assert_error(resp, 403, &[(9103, "Unknown X-Auth-Key or X-Auth-Email", None)]).await;
     }
     assert_unchanged(&app).await;
 }
@@ -173,15 +145,9 @@ async fn missing_permission_is_10000_also_for_unknown_accounts() {
         (OTHER_ACCOUNT, Auth::Token(TOKEN)),  // another account
         (
             ACCOUNT,
-            Auth::Key(
-                "other@example.com",
-                "0000000000000000000000000000000000000000",
-            ),
+            Auth::Key("other@example.com", "0000000000000000000000000000000000000000"),
         ), // not a member here
-        (
-            "ffffffffffffffffffffffffffffffff",
-            Auth::Token("wildcard-token"),
-        ), // does not exist
+        ("ffffffffffffffffffffffffffffffff", Auth::Token("wildcard-token")), // does not exist
         ("ffffffffffffffffffffffffffffffff", Auth::Token(TOKEN)),
     ];
     for (account, auth) in cases {
@@ -210,16 +176,9 @@ async fn bad_account_id_is_7003_then_7000() {
         "699d98642c564d2e855e9661899b7252ff",
     ] {
         let path = TestApp::seats_path(id);
-        let resp = app
-            .patch_seats_as(id, Auth::Token(TOKEN), &example_body())
-            .await;
+        let resp = app.patch_seats_as(id, Auth::Token(TOKEN), &example_body()).await;
         let msg = format!("Could not route to {path}, perhaps your object identifier is invalid?");
-        assert_error(
-            resp,
-            400,
-            &[(7003, &msg, None), (7000, "No route for that URI", None)],
-        )
-        .await;
+        assert_error(resp, 400, &[(7003, &msg, None), (7000, "No route for that URI", None)]).await;
     }
     assert_unchanged(&app).await;
 }
@@ -259,12 +218,7 @@ async fn unknown_routes_are_7000_and_wrong_methods_7001_with_allow() {
         .send()
         .await
         .unwrap();
-    assert_error(
-        resp,
-        405,
-        &[(7001, "Method PUT not available for that URI.", None)],
-    )
-    .await;
+    assert_error(resp, 405, &[(7001, "Method PUT not available for that URI.", None)]).await;
     assert_unchanged(&app).await;
 }
 
@@ -272,8 +226,7 @@ async fn unknown_routes_are_7000_and_wrong_methods_7001_with_allow() {
 async fn malformed_json_is_6007() {
     let app = spawn_app(&test_seed()).await;
     for body in ["", "[", "{\"a\":}", "[{\"access_seat\": false,}]", "nul"] {
-        let resp =
-            patch_with_headers(&app, &[("Authorization", &format!("Bearer {TOKEN}"))], body).await;
+        let resp = patch_with_headers(&app, &[("Authorization", &format!("Bearer {TOKEN}"))], body).await;
         assert_error(resp, 400, &[(6007, "Malformed JSON in request body", None)]).await;
     }
     assert_unchanged(&app).await;
@@ -300,16 +253,8 @@ async fn schema_problems_are_all_reported_as_12006() {
                 &format!("{p}access_seat must be a boolean"),
                 Some("/0/access_seat"),
             ),
-            (
-                12006,
-                &format!("{p}access_seat is required"),
-                Some("/1/access_seat"),
-            ),
-            (
-                12006,
-                &format!("{p}seat_uid is required"),
-                Some("/1/seat_uid"),
-            ),
+            (12006, &format!("{p}access_seat is required"), Some("/1/access_seat")),
+            (12006, &format!("{p}seat_uid is required"), Some("/1/seat_uid")),
             (
                 12006,
                 &format!("{p}seat_uid must be at most 36 characters"),
@@ -317,16 +262,12 @@ async fn schema_problems_are_all_reported_as_12006() {
             ),
             (
                 12006,
-                &format!(
-                    "{p}seat_uid \"{ALICE_SEAT}\" appears more than once (first at /0/seat_uid)"
-                ),
+                &format!("{p}seat_uid \"{ALICE_SEAT}\" appears more than once (first at /0/seat_uid)"),
                 Some("/3/seat_uid"),
             ),
             (
                 12006,
-                &format!(
-                    "{p}each seat must be an object with access_seat, gateway_seat and seat_uid"
-                ),
+                &format!("{p}each seat must be an object with access_seat, gateway_seat and seat_uid"),
                 Some("/4"),
             ),
         ],
@@ -336,11 +277,7 @@ async fn schema_problems_are_all_reported_as_12006() {
     assert_error(
         resp,
         400,
-        &[(
-            12006,
-            &format!("{p}the body must be an array of seats"),
-            Some(""),
-        )],
+        &[(12006, &format!("{p}the body must be an array of seats"), Some(""))],
     )
     .await;
     assert_unchanged(&app).await;
@@ -353,9 +290,7 @@ async fn oversize_body_is_413_12007() {
         ..Default::default()
     };
     let app = spawn_app_with(&test_seed(), config).await;
-    let items: Vec<Value> = (0..10)
-        .map(|i| item(&format!("seat-{i}"), true, true))
-        .collect();
+    let items: Vec<Value> = (0..10).map(|i| item(&format!("seat-{i}"), true, true)).collect();
     let resp = app.patch_seats(&json!(items)).await;
     assert_error(
         resp,
@@ -415,11 +350,7 @@ async fn seat_limit_is_409_12009_and_not_retryable() {
     assert_error(
         resp,
         409,
-        &[(
-            12009,
-            "access.api.error.seat_limit_reached: 1/1 seats in use",
-            None,
-        )],
+        &[(12009, "access.api.error.seat_limit_reached: 1/1 seats in use", None)],
     )
     .await;
     let erin = app.user_in(OTHER_ACCOUNT, "erin").await;
@@ -471,11 +402,7 @@ async fn checks_answer_in_order() {
         .await;
     let body = parts(resp).await.1;
     assert!(
-        body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["code"] == 12006),
+        body["errors"].as_array().unwrap().iter().all(|e| e["code"] == 12006),
         "{body}"
     );
     // Lookups before the seat limit.

@@ -39,11 +39,7 @@ pub async fn spawn_app_with(seed: &Value, config: ServerConfig) -> TestApp {
     spawn_app_full(seed, config, Arc::new(SystemClock)).await
 }
 
-pub async fn spawn_app_full(
-    seed: &Value,
-    config: ServerConfig,
-    clock: Arc<dyn seats_server::Clock>,
-) -> TestApp {
+pub async fn spawn_app_full(seed: &Value, config: ServerConfig, clock: Arc<dyn seats_server::Clock>) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let db_path = dir.path().join("seats.db");
     let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("open store"));
@@ -58,14 +54,7 @@ pub async fn spawn_app_full(
 /// Starts a server on an existing database file (for restarts).
 pub async fn spawn_on(dir: Arc<tempfile::TempDir>, db_path: PathBuf) -> TestApp {
     let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("reopen store"));
-    start(
-        dir,
-        db_path,
-        store,
-        ServerConfig::default(),
-        Arc::new(SystemClock),
-    )
-    .await
+    start(dir, db_path, store, ServerConfig::default(), Arc::new(SystemClock)).await
 }
 
 async fn start(
@@ -75,9 +64,7 @@ async fn start(
     config: ServerConfig,
     clock: Arc<dyn seats_server::Clock>,
 ) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     let state = AppState::new(store.clone(), clock, config);
     let (tx, rx) = oneshot::channel::<()>();
@@ -182,11 +169,7 @@ pub async fn parts(resp: Response) -> (StatusCode, Value) {
 
 /// Asserts a failure response field by field: status, `success`, `result`, and each error's
 /// code, message and pointer, in order.
-pub async fn assert_error(
-    resp: Response,
-    status: u16,
-    expected: &[(i64, &str, Option<&str>)],
-) -> Value {
+pub async fn assert_error(resp: Response, status: u16, expected: &[(i64, &str, Option<&str>)]) -> Value {
     let (got_status, body) = parts(resp).await;
     assert_eq!(got_status.as_u16(), status, "status of {body}");
     assert_eq!(body["success"], json!(false), "{body}");

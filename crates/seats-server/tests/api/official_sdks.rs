@@ -45,10 +45,7 @@ async fn run_script(mut cmd: Command, expect_final: (bool, bool)) {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "SDK script failed:\n{stdout}\n{stderr}"
-    );
+    assert!(output.status.success(), "SDK script failed:\n{stdout}\n{stderr}");
     for step in ["token: ok", "key: ok", "errors: ok"] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
     }
@@ -63,10 +60,7 @@ async fn run_script(mut cmd: Command, expect_final: (bool, bool)) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_edits_seats() {
     let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
-    if !sdk_available(
-        "Python",
-        Command::new(&python).args(["-c", "import cloudflare"]),
-    ) {
+    if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
         return;
     }
     let mut cmd = Command::new(python);

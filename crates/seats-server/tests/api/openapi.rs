@@ -13,9 +13,8 @@ fn reference() -> Value {
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/openapi/cloudflare-zero-trust.json"
     );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!("the reference schema must sit beside the repository at ../shared ({path}): {e}")
-    });
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("the reference schema must sit beside the repository at ../shared ({path}): {e}"));
     serde_json::from_str(&text).unwrap()
 }
 
@@ -52,10 +51,7 @@ fn normalize_in(schema: &Value, doc: &Value, resolving: &mut Vec<String>) -> Val
     }
     // 3.1's `oneOf: [{"type": "null"}, X]` for an optional field is X.
     if let Some(Value::Array(parts)) = obj.get("oneOf") {
-        let non_null: Vec<_> = parts
-            .iter()
-            .filter(|p| p.get("type") != Some(&json!("null")))
-            .collect();
+        let non_null: Vec<_> = parts.iter().filter(|p| p.get("type") != Some(&json!("null"))).collect();
         if let [only] = non_null[..] {
             merge(&mut out, normalize_in(only, doc, resolving));
         }
@@ -64,11 +60,7 @@ fn normalize_in(schema: &Value, doc: &Value, resolving: &mut Vec<String>) -> Val
         match k.as_str() {
             "type" => {
                 let t = match v {
-                    Value::Array(ts) => ts
-                        .iter()
-                        .find(|t| *t != "null")
-                        .cloned()
-                        .unwrap_or(Value::Null),
+                    Value::Array(ts) => ts.iter().find(|t| *t != "null").cloned().unwrap_or(Value::Null),
                     t => t.clone(),
                 };
                 out.insert("type".into(), t);
@@ -116,13 +108,7 @@ fn merge(into: &mut Map<String, Value>, from: Value) {
 }
 
 async fn served(app: &TestApp) -> Value {
-    let (status, doc) = parts(
-        app.request(Method::GET, "/openapi.json")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, doc) = parts(app.request(Method::GET, "/openapi.json").send().await.unwrap()).await;
     assert_eq!(status, 200);
     doc
 }
@@ -135,13 +121,7 @@ async fn patch_seats_matches_cloudflares_reference() {
     let ours = &ours_doc["paths"]["/client/v4/accounts/{account_id}/access/seats"]["patch"];
     let theirs = &theirs_doc["paths"]["/accounts/{account_id}/access/seats"]["patch"];
 
-    for key in [
-        "operationId",
-        "summary",
-        "description",
-        "tags",
-        "x-api-token-group",
-    ] {
+    for key in ["operationId", "summary", "description", "tags", "x-api-token-group"] {
         assert_eq!(ours[key], theirs[key], "{key}");
     }
     let security = |op: &Value| -> BTreeSet<String> {
@@ -173,30 +153,14 @@ async fn patch_seats_matches_cloudflares_reference() {
         "Cloudflare documents maxLength 32"
     );
 
-    let body = |doc: &Value, op: &Value| {
-        normalize(
-            &op["requestBody"]["content"]["application/json"]["schema"],
-            doc,
-        )
-    };
+    let body = |doc: &Value, op: &Value| normalize(&op["requestBody"]["content"]["application/json"]["schema"], doc);
     // Cloudflare's array schema also lists `required` at the array level, which applies to
     // nothing; compare the items, where it matters.
     assert_eq!(body(&ours_doc, ours)["type"], json!("array"));
-    assert_eq!(
-        body(&ours_doc, ours)["items"],
-        body(&theirs_doc, theirs)["items"]
-    );
-    assert_eq!(
-        ours["requestBody"]["required"],
-        theirs["requestBody"]["required"]
-    );
+    assert_eq!(body(&ours_doc, ours)["items"], body(&theirs_doc, theirs)["items"]);
+    assert_eq!(ours["requestBody"]["required"], theirs["requestBody"]["required"]);
 
-    let ok = |doc: &Value, op: &Value| {
-        normalize(
-            &op["responses"]["200"]["content"]["application/json"]["schema"],
-            doc,
-        )
-    };
+    let ok = |doc: &Value, op: &Value| normalize(&op["responses"]["200"]["content"]["application/json"]["schema"], doc);
     let (ours_ok, theirs_ok) = (ok(&ours_doc, ours), ok(&theirs_doc, theirs));
     assert_eq!(
         ours_ok["properties"]["result"]["items"],
@@ -220,16 +184,9 @@ async fn patch_seats_matches_cloudflares_reference() {
     );
     assert_eq!(ours_ok["required"], theirs_ok["required"]);
 
-    let fail = |doc: &Value, op: &Value| {
-        normalize(
-            &op["responses"]["4XX"]["content"]["application/json"]["schema"],
-            doc,
-        )
-    };
-    assert_eq!(
-        fail(&ours_doc, ours)["required"],
-        fail(&theirs_doc, theirs)["required"]
-    );
+    let fail =
+        |doc: &Value, op: &Value| normalize(&op["responses"]["4XX"]["content"]["application/json"]["schema"], doc);
+    assert_eq!(fail(&ours_doc, ours)["required"], fail(&theirs_doc, theirs)["required"]);
 }
 
 #[tokio::test]

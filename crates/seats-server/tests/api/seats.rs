@@ -9,10 +9,7 @@ use crate::helpers::*;
 fn is_api_timestamp(v: &Value) -> bool {
     let s = v.as_str().unwrap_or("");
     // 2014-01-01T05:20:00.123450Z: six fractional digits and Z.
-    s.len() == 27
-        && s.ends_with('Z')
-        && s.as_bytes()[19] == b'.'
-        && s.parse::<seats_types::Timestamp>().is_ok()
+    s.len() == 27 && s.ends_with('Z') && s.as_bytes()[19] == b'.' && s.parse::<seats_types::Timestamp>().is_ok()
 }
 
 #[tokio::test]
@@ -30,21 +27,10 @@ async fn seed_example_request_and_response_shape() {
         json!({"count": 1, "page": 1, "per_page": 1, "total_count": 1, "total_pages": 1})
     );
     let seat = &body["result"][0];
-    let keys: Vec<&str> = seat
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = seat.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        [
-            "access_seat",
-            "created_at",
-            "gateway_seat",
-            "seat_uid",
-            "updated_at"
-        ]
+        ["access_seat", "created_at", "gateway_seat", "seat_uid", "updated_at"]
     );
     assert_eq!(seat["seat_uid"], json!(ALICE_SEAT));
     assert_eq!(
@@ -62,11 +48,7 @@ async fn seed_example_request_and_response_shape() {
 async fn works_with_email_and_key_and_any_content_type() {
     let app = spawn_app(&test_seed()).await;
     let resp = app
-        .patch_seats_as(
-            ACCOUNT,
-            Auth::Key(EMAIL, KEY),
-            &json!([item("bob", true, false)]),
-        )
+        .patch_seats_as(ACCOUNT, Auth::Key(EMAIL, KEY), &json!([item("bob", true, false)]))
         .await;
     assert_eq!(resp.status(), 200);
     // Emails compare case-insensitively; a form content type (curl -d without -H) is read as JSON.
@@ -106,9 +88,7 @@ async fn at_most_max_batch_items() {
     let seed = json!({"accounts": [{"id": ACCOUNT, "name": "big", "seat_limit": 1000, "users": users}],
         "tokens": test_seed()["tokens"].clone()});
     let app = spawn_app(&seed).await;
-    let items: Vec<Value> = (0..1000)
-        .map(|i| item(&format!("s{i}"), true, false))
-        .collect();
+    let items: Vec<Value> = (0..1000).map(|i| item(&format!("s{i}"), true, false)).collect();
     let (status, body) = parts(app.patch_seats(&json!(items)).await).await;
     assert_eq!(status, 200);
     assert_eq!(body["result"].as_array().unwrap().len(), 1000);
@@ -158,12 +138,7 @@ async fn result_is_in_request_order_and_flags_are_set_as_given() {
     );
     for uid in ["carol", "bob", ALICE_SEAT] {
         let u = app.user(uid).await;
-        let expected = body
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["seat_uid"] == uid)
-            .unwrap();
+        let expected = body.as_array().unwrap().iter().find(|i| i["seat_uid"] == uid).unwrap();
         assert_eq!(json!(u.access_seat), expected["access_seat"]);
         assert_eq!(json!(u.gateway_seat), expected["gateway_seat"]);
     }
@@ -173,26 +148,15 @@ async fn result_is_in_request_order_and_flags_are_set_as_given() {
 async fn access_off_ends_sessions_gateway_off_ends_devices_both_off_frees_the_seat() {
     let app = spawn_app(&test_seed()).await;
     let alice = app.user(ALICE_SEAT).await;
-    assert_eq!(
-        (alice.active_device_count, alice.active_session_count),
-        (2, 1)
-    );
+    assert_eq!((alice.active_device_count, alice.active_session_count), (2, 1));
 
-    app.patch_seats(&json!([item(ALICE_SEAT, false, true)]))
-        .await;
+    app.patch_seats(&json!([item(ALICE_SEAT, false, true)])).await;
     let alice = app.user(ALICE_SEAT).await;
-    assert_eq!(
-        (alice.active_device_count, alice.active_session_count),
-        (2, 0)
-    );
+    assert_eq!((alice.active_device_count, alice.active_session_count), (2, 0));
 
-    app.patch_seats(&json!([item(ALICE_SEAT, false, false)]))
-        .await;
+    app.patch_seats(&json!([item(ALICE_SEAT, false, false)])).await;
     let alice = app.user(ALICE_SEAT).await;
-    assert_eq!(
-        (alice.active_device_count, alice.active_session_count),
-        (0, 0)
-    );
+    assert_eq!((alice.active_device_count, alice.active_session_count), (0, 0));
     assert_eq!(alice.seat_granted_at, None, "the seat is freed");
     assert_eq!(alice.email, "alice@example.com", "the user record stays");
 }
@@ -202,10 +166,7 @@ async fn updated_at_changes_only_on_a_real_change_so_retries_repeat_the_body() {
     let app = spawn_app(&test_seed()).await;
     let body = json!([item("carol", true, false)]); // carol already has exactly this
     let (_, first) = parts(app.patch_seats(&body).await).await;
-    assert_eq!(
-        first["result"][0]["created_at"],
-        first["result"][0]["updated_at"]
-    );
+    assert_eq!(first["result"][0]["created_at"], first["result"][0]["updated_at"]);
     assert_eq!(app.audit_count(ACCOUNT).await, 0, "a no-op is not audited");
 
     let change = example_body();
@@ -246,11 +207,7 @@ async fn limit_is_judged_on_the_state_after_the_batch() {
     assert_error(
         resp,
         409,
-        &[(
-            12009,
-            "access.api.error.seat_limit_reached: 1/1 seats in use",
-            None,
-        )],
+        &[(12009, "access.api.error.seat_limit_reached: 1/1 seats in use", None)],
     )
     .await;
     let erin = app.user_in(OTHER_ACCOUNT, "erin").await;
@@ -273,14 +230,9 @@ async fn an_account_over_its_limit_can_still_free_seats() {
     let app = spawn_app(&seed).await;
     // Lower the limit below usage, as an operator would.
     let conn = rusqlite::Connection::open(&app.db_path).unwrap();
-    conn.execute("UPDATE accounts SET seat_limit = 1", [])
-        .unwrap();
+    conn.execute("UPDATE accounts SET seat_limit = 1", []).unwrap();
     let resp = app.patch_seats(&json!([item("a", false, false)])).await;
-    assert_eq!(
-        resp.status(),
-        200,
-        "freeing is allowed while over the limit"
-    );
+    assert_eq!(resp.status(), 200, "freeing is allowed while over the limit");
     let resp = app
         .patch_seats(&json!([
             item("b", false, false),
@@ -291,11 +243,7 @@ async fn an_account_over_its_limit_can_still_free_seats() {
     assert_error(
         resp,
         409,
-        &[(
-            12009,
-            "access.api.error.seat_limit_reached: 1/1 seats in use",
-            None,
-        )],
+        &[(12009, "access.api.error.seat_limit_reached: 1/1 seats in use", None)],
     )
     .await;
 }

@@ -9,15 +9,9 @@ use crate::helpers::*;
 async fn health_and_readiness() {
     let app = spawn_app(&test_seed()).await;
     let (status, body) = parts(app.request(Method::GET, "/healthz").send().await.unwrap()).await;
-    assert_eq!(
-        (status.as_u16(), body["result"]["status"].clone()),
-        (200, json!("ok"))
-    );
+    assert_eq!((status.as_u16(), body["result"]["status"].clone()), (200, json!("ok")));
     let (status, body) = parts(app.request(Method::GET, "/readyz").send().await.unwrap()).await;
-    assert_eq!(
-        (status.as_u16(), body["success"].clone()),
-        (200, json!(true))
-    );
+    assert_eq!((status.as_u16(), body["success"].clone()), (200, json!(true)));
     // A real fault: the schema the store reads is gone.
     let conn = rusqlite::Connection::open(&app.db_path).unwrap();
     conn.execute_batch("ALTER TABLE accounts RENAME TO accounts_gone")
@@ -26,14 +20,7 @@ async fn health_and_readiness() {
     assert_error(resp, 503, &[(10002, "storage unavailable", None)]).await;
     conn.execute_batch("ALTER TABLE accounts_gone RENAME TO accounts")
         .unwrap();
-    assert_eq!(
-        app.request(Method::GET, "/readyz")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.request(Method::GET, "/readyz").send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]
@@ -42,13 +29,8 @@ async fn request_ids_are_generated_or_echoed() {
     let resp = app.request(Method::GET, "/nope").send().await.unwrap();
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(id.len(), 36, "a UUID: {id}");
-    let resp = app
-        .patch_seats_as(ACCOUNT, Auth::None, &example_body())
-        .await;
-    assert!(
-        resp.headers().contains_key("x-request-id"),
-        "errors carry one too"
-    );
+    let resp = app.patch_seats_as(ACCOUNT, Auth::None, &example_body()).await;
+    assert!(resp.headers().contains_key("x-request-id"), "errors carry one too");
     let resp = app
         .request(Method::GET, "/healthz")
         .header("x-request-id", "trace-me-42")
@@ -83,11 +65,7 @@ async fn accounts_lists_what_the_credential_reaches() {
         json!({"count": 1, "page": 2, "per_page": 1, "total_count": 2, "total_pages": 2})
     );
     let (_, body) = list(Auth::Token("wildcard-token"), "?page=3&per_page=1").await;
-    assert_eq!(
-        body["result"],
-        json!([]),
-        "past the last page is empty, not an error"
-    );
+    assert_eq!(body["result"], json!([]), "past the last page is empty, not an error");
 
     let (_, body) = list(Auth::Token("deny-token"), "").await;
     let ids: Vec<_> = body["result"]
@@ -96,11 +74,7 @@ async fn accounts_lists_what_the_credential_reaches() {
         .iter()
         .map(|a| a["id"].clone())
         .collect();
-    assert_eq!(
-        ids,
-        vec![json!(OTHER_ACCOUNT)],
-        "a denied account is not listed"
-    );
+    assert_eq!(ids, vec![json!(OTHER_ACCOUNT)], "a denied account is not listed");
 
     let (_, body) = list(Auth::Key(EMAIL, KEY), "").await;
     assert_eq!(body["result"][0]["id"], ACCOUNT);
@@ -114,24 +88,24 @@ async fn accounts_lists_what_the_credential_reaches() {
         resp,
         400,
         &[
-            (12006, "access.api.error.invalid_request: page must be an integer at least 1, got \"0\"", Some("/page")),
-            (12006, "access.api.error.invalid_request: per_page must be an integer between 1 and 1000, got \"5000\"", Some("/per_page")),
+            (
+                12006,
+                "access.api.error.invalid_request: page must be an integer at least 1, got \"0\"",
+                Some("/page"),
+            ),
+            (
+                12006,
+                "access.api.error.invalid_request: per_page must be an integer between 1 and 1000, got \"5000\"",
+                Some("/per_page"),
+            ),
         ],
     )
     .await;
-    let resp = app
-        .request(Method::GET, "/client/v4/accounts")
-        .send()
-        .await
-        .unwrap();
+    let resp = app.request(Method::GET, "/client/v4/accounts").send().await.unwrap();
     assert_error(
         resp,
         400,
-        &[(
-            9106,
-            "Missing X-Auth-Key, X-Auth-Email or Authorization headers",
-            None,
-        )],
+        &[(9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers", None)],
     )
     .await;
 }
@@ -168,11 +142,7 @@ async fn token_verify_reports_status_even_when_disabled_or_expired() {
     assert_error(
         verify(Auth::None).await,
         400,
-        &[(
-            9106,
-            "Missing X-Auth-Key, X-Auth-Email or Authorization headers",
-            None,
-        )],
+        &[(9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers", None)],
     )
     .await;
 }

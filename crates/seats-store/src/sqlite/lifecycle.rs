@@ -37,11 +37,19 @@ pub(super) fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecor
     })
 }
 
-pub(super) fn user_by_id(conn: &Connection, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserRecord>> {
+pub(super) fn user_by_id(
+    conn: &Connection,
+    account_id: &str,
+    user_id: &str,
+    now: Timestamp,
+) -> StoreResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.account_id = ?2 AND u.id = ?3");
     Ok(conn
         .prepare_cached(&sql)?
-        .query_row(params![now.unix_micros(), account_id, user_id.to_ascii_lowercase()], user_from_row)
+        .query_row(
+            params![now.unix_micros(), account_id, user_id.to_ascii_lowercase()],
+            user_from_row,
+        )
         .optional()?)
 }
 
@@ -49,7 +57,10 @@ fn user_by_email(conn: &Connection, account_id: &str, email: &str, now: Timestam
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.account_id = ?2 AND u.email_key = ?3");
     Ok(conn
         .prepare_cached(&sql)?
-        .query_row(params![now.unix_micros(), account_id, formats::email_key(email)], user_from_row)
+        .query_row(
+            params![now.unix_micros(), account_id, formats::email_key(email)],
+            user_from_row,
+        )
         .optional()?)
 }
 
@@ -70,14 +81,28 @@ pub(super) fn list_users(
     let filters = "u.account_id = ?2 AND (?3 IS NULL OR u.email_key = ?3) AND (?4 IS NULL OR u.name = ?4)
         AND (?5 IS NULL OR instr(lower(u.email), ?5) > 0 OR instr(lower(u.name), ?5) > 0)";
     let total: u64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM users u WHERE ?1 IS NOT NULL AND {filters}"))?
-        .query_row(params![now.unix_micros(), account_id, email, filter.name, search], |r| r.get(0))?;
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM users u WHERE ?1 IS NOT NULL AND {filters}"
+        ))?
+        .query_row(
+            params![now.unix_micros(), account_id, email, filter.name, search],
+            |r| r.get(0),
+        )?;
     let offset = page.saturating_sub(1).saturating_mul(per_page);
-    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE {filters} ORDER BY u.created_at, u.id LIMIT ?6 OFFSET ?7");
+    let sql =
+        format!("SELECT {USER_COLUMNS} FROM users u WHERE {filters} ORDER BY u.created_at, u.id LIMIT ?6 OFFSET ?7");
     let users = conn
         .prepare_cached(&sql)?
         .query_map(
-            params![now.unix_micros(), account_id, email, filter.name, search, per_page.min(i64::MAX as u64), offset.min(i64::MAX as u64)],
+            params![
+                now.unix_micros(),
+                account_id,
+                email,
+                filter.name,
+                search,
+                per_page.min(i64::MAX as u64),
+                offset.min(i64::MAX as u64)
+            ],
             user_from_row,
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -100,23 +125,50 @@ fn insert_user(conn: &Connection, account_id: &str, email: &str, name: &str, now
 }
 
 fn account_exists(conn: &Connection, account_id: &str) -> StoreResult<bool> {
-    Ok(conn.prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")?.exists([account_id])?)
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")?
+        .exists([account_id])?)
 }
 
-pub(super) fn create_user(conn: &Connection, account_id: &str, email: &str, name: &str, actor: &Actor, now: Timestamp) -> StoreResult<UserRecord> {
+pub(super) fn create_user(
+    conn: &Connection,
+    account_id: &str,
+    email: &str,
+    name: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<UserRecord> {
     if !account_exists(conn, account_id)? {
         return Err(StoreError::NotFound { positions: vec![] });
     }
     if user_by_email(conn, account_id, email, now)?.is_some() {
-        return Err(StoreError::Conflict(format!("a user with email {email} already exists")));
+        return Err(StoreError::Conflict(format!(
+            "a user with email {email} already exists"
+        )));
     }
     let id = insert_user(conn, account_id, email, name, now)?;
     let user = must_user(conn, account_id, &id, now)?;
-    audit(conn, now, Some(account_id), actor, "user.create", &id, None, Some(&user_json(&user)))?;
+    audit(
+        conn,
+        now,
+        Some(account_id),
+        actor,
+        "user.create",
+        &id,
+        None,
+        Some(&user_json(&user)),
+    )?;
     Ok(user)
 }
 
-pub(super) fn rename_user(conn: &Connection, account_id: &str, user_id: &str, name: &str, actor: &Actor, now: Timestamp) -> StoreResult<UserRecord> {
+pub(super) fn rename_user(
+    conn: &Connection,
+    account_id: &str,
+    user_id: &str,
+    name: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<UserRecord> {
     let before = must_user(conn, account_id, user_id, now)?;
     if before.name == name {
         return Ok(before);
@@ -124,15 +176,40 @@ pub(super) fn rename_user(conn: &Connection, account_id: &str, user_id: &str, na
     conn.prepare_cached("UPDATE users SET name = ?2, updated_at = ?3 WHERE id = ?1")?
         .execute(params![before.id, name, now.unix_micros()])?;
     let after = must_user(conn, account_id, user_id, now)?;
-    audit(conn, now, Some(account_id), actor, "user.update", &after.id, Some(&user_json(&before)), Some(&user_json(&after)))?;
+    audit(
+        conn,
+        now,
+        Some(account_id),
+        actor,
+        "user.update",
+        &after.id,
+        Some(&user_json(&before)),
+        Some(&user_json(&after)),
+    )?;
     Ok(after)
 }
 
-pub(super) fn delete_user(conn: &Connection, account_id: &str, user_id: &str, actor: &Actor, now: Timestamp) -> StoreResult<()> {
+pub(super) fn delete_user(
+    conn: &Connection,
+    account_id: &str,
+    user_id: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<()> {
     let before = must_user(conn, account_id, user_id, now)?;
     // Devices, sessions and logins go with the user (ON DELETE CASCADE).
-    conn.prepare_cached("DELETE FROM users WHERE id = ?1")?.execute([&before.id])?;
-    audit(conn, now, Some(account_id), actor, "user.delete", &before.id, Some(&user_json(&before)), None)?;
+    conn.prepare_cached("DELETE FROM users WHERE id = ?1")?
+        .execute([&before.id])?;
+    audit(
+        conn,
+        now,
+        Some(account_id),
+        actor,
+        "user.delete",
+        &before.id,
+        Some(&user_json(&before)),
+        None,
+    )?;
     Ok(())
 }
 
@@ -147,8 +224,15 @@ fn login_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoginRecord> {
     })
 }
 
-pub(super) fn user_activity(conn: &Connection, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserActivity>> {
-    let Some(user) = user_by_id(conn, account_id, user_id, now)? else { return Ok(None) };
+pub(super) fn user_activity(
+    conn: &Connection,
+    account_id: &str,
+    user_id: &str,
+    now: Timestamp,
+) -> StoreResult<Option<UserActivity>> {
+    let Some(user) = user_by_id(conn, account_id, user_id, now)? else {
+        return Ok(None);
+    };
     let sessions = conn
         .prepare_cached("SELECT id, created_at, expires_at FROM sessions WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at, id")?
         .query_map(params![user.id, now.unix_micros()], |r| {
@@ -163,18 +247,36 @@ pub(super) fn user_activity(conn: &Connection, account_id: &str, user_id: &str, 
         .prepare_cached("SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = ?1 AND succeeded = 1 ORDER BY id DESC LIMIT 1")?
         .query_row([&user.id], login_from_row)
         .optional()?;
-    Ok(Some(UserActivity { sessions, failed_logins, last_login }))
+    Ok(Some(UserActivity {
+        sessions,
+        failed_logins,
+        last_login,
+    }))
 }
 
 pub(super) fn organization(conn: &Connection, account_id: &str) -> StoreResult<Option<OrganizationRecord>> {
     let row = conn
-        .prepare_cached("SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = ?1")?
-        .query_row([account_id], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, Option<i64>>(2)?)))
+        .prepare_cached(
+            "SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = ?1",
+        )?
+        .query_row([account_id], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })
         .optional()?;
-    let Some((Some(text), created, updated)) = row else { return Ok(None) };
+    let Some((Some(text), created, updated)) = row else {
+        return Ok(None);
+    };
     let fields: Map<String, Value> = serde_json::from_str(&text).map_err(StoreError::other)?;
     let created_at = opt_ts(created)?.unwrap_or(Timestamp::from_unix_micros(0).unwrap_or_else(|| unreachable!()));
-    Ok(Some(OrganizationRecord { fields, created_at, updated_at: opt_ts(updated)?.unwrap_or(created_at) }))
+    Ok(Some(OrganizationRecord {
+        fields,
+        created_at,
+        updated_at: opt_ts(updated)?.unwrap_or(created_at),
+    }))
 }
 
 pub(super) fn put_organization(
@@ -207,22 +309,43 @@ pub(super) fn put_organization(
                 organization_created_at = COALESCE(organization_created_at, ?3) WHERE id = ?1",
     )?
     .execute(params![account_id, json_text(&merged)?, now.unix_micros()])?;
-    let action = if before.is_some() { "organization.update" } else { "organization.create" };
+    let action = if before.is_some() {
+        "organization.update"
+    } else {
+        "organization.create"
+    };
     let before = before.map(|o| Value::Object(o.fields));
-    audit(conn, now, Some(account_id), actor, action, account_id, before.as_ref(), Some(&Value::Object(merged)))?;
+    audit(
+        conn,
+        now,
+        Some(account_id),
+        actor,
+        action,
+        account_id,
+        before.as_ref(),
+        Some(&Value::Object(merged)),
+    )?;
     organization(conn, account_id)?.ok_or_else(|| StoreError::other("organization vanished"))
 }
 
 /// Turns both flags off as a PATCH does: sessions and devices end, the seat is freed.
 fn remove_seat(conn: &Connection, user_id: &str, now: Timestamp) -> StoreResult<()> {
-    conn.prepare_cached("UPDATE users SET access_seat = 0, gateway_seat = 0, seat_granted_at = NULL, updated_at = ?2 WHERE id = ?1")?
-        .execute(params![user_id, now.unix_micros()])?;
-    conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?.execute([user_id])?;
-    conn.prepare_cached("DELETE FROM devices WHERE user_id = ?1")?.execute([user_id])?;
+    conn.prepare_cached(
+        "UPDATE users SET access_seat = 0, gateway_seat = 0, seat_granted_at = NULL, updated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![user_id, now.unix_micros()])?;
+    conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+        .execute([user_id])?;
+    conn.prepare_cached("DELETE FROM devices WHERE user_id = ?1")?
+        .execute([user_id])?;
     Ok(())
 }
 
-pub(super) fn expire_seats(conn: &Connection, only: Option<&str>, now: Timestamp) -> StoreResult<Vec<(String, String)>> {
+pub(super) fn expire_seats(
+    conn: &Connection,
+    only: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<Vec<(String, String)>> {
     let accounts = conn
         .prepare_cached("SELECT id, organization FROM accounts WHERE organization IS NOT NULL AND (?1 IS NULL OR id = ?1) ORDER BY id")?
         .query_map([only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
@@ -230,8 +353,12 @@ pub(super) fn expire_seats(conn: &Connection, only: Option<&str>, now: Timestamp
     let mut removed = Vec::new();
     for (account_id, org) in accounts {
         let org: Map<String, Value> = serde_json::from_str(&org).map_err(StoreError::other)?;
-        let Some(Value::String(window)) = org.get("user_seat_expiration_inactive_time") else { continue };
-        let Ok(window) = seats_types::parse_go_duration(window) else { continue };
+        let Some(Value::String(window)) = org.get("user_seat_expiration_inactive_time") else {
+            continue;
+        };
+        let Ok(window) = seats_types::parse_go_duration(window) else {
+            continue;
+        };
         let window_us = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
         let cutoff = now.unix_micros().saturating_sub(window_us);
         let stale = conn
@@ -243,27 +370,63 @@ pub(super) fn expire_seats(conn: &Connection, only: Option<&str>, now: Timestamp
                  ORDER BY u.created_at, u.id",
             )?
             .query_map(params![account_id, cutoff], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, bool>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         for (user_id, seat_uid, access, gateway) in stale {
             remove_seat(conn, &user_id, now)?;
             let before = json!({"access_seat": access, "gateway_seat": gateway});
             let after = json!({"access_seat": false, "gateway_seat": false});
-            audit(conn, now, Some(&account_id), &Actor::System, "seat.expire", &seat_uid, Some(&before), Some(&after))?;
+            audit(
+                conn,
+                now,
+                Some(&account_id),
+                &Actor::System,
+                "seat.expire",
+                &seat_uid,
+                Some(&before),
+                Some(&after),
+            )?;
             removed.push((account_id.clone(), seat_uid));
         }
     }
     Ok(removed)
 }
 
-fn record_login(conn: &Connection, user_id: &str, login: &LoginRequest, succeeded: bool, reason: Option<&str>, now: Timestamp) -> StoreResult<()> {
-    conn.prepare_cached("INSERT INTO logins (user_id, at, via, device_id, succeeded, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![user_id, now.unix_micros(), login.via.as_str(), login.device_id, succeeded, reason])?;
+fn record_login(
+    conn: &Connection,
+    user_id: &str,
+    login: &LoginRequest,
+    succeeded: bool,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO logins (user_id, at, via, device_id, succeeded, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        user_id,
+        now.unix_micros(),
+        login.via.as_str(),
+        login.device_id,
+        succeeded,
+        reason
+    ])?;
     Ok(())
 }
 
-pub(super) fn login(conn: &Connection, account_id: &str, login: &LoginRequest, actor: &Actor, now: Timestamp) -> StoreResult<LoginOutcome> {
+pub(super) fn login(
+    conn: &Connection,
+    account_id: &str,
+    login: &LoginRequest,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<LoginOutcome> {
     let limit: u64 = conn
         .prepare_cached("SELECT seat_limit FROM accounts WHERE id = ?1")?
         .query_row([account_id], |r| r.get(0))
@@ -275,7 +438,16 @@ pub(super) fn login(conn: &Connection, account_id: &str, login: &LoginRequest, a
         None => {
             let id = insert_user(conn, account_id, &login.email, login.name.as_deref().unwrap_or(""), now)?;
             let user = must_user(conn, account_id, &id, now)?;
-            audit(conn, now, Some(account_id), actor, "user.create", &id, None, Some(&user_json(&user)))?;
+            audit(
+                conn,
+                now,
+                Some(account_id),
+                actor,
+                "user.create",
+                &id,
+                None,
+                Some(&user_json(&user)),
+            )?;
             user
         }
     };
@@ -287,19 +459,40 @@ pub(super) fn login(conn: &Connection, account_id: &str, login: &LoginRequest, a
         let used = super::seats_in_use(conn, account_id)?;
         if used >= limit {
             record_login(conn, &user.id, login, false, Some("seat_limit_reached"), now)?;
-            let detail = json!({"via": login.via.as_str(), "reason": "seat_limit_reached", "used": used, "limit": limit});
-            audit(conn, now, Some(account_id), actor, "login.refused", &user.seat_uid, None, Some(&detail))?;
-            return Ok(LoginOutcome { user, refused: Some((used, limit)) });
+            let detail =
+                json!({"via": login.via.as_str(), "reason": "seat_limit_reached", "used": used, "limit": limit});
+            audit(
+                conn,
+                now,
+                Some(account_id),
+                actor,
+                "login.refused",
+                &user.seat_uid,
+                None,
+                Some(&detail),
+            )?;
+            return Ok(LoginOutcome {
+                user,
+                refused: Some((used, limit)),
+            });
         }
     }
     let before = json!({"access_seat": user.access_seat, "gateway_seat": user.gateway_seat});
     match login.via {
         Via::Access => {
             conn.prepare_cached("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![uuid::Uuid::new_v4().to_string(), user.id, now_us, now_us + SESSION_LIFETIME_HOURS * HOUR_US])?;
+                .execute(params![
+                    uuid::Uuid::new_v4().to_string(),
+                    user.id,
+                    now_us,
+                    now_us + SESSION_LIFETIME_HOURS * HOUR_US
+                ])?;
         }
         Via::Gateway => {
-            let device = login.device_id.as_deref().ok_or_else(|| StoreError::other("gateway login without a device"))?;
+            let device = login
+                .device_id
+                .as_deref()
+                .ok_or_else(|| StoreError::other("gateway login without a device"))?;
             conn.prepare_cached(
                 "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
                  ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
@@ -319,9 +512,21 @@ pub(super) fn login(conn: &Connection, account_id: &str, login: &LoginRequest, a
     record_login(conn, &user.id, login, true, None, now)?;
     let after = json!({"access_seat": access, "gateway_seat": gateway});
     if before != after {
-        audit(conn, now, Some(account_id), actor, "seat.grant", &user.seat_uid, Some(&before), Some(&after))?;
+        audit(
+            conn,
+            now,
+            Some(account_id),
+            actor,
+            "seat.grant",
+            &user.seat_uid,
+            Some(&before),
+            Some(&after),
+        )?;
     }
-    Ok(LoginOutcome { user: must_user(conn, account_id, &user.id, now)?, refused: None })
+    Ok(LoginOutcome {
+        user: must_user(conn, account_id, &user.id, now)?,
+        refused: None,
+    })
 }
 
 pub(super) const ACCOUNT_COLUMNS: &str = "a.id, a.name, a.seat_limit,
@@ -329,7 +534,13 @@ pub(super) const ACCOUNT_COLUMNS: &str = "a.id, a.name, a.seat_limit,
     a.created_at";
 
 pub(super) fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRecord> {
-    Ok(AccountRecord { id: r.get(0)?, name: r.get(1)?, seat_limit: r.get(2)?, seats_in_use: r.get(3)?, created_at: ts(r.get(4)?)? })
+    Ok(AccountRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        seat_limit: r.get(2)?,
+        seats_in_use: r.get(3)?,
+        created_at: ts(r.get(4)?)?,
+    })
 }
 
 pub(super) fn account(conn: &Connection, id: &str) -> StoreResult<Option<AccountRecord>> {
@@ -343,14 +554,28 @@ fn account_json(a: &AccountRecord) -> Value {
     json!({"name": a.name, "seat_limit": a.seat_limit})
 }
 
-pub(super) fn create_account(conn: &Connection, new: &NewAccount, actor: &Actor, now: Timestamp) -> StoreResult<AccountRecord> {
+pub(super) fn create_account(
+    conn: &Connection,
+    new: &NewAccount,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<AccountRecord> {
     if account_exists(conn, &new.id)? {
         return Err(StoreError::Conflict(format!("account {} already exists", new.id)));
     }
     conn.prepare_cached("INSERT INTO accounts (id, name, seat_limit, created_at) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![new.id, new.name, new.seat_limit, now.unix_micros()])?;
     let created = account(conn, &new.id)?.ok_or_else(|| StoreError::other("account vanished"))?;
-    audit(conn, now, Some(&new.id), actor, "account.create", &new.id, None, Some(&account_json(&created)))?;
+    audit(
+        conn,
+        now,
+        Some(&new.id),
+        actor,
+        "account.create",
+        &new.id,
+        None,
+        Some(&account_json(&created)),
+    )?;
     Ok(created)
 }
 
@@ -363,11 +588,22 @@ pub(super) fn update_account(
     now: Timestamp,
 ) -> StoreResult<AccountRecord> {
     let before = account(conn, id)?.ok_or(StoreError::NotFound { positions: vec![] })?;
-    conn.prepare_cached("UPDATE accounts SET name = COALESCE(?2, name), seat_limit = COALESCE(?3, seat_limit) WHERE id = ?1")?
-        .execute(params![id, name, seat_limit])?;
+    conn.prepare_cached(
+        "UPDATE accounts SET name = COALESCE(?2, name), seat_limit = COALESCE(?3, seat_limit) WHERE id = ?1",
+    )?
+    .execute(params![id, name, seat_limit])?;
     let after = account(conn, id)?.ok_or_else(|| StoreError::other("account vanished"))?;
     if account_json(&before) != account_json(&after) {
-        audit(conn, now, Some(id), actor, "account.update", id, Some(&account_json(&before)), Some(&account_json(&after)))?;
+        audit(
+            conn,
+            now,
+            Some(id),
+            actor,
+            "account.update",
+            id,
+            Some(&account_json(&before)),
+            Some(&account_json(&after)),
+        )?;
     }
     Ok(after)
 }
@@ -384,7 +620,11 @@ pub(super) fn member(conn: &Connection, email: &str) -> StoreResult<Option<Membe
         .query_map([&key], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<String>>>()?;
     let key_hash = SecretHash::from_slice(&hash).ok_or_else(|| StoreError::other("bad key hash"))?;
-    Ok(Some(MemberRecord { email, key_hash, accounts }))
+    Ok(Some(MemberRecord {
+        email,
+        key_hash,
+        accounts,
+    }))
 }
 
 pub(super) fn create_member(
@@ -414,7 +654,16 @@ pub(super) fn create_member(
         conn.prepare_cached("INSERT OR IGNORE INTO member_accounts (member_email_key, account_id) VALUES (?1, ?2)")?
             .execute(params![key, id])?;
     }
-    audit(conn, now, None, actor, "member.create", email, None, Some(&json!({"accounts": accounts})))?;
+    audit(
+        conn,
+        now,
+        None,
+        actor,
+        "member.create",
+        email,
+        None,
+        Some(&json!({"accounts": accounts})),
+    )?;
     member(conn, email)?.ok_or_else(|| StoreError::other("member vanished"))
 }
 
@@ -428,8 +677,18 @@ pub(super) fn members(conn: &Connection) -> StoreResult<Vec<MemberRecord>> {
 
 pub(super) fn delete_member(conn: &Connection, email: &str, actor: &Actor, now: Timestamp) -> StoreResult<()> {
     let before = member(conn, email)?.ok_or(StoreError::NotFound { positions: vec![] })?;
-    conn.prepare_cached("DELETE FROM members WHERE email_key = ?1")?.execute([formats::email_key(email)])?;
-    audit(conn, now, None, actor, "member.delete", &before.email, Some(&json!({"accounts": before.accounts})), None)?;
+    conn.prepare_cached("DELETE FROM members WHERE email_key = ?1")?
+        .execute([formats::email_key(email)])?;
+    audit(
+        conn,
+        now,
+        None,
+        actor,
+        "member.delete",
+        &before.email,
+        Some(&json!({"accounts": before.accounts})),
+        None,
+    )?;
     Ok(())
 }
 
@@ -443,11 +702,19 @@ pub(super) fn token(conn: &Connection, id: &str) -> StoreResult<Option<TokenReco
     found.map(super::with_policies).transpose()
 }
 
-pub(super) fn create_token(conn: &Connection, new: &NewToken, actor: &Actor, now: Timestamp) -> StoreResult<TokenRecord> {
+pub(super) fn create_token(
+    conn: &Connection,
+    new: &NewToken,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<TokenRecord> {
     if token(conn, &new.id)?.is_some() {
         return Err(StoreError::Conflict(format!("token {} already exists", new.id)));
     }
-    if conn.prepare_cached("SELECT 1 FROM tokens WHERE value_hash = ?1")?.exists([new.value_hash.as_bytes()])? {
+    if conn
+        .prepare_cached("SELECT 1 FROM tokens WHERE value_hash = ?1")?
+        .exists([new.value_hash.as_bytes()])?
+    {
         return Err(StoreError::Conflict("a token with this value already exists".into()));
     }
     conn.prepare_cached(
@@ -463,7 +730,16 @@ pub(super) fn create_token(conn: &Connection, new: &NewToken, actor: &Actor, now
         new.expires_on.map(|t| t.unix_micros()),
         now.unix_micros()
     ])?;
-    audit(conn, now, None, actor, "token.create", &new.id, None, Some(&json!({"name": new.name})))?;
+    audit(
+        conn,
+        now,
+        None,
+        actor,
+        "token.create",
+        &new.id,
+        None,
+        Some(&json!({"name": new.name})),
+    )?;
     token(conn, &new.id)?.ok_or_else(|| StoreError::other("token vanished"))
 }
 
@@ -476,20 +752,44 @@ pub(super) fn tokens(conn: &Connection) -> StoreResult<Vec<TokenRecord>> {
         .collect()
 }
 
-pub(super) fn set_token_status(conn: &Connection, id: &str, status: TokenStatus, actor: &Actor, now: Timestamp) -> StoreResult<TokenRecord> {
+pub(super) fn set_token_status(
+    conn: &Connection,
+    id: &str,
+    status: TokenStatus,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<TokenRecord> {
     let before = token(conn, id)?.ok_or(StoreError::NotFound { positions: vec![] })?;
     if before.status == status {
         return Ok(before);
     }
     conn.prepare_cached("UPDATE tokens SET status = ?2, modified_at = ?3 WHERE id = ?1")?
         .execute(params![id, status.as_str(), now.unix_micros()])?;
-    audit(conn, now, None, actor, "token.update", id, Some(&json!({"status": before.status})), Some(&json!({"status": status})))?;
+    audit(
+        conn,
+        now,
+        None,
+        actor,
+        "token.update",
+        id,
+        Some(&json!({"status": before.status})),
+        Some(&json!({"status": status})),
+    )?;
     token(conn, id)?.ok_or_else(|| StoreError::other("token vanished"))
 }
 
 pub(super) fn delete_token(conn: &Connection, id: &str, actor: &Actor, now: Timestamp) -> StoreResult<()> {
     let before = token(conn, id)?.ok_or(StoreError::NotFound { positions: vec![] })?;
     conn.prepare_cached("DELETE FROM tokens WHERE id = ?1")?.execute([id])?;
-    audit(conn, now, None, actor, "token.delete", id, Some(&json!({"name": before.name})), None)?;
+    audit(
+        conn,
+        now,
+        None,
+        actor,
+        "token.delete",
+        id,
+        Some(&json!({"name": before.name})),
+        None,
+    )?;
     Ok(())
 }

@@ -94,8 +94,7 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 }
 
 fn ts(micros: i64) -> rusqlite::Result<Timestamp> {
-    Timestamp::from_unix_micros(micros)
-        .ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(0, micros))
+    Timestamp::from_unix_micros(micros).ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(0, micros))
 }
 
 fn opt_ts(micros: Option<i64>) -> rusqlite::Result<Option<Timestamp>> {
@@ -144,9 +143,7 @@ fn audit(
 
 fn load_seed(conn: &Connection, seed: &ValidSeed, now: Timestamp) -> StoreResult<()> {
     if !is_empty(conn)? {
-        return Err(StoreError::Conflict(
-            "the database already holds data".into(),
-        ));
+        return Err(StoreError::Conflict("the database already holds data".into()));
     }
     let now_us = now.unix_micros();
     let mut insert_account = conn.prepare(
@@ -158,26 +155,18 @@ fn load_seed(conn: &Connection, seed: &ValidSeed, now: Timestamp) -> StoreResult
                             seat_granted_at, last_successful_login, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
     )?;
-    let mut insert_device = conn.prepare(
-        "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
-    )?;
-    let mut insert_session = conn.prepare(
-        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    let mut insert_device =
+        conn.prepare("INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)")?;
+    let mut insert_session =
+        conn.prepare("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?;
     for account in &seed.accounts {
         let org = account.organization.as_ref().map(json_text).transpose()?;
-        insert_account.execute(params![
-            account.id,
-            account.name,
-            account.seat_limit,
-            org,
-            now_us
-        ])?;
+        insert_account.execute(params![account.id, account.name, account.seat_limit, org, now_us])?;
         for user in &account.users {
-            let id = user.id.as_ref().map_or_else(
-                || uuid::Uuid::new_v4().to_string(),
-                |id| id.to_ascii_lowercase(),
-            );
+            let id = user
+                .id
+                .as_ref()
+                .map_or_else(|| uuid::Uuid::new_v4().to_string(), |id| id.to_ascii_lowercase());
             let seat_uid = user
                 .seat_uid
                 .clone()
@@ -211,19 +200,13 @@ fn load_seed(conn: &Connection, seed: &ValidSeed, now: Timestamp) -> StoreResult
             }
         }
     }
-    let mut insert_member = conn.prepare(
-        "INSERT INTO members (email_key, email, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    let mut insert_member =
+        conn.prepare("INSERT INTO members (email_key, email, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)")?;
     let mut insert_membership =
         conn.prepare("INSERT INTO member_accounts (member_email_key, account_id) VALUES (?1, ?2)")?;
     for member in &seed.members {
         let key = formats::email_key(&member.email);
-        insert_member.execute(params![
-            key,
-            member.email,
-            member.api_key.hash().as_bytes(),
-            now_us
-        ])?;
+        insert_member.execute(params![key, member.email, member.api_key.hash().as_bytes(), now_us])?;
         for account in &member.accounts {
             insert_membership.execute(params![key, account])?;
         }
@@ -277,11 +260,9 @@ fn edit_seats(
     now: Timestamp,
 ) -> StoreResult<Vec<SeatRecord>> {
     let limit: u64 = conn
-        .query_row(
-            "SELECT seat_limit FROM accounts WHERE id = ?1",
-            [account_id],
-            |r| r.get(0),
-        )
+        .query_row("SELECT seat_limit FROM accounts WHERE id = ?1", [account_id], |r| {
+            r.get(0)
+        })
         .optional()?
         .ok_or(StoreError::NotFound { positions: vec![] })?;
     let mut lookup = conn.prepare_cached(
@@ -315,10 +296,7 @@ fn edit_seats(
     let used = seats_in_use(conn, account_id)?;
     let (mut taken, mut freed) = (0u64, 0u64);
     for (row, item) in rows.iter().zip(items) {
-        match (
-            row.access || row.gateway,
-            item.access_seat || item.gateway_seat,
-        ) {
+        match (row.access || row.gateway, item.access_seat || item.gateway_seat) {
             (false, true) => taken += 1,
             (true, false) => freed += 1,
             _ => {}
@@ -341,20 +319,14 @@ fn edit_seats(
     for (row, item) in rows.iter().zip(items) {
         let changed = row.access != item.access_seat || row.gateway != item.gateway_seat;
         if changed {
-            update.execute(params![
-                row.user_id,
-                item.access_seat,
-                item.gateway_seat,
-                now_us
-            ])?;
+            update.execute(params![row.user_id, item.access_seat, item.gateway_seat, now_us])?;
             if row.access && !item.access_seat {
                 end_sessions.execute([&row.user_id])?;
             }
             if row.gateway && !item.gateway_seat {
                 end_devices.execute([&row.user_id])?;
             }
-            let before =
-                serde_json::json!({"access_seat": row.access, "gateway_seat": row.gateway});
+            let before = serde_json::json!({"access_seat": row.access, "gateway_seat": row.gateway});
             let after = serde_json::json!({"access_seat": item.access_seat, "gateway_seat": item.gateway_seat});
             let action = if !item.access_seat && !item.gateway_seat {
                 "seat.remove"
@@ -417,11 +389,9 @@ impl Store for SqliteStore {
         self.readers
             // Touches the schema, not just the connection: a database without our tables is not ready.
             .read(|c| {
-                Ok(
-                    c.query_row("SELECT 1 FROM accounts LIMIT 1", [], |_| Ok(()))
-                        .optional()
-                        .map(|_| ())?,
-                )
+                Ok(c.query_row("SELECT 1 FROM accounts LIMIT 1", [], |_| Ok(()))
+                    .optional()
+                    .map(|_| ())?)
             })
             .await
     }
@@ -464,8 +434,13 @@ impl Store for SqliteStore {
     async fn accounts(&self) -> StoreResult<Vec<AccountRecord>> {
         self.readers
             .read(|c| {
-                let sql = format!("SELECT {} FROM accounts a ORDER BY a.created_at, a.id", lifecycle::ACCOUNT_COLUMNS);
-                Ok(c.prepare_cached(&sql)?.query_map([], lifecycle::account_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?)
+                let sql = format!(
+                    "SELECT {} FROM accounts a ORDER BY a.created_at, a.id",
+                    lifecycle::ACCOUNT_COLUMNS
+                );
+                Ok(c.prepare_cached(&sql)?
+                    .query_map([], lifecycle::account_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .await
     }
@@ -479,9 +454,15 @@ impl Store for SqliteStore {
         let (account_id, seat_uid) = (account_id.to_owned(), seat_uid.to_owned());
         self.readers
             .read(move |c| {
-                let sql = format!("SELECT {} FROM users u WHERE u.account_id = ?2 AND u.seat_uid = ?3", lifecycle::USER_COLUMNS);
+                let sql = format!(
+                    "SELECT {} FROM users u WHERE u.account_id = ?2 AND u.seat_uid = ?3",
+                    lifecycle::USER_COLUMNS
+                );
                 Ok(c.prepare_cached(&sql)?
-                    .query_row(params![now.unix_micros(), account_id, seat_uid], lifecycle::user_from_row)
+                    .query_row(
+                        params![now.unix_micros(), account_id, seat_uid],
+                        lifecycle::user_from_row,
+                    )
                     .optional()?)
             })
             .await
@@ -509,37 +490,70 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<(Vec<UserRecord>, u64)> {
         let account_id = account_id.to_owned();
-        self.readers.read(move |c| lifecycle::list_users(c, &account_id, &filter, page, per_page, now)).await
+        self.readers
+            .read(move |c| lifecycle::list_users(c, &account_id, &filter, page, per_page, now))
+            .await
     }
 
     async fn user(&self, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserRecord>> {
         let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
-        self.readers.read(move |c| lifecycle::user_by_id(c, &account_id, &user_id, now)).await
+        self.readers
+            .read(move |c| lifecycle::user_by_id(c, &account_id, &user_id, now))
+            .await
     }
 
-    async fn create_user(&self, account_id: &str, email: &str, name: &str, actor: Actor, now: Timestamp) -> StoreResult<UserRecord> {
+    async fn create_user(
+        &self,
+        account_id: &str,
+        email: &str,
+        name: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<UserRecord> {
         let (account_id, email, name) = (account_id.to_owned(), email.to_owned(), name.to_owned());
-        self.writer.write(move |c| lifecycle::create_user(c, &account_id, &email, &name, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::create_user(c, &account_id, &email, &name, &actor, now))
+            .await
     }
 
-    async fn rename_user(&self, account_id: &str, user_id: &str, name: &str, actor: Actor, now: Timestamp) -> StoreResult<UserRecord> {
+    async fn rename_user(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        name: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<UserRecord> {
         let (account_id, user_id, name) = (account_id.to_owned(), user_id.to_owned(), name.to_owned());
-        self.writer.write(move |c| lifecycle::rename_user(c, &account_id, &user_id, &name, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::rename_user(c, &account_id, &user_id, &name, &actor, now))
+            .await
     }
 
     async fn delete_user(&self, account_id: &str, user_id: &str, actor: Actor, now: Timestamp) -> StoreResult<()> {
         let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
-        self.writer.write(move |c| lifecycle::delete_user(c, &account_id, &user_id, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::delete_user(c, &account_id, &user_id, &actor, now))
+            .await
     }
 
-    async fn user_activity(&self, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserActivity>> {
+    async fn user_activity(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<UserActivity>> {
         let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
-        self.readers.read(move |c| lifecycle::user_activity(c, &account_id, &user_id, now)).await
+        self.readers
+            .read(move |c| lifecycle::user_activity(c, &account_id, &user_id, now))
+            .await
     }
 
     async fn organization(&self, account_id: &str) -> StoreResult<Option<OrganizationRecord>> {
         let account_id = account_id.to_owned();
-        self.readers.read(move |c| lifecycle::organization(c, &account_id)).await
+        self.readers
+            .read(move |c| lifecycle::organization(c, &account_id))
+            .await
     }
 
     async fn put_organization(
@@ -551,21 +565,35 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<OrganizationRecord> {
         let account_id = account_id.to_owned();
-        self.writer.write(move |c| lifecycle::put_organization(c, &account_id, fields, create, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::put_organization(c, &account_id, fields, create, &actor, now))
+            .await
     }
 
     async fn expire_seats(&self, account_id: Option<&str>, now: Timestamp) -> StoreResult<Vec<(String, String)>> {
         let account_id = account_id.map(str::to_owned);
-        self.writer.write(move |c| lifecycle::expire_seats(c, account_id.as_deref(), now)).await
+        self.writer
+            .write(move |c| lifecycle::expire_seats(c, account_id.as_deref(), now))
+            .await
     }
 
-    async fn login(&self, account_id: &str, login: LoginRequest, actor: Actor, now: Timestamp) -> StoreResult<LoginOutcome> {
+    async fn login(
+        &self,
+        account_id: &str,
+        login: LoginRequest,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<LoginOutcome> {
         let account_id = account_id.to_owned();
-        self.writer.write(move |c| lifecycle::login(c, &account_id, &login, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::login(c, &account_id, &login, &actor, now))
+            .await
     }
 
     async fn create_account(&self, account: NewAccount, actor: Actor, now: Timestamp) -> StoreResult<AccountRecord> {
-        self.writer.write(move |c| lifecycle::create_account(c, &account, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::create_account(c, &account, &actor, now))
+            .await
     }
 
     async fn update_account(
@@ -577,7 +605,9 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<AccountRecord> {
         let id = id.to_owned();
-        self.writer.write(move |c| lifecycle::update_account(c, &id, name.as_deref(), seat_limit, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::update_account(c, &id, name.as_deref(), seat_limit, &actor, now))
+            .await
     }
 
     async fn create_member(
@@ -589,7 +619,9 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<MemberRecord> {
         let email = email.to_owned();
-        self.writer.write(move |c| lifecycle::create_member(c, &email, key_hash, &accounts, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::create_member(c, &email, key_hash, &accounts, &actor, now))
+            .await
     }
 
     async fn members(&self) -> StoreResult<Vec<MemberRecord>> {
@@ -598,38 +630,50 @@ impl Store for SqliteStore {
 
     async fn delete_member(&self, email: &str, actor: Actor, now: Timestamp) -> StoreResult<()> {
         let email = email.to_owned();
-        self.writer.write(move |c| lifecycle::delete_member(c, &email, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::delete_member(c, &email, &actor, now))
+            .await
     }
 
     async fn create_token(&self, token: NewToken, actor: Actor, now: Timestamp) -> StoreResult<TokenRecord> {
-        self.writer.write(move |c| lifecycle::create_token(c, &token, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::create_token(c, &token, &actor, now))
+            .await
     }
 
     async fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
         self.readers.read(lifecycle::tokens).await
     }
 
-    async fn set_token_status(&self, id: &str, status: TokenStatus, actor: Actor, now: Timestamp) -> StoreResult<TokenRecord> {
+    async fn set_token_status(
+        &self,
+        id: &str,
+        status: TokenStatus,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<TokenRecord> {
         let id = id.to_owned();
-        self.writer.write(move |c| lifecycle::set_token_status(c, &id, status, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::set_token_status(c, &id, status, &actor, now))
+            .await
     }
 
     async fn delete_token(&self, id: &str, actor: Actor, now: Timestamp) -> StoreResult<()> {
         let id = id.to_owned();
-        self.writer.write(move |c| lifecycle::delete_token(c, &id, &actor, now)).await
+        self.writer
+            .write(move |c| lifecycle::delete_token(c, &id, &actor, now))
+            .await
     }
 
-    async fn audit_events(
-        &self,
-        account_id: &str,
-        page: u64,
-        per_page: u64,
-    ) -> StoreResult<(Vec<AuditRecord>, u64)> {
+    async fn audit_events(&self, account_id: &str, page: u64, per_page: u64) -> StoreResult<(Vec<AuditRecord>, u64)> {
         let account_id = account_id.to_owned();
         self.readers
             .read(move |c| {
-                let total: u64 =
-                    c.query_row("SELECT COUNT(*) FROM audit_events WHERE account_id = ?1", [&account_id], |r| r.get(0))?;
+                let total: u64 = c.query_row(
+                    "SELECT COUNT(*) FROM audit_events WHERE account_id = ?1",
+                    [&account_id],
+                    |r| r.get(0),
+                )?;
                 let offset = page.saturating_sub(1).saturating_mul(per_page);
                 let events = c
                     .prepare_cached(
