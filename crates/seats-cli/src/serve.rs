@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use seats_server::{build_router, AppState, ServerConfig, SystemClock};
+use seats_server::{build_router, AppState, Clock, ManualClock, ServerConfig, SystemClock};
 use seats_store::sqlite::SqliteStore;
+use seats_store::secret::Secret;
 use seats_store::{seed, DatabaseUrl, Durability, Store};
 use tokio::net::TcpListener;
 
@@ -27,6 +28,13 @@ pub struct ServeArgs {
     /// Load the built-in demo data (the values of Cloudflare's examples).
     #[arg(long, env = "SEATS_DEMO", conflicts_with = "seed")]
     demo: bool,
+    /// Serve the operator API under /_seats/v1, guarded by this key (prefer SEATS_OPERATOR_KEY:
+    /// command lines are visible to other users of the machine).
+    #[arg(long, env = "SEATS_OPERATOR_KEY", hide_env_values = true, value_name = "KEY")]
+    operator_key: Option<String>,
+    /// Let the operator move the clock forward (POST /_seats/v1/clock), for tests and demos.
+    #[arg(long, env = "SEATS_MANUAL_CLOCK")]
+    manual_clock: bool,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "SEATS_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
@@ -129,26 +137,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
 
-    let clock = Arc::new(SystemClock);
+    let manual_clock = args.manual_clock.then(|| Arc::new(ManualClock::new()));
+    let clock: Arc<dyn Clock> = match &manual_clock {
+        Some(manual) => manual.clone(),
+        None => Arc::new(SystemClock),
+    };
     if let Some(seed) = seed {
         if store.is_empty().await? {
             let users = seed.user_count();
             let started = std::time::Instant::now();
-            store
-                .load_seed(seed, seats_server::Clock::now(&*clock))
-                .await
-                .context("loading the seed")?;
+            store.load_seed(seed, clock.now()).await.context("loading the seed")?;
             tracing::info!(users, elapsed_ms = started.elapsed().as_millis() as u64, "seed loaded");
         } else {
             tracing::warn!("the database already holds data; the seed was not loaded");
         }
     }
 
-    let config = ServerConfig {
-        max_body_bytes: args.max_body_bytes,
-        max_batch: args.max_batch,
+    let operator_key = args.operator_key.as_deref().filter(|k| !k.is_empty()).map(|k| Secret::new(k).hash());
+    if operator_key.is_none() && args.manual_clock {
+        tracing::warn!("--manual-clock without --operator-key: nobody can move the clock");
+    }
+    let config = ServerConfig { max_body_bytes: args.max_body_bytes, max_batch: args.max_batch, operator_key };
+    let state = match manual_clock {
+        Some(manual) => AppState::with_manual_clock(store, manual, config),
+        None => AppState::new(store, clock, config),
     };
-    let router = build_router(AppState::new(store, clock, config));
+    // The first expiry sweep runs now, then hourly.
+    seats_server::sweep::spawn(state.clone());
+    let router = build_router(state);
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -7,6 +7,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Most items in one `PATCH .../access/seats` body.
     pub max_batch: usize,
+    /// The hash of the operator key; `None` leaves the operator API unserved (404 7000).
+    pub operator_key: Option<seats_store::secret::SecretHash>,
 }
 
 impl Default for ServerConfig {
@@ -14,6 +16,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body_bytes: 1024 * 1024,
             max_batch: 1000,
+            operator_key: None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod routes;
+pub mod sweep;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ServerConfig;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -32,8 +33,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Every reader of time reads this clock.
     pub clock: Arc<dyn Clock>,
+    /// Set with `--manual-clock`: the same clock as `clock`, which the operator can move.
+    pub manual_clock: Option<Arc<ManualClock>>,
     pub config: Arc<ServerConfig>,
+    pub sweeper: Arc<sweep::Sweeper>,
 }
 
 impl AppState {
@@ -41,14 +46,24 @@ impl AppState {
         AppState {
             store,
             clock,
+            manual_clock: None,
             config: Arc::new(config),
+            sweeper: Default::default(),
+        }
+    }
+
+    /// A state whose clock is `clock`, moved forward with `POST /_seats/v1/clock`.
+    pub fn with_manual_clock(store: Arc<dyn Store>, clock: Arc<ManualClock>, config: ServerConfig) -> Self {
+        AppState {
+            manual_clock: Some(clock.clone()),
+            ..AppState::new(store, clock, config)
         }
     }
 }
 
 /// The whole HTTP application: routes, envelope fallbacks, request ids and request logs.
 pub fn build_router(state: AppState) -> Router {
-    let (router, _doc) = routes::api_routes().split_for_parts();
+    let (router, _doc) = routes::api_routes(state.config.operator_key.is_some()).split_for_parts();
     router
         // Must come after the routes: it applies to those registered before it.
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)

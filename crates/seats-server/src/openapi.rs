@@ -2,12 +2,15 @@
 
 use std::sync::OnceLock;
 
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use seats_types::Message;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, ServerBuilder};
 use utoipa::ToSchema;
+
+use crate::AppState;
 
 /// The failure envelope every error renders: `success: false`, `result: null`.
 #[derive(ToSchema)]
@@ -22,7 +25,7 @@ pub struct FailureEnvelope {
 }
 
 /// The document before routes are added: info, server, security schemes.
-pub fn base_document() -> OpenApi {
+pub fn base_document(operator_api: bool) -> OpenApi {
     let mut doc = OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
@@ -48,26 +51,39 @@ pub fn base_document() -> OpenApi {
         "api_key",
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Key"))),
     );
+    if operator_api {
+        components.add_security_scheme(
+            "operator_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
     doc
 }
 
-/// The full document of the served routes.
-pub fn openapi() -> OpenApi {
-    crate::routes::api_routes().into_openapi()
+/// The full document of the served routes, with or without the operator API.
+pub fn openapi(operator_api: bool) -> OpenApi {
+    crate::routes::api_routes(operator_api).into_openapi()
 }
 
-fn openapi_json() -> &'static str {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| {
+fn openapi_json(operator_api: bool) -> &'static str {
+    static PUBLIC: OnceLock<String> = OnceLock::new();
+    static WITH_OPERATOR: OnceLock<String> = OnceLock::new();
+    let cell = if operator_api { &WITH_OPERATOR } else { &PUBLIC };
+    cell.get_or_init(|| {
         // Serializing a document built from our own types cannot fail; fall back to an empty
         // object rather than panic if it ever did.
-        openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
+        openapi(operator_api)
+            .to_pretty_json()
+            .unwrap_or_else(|_| "{}".to_owned())
     })
 }
 
 /// The OpenAPI document of this server.
 #[utoipa::path(get, path = "/openapi.json", tag = "Operations",
     responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn document() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], openapi_json())
+pub async fn document(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi_json(state.config.operator_key.is_some()),
+    )
 }

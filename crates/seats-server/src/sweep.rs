@@ -32,7 +32,9 @@ impl Sweeper {
             *next = Timestamp::from_unix_micros(now.unix_micros().saturating_add(interval));
         }
         match state.store.expire_seats(None, now).await {
-            Ok(removed) if !removed.is_empty() => tracing::info!(removed = removed.len(), "seat expiry sweep freed seats"),
+            Ok(removed) if !removed.is_empty() => {
+                tracing::info!(removed = removed.len(), "seat expiry sweep freed seats")
+            }
             Ok(_) => tracing::debug!("seat expiry sweep: nothing to free"),
             Err(e) => tracing::error!(error = %e, "seat expiry sweep failed"),
         }

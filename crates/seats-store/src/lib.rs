@@ -8,6 +8,7 @@
 pub mod conformance;
 mod error;
 mod model;
+pub mod organization;
 pub mod secret;
 pub mod seed;
 pub mod sqlite;

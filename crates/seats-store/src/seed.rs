@@ -170,8 +170,16 @@ pub fn parse(bytes: &[u8]) -> Result<ValidSeed, SeedError> {
     })?;
     let problems = validate(&seed);
     if problems.is_empty() {
+        let mut accounts = seed.accounts;
+        for account in &mut accounts {
+            // Validated above, so this only normalizes (`""` expiry becomes `null`, unknown fields go).
+            account.organization = account
+                .organization
+                .take()
+                .and_then(|o| crate::organization::normalize(&o, false).ok());
+        }
         Ok(ValidSeed {
-            accounts: seed.accounts,
+            accounts,
             members: seed.members,
             tokens: seed.tokens,
         })
@@ -248,6 +256,13 @@ fn validate(seed: &Seed) -> Vec<SeedProblem> {
             }
             if user.access_seat || user.gateway_seat {
                 seated += 1;
+            }
+        }
+        if let Some(org) = &account.organization {
+            if let Err(found) = crate::organization::normalize(org, false) {
+                for (pointer, message) in found {
+                    problem(format!("{at}/organization{pointer}"), message);
+                }
             }
         }
         if seated > account.seat_limit {

@@ -14,8 +14,14 @@ impl ObjectBody {
     /// The body must be an object.
     pub fn new(body: Value) -> Result<Self, ApiError> {
         match body {
-            Value::Object(obj) => Ok(ObjectBody { obj, problems: Vec::new() }),
-            _ => Err(ApiError::Invalid(vec![Problem::new("", "the body must be a JSON object")])),
+            Value::Object(obj) => Ok(ObjectBody {
+                obj,
+                problems: Vec::new(),
+            }),
+            _ => Err(ApiError::Invalid(vec![Problem::new(
+                "",
+                "the body must be a JSON object",
+            )])),
         }
     }
 

@@ -3,24 +3,52 @@
 //! exactly what is served.
 
 pub mod accounts;
+pub mod body;
 pub mod fallback;
 pub mod health;
+pub mod operator;
+pub mod organizations;
 pub mod pagination;
 pub mod seats;
 pub mod tokens;
+pub mod users;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 
-/// Every served route.
-pub fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(crate::openapi::base_document())
+/// Every served route; the operator API only when an operator key is configured.
+pub fn api_routes(operator_api: bool) -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::with_openapi(crate::openapi::base_document(operator_api))
         .routes(routes!(seats::edit))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::active_sessions))
+        .routes(routes!(users::failed_logins))
+        .routes(routes!(users::last_seen_identity))
+        .routes(routes!(
+            organizations::get,
+            organizations::create,
+            organizations::update
+        ))
         .routes(routes!(accounts::list))
         .routes(routes!(tokens::verify))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
-        .routes(routes!(crate::openapi::document))
+        .routes(routes!(crate::openapi::document));
+    if !operator_api {
+        return router;
+    }
+    router
+        .routes(routes!(operator::accounts::create, operator::accounts::list))
+        .routes(routes!(operator::accounts::get, operator::accounts::update))
+        .routes(routes!(operator::members::create, operator::members::list))
+        .routes(routes!(operator::members::delete))
+        .routes(routes!(operator::tokens::create, operator::tokens::list))
+        .routes(routes!(operator::tokens::update, operator::tokens::delete))
+        .routes(routes!(operator::logins::login))
+        .routes(routes!(operator::logins::expire))
+        .routes(routes!(operator::audit::list))
+        .routes(routes!(operator::clock::get, operator::clock::advance))
 }

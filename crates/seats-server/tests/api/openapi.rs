@@ -189,49 +189,97 @@ async fn patch_seats_matches_cloudflares_reference() {
     assert_eq!(fail(&ours_doc, ours)["required"], fail(&theirs_doc, theirs)["required"]);
 }
 
-#[tokio::test]
-async fn document_lists_exactly_the_served_routes() {
-    let app = spawn_app(&test_seed()).await;
-    let doc = served(&app).await;
+fn operations(doc: &Value) -> BTreeSet<String> {
     let mut ops = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             ops.insert(format!("{} {path}", method.to_uppercase()));
         }
     }
-    let expected: BTreeSet<String> = [
-        "PATCH /client/v4/accounts/{account_id}/access/seats",
-        "GET /client/v4/accounts",
-        "GET /client/v4/user/tokens/verify",
-        "GET /healthz",
-        "GET /readyz",
-        "GET /openapi.json",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
-    assert_eq!(ops, expected);
-    // Each documented operation answers with something other than 404 7000 / 405 7001.
-    for op in &ops {
+    ops
+}
+
+const PUBLIC_OPERATIONS: &[&str] = &[
+    "PATCH /client/v4/accounts/{account_id}/access/seats",
+    "GET /client/v4/accounts/{account_id}/access/users",
+    "POST /client/v4/accounts/{account_id}/access/users",
+    "GET /client/v4/accounts/{account_id}/access/users/{user_id}",
+    "PUT /client/v4/accounts/{account_id}/access/users/{user_id}",
+    "DELETE /client/v4/accounts/{account_id}/access/users/{user_id}",
+    "GET /client/v4/accounts/{account_id}/access/users/{user_id}/active_sessions",
+    "GET /client/v4/accounts/{account_id}/access/users/{user_id}/failed_logins",
+    "GET /client/v4/accounts/{account_id}/access/users/{user_id}/last_seen_identity",
+    "GET /client/v4/accounts/{account_id}/access/organizations",
+    "POST /client/v4/accounts/{account_id}/access/organizations",
+    "PUT /client/v4/accounts/{account_id}/access/organizations",
+    "GET /client/v4/accounts",
+    "GET /client/v4/user/tokens/verify",
+    "GET /healthz",
+    "GET /readyz",
+    "GET /openapi.json",
+];
+
+const OPERATOR_OPERATIONS: &[&str] = &[
+    "POST /_seats/v1/accounts",
+    "GET /_seats/v1/accounts",
+    "GET /_seats/v1/accounts/{account_id}",
+    "PATCH /_seats/v1/accounts/{account_id}",
+    "POST /_seats/v1/members",
+    "GET /_seats/v1/members",
+    "DELETE /_seats/v1/members/{email}",
+    "POST /_seats/v1/tokens",
+    "GET /_seats/v1/tokens",
+    "PATCH /_seats/v1/tokens/{token_id}",
+    "DELETE /_seats/v1/tokens/{token_id}",
+    "POST /_seats/v1/accounts/{account_id}/logins",
+    "POST /_seats/v1/accounts/{account_id}/expire-seats",
+    "GET /_seats/v1/accounts/{account_id}/audit",
+    "GET /_seats/v1/clock",
+    "POST /_seats/v1/clock",
+];
+
+/// Every documented operation is routed: it answers something other than 404 7000 / 405 7001.
+async fn assert_all_routed(app: &TestApp, ops: &BTreeSet<String>, bearer: &str) {
+    for op in ops {
         let (method, path) = op.split_once(' ').unwrap();
-        let path = path.replace("{account_id}", ACCOUNT);
+        let path = path
+            .replace("{account_id}", ACCOUNT)
+            .replace("{user_id}", "00000000-0000-0000-0000-000000000000")
+            .replace("{email}", "x@y.z")
+            .replace("{token_id}", "t");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
-        let resp = app
-            .request(method, &path)
-            .bearer_auth(TOKEN)
-            .body("[]")
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            ![404, 405].contains(&resp.status().as_u16()),
-            "{op} -> {}",
-            resp.status()
-        );
+        let token = if path.starts_with("/_seats") { bearer } else { TOKEN };
+        let resp = app.request(method, &path).bearer_auth(token).body("{}").send().await.unwrap();
+        let status = resp.status().as_u16();
+        let (_, body) = parts(resp).await;
+        let routed = !(status == 405 || (status == 404 && body["errors"][0]["code"] == 7000));
+        assert!(routed, "{op} -> {status} {body}");
     }
-    assert_eq!(
-        doc,
-        serde_json::to_value(seats_server::openapi::openapi()).unwrap(),
-        "served as generated"
-    );
+}
+
+#[tokio::test]
+async fn document_lists_exactly_the_served_routes() {
+    let app = spawn_app(&test_seed()).await;
+    let doc = served(&app).await;
+    let expected: BTreeSet<String> = PUBLIC_OPERATIONS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(operations(&doc), expected);
+    assert_all_routed(&app, &expected, "").await;
+    assert_eq!(doc, serde_json::to_value(seats_server::openapi::openapi(false)).unwrap(), "served as generated");
+    // Without an operator key the operator API is not served at all.
+    let resp = app.request(Method::GET, "/_seats/v1/accounts").bearer_auth("anything").send().await.unwrap();
+    assert_error(resp, 404, &[(7000, "No route for that URI", None)]).await;
+}
+
+#[tokio::test]
+async fn with_an_operator_key_the_operator_api_is_documented_and_served() {
+    let config = seats_server::ServerConfig {
+        operator_key: Some(seats_store::secret::Secret::new("op-key").hash()),
+        ..Default::default()
+    };
+    let app = spawn_app_with(&test_seed(), config).await;
+    let doc = served(&app).await;
+    let expected: BTreeSet<String> =
+        PUBLIC_OPERATIONS.iter().chain(OPERATOR_OPERATIONS).map(|s| s.to_string()).collect();
+    assert_eq!(operations(&doc), expected);
+    assert_all_routed(&app, &expected, "op-key").await;
 }

@@ -1,0 +1,58 @@
+//! Operator: the server's clock, and moving a manual clock forward.
+
+use axum::extract::State;
+use axum::Json;
+use seats_types::{ClockReading, Envelope};
+
+use super::Operator;
+use crate::error::{ApiError, Problem};
+use crate::extract::JsonBody;
+use crate::openapi::FailureEnvelope;
+use crate::routes::body::ObjectBody;
+use crate::AppState;
+
+/// The server's time
+#[utoipa::path(get, path = "/_seats/v1/clock", tag = "Operator",
+    responses((status = 200, body = Envelope<ClockReading>), (status = "4XX", body = FailureEnvelope)),
+    security(("operator_key" = [])))]
+pub async fn get(State(state): State<AppState>, _op: Operator) -> Json<Envelope<ClockReading>> {
+    Json(Envelope::ok(ClockReading { now: state.clock.now() }))
+}
+
+/// Move the manual clock forward
+///
+/// `{"advance": "800h"}` (a Go duration). Only with `--manual-clock`. A sweep that falls due
+/// runs before the answer.
+#[utoipa::path(post, path = "/_seats/v1/clock", tag = "Operator",
+    responses((status = 200, body = Envelope<ClockReading>), (status = "4XX", body = FailureEnvelope)),
+    security(("operator_key" = [])))]
+pub async fn advance(
+    State(state): State<AppState>,
+    _op: Operator,
+    body: JsonBody,
+) -> Result<Json<Envelope<ClockReading>>, ApiError> {
+    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
+    let advance = body.string("advance", true);
+    let by = advance
+        .as_deref()
+        .and_then(|a| match seats_types::parse_go_duration(a) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                body.problem(
+                    "/advance",
+                    format!("advance must be a positive Go duration such as 800h: {e}"),
+                );
+                None
+            }
+        });
+    body.finish()?;
+    let Some(clock) = &state.manual_clock else {
+        return Err(ApiError::Invalid(vec![Problem::new(
+            "",
+            "the clock is the system clock; start the server with --manual-clock to move it",
+        )]));
+    };
+    clock.advance(by.unwrap_or_default());
+    state.sweeper.run_if_due(&state).await;
+    Ok(Json(Envelope::ok(ClockReading { now: state.clock.now() })))
+}

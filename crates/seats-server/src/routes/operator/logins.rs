@@ -1,0 +1,81 @@
+//! Operator: authentication events and the expiry sweep on demand.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use seats_store::{LoginRequest, Via};
+use seats_types::{Envelope, ExpiredSeats, User};
+
+use super::{existing_account, Operator};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::openapi::FailureEnvelope;
+use crate::routes::body::ObjectBody;
+use crate::routes::users::user_view;
+use crate::AppState;
+
+/// Record a login
+///
+/// Creates the user if new and takes a seat: the Access seat (opening a session) or the
+/// Gateway seat (registering `device_id`). A user holding no seat at a full account is
+/// refused with 409 12009; the user and a failed-login record are kept.
+#[utoipa::path(post, path = "/_seats/v1/accounts/{account_id}/logins", tag = "Operator",
+    params(("account_id" = String, Path)),
+    responses((status = 200, body = Envelope<User>), (status = "4XX", body = FailureEnvelope)),
+    security(("operator_key" = [])))]
+#[tracing::instrument(skip_all, fields(account_id = %id))]
+pub async fn login(
+    State(state): State<AppState>,
+    _op: Operator,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Json<Envelope<User>>, ApiError> {
+    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
+    let email = body.email("email", true);
+    let name = body.string("name", false);
+    let via = match body.string("via", true).as_deref() {
+        Some("access") => Some(Via::Access),
+        Some("gateway") => Some(Via::Gateway),
+        Some(other) => {
+            body.problem("/via", format!("via must be access or gateway, got {other:?}"));
+            None
+        }
+        None => None,
+    };
+    let device_id = body.string("device_id", false).filter(|d| !d.is_empty());
+    if via == Some(Via::Gateway) && device_id.is_none() {
+        body.problem("/device_id", "a gateway login needs a device_id");
+    }
+    body.finish()?;
+    existing_account(&state, &id).await?;
+    let login = LoginRequest {
+        email: email.unwrap_or_default(),
+        name,
+        via: via.unwrap_or(Via::Access),
+        device_id,
+    };
+    let outcome = state
+        .store
+        .login(&id, login, seats_store::Actor::Operator, state.clock.now())
+        .await?;
+    match outcome.refused {
+        Some((used, limit)) => Err(ApiError::SeatLimit { used, limit }),
+        None => Ok(Json(Envelope::ok(user_view(outcome.user)))),
+    }
+}
+
+/// Run the seat expiry sweep for an account now
+#[utoipa::path(post, path = "/_seats/v1/accounts/{account_id}/expire-seats", tag = "Operator",
+    params(("account_id" = String, Path)),
+    responses((status = 200, body = Envelope<ExpiredSeats>), (status = "4XX", body = FailureEnvelope)),
+    security(("operator_key" = [])))]
+pub async fn expire(
+    State(state): State<AppState>,
+    _op: Operator,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<ExpiredSeats>>, ApiError> {
+    existing_account(&state, &id).await?;
+    let removed = state.store.expire_seats(Some(&id), state.clock.now()).await?;
+    Ok(Json(Envelope::ok(ExpiredSeats {
+        removed: removed.into_iter().map(|(_, uid)| uid).collect(),
+    })))
+}

@@ -1,0 +1,70 @@
+//! The operator API under `/_seats/v1` (SPEC §8): what Cloudflare does in its dashboard and
+//! identity services. Served only when an operator key is configured; authenticated with
+//! `Authorization: Bearer <operator key>`.
+
+pub mod accounts;
+pub mod audit;
+pub mod clock;
+pub mod logins;
+pub mod members;
+pub mod tokens;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use seats_store::secret::Secret;
+use seats_store::AccountRecord;
+use seats_types::OperatorAccount;
+
+use crate::error::{ApiError, Problem};
+use crate::AppState;
+
+/// Proof that the request carries the operator key.
+#[derive(Debug, Clone, Copy)]
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(expected) = state.config.operator_key else {
+            return Err(ApiError::NoRoute);
+        };
+        let given = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| Secret::new(key.trim()).hash());
+        match given {
+            Some(hash) if hash == expected => Ok(Operator),
+            _ => Err(ApiError::Forbidden),
+        }
+    }
+}
+
+/// 404 12130 for an id that names nothing.
+pub fn unknown(what: &str, id: &str) -> ApiError {
+    ApiError::NotFound(vec![Problem::new("", format!("no {what} {id:?}"))])
+}
+
+/// The account, or 404 12130.
+pub async fn existing_account(state: &AppState, id: &str) -> Result<AccountRecord, ApiError> {
+    state.store.account(id).await?.ok_or_else(|| unknown("account", id))
+}
+
+pub fn account_view(a: AccountRecord) -> OperatorAccount {
+    OperatorAccount {
+        id: a.id,
+        name: a.name,
+        seat_limit: a.seat_limit,
+        seats_in_use: a.seats_in_use,
+        created_at: a.created_at,
+    }
+}
+
+/// A random secret of `len` letters and digits, for keys and tokens the operator did not supply.
+pub fn generate_secret(len: usize) -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), len)
+}
