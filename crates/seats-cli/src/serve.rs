@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use seats_server::{build_router, AppState, Clock, ManualClock, ServerConfig, SystemClock};
-use seats_store::sqlite::SqliteStore;
 use seats_store::secret::Secret;
+use seats_store::sqlite::SqliteStore;
 use seats_store::{seed, DatabaseUrl, Durability, Store};
 use tokio::net::TcpListener;
 
@@ -153,11 +153,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
 
-    let operator_key = args.operator_key.as_deref().filter(|k| !k.is_empty()).map(|k| Secret::new(k).hash());
+    let operator_key = args
+        .operator_key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(|k| Secret::new(k).hash());
     if operator_key.is_none() && args.manual_clock {
         tracing::warn!("--manual-clock without --operator-key: nobody can move the clock");
     }
-    let config = ServerConfig { max_body_bytes: args.max_body_bytes, max_batch: args.max_batch, operator_key };
+    let config = ServerConfig {
+        max_body_bytes: args.max_body_bytes,
+        max_batch: args.max_batch,
+        operator_key,
+    };
     let state = match manual_clock {
         Some(manual) => AppState::with_manual_clock(store, manual, config),
         None => AppState::new(store, clock, config),

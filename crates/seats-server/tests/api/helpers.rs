@@ -40,6 +40,26 @@ pub async fn spawn_app_with(seed: &Value, config: ServerConfig) -> TestApp {
 }
 
 pub async fn spawn_app_full(seed: &Value, config: ServerConfig, clock: Arc<dyn seats_server::Clock>) -> TestApp {
+    let (dir, db_path, store) = seeded_store(seed).await;
+    let state = AppState::new(store.clone(), clock, config);
+    start(dir, db_path, store, state).await
+}
+
+/// The operator key of [`spawn_operator_app`].
+pub const OPERATOR_KEY: &str = "operator-secret-key";
+
+/// A server with the operator API (key [`OPERATOR_KEY`]) and a manual clock.
+pub async fn spawn_operator_app(seed: &Value) -> TestApp {
+    let (dir, db_path, store) = seeded_store(seed).await;
+    let config = ServerConfig {
+        operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
+        ..Default::default()
+    };
+    let state = AppState::with_manual_clock(store.clone(), Arc::new(seats_server::ManualClock::new()), config);
+    start(dir, db_path, store, state).await
+}
+
+async fn seeded_store(seed: &Value) -> (Arc<tempfile::TempDir>, PathBuf, Arc<SqliteStore>) {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let db_path = dir.path().join("seats.db");
     let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("open store"));
@@ -48,25 +68,19 @@ pub async fn spawn_app_full(seed: &Value, config: ServerConfig, clock: Arc<dyn s
         .load_seed(seed, seats_server::Clock::now(&SystemClock))
         .await
         .expect("load seed");
-    start(dir, db_path, store, config, clock).await
+    (dir, db_path, store)
 }
 
 /// Starts a server on an existing database file (for restarts).
 pub async fn spawn_on(dir: Arc<tempfile::TempDir>, db_path: PathBuf) -> TestApp {
     let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("reopen store"));
-    start(dir, db_path, store, ServerConfig::default(), Arc::new(SystemClock)).await
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), ServerConfig::default());
+    start(dir, db_path, store, state).await
 }
 
-async fn start(
-    dir: Arc<tempfile::TempDir>,
-    db_path: PathBuf,
-    store: Arc<SqliteStore>,
-    config: ServerConfig,
-    clock: Arc<dyn seats_server::Clock>,
-) -> TestApp {
+async fn start(dir: Arc<tempfile::TempDir>, db_path: PathBuf, store: Arc<SqliteStore>, state: AppState) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(store.clone(), clock, config);
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(seats_server::serve(listener, build_router(state), async {
         let _ = rx.await;
@@ -238,4 +252,26 @@ pub fn example_body() -> Value {
 
 pub fn item(uid: &str, access: bool, gateway: bool) -> Value {
     json!({"access_seat": access, "gateway_seat": gateway, "seat_uid": uid})
+}
+
+impl TestApp {
+    /// A call to the operator API with the operator key; returns status and body.
+    pub async fn operator(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self
+            .request(method, &format!("/_seats/v1{path}"))
+            .bearer_auth(OPERATOR_KEY);
+        if let Some(body) = body {
+            req = req.body(body.to_string());
+        }
+        parts(req.send().await.unwrap()).await
+    }
+
+    /// A call to the Cloudflare API with a credential; returns status and body.
+    pub async fn call(&self, method: Method, path: &str, auth: Auth<'_>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = auth.apply(self.request(method, &format!("/client/v4{path}")));
+        if let Some(body) = body {
+            req = req.body(body.to_string());
+        }
+        parts(req.send().await.unwrap()).await
+    }
 }

@@ -3,8 +3,10 @@
 mod concurrency;
 mod errors;
 mod helpers;
+mod lifecycle;
 mod official_sdks;
 mod openapi;
 mod persistence;
 mod seats;
 mod service;
+mod users;

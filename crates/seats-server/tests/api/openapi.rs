@@ -249,7 +249,13 @@ async fn assert_all_routed(app: &TestApp, ops: &BTreeSet<String>, bearer: &str) 
             .replace("{token_id}", "t");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let token = if path.starts_with("/_seats") { bearer } else { TOKEN };
-        let resp = app.request(method, &path).bearer_auth(token).body("{}").send().await.unwrap();
+        let resp = app
+            .request(method, &path)
+            .bearer_auth(token)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
         let status = resp.status().as_u16();
         let (_, body) = parts(resp).await;
         let routed = !(status == 405 || (status == 404 && body["errors"][0]["code"] == 7000));
@@ -264,9 +270,18 @@ async fn document_lists_exactly_the_served_routes() {
     let expected: BTreeSet<String> = PUBLIC_OPERATIONS.iter().map(|s| s.to_string()).collect();
     assert_eq!(operations(&doc), expected);
     assert_all_routed(&app, &expected, "").await;
-    assert_eq!(doc, serde_json::to_value(seats_server::openapi::openapi(false)).unwrap(), "served as generated");
+    assert_eq!(
+        doc,
+        serde_json::to_value(seats_server::openapi::openapi(false)).unwrap(),
+        "served as generated"
+    );
     // Without an operator key the operator API is not served at all.
-    let resp = app.request(Method::GET, "/_seats/v1/accounts").bearer_auth("anything").send().await.unwrap();
+    let resp = app
+        .request(Method::GET, "/_seats/v1/accounts")
+        .bearer_auth("anything")
+        .send()
+        .await
+        .unwrap();
     assert_error(resp, 404, &[(7000, "No route for that URI", None)]).await;
 }
 
@@ -278,8 +293,11 @@ async fn with_an_operator_key_the_operator_api_is_documented_and_served() {
     };
     let app = spawn_app_with(&test_seed(), config).await;
     let doc = served(&app).await;
-    let expected: BTreeSet<String> =
-        PUBLIC_OPERATIONS.iter().chain(OPERATOR_OPERATIONS).map(|s| s.to_string()).collect();
+    let expected: BTreeSet<String> = PUBLIC_OPERATIONS
+        .iter()
+        .chain(OPERATOR_OPERATIONS)
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(operations(&doc), expected);
     assert_all_routed(&app, &expected, "op-key").await;
 }
