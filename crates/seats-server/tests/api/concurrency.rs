@@ -119,3 +119,133 @@ async fn concurrent_grants_near_the_limit_never_exceed_it() {
     }
     assert_eq!(holding, 10, "seats in use with a limit of 10");
 }
+
+/// 50 concurrent logins of new users into an account with 10 free seats: exactly 10 succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_logins_into_ten_free_seats() {
+    let app = spawn_operator_app(&seed(15, 5, 5)).await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let client = app.client.clone();
+        let url = app.url(&format!("/_seats/v1/accounts/{ACCOUNT}/logins"));
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"email": format!("new{i}@x.com"), "via": if i % 2 == 0 { "access" } else { "gateway" }, "device_id": "d"});
+            client.post(url).bearer_auth(OPERATOR_KEY).json(&body).send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut codes = HashMap::new();
+    for t in tasks {
+        *codes.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(codes.get(&200), Some(&10), "{codes:?}");
+    assert_eq!(codes.get(&409), Some(&40), "{codes:?}");
+    let account = app.store.account(ACCOUNT).await.unwrap().unwrap();
+    assert_eq!(account.seats_in_use, 15);
+    // Every refused user exists, holding no seat.
+    let (users, total) = app
+        .store
+        .list_users(
+            ACCOUNT,
+            Default::default(),
+            1,
+            100,
+            seats_server::Clock::now(&seats_server::SystemClock),
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 55);
+    assert_eq!(users.iter().filter(|u| u.access_seat || u.gateway_seat).count(), 15);
+}
+
+/// Logins, PATCHes and a limit change all at once: replaying the audit log, no grant ever
+/// took seats in use above the limit in force at that moment, and lowering the limit removed
+/// nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mixed_logins_patches_and_limit_changes_keep_the_invariant() {
+    let app = spawn_operator_app(&seed(20, 30, 10)).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let client = app.client.clone();
+        let base = app.url("");
+        tasks.push(tokio::spawn(async move {
+            let resp = match i % 4 {
+                // New users logging in.
+                0 | 1 => {
+                    client
+                        .post(format!("{base}/_seats/v1/accounts/{ACCOUNT}/logins"))
+                        .bearer_auth(OPERATOR_KEY)
+                        .json(&json!({"email": format!("m{i}@x.com"), "via": "access"}))
+                        .send()
+                        .await
+                }
+                // Admins freeing one seeded seat and granting another.
+                2 => {
+                    client
+                        .patch(format!("{base}/client/v4/accounts/{ACCOUNT}/access/seats"))
+                        .bearer_auth(TOKEN)
+                        .json(&json!([
+                            item(&format!("s{}", i % 10), false, false),
+                            item(&format!("s{}", 10 + i % 20), true, true)
+                        ]))
+                        .send()
+                        .await
+                }
+                // Grants alone.
+                _ => {
+                    client
+                        .patch(format!("{base}/client/v4/accounts/{ACCOUNT}/access/seats"))
+                        .bearer_auth(TOKEN)
+                        .json(&json!([item(&format!("s{}", 10 + i % 20), false, true)]))
+                        .send()
+                        .await
+                }
+            };
+            resp.unwrap().status().as_u16()
+        }));
+        if i == 20 {
+            let client = app.client.clone();
+            let url = app.url(&format!("/_seats/v1/accounts/{ACCOUNT}"));
+            tasks.push(tokio::spawn(async move {
+                client
+                    .patch(url)
+                    .bearer_auth(OPERATOR_KEY)
+                    .json(&json!({"seat_limit": 12}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }));
+        }
+    }
+    for t in tasks {
+        let code = t.await.unwrap();
+        assert!(code == 200 || code == 409, "{code}");
+    }
+    let (mut events, _) = app.store.audit_events(ACCOUNT, 1, 10_000).await.unwrap();
+    events.reverse();
+    let mut limit = 20i64;
+    let mut used = 10i64;
+    let holds = |v: &Option<Value>| {
+        v.as_ref()
+            .is_some_and(|v| v["access_seat"] == true || v["gateway_seat"] == true)
+    };
+    for e in &events {
+        match e.action.as_str() {
+            "account.update" => {
+                limit = e.after.as_ref().unwrap()["seat_limit"].as_i64().unwrap();
+            }
+            "seat.grant" | "seat.update" | "seat.remove" => {
+                let delta = i64::from(holds(&e.after)) - i64::from(holds(&e.before));
+                used += delta;
+                if delta > 0 {
+                    assert!(used <= limit, "event {} took seat {used} of {limit}", e.seq);
+                }
+            }
+            _ => {}
+        }
+    }
+    let account = app.store.account(ACCOUNT).await.unwrap().unwrap();
+    assert_eq!(account.seats_in_use as i64, used, "the replay matches the final state");
+    assert_eq!(account.seat_limit, 12);
+}

@@ -6,6 +6,8 @@ mod helpers;
 mod lifecycle;
 mod official_sdks;
 mod openapi;
+mod operator;
+mod organizations;
 mod persistence;
 mod seats;
 mod service;
