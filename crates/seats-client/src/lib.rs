@@ -38,6 +38,7 @@
 
 mod client;
 mod error;
+pub mod operator;
 mod pagination;
 pub mod resources;
 pub mod retry;
@@ -47,5 +48,8 @@ pub use client::{
 };
 pub use error::{ApiError, Error};
 pub use pagination::SinglePage;
-pub use resources::{SeatEditParams, SeatEditParamsBody};
-pub use seats_types::{Message, ResultInfo, Seat, Source, Timestamp};
+pub use resources::{Page, SeatEditParams, SeatEditParamsBody, UserListParams, UserNewParams, UserUpdateParams};
+pub use seats_types::{
+    AuditEvent, ClockReading, ExpiredSeats, Message, OperatorAccount, OperatorMember, OperatorToken, Organization,
+    Policy, ResultInfo, Seat, Source, Timestamp, User,
+};

@@ -3,6 +3,7 @@
 use reqwest::Method;
 use seats_types::Seat;
 
+use super::path_segment;
 use crate::{Client, Error, RequestOptions, SinglePage};
 
 /// One seat to update: all three fields are always sent, `false` included.
@@ -70,17 +71,4 @@ impl<'a> Seats<'a> {
             envelope.result_info,
         ))
     }
-}
-
-/// A path parameter: not empty, and nothing that would change the path.
-fn path_segment<'s>(name: &str, value: &'s str) -> Result<&'s str, Error> {
-    if value.is_empty() {
-        return Err(Error::InvalidParams(format!("{name} must not be empty")));
-    }
-    if value.contains(['/', '?', '#', '%']) || value.chars().any(char::is_whitespace) {
-        return Err(Error::InvalidParams(format!(
-            "{name} {value:?} cannot be part of a URL path"
-        )));
-    }
-    Ok(value)
 }
