@@ -1,9 +1,11 @@
 //! `seats`: runs the Cloudflare-compatible seats server and calls its API.
 
+mod admin;
 mod api;
 mod edit;
 mod output;
 mod serve;
+mod users;
 
 use std::process::ExitCode;
 
@@ -22,6 +24,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Update seats (PATCH /accounts/{account_id}/access/seats).
     Edit(edit::EditArgs),
+    /// Users of an account (the users API).
+    Users(users::UsersArgs),
+    /// Administer a seats server through its operator API.
+    Admin(admin::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,5 +35,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Edit(args) => api::run(edit::run(args)),
+        Command::Users(args) => api::run(users::run(args)),
+        Command::Admin(args) => api::run(admin::run(args)),
     }
 }

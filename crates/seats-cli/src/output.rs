@@ -32,6 +32,45 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Prints users as a table.
+pub fn users_table(users: &[seats_client::User]) {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let flag = |v: Option<bool>| v.map_or_else(|| "-".to_owned(), |b| b.to_string());
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .map(|u| {
+            vec![
+                text(&u.id),
+                text(&u.email),
+                text(&u.name),
+                text(&u.seat_uid),
+                flag(u.access_seat),
+                flag(u.gateway_seat),
+                u.active_device_count.map(|n| n.to_string()).unwrap_or_default(),
+                u.last_successful_login
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &[
+                "ID",
+                "EMAIL",
+                "NAME",
+                "SEAT_UID",
+                "ACCESS",
+                "GATEWAY",
+                "DEVICES",
+                "LAST_LOGIN"
+            ],
+            &rows
+        )
+    );
+}
+
 /// Prints seats as a table; a count line follows on a terminal.
 pub fn seats_table(seats: &[Seat], terminal: bool) {
     let opt = |v: Option<bool>| v.map_or_else(|| "-".to_owned(), |b| b.to_string());

@@ -1,0 +1,296 @@
+//! `seats admin` and `seats users` end to end against a spawned server: the lifecycle from the
+//! command line, output and exit codes.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const KEY: &str = "cli-operator-key";
+const ACME: &str = "acce55acce55acce55acce55acce55ac";
+
+struct Cli<'a> {
+    server: &'a Server,
+    token: String,
+}
+
+impl Cli<'_> {
+    fn admin(&self, args: &[&str]) -> Output {
+        let mut all = vec!["admin", "--url", &self.server.base];
+        all.extend_from_slice(args);
+        run_with(&all, &[("SEATS_OPERATOR_KEY", KEY)], None)
+    }
+
+    fn admin_json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.admin(&all);
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+    }
+
+    fn users(&self, args: &[&str]) -> Output {
+        let base = format!("{}/client/v4", self.server.base);
+        let mut all = vec!["users", "--account-id", ACME];
+        all.extend_from_slice(args);
+        run_with(
+            &all,
+            &[("CLOUDFLARE_API_TOKEN", &self.token), ("CLOUDFLARE_BASE_URL", &base)],
+            None,
+        )
+    }
+}
+
+#[test]
+fn admin_flow_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("admin.db");
+    let server = start(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--manual-clock",
+            "--database",
+            db.to_str().unwrap(),
+        ],
+        &[("SEATS_OPERATOR_KEY", KEY)],
+    );
+    let mut cli = Cli {
+        server: &server,
+        token: String::new(),
+    };
+
+    let account = cli.admin_json(&[
+        "accounts",
+        "create",
+        "--id",
+        ACME,
+        "--name",
+        "Acme",
+        "--seat-limit",
+        "1",
+    ]);
+    assert_eq!(
+        (account["id"].as_str(), account["seat_limit"].as_u64()),
+        (Some(ACME), Some(1))
+    );
+
+    let token = cli.admin_json(&[
+        "tokens",
+        "create",
+        "--name",
+        "acme",
+        "--account",
+        ACME,
+        "--permission",
+        "Zero Trust: Seats Write",
+        "--permission",
+        "Access: Audit Logs Read",
+    ]);
+    cli.token = token["value"].as_str().unwrap().to_owned();
+    let token_id = token["id"].as_str().unwrap().to_owned();
+
+    // Logins: the first takes the only seat, the second is refused with exit 3.
+    let out = cli.admin(&[
+        "login",
+        "--account-id",
+        ACME,
+        "--email",
+        "ann@acme.test",
+        "--via",
+        "access",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.lines().next().unwrap().starts_with("ID") && out.stdout.contains("ann@acme.test"),
+        "{}",
+        out.stdout
+    );
+    let out = cli.admin(&[
+        "login",
+        "--account-id",
+        ACME,
+        "--email",
+        "bob@acme.test",
+        "--via",
+        "gateway",
+        "--device-id",
+        "d1",
+    ]);
+    assert_eq!(out.code, Some(3));
+    assert_eq!(
+        out.stderr.trim(),
+        format!("error: POST /accounts/{ACME}/logins: 409 Conflict: 12009 access.api.error.seat_limit_reached: 1/1 seats in use")
+    );
+
+    // The users API shows both, and frees Ann's seat through `seats edit`.
+    let out = cli.users(&["list", "--json"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let users: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    let ann = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "ann@acme.test")
+        .unwrap()
+        .clone();
+    let out = cli.users(&["list", "--search", "BOB"]);
+    let rows: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(rows.len(), 2, "{}", out.stdout);
+    assert!(
+        rows[1].contains("bob@acme.test") && rows[1].contains("false"),
+        "{}",
+        rows[1]
+    );
+    let base = format!("{}/client/v4", server.base);
+    let out = run_with(
+        &[
+            "edit",
+            "--account-id",
+            ACME,
+            "--seat-uid",
+            ann["seat_uid"].as_str().unwrap(),
+            "--access",
+            "false",
+            "--gateway",
+            "false",
+        ],
+        &[("CLOUDFLARE_API_TOKEN", &cli.token), ("CLOUDFLARE_BASE_URL", &base)],
+        None,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let out = cli.admin(&[
+        "login",
+        "--account-id",
+        ACME,
+        "--email",
+        "bob@acme.test",
+        "--via",
+        "gateway",
+        "--device-id",
+        "d1",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let account = cli.admin_json(&["accounts", "get", ACME]);
+    assert_eq!(account["seats_in_use"], 1);
+
+    // The clock moves; the audit log has every step with its actor.
+    let before = cli.admin_json(&["clock"]);
+    let after = cli.admin_json(&["clock", "--advance", "800h"]);
+    assert_ne!(before["now"], after["now"]);
+    let audit = cli.admin_json(&["audit", "--account-id", ACME]);
+    let actions: Vec<String> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| format!("{} by {}", e["action"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "account.create by operator",
+            "user.create by operator",
+            "seat.grant by operator",
+            "user.create by operator",
+            "login.refused by operator",
+            &format!("seat.remove by {token_id}"),
+            "seat.grant by operator",
+        ]
+        .map(|s| s.to_string())
+    );
+    let out = cli.admin(&["audit", "--account-id", ACME]);
+    assert!(
+        out.stdout.lines().next().unwrap().starts_with("AT") && out.stdout.contains(&format!("token:{token_id}")),
+        "{}",
+        out.stdout
+    );
+
+    // Disabling the token locks the users API out at once (exit 3, 9109).
+    let out = cli.admin(&["tokens", "disable", &token_id]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("disabled"));
+    let out = cli.users(&["list"]);
+    assert_eq!(out.code, Some(3));
+    assert!(
+        out.stderr.contains("403 Forbidden: 9109 Invalid access token"),
+        "{}",
+        out.stderr
+    );
+    // Tokens are listed without values.
+    let tokens = cli.admin_json(&["tokens", "list"]);
+    assert!(tokens.as_array().unwrap().iter().all(|t| t.get("value").is_none()));
+
+    // Members: the key is printed once and works for the users API.
+    let member = cli.admin_json(&["members", "create", "--email", "ops@acme.test", "--account", ACME]);
+    let key = member["api_key"].as_str().unwrap().to_owned();
+    let out = run_with(
+        &[
+            "users",
+            "--account-id",
+            ACME,
+            "get",
+            ann["id"].as_str().unwrap(),
+            "--json",
+        ],
+        &[
+            ("CLOUDFLARE_EMAIL", "ops@acme.test"),
+            ("CLOUDFLARE_API_KEY", &key),
+            ("CLOUDFLARE_BASE_URL", &base),
+        ],
+        None,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap()[0]["email"],
+        "ann@acme.test"
+    );
+    server.terminate();
+}
+
+#[test]
+fn admin_usage_and_key_errors() {
+    let out = run_with(&["admin", "accounts", "list"], &[], None);
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("no operator key"), "{}", out.stderr);
+
+    let server = start(&["--demo", "--listen", "127.0.0.1:0"], &[("SEATS_OPERATOR_KEY", KEY)]);
+    let out = run_with(
+        &["admin", "--url", &server.base, "accounts", "list"],
+        &[("SEATS_OPERATOR_KEY", "wrong")],
+        None,
+    );
+    assert_eq!(out.code, Some(3));
+    assert!(
+        out.stderr.contains("403 Forbidden: 10000 Authentication error"),
+        "{}",
+        out.stderr
+    );
+    let out = run_with(
+        &["admin", "--url", &server.base, "clock", "--advance", "1h"],
+        &[("SEATS_OPERATOR_KEY", KEY)],
+        None,
+    );
+    assert_eq!(out.code, Some(3), "no --manual-clock: {}", out.stderr);
+    let out = run_with(
+        &[
+            "admin",
+            "--url",
+            &server.base,
+            "tokens",
+            "create",
+            "--name",
+            "x",
+            "--all-accounts",
+        ],
+        &[("SEATS_OPERATOR_KEY", KEY)],
+        None,
+    );
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("--permission"), "{}", out.stderr);
+    let out = run_with(&["users", "list"], &[("CLOUDFLARE_API_TOKEN", "t")], None);
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("--account-id"), "{}", out.stderr);
+    server.terminate();
+}
