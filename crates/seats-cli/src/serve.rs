@@ -170,7 +170,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(manual) => AppState::with_manual_clock(store, manual, config),
         None => AppState::new(store, clock, config),
     };
-    // The first expiry sweep runs now, then hourly.
+    // The first expiry sweep runs before the port opens, then hourly.
+    state.sweeper.run_if_due(&state).await;
     seats_server::sweep::spawn(state.clone());
     let router = build_router(state);
     let listener = TcpListener::bind(args.listen)

@@ -152,3 +152,48 @@ fn refused_configurations() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("unsupported database URL scheme `mysql`"), "{stderr}");
 }
+
+#[test]
+fn the_expiry_sweep_runs_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.json");
+    std::fs::write(
+        &seed,
+        json!({"accounts": [{"id": ACCOUNT, "name": "x",
+            "organization": {"name": "x", "auth_domain": "x.example", "user_seat_expiration_inactive_time": "730h"},
+            "users": [
+                {"email": "stale@x.com", "seat_uid": "stale", "access_seat": true, "last_successful_login": "2020-01-01T00:00:00Z"},
+                {"email": "fresh@x.com", "seat_uid": "fresh", "access_seat": true}]}],
+            "tokens": [{"name": "t", "value": TOKEN, "policies": [{"effect": "allow",
+                "resources": {"com.cloudflare.api.account.*": "*"}, "permission_groups": [{"name": "Zero Trust: Seats Write"}]}]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let server = start(
+        &[
+            "--seed",
+            seed.to_str().unwrap(),
+            "--database",
+            dir.path().join("s.db").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    // Freeing the stale seat again changes nothing: it was freed before the port opened.
+    let (_, body) = server.patch(
+        &json!([{"access_seat": false, "gateway_seat": false, "seat_uid": "stale"},
+                                          {"access_seat": true, "gateway_seat": false, "seat_uid": "fresh"}]),
+    );
+    assert_eq!(
+        body["result"][1]["created_at"], body["result"][1]["updated_at"],
+        "fresh was untouched: {body}"
+    );
+    let (code, log) = server.terminate();
+    assert_eq!(code, Some(0));
+    let sweep = log
+        .find("seat expiry sweep freed seats removed=1")
+        .unwrap_or_else(|| panic!("{log}"));
+    let listening = log.find("listening").unwrap();
+    assert!(sweep < listening, "the sweep ran before the port opened: {log}");
+}

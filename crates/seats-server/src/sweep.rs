@@ -50,3 +50,55 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use seats_store::sqlite::SqliteStore;
+    use seats_store::{Actor, Durability, LoginRequest, Store, Via};
+
+    use super::*;
+    use crate::{Clock, ManualClock, ServerConfig};
+
+    const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+
+    fn hours(h: f64) -> Duration {
+        Duration::from_secs_f64(h * 3600.0)
+    }
+
+    #[tokio::test]
+    async fn sweeps_hourly_by_the_servers_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("s.db"), Durability::Relaxed).unwrap());
+        let seed = serde_json::json!({"accounts": [{"id": ACCOUNT, "name": "a",
+            "organization": {"name": "a", "auth_domain": "a.example", "user_seat_expiration_inactive_time": "730h"}}]});
+        let clock = Arc::new(ManualClock::new());
+        store
+            .load_seed(
+                seats_store::seed::parse(seed.to_string().as_bytes()).unwrap(),
+                clock.now(),
+            )
+            .await
+            .unwrap();
+        let login = LoginRequest {
+            email: "a@x.com".into(),
+            name: None,
+            via: Via::Access,
+            device_id: None,
+        };
+        store.login(ACCOUNT, login, Actor::Operator, clock.now()).await.unwrap();
+        let state = AppState::with_manual_clock(store.clone(), clock.clone(), ServerConfig::default());
+        let holds = || async { store.account(ACCOUNT).await.unwrap().unwrap().seats_in_use };
+
+        clock.advance(hours(729.5));
+        state.sweeper.run_if_due(&state).await; // runs: not stale yet; the next is due in an hour
+        assert_eq!(holds().await, 1);
+        clock.advance(hours(0.75));
+        state.sweeper.run_if_due(&state).await; // stale now, but no sweep is due
+        assert_eq!(holds().await, 1);
+        clock.advance(hours(0.5));
+        state.sweeper.run_if_due(&state).await; // due: frees the seat
+        assert_eq!(holds().await, 0);
+    }
+}

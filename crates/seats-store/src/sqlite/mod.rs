@@ -182,7 +182,8 @@ fn load_seed(conn: &Connection, seed: &ValidSeed, now: Timestamp) -> StoreResult
                 seat_uid,
                 user.access_seat,
                 user.gateway_seat,
-                holds.then_some(now_us),
+                // A seeded seat counts as granted at the user's last login, if the seed says when.
+                holds.then_some(last_login.unwrap_or(now_us)),
                 last_login,
                 now_us,
             ])?;
