@@ -148,6 +148,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// Maps a storage error, answering [`StoreError::NotFound`] with `not_found()` (the
+    /// handler knows what was missing) and everything else as `From` does.
+    pub fn from_store(e: StoreError, not_found: impl FnOnce() -> ApiError) -> ApiError {
+        match e {
+            StoreError::NotFound { .. } => not_found(),
+            other => other.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(cause) = &self {

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use seats_store::{OrganizationRecord, StoreError};
+use seats_store::OrganizationRecord;
 use seats_types::{Envelope, Organization};
 use serde_json::{json, Value};
 
@@ -124,9 +124,6 @@ pub async fn update(
         .store
         .put_organization(access.account_id(), fields, false, auth.actor(), state.clock.now())
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound { .. } => no_organization(),
-            other => other.into(),
-        })?;
+        .map_err(|e| ApiError::from_store(e, no_organization))?;
     Ok(Json(Envelope::ok(view(org))))
 }

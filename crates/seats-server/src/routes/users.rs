@@ -4,7 +4,7 @@ use axum::extract::{FromRequestParts, RawPathParams, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
-use seats_store::{LoginRecord, StoreError, UserFilter, UserRecord, Via};
+use seats_store::{LoginRecord, UserFilter, UserRecord, Via};
 use seats_types::{ActiveSession, Envelope, FailedLogin, ResultInfo, User, UserCreateParams, UserUpdateParams};
 use serde_json::json;
 
@@ -217,15 +217,8 @@ pub async fn update(
         .store
         .rename_user(access.account_id(), &user.id, &name, auth.actor(), state.clock.now())
         .await
-        .map_err(|e| not_found_as_user(e, &user_id.0))?;
+        .map_err(|e| ApiError::from_store(e, || user_not_found(&user_id.0)))?;
     Ok(Json(Envelope::ok(user_view(user))))
-}
-
-fn not_found_as_user(e: StoreError, id: &str) -> ApiError {
-    match e {
-        StoreError::NotFound { .. } => user_not_found(id),
-        other => other.into(),
-    }
 }
 
 /// Delete a user
@@ -256,7 +249,7 @@ pub async fn delete(
         .store
         .delete_user(access.account_id(), &user.id, auth.actor(), state.clock.now())
         .await
-        .map_err(|e| not_found_as_user(e, &user_id.0))?;
+        .map_err(|e| ApiError::from_store(e, || user_not_found(&user_id.0)))?;
     let envelope = Envelope {
         success: true,
         errors: vec![],

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use seats_store::{NewAccount, StoreError};
+use seats_store::NewAccount;
 use seats_types::{formats, Envelope, OperatorAccount, ResultInfo};
 
 use super::{account_view, existing_account, unknown, Operator};
@@ -93,9 +93,6 @@ pub async fn update(
         .store
         .update_account(&id, name, seat_limit, seats_store::Actor::Operator, state.clock.now())
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound { .. } => unknown("account", &id),
-            other => other.into(),
-        })?;
+        .map_err(|e| ApiError::from_store(e, || unknown("account", &id)))?;
     Ok(Json(Envelope::ok(account_view(updated))))
 }

@@ -107,9 +107,6 @@ pub async fn delete(
         .store
         .delete_member(&email, seats_store::Actor::Operator, state.clock.now())
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound { .. } => unknown("member", &email),
-            other => other.into(),
-        })?;
+        .map_err(|e| ApiError::from_store(e, || unknown("member", &email)))?;
     Ok(Json(Envelope::ok(view(member))))
 }

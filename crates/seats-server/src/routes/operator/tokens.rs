@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use seats_store::secret::Secret;
-use seats_store::{NewToken, StoreError, TokenRecord};
+use seats_store::{NewToken, TokenRecord};
 use seats_types::{formats, Envelope, OperatorToken, Policy, ResultInfo, TokenStatus};
 
 use super::{generate_secret, unknown, Operator};
@@ -24,13 +24,6 @@ fn view(t: TokenRecord, state: &AppState) -> OperatorToken {
         expires_on: t.expires_on,
         created_at: t.created_at,
         value: None,
-    }
-}
-
-fn not_found_as_token(e: StoreError, id: &str) -> ApiError {
-    match e {
-        StoreError::NotFound { .. } => unknown("token", id),
-        other => other.into(),
     }
 }
 
@@ -146,7 +139,7 @@ pub async fn update(
         .store
         .set_token_status(&id, status, seats_store::Actor::Operator, state.clock.now())
         .await
-        .map_err(|e| not_found_as_token(e, &id))?;
+        .map_err(|e| ApiError::from_store(e, || unknown("token", &id)))?;
     Ok(Json(Envelope::ok(view(token, &state))))
 }
 
@@ -170,6 +163,6 @@ pub async fn delete(
         .store
         .delete_token(&id, seats_store::Actor::Operator, state.clock.now())
         .await
-        .map_err(|e| not_found_as_token(e, &id))?;
+        .map_err(|e| ApiError::from_store(e, || unknown("token", &id)))?;
     Ok(Json(Envelope::ok(shown)))
 }
