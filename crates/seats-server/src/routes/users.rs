@@ -338,7 +338,7 @@ pub async fn failed_logins(
     Ok(Json(Envelope::page(failed, info)))
 }
 
-/// Get the last seen identity
+/// Get last seen identity
 #[utoipa::path(
     get,
     path = "/client/v4/accounts/{account_id}/access/users/{user_id}/last_seen_identity",

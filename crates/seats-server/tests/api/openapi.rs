@@ -301,3 +301,31 @@ async fn with_an_operator_key_the_operator_api_is_documented_and_served() {
     assert_eq!(operations(&doc), expected);
     assert_all_routed(&app, &expected, "op-key").await;
 }
+
+/// Every Cloudflare operation we serve keeps Cloudflare's operation id, and the ones we do not
+/// serve (identity providers, a single session) are the ones SPEC §6 leaves out.
+#[tokio::test]
+async fn cloudflare_operations_keep_their_ids() {
+    let app = spawn_app(&test_seed()).await;
+    let ours = served(&app).await;
+    let theirs = reference();
+    let mut skipped = Vec::new();
+    for (path, item) in theirs["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let served_op = &ours["paths"][format!("/client/v4{path}")][method];
+            if served_op.is_null() {
+                skipped.push(format!("{} {path}", method.to_uppercase()));
+                continue;
+            }
+            assert_eq!(served_op["operationId"], op["operationId"], "{method} {path}");
+            assert_eq!(served_op["summary"], op["summary"], "{method} {path}");
+        }
+    }
+    skipped.sort();
+    assert!(
+        skipped
+            .iter()
+            .all(|s| s.contains("identity_providers") || s.contains("{nonce}")),
+        "{skipped:?}"
+    );
+}
