@@ -175,7 +175,7 @@ impl Auth {
             Principal::Member(m) => m.accounts.iter().any(|a| a == id),
             Principal::Token(t) => permission.groups().iter().any(|g| policies_allow(&t.policies, *g, id)),
         };
-        if !allowed || self.store.account(id).await?.is_none() {
+        if !allowed || !self.store.account_exists(id).await? {
             return Err(ApiError::Forbidden);
         }
         Ok(AccountAccess {

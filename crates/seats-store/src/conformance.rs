@@ -83,6 +83,8 @@ pub async fn seed_and_lookups(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
+    assert!(store.account_exists(ACCOUNT).await.unwrap());
+    assert!(!store.account_exists("ffffffffffffffffffffffffffffffff").await.unwrap());
 
     let user = store
         .user_by_seat_uid(ACCOUNT, "s1", at("2030-01-01T01:00:00Z"))

@@ -54,7 +54,11 @@ pub trait Store: Send + Sync + 'static {
     /// The member with this email (ASCII case-insensitive).
     async fn member_by_email(&self, email: &str) -> StoreResult<Option<MemberRecord>>;
 
+    /// The account with its seats in use (counted, so not for every request).
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>>;
+
+    /// Whether the account exists: the cheap check every authorized request makes.
+    async fn account_exists(&self, id: &str) -> StoreResult<bool>;
 
     /// Every account, ordered by creation then id.
     async fn accounts(&self) -> StoreResult<Vec<AccountRecord>>;

@@ -124,7 +124,7 @@ fn insert_user(conn: &Connection, account_id: &str, email: &str, name: &str, now
     Ok(id)
 }
 
-fn account_exists(conn: &Connection, account_id: &str) -> StoreResult<bool> {
+pub(super) fn account_exists(conn: &Connection, account_id: &str) -> StoreResult<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")?
         .exists([account_id])?)

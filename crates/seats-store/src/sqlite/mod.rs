@@ -432,6 +432,11 @@ impl Store for SqliteStore {
         self.readers.read(move |c| lifecycle::account(c, &id)).await
     }
 
+    async fn account_exists(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.readers.read(move |c| lifecycle::account_exists(c, &id)).await
+    }
+
     async fn accounts(&self) -> StoreResult<Vec<AccountRecord>> {
         self.readers
             .read(|c| {
