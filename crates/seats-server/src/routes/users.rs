@@ -231,7 +231,7 @@ pub async fn update(
     tag = "Zero Trust users",
     params(("account_id" = String, Path, max_length = 32), ("user_id" = String, Path, description = "UUID", max_length = 36)),
     responses(
-        (status = 202, description = "Delete a user response", body = FailureEnvelope),
+        (status = 202, description = "Delete a user response (`result` is null)", body = Envelope<serde_json::Value>),
         (status = "4XX", description = "Delete a user response failure", body = FailureEnvelope),
     ),
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
