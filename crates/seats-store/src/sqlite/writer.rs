@@ -113,3 +113,77 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
         finish(outcome.clone().map_err(StoreError::other));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> (tempfile::TempDir, Writer) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)").unwrap();
+        (dir, Writer::start(conn))
+    }
+
+    fn count(w: &Writer) -> impl std::future::Future<Output = StoreResult<i64>> + '_ {
+        w.write(|c| Ok(c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_failing_job_rolls_back_alone() {
+        let (_dir, w) = writer();
+        let w = std::sync::Arc::new(w);
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let w = w.clone();
+            tasks.push(tokio::spawn(async move {
+                w.write(move |c| {
+                    c.execute("INSERT INTO t (v) VALUES (?1)", [i])?;
+                    if i % 4 == 0 {
+                        // Fails after writing: its insert must not survive.
+                        return Err(StoreError::Conflict("no".into()));
+                    }
+                    if i % 4 == 1 {
+                        panic!("a bug in job {i}");
+                    }
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            ok += usize::from(t.await.unwrap().is_ok());
+        }
+        assert_eq!(ok, 20);
+        assert_eq!(
+            count(&w).await.unwrap(),
+            20,
+            "only the successful jobs' rows were committed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_fails_the_jobs_and_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        // A deferred foreign key is checked at COMMIT, so the commit itself fails.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .unwrap();
+        let w = Writer::start(conn);
+        let r = w
+            .write(|c| Ok(c.execute("INSERT INTO child (p) VALUES (42)", [])?))
+            .await;
+        let Err(StoreError::Other(e)) = &r else { panic!("{r:?}") };
+        assert!(e.to_string().contains("FOREIGN KEY"), "{e}");
+        let rows: i64 = w
+            .write(|c| Ok(c.query_row("SELECT COUNT(*) FROM child", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(rows, 0, "the writer rolled back and goes on");
+    }
+}
