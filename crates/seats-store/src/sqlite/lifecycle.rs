@@ -271,7 +271,8 @@ pub(super) fn organization(conn: &Connection, account_id: &str) -> StoreResult<O
         return Ok(None);
     };
     let fields: Map<String, Value> = serde_json::from_str(&text).map_err(StoreError::other)?;
-    let created_at = opt_ts(created)?.unwrap_or(Timestamp::from_unix_micros(0).unwrap_or_else(|| unreachable!()));
+    // Both timestamps are set whenever an organization is (seed and put_organization).
+    let created_at = opt_ts(created)?.ok_or_else(|| StoreError::other("organization without a creation time"))?;
     Ok(Some(OrganizationRecord {
         fields,
         created_at,
