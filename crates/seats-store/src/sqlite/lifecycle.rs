@@ -335,8 +335,19 @@ fn remove_seat(conn: &Connection, user_id: &str, now: Timestamp) -> StoreResult<
         "UPDATE users SET access_seat = 0, gateway_seat = 0, seat_granted_at = NULL, updated_at = ?2 WHERE id = ?1",
     )?
     .execute(params![user_id, now.unix_micros()])?;
+    end_sessions(conn, user_id)?;
+    end_devices(conn, user_id)
+}
+
+/// Ends a user's Access sessions (their Access seat is gone).
+pub(super) fn end_sessions(conn: &Connection, user_id: &str) -> StoreResult<()> {
     conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
         .execute([user_id])?;
+    Ok(())
+}
+
+/// Removes a user's device registrations (their Gateway seat is gone).
+pub(super) fn end_devices(conn: &Connection, user_id: &str) -> StoreResult<()> {
     conn.prepare_cached("DELETE FROM devices WHERE user_id = ?1")?
         .execute([user_id])?;
     Ok(())

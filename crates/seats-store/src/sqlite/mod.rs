@@ -314,18 +314,16 @@ fn edit_seats(
                 seat_granted_at = CASE WHEN ?2 = 0 AND ?3 = 0 THEN NULL ELSE COALESCE(seat_granted_at, ?4) END
          WHERE id = ?1",
     )?;
-    let mut end_sessions = conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?;
-    let mut end_devices = conn.prepare_cached("DELETE FROM devices WHERE user_id = ?1")?;
     let mut out = Vec::with_capacity(items.len());
     for (row, item) in rows.iter().zip(items) {
         let changed = row.access != item.access_seat || row.gateway != item.gateway_seat;
         if changed {
             update.execute(params![row.user_id, item.access_seat, item.gateway_seat, now_us])?;
             if row.access && !item.access_seat {
-                end_sessions.execute([&row.user_id])?;
+                lifecycle::end_sessions(conn, &row.user_id)?;
             }
             if row.gateway && !item.gateway_seat {
-                end_devices.execute([&row.user_id])?;
+                lifecycle::end_devices(conn, &row.user_id)?;
             }
             let before = serde_json::json!({"access_seat": row.access, "gateway_seat": row.gateway});
             let after = serde_json::json!({"access_seat": item.access_seat, "gateway_seat": item.gateway_seat});
