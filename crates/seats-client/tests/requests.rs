@@ -128,14 +128,7 @@ fn secrets_never_in_debug() {
 #[tokio::test]
 async fn decodes_the_documentation_example() {
     let server = FaultServer::start(vec![Step::json(200, DOCS_EXAMPLE_RESPONSE)]).await;
-    let page = client_for(&server, RecordingTimer::new())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    let page = edit_once(&server, RecordingTimer::new()).await.unwrap();
     let seat = &page.result[0];
     assert_eq!(seat.seat_uid.as_deref(), Some(SEAT));
     assert_eq!(seat.access_seat, Some(false));
@@ -152,14 +145,7 @@ async fn tolerates_extra_and_missing_fields() {
     let body = r#"{"success": true, "errors": [], "result": [{"seat_uid": "x", "new_field": {"nested": 1}}],
                    "something_new": [1, 2]}"#;
     let server = FaultServer::start(vec![Step::json(200, body)]).await;
-    let page = client_for(&server, RecordingTimer::new())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    let page = edit_once(&server, RecordingTimer::new()).await.unwrap();
     assert_eq!(page.result[0].seat_uid.as_deref(), Some("x"));
     assert_eq!(page.result[0].access_seat, None);
     assert_eq!(page.result[0].updated_at, None);

@@ -25,14 +25,7 @@ async fn rate_limit_waits_what_retry_after_says() {
     ])
     .await;
     let timer = RecordingTimer::new();
-    let page = client_for(&server, timer.clone())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    let page = edit_once(&server, timer.clone()).await.unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!(server.attempts(), 2);
     assert_eq!(timer.waits(), [Duration::from_secs(3)]);
@@ -64,14 +57,7 @@ async fn retry_after_over_60_seconds_falls_back_to_backoff() {
     ])
     .await;
     let timer = RecordingTimer::new();
-    client_for(&server, timer.clone())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    edit_once(&server, timer.clone()).await.unwrap();
     let waits = timer.waits();
     assert_eq!(waits.len(), 1);
     assert!(in_backoff_range(waits[0], 500), "{waits:?}");
@@ -81,14 +67,7 @@ async fn retry_after_over_60_seconds_falls_back_to_backoff() {
 async fn server_errors_back_off_exponentially_then_give_up() {
     let server = FaultServer::start(vec![Step::json(503, UNAVAILABLE); 5]).await;
     let timer = RecordingTimer::new();
-    let err = client_for(&server, timer.clone())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap_err();
+    let err = edit_once(&server, timer.clone()).await.unwrap_err();
     assert_eq!(server.attempts(), 3, "one attempt and the default 2 retries");
     let waits = timer.waits();
     assert!(
@@ -106,14 +85,7 @@ async fn server_errors_back_off_exponentially_then_give_up() {
 async fn a_503_then_success() {
     let server = FaultServer::start(vec![Step::json(503, UNAVAILABLE), Step::json(200, OK)]).await;
     let timer = RecordingTimer::new();
-    let page = client_for(&server, timer.clone())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    let page = edit_once(&server, timer.clone()).await.unwrap();
     assert_eq!(page.result[0].seat_uid.as_deref(), Some(SEAT));
     assert_eq!(server.attempts(), 2);
     assert_eq!(timer.waits().len(), 1);
@@ -124,14 +96,7 @@ async fn x_should_retry_false_stops_retries_and_true_forces_them() {
     let limit = r#"{"success":false,"errors":[{"code":12009,"message":"access.api.error.seat_limit_reached: 50/50 seats in use"}],"messages":[],"result":null}"#;
     let server = FaultServer::start(vec![Step::json(409, limit).with_header("x-should-retry", "false")]).await;
     let timer = RecordingTimer::new();
-    let err = client_for(&server, timer.clone())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap_err();
+    let err = edit_once(&server, timer.clone()).await.unwrap_err();
     assert_eq!(server.attempts(), 1);
     assert!(timer.waits().is_empty());
     let Error::Conflict(api) = err else {
@@ -145,14 +110,7 @@ async fn x_should_retry_false_stops_retries_and_true_forces_them() {
         Step::json(200, OK),
     ])
     .await;
-    client_for(&server, RecordingTimer::new())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    edit_once(&server, RecordingTimer::new()).await.unwrap();
     assert_eq!(server.attempts(), 2);
 }
 
@@ -160,26 +118,12 @@ async fn x_should_retry_false_stops_retries_and_true_forces_them() {
 async fn plain_409_is_retried_and_400_is_not() {
     let conflict = r#"{"success":false,"errors":[{"code":12010,"message":"c"}],"messages":[],"result":null}"#;
     let server = FaultServer::start(vec![Step::json(409, conflict), Step::json(200, OK)]).await;
-    client_for(&server, RecordingTimer::new())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    edit_once(&server, RecordingTimer::new()).await.unwrap();
     assert_eq!(server.attempts(), 2);
 
     let bad = r#"{"success":false,"errors":[{"code":12006,"message":"x"}],"messages":[],"result":null}"#;
     let server = FaultServer::start(vec![Step::json(400, bad), Step::json(200, OK)]).await;
-    let err = client_for(&server, RecordingTimer::new())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap_err();
+    let err = edit_once(&server, RecordingTimer::new()).await.unwrap_err();
     assert!(matches!(err, Error::BadRequest(_)), "{err:?}");
     assert_eq!(server.attempts(), 1);
 }
@@ -188,26 +132,12 @@ async fn plain_409_is_retried_and_400_is_not() {
 async fn a_dropped_connection_is_retried() {
     let server = FaultServer::start(vec![Step::Drop, Step::json(200, OK)]).await;
     let timer = RecordingTimer::new();
-    client_for(&server, timer.clone())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap();
+    edit_once(&server, timer.clone()).await.unwrap();
     assert_eq!(server.attempts(), 2);
     assert!(in_backoff_range(timer.waits()[0], 500));
 
     let server = FaultServer::start(vec![Step::Drop; 3]).await;
-    let err = client_for(&server, RecordingTimer::new())
-        .build()
-        .unwrap()
-        .zero_trust()
-        .seats()
-        .edit(one_seat_edit())
-        .await
-        .unwrap_err();
+    let err = edit_once(&server, RecordingTimer::new()).await.unwrap_err();
     assert!(matches!(err, Error::Connection { .. }), "{err:?}");
     assert!(err.is_transport());
     assert_eq!(server.attempts(), 3);

@@ -234,3 +234,17 @@ pub fn client_for(server: &FaultServer, timer: Arc<RecordingTimer>) -> seats_cli
         .base_url(server.base_url.clone())
         .timer(timer)
 }
+
+/// One seat edit through a default client of `server` with `timer`.
+pub async fn edit_once(
+    server: &FaultServer,
+    timer: Arc<RecordingTimer>,
+) -> Result<seats_client::SinglePage<seats_client::Seat>, seats_client::Error> {
+    client_for(server, timer)
+        .build()
+        .unwrap()
+        .zero_trust()
+        .seats()
+        .edit(one_seat_edit())
+        .await
+}
