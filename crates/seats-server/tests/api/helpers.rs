@@ -257,13 +257,18 @@ pub fn item(uid: &str, access: bool, gateway: bool) -> Value {
 impl TestApp {
     /// A call to the operator API with the operator key; returns status and body.
     pub async fn operator(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        parts(self.operator_raw(method, path, body).await).await
+    }
+
+    /// The same call, returning the response itself (for headers and [`assert_error`]).
+    pub async fn operator_raw(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
         let mut req = self
             .request(method, &format!("/_seats/v1{path}"))
             .bearer_auth(OPERATOR_KEY);
         if let Some(body) = body {
             req = req.body(body.to_string());
         }
-        parts(req.send().await.unwrap()).await
+        req.send().await.unwrap()
     }
 
     /// A call to the Cloudflare API with a credential; returns status and body.

@@ -93,12 +93,12 @@ async fn seat_lifecycle_story() {
 
     // A fourth is refused; the user exists, holds no seat, and the refusal is recorded.
     let resp = app
-        .request(Method::POST, &format!("/_seats/v1/accounts/{ACME}/logins"))
-        .bearer_auth(OPERATOR_KEY)
-        .body(json!({"email": "dee@acme.test", "name": "Dee", "via": "access"}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .operator_raw(
+            Method::POST,
+            &format!("/accounts/{ACME}/logins"),
+            Some(json!({"email": "dee@acme.test", "name": "Dee", "via": "access"})),
+        )
+        .await;
     assert_eq!(resp.headers()["x-should-retry"], "false");
     assert_error(
         resp,

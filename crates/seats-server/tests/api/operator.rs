@@ -63,12 +63,8 @@ async fn accounts_create_get_update_and_errors() {
     );
 
     let resp = app
-        .request(Method::POST, "/_seats/v1/accounts")
-        .bearer_auth(OPERATOR_KEY)
-        .body(json!({"id": ACCOUNT, "name": "dup"}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .operator_raw(Method::POST, "/accounts", Some(json!({"id": ACCOUNT, "name": "dup"})))
+        .await;
     assert_error(
         resp,
         409,
@@ -80,12 +76,8 @@ async fn accounts_create_get_update_and_errors() {
     )
     .await;
     let resp = app
-        .request(Method::POST, "/_seats/v1/accounts")
-        .bearer_auth(OPERATOR_KEY)
-        .body(json!({"id": "ABC", "seat_limit": -1}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .operator_raw(Method::POST, "/accounts", Some(json!({"id": "ABC", "seat_limit": -1})))
+        .await;
     assert_error(
         resp,
         400,
@@ -109,12 +101,7 @@ async fn accounts_create_get_update_and_errors() {
         (Method::GET, "/accounts/nope/audit"),
         (Method::POST, "/accounts/nope/expire-seats"),
     ] {
-        let resp = app
-            .request(method, &format!("/_seats/v1{path}"))
-            .bearer_auth(OPERATOR_KEY)
-            .send()
-            .await
-            .unwrap();
+        let resp = app.operator_raw(method, path, None).await;
         assert_eq!(resp.status(), 404);
         let (_, body) = parts(resp).await;
         assert_eq!(body["errors"][0]["code"], 12130);
@@ -191,16 +178,15 @@ async fn tokens_take_effect_at_once() {
     assert_error(resp, 403, &[(9109, "Invalid access token", None)]).await;
 
     let resp = app
-        .request(Method::POST, "/_seats/v1/tokens")
-        .bearer_auth(OPERATOR_KEY)
-        .body(
-            json!({"name": "bad", "value": "has space", "policies": [{"effect": "allow",
-            "resources": {"com.cloudflare.api.zone.*": "*"}, "permission_groups": [{"name": "DNS Write"}]}]})
-            .to_string(),
+        .operator_raw(
+            Method::POST,
+            "/tokens",
+            Some(
+                json!({"name": "bad", "value": "has space", "policies": [{"effect": "allow",
+            "resources": {"com.cloudflare.api.zone.*": "*"}, "permission_groups": [{"name": "DNS Write"}]}]}),
+            ),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_error(
         resp,
         400,
@@ -212,12 +198,8 @@ async fn tokens_take_effect_at_once() {
     )
     .await;
     let resp = app
-        .request(Method::PATCH, "/_seats/v1/tokens/nope")
-        .bearer_auth(OPERATOR_KEY)
-        .body(json!({"status": "active"}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .operator_raw(Method::PATCH, "/tokens/nope", Some(json!({"status": "active"})))
+        .await;
     assert_error(
         resp,
         404,
@@ -256,12 +238,8 @@ async fn members_take_effect_at_once() {
     assert_error(resp, 403, &[(9103, "Unknown X-Auth-Key or X-Auth-Email", None)]).await;
 
     let resp = app
-        .request(Method::POST, "/_seats/v1/members")
-        .bearer_auth(OPERATOR_KEY)
-        .body(json!({"email": EMAIL, "accounts": []}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .operator_raw(Method::POST, "/members", Some(json!({"email": EMAIL, "accounts": []})))
+        .await;
     assert_error(
         resp,
         409,
@@ -273,14 +251,12 @@ async fn members_take_effect_at_once() {
     )
     .await;
     let resp = app
-        .request(Method::POST, "/_seats/v1/members")
-        .bearer_auth(OPERATOR_KEY)
-        .body(
-            json!({"email": "new@example.com", "accounts": [ACCOUNT, "ffffffffffffffffffffffffffffffff"]}).to_string(),
+        .operator_raw(
+            Method::POST,
+            "/members",
+            Some(json!({"email": "new@example.com", "accounts": [ACCOUNT, "ffffffffffffffffffffffffffffffff"]})),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_error(
         resp,
         404,
@@ -296,14 +272,14 @@ async fn members_take_effect_at_once() {
 #[tokio::test]
 async fn login_rules_and_errors() {
     let app = spawn_operator_app(&test_seed()).await;
-    let logins = format!("/_seats/v1/accounts/{ACCOUNT}/logins");
+    let logins = format!("/accounts/{ACCOUNT}/logins");
     let resp = app
-        .request(Method::POST, &logins)
-        .bearer_auth(OPERATOR_KEY)
-        .body(json!({"email": "x@example.com", "via": "gateway"}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .operator_raw(
+            Method::POST,
+            &logins,
+            Some(json!({"email": "x@example.com", "via": "gateway"})),
+        )
+        .await;
     assert_error(
         resp,
         400,
@@ -315,12 +291,8 @@ async fn login_rules_and_errors() {
     )
     .await;
     let resp = app
-        .request(Method::POST, &logins)
-        .bearer_auth(OPERATOR_KEY)
-        .body(json!({"email": "nope", "via": "vpn"}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .operator_raw(Method::POST, &logins, Some(json!({"email": "nope", "via": "vpn"})))
+        .await;
     assert_error(
         resp,
         400,
@@ -339,15 +311,12 @@ async fn login_rules_and_errors() {
     )
     .await;
     let resp = app
-        .request(
+        .operator_raw(
             Method::POST,
-            "/_seats/v1/accounts/ffffffffffffffffffffffffffffffff/logins",
+            "/accounts/ffffffffffffffffffffffffffffffff/logins",
+            Some(json!({"email": "x@example.com", "via": "access"})),
         )
-        .bearer_auth(OPERATOR_KEY)
-        .body(json!({"email": "x@example.com", "via": "access"}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_error(
         resp,
         404,
@@ -392,12 +361,8 @@ async fn login_rules_and_errors() {
     let (status, _) = plain.operator(Method::GET, "/clock", None).await;
     assert_eq!(status, 200);
     let resp = plain
-        .request(Method::POST, "/_seats/v1/clock")
-        .bearer_auth(OPERATOR_KEY)
-        .body(json!({"advance": "1h"}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .operator_raw(Method::POST, "/clock", Some(json!({"advance": "1h"})))
+        .await;
     assert_error(
         resp,
         400,
@@ -409,12 +374,8 @@ async fn login_rules_and_errors() {
     )
     .await;
     let resp = app
-        .request(Method::POST, "/_seats/v1/clock")
-        .bearer_auth(OPERATOR_KEY)
-        .body(json!({"advance": "-1h"}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .operator_raw(Method::POST, "/clock", Some(json!({"advance": "-1h"})))
+        .await;
     assert_error(
         resp,
         400,
