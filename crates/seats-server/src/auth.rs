@@ -155,10 +155,6 @@ impl FromRequestParts<AppState> for Auth {
 }
 
 impl Auth {
-    pub fn principal(&self) -> &Principal {
-        &self.principal
-    }
-
     /// Who the audit log names for changes made by this request.
     pub fn actor(&self) -> Actor {
         match &self.principal {

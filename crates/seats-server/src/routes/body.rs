@@ -29,11 +29,6 @@ impl ObjectBody {
         self.problems.push(Problem::new(pointer, message));
     }
 
-    /// Whether the field is present (even as `null`).
-    pub fn has(&self, name: &str) -> bool {
-        self.obj.contains_key(name)
-    }
-
     /// The raw value of a field.
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.obj.get(name)
