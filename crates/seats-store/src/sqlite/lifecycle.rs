@@ -704,7 +704,7 @@ pub(super) fn delete_member(conn: &Connection, email: &str, actor: &Actor, now: 
     Ok(())
 }
 
-const TOKEN_COLUMNS: &str = "id, name, value_hash, policies, status, not_before, expires_on, created_at";
+pub(super) const TOKEN_COLUMNS: &str = "id, name, value_hash, policies, status, not_before, expires_on, created_at";
 
 pub(super) fn token(conn: &Connection, id: &str) -> StoreResult<Option<TokenRecord>> {
     let found = conn

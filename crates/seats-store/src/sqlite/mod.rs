@@ -406,11 +406,9 @@ impl Store for SqliteStore {
     async fn token_by_hash(&self, hash: SecretHash) -> StoreResult<Option<TokenRecord>> {
         self.readers
             .read(move |c| {
+                let sql = format!("SELECT {} FROM tokens WHERE value_hash = ?1", lifecycle::TOKEN_COLUMNS);
                 let found = c
-                    .prepare_cached(
-                        "SELECT id, name, value_hash, policies, status, not_before, expires_on, created_at
-                         FROM tokens WHERE value_hash = ?1",
-                    )?
+                    .prepare_cached(&sql)?
                     .query_row([hash.as_bytes()], token_from_row)
                     .optional()?;
                 let Some(found) = found else { return Ok(None) };
