@@ -2,6 +2,7 @@
 //! tokens: the SQL behind the rest of the Store trait. Each function runs inside the
 //! transaction its caller (the writer or a reader) opened.
 
+use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection, OptionalExtension};
 use seats_types::{formats, Timestamp, TokenStatus};
 use serde_json::{json, Map, Value};
@@ -13,7 +14,8 @@ use crate::{StoreError, StoreResult};
 
 const HOUR_US: i64 = 3_600_000_000;
 
-/// The columns of a [`UserRecord`]; `?1` must be "now" (for live sessions).
+/// The columns of a [`UserRecord`]; `?1` must be "now" (for live sessions). The counts read
+/// one user's devices and sessions through their `(user_id, ...)` indexes.
 pub(super) const USER_COLUMNS: &str = "u.id, u.account_id, u.email, u.name, u.seat_uid, u.access_seat, u.gateway_seat,
     (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id),
     (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?1),
@@ -68,6 +70,67 @@ fn must_user(conn: &Connection, account_id: &str, user_id: &str, now: Timestamp)
     user_by_id(conn, account_id, user_id, now)?.ok_or(StoreError::NotFound { positions: vec![] })
 }
 
+/// The statement and parameters that list (or count) the users matching a filter. The SQL
+/// names only the filters given, so the planner picks the index each one needs: the email
+/// index for `email`, the name index for `name`, the trigram index for a `search` of three
+/// characters or more; otherwise the account's users in creation order.
+struct UserQuery {
+    from: &'static str,
+    conditions: Vec<&'static str>,
+    params: Vec<(usize, SqlValue)>,
+}
+
+impl UserQuery {
+    fn new(account_id: &str, filter: &UserFilter, now: Timestamp) -> Self {
+        let mut q = UserQuery {
+            from: "users u",
+            conditions: vec!["u.account_id = ?2"],
+            params: vec![
+                (1, SqlValue::Integer(now.unix_micros())),
+                (2, SqlValue::Text(account_id.into())),
+            ],
+        };
+        if let Some(email) = &filter.email {
+            q.conditions.push("u.email_key = ?3");
+            q.params.push((3, SqlValue::Text(formats::email_key(email))));
+        }
+        if let Some(name) = &filter.name {
+            q.conditions.push("u.name = ?4");
+            q.params.push((4, SqlValue::Text(name.clone())));
+        }
+        if let Some(search) = &filter.search {
+            let search = search.to_ascii_lowercase();
+            // Trigrams need three characters; a shorter term reads the account's users.
+            if filter.email.is_none() && filter.name.is_none() && search.chars().count() >= 3 {
+                q.from = "users_search CROSS JOIN users u ON u.seq = users_search.rowid";
+                q.conditions.push("users_search MATCH ?6");
+                q.params
+                    .push((6, SqlValue::Text(format!("\"{}\"", search.replace('"', "\"\"")))));
+            }
+            // The exact rule (ASCII case folding, `%` and `_` literal); trigrams only narrow.
+            q.conditions
+                .push("(instr(lower(u.email), ?5) > 0 OR instr(lower(u.name), ?5) > 0)");
+            q.params.push((5, SqlValue::Text(search)));
+        }
+        q
+    }
+
+    fn sql(&self, select: &str, tail: &str) -> String {
+        format!(
+            "SELECT {select} FROM {} WHERE {} {tail}",
+            self.from,
+            self.conditions.join(" AND ")
+        )
+    }
+
+    fn bind(&self, stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<()> {
+        for (index, value) in &self.params {
+            stmt.raw_bind_parameter(*index, value)?;
+        }
+        Ok(())
+    }
+}
+
 pub(super) fn list_users(
     conn: &Connection,
     account_id: &str,
@@ -76,35 +139,27 @@ pub(super) fn list_users(
     per_page: u64,
     now: Timestamp,
 ) -> StoreResult<(Vec<UserRecord>, u64)> {
-    let email = filter.email.as_deref().map(formats::email_key);
-    let search = filter.search.as_deref().map(str::to_ascii_lowercase);
-    let filters = "u.account_id = ?2 AND (?3 IS NULL OR u.email_key = ?3) AND (?4 IS NULL OR u.name = ?4)
-        AND (?5 IS NULL OR instr(lower(u.email), ?5) > 0 OR instr(lower(u.name), ?5) > 0)";
-    let total: u64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM users u WHERE ?1 IS NOT NULL AND {filters}"
-        ))?
-        .query_row(
-            params![now.unix_micros(), account_id, email, filter.name, search],
-            |r| r.get(0),
-        )?;
+    let query = UserQuery::new(account_id, filter, now);
+    let total: u64 = if query.conditions.len() == 1 {
+        // No filter: the maintained count.
+        conn.prepare_cached("SELECT user_count FROM accounts WHERE id = ?1")?
+            .query_row([account_id], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0)
+    } else {
+        let mut count = conn.prepare_cached(&query.sql("COUNT(*)", ""))?;
+        query.bind(&mut count)?;
+        let mut rows = count.raw_query();
+        rows.next()?.map(|r| r.get(0)).transpose()?.unwrap_or(0)
+    };
     let offset = page.saturating_sub(1).saturating_mul(per_page);
-    let sql =
-        format!("SELECT {USER_COLUMNS} FROM users u WHERE {filters} ORDER BY u.created_at, u.id LIMIT ?6 OFFSET ?7");
-    let users = conn
-        .prepare_cached(&sql)?
-        .query_map(
-            params![
-                now.unix_micros(),
-                account_id,
-                email,
-                filter.name,
-                search,
-                per_page.min(i64::MAX as u64),
-                offset.min(i64::MAX as u64)
-            ],
-            user_from_row,
-        )?
+    let mut select = conn.prepare_cached(&query.sql(USER_COLUMNS, "ORDER BY u.created_at, u.id LIMIT ?7 OFFSET ?8"))?;
+    query.bind(&mut select)?;
+    select.raw_bind_parameter(7, per_page.min(i64::MAX as u64) as i64)?;
+    select.raw_bind_parameter(8, offset.min(i64::MAX as u64) as i64)?;
+    let users = select
+        .raw_query()
+        .mapped(user_from_row)
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((users, total))
 }
@@ -373,12 +428,12 @@ pub(super) fn expire_seats(
         };
         let window_us = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
         let cutoff = now.unix_micros().saturating_sub(window_us);
+        // `active_at` is the latest of last login, seat grant and device activity (kept by
+        // triggers), indexed for seat holders: the sweep reads only the stale ones.
         let stale = conn
             .prepare_cached(
                 "SELECT u.id, u.seat_uid, u.access_seat, u.gateway_seat FROM users u
-                 WHERE u.account_id = ?1 AND (u.access_seat = 1 OR u.gateway_seat = 1)
-                   AND MAX(COALESCE(u.last_successful_login, 0), COALESCE(u.seat_granted_at, 0),
-                           COALESCE((SELECT MAX(d.last_seen_at) FROM devices d WHERE d.user_id = u.id), 0)) < ?2
+                 WHERE u.account_id = ?1 AND (u.access_seat = 1 OR u.gateway_seat = 1) AND u.active_at < ?2
                  ORDER BY u.created_at, u.id",
             )?
             .query_map(params![account_id, cutoff], |r| {
@@ -439,11 +494,7 @@ pub(super) fn login(
     actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<LoginOutcome> {
-    let limit: u64 = conn
-        .prepare_cached("SELECT seat_limit FROM accounts WHERE id = ?1")?
-        .query_row([account_id], |r| r.get(0))
-        .optional()?
-        .ok_or(StoreError::NotFound { positions: vec![] })?;
+    let (limit, _) = super::seat_usage(conn, account_id)?;
     let now_us = now.unix_micros();
     let mut user = match user_by_email(conn, account_id, &login.email, now)? {
         Some(u) => u,
@@ -468,7 +519,7 @@ pub(super) fn login(
     }
     let holds = user.access_seat || user.gateway_seat;
     if !holds {
-        let used = super::seats_in_use(conn, account_id)?;
+        let (_, used) = super::seat_usage(conn, account_id)?;
         if used >= limit {
             record_login(conn, &user.id, login, false, Some("seat_limit_reached"), now)?;
             let detail =
@@ -541,9 +592,7 @@ pub(super) fn login(
     })
 }
 
-pub(super) const ACCOUNT_COLUMNS: &str = "a.id, a.name, a.seat_limit,
-    (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id AND (u.access_seat = 1 OR u.gateway_seat = 1)),
-    a.created_at";
+pub(super) const ACCOUNT_COLUMNS: &str = "a.id, a.name, a.seat_limit, a.seats_in_use, a.created_at";
 
 pub(super) fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRecord> {
     Ok(AccountRecord {

@@ -23,10 +23,27 @@ use writer::Writer;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_logins_and_organizations.sql"),
+    include_str!("../../migrations/sqlite/0003_maintained_figures_and_indexes.sql"),
 ];
 
 /// Lifetime of an Access session opened by a login [ours].
 pub const SESSION_LIFETIME_HOURS: i64 = 24;
+
+/// Sees the SQL of every statement the store runs, with its parameters bound.
+pub type StatementObserver = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How to open a [`SqliteStore`].
+#[derive(Clone, Default)]
+pub struct SqliteOptions {
+    pub durability: Durability,
+    /// Called with each statement as it starts, on the connection's thread; the query-plan
+    /// test uses it to check every statement a request runs.
+    pub on_statement: Option<StatementObserver>,
+    /// Counts the virtual-machine instructions every connection executes (including those
+    /// of triggers and of the search index): a deterministic measure of work, with which the
+    /// tests show that a request's cost does not grow with the account.
+    pub vm_steps: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+}
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -45,6 +62,17 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database file and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>, durability: Durability) -> StoreResult<Self> {
+        Self::open_with(
+            path,
+            SqliteOptions {
+                durability,
+                ..SqliteOptions::default()
+            },
+        )
+    }
+
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> StoreResult<Self> {
+        let durability = options.durability;
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(StoreError::other)?;
@@ -60,9 +88,10 @@ impl SqliteStore {
                 Durability::Relaxed => "NORMAL",
             },
         )?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
-        let readers = Readers::new(path.clone(), 8);
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        observe(&mut conn, &options)?;
+        let readers = Readers::new(path.clone(), 8, options);
         Ok(SqliteStore {
             path,
             writer: Writer::start(conn),
@@ -75,7 +104,38 @@ impl SqliteStore {
     }
 }
 
+/// Applies the migrations this database lacks, in one transaction. Foreign keys are off while
+/// they run (SQLite ignores that pragma inside a transaction), so a migration can rebuild a
+/// table that others refer to; they are checked before the commit.
+/// Registers the observers of `options` on `conn`; trigger bodies (`-- TRIGGER ...`) are not
+/// reported as statements.
+fn observe(conn: &mut Connection, options: &SqliteOptions) -> rusqlite::Result<()> {
+    if let Some(steps) = options.vm_steps.clone() {
+        conn.progress_handler(
+            1,
+            Some(move || {
+                steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                false
+            }),
+        )?;
+    }
+    let Some(observer) = options.on_statement.clone() else {
+        return Ok(());
+    };
+    conn.trace_v2(
+        rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+        Some(move |event: rusqlite::trace::TraceEvent<'_>| {
+            if let rusqlite::trace::TraceEvent::Stmt(stmt, sql) = event {
+                if !sql.starts_with("--") {
+                    observer(&stmt.expanded_sql().unwrap_or_else(|| sql.to_owned()));
+                }
+            }
+        }),
+    )
+}
+
 fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let applied: usize = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if applied > MIGRATIONS.len() {
@@ -88,6 +148,16 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i + 1)?;
         tracing::info!(migration = i + 1, "applied SQLite migration");
+    }
+    let broken: Option<String> = tx
+        .query_row("SELECT \"table\" FROM pragma_foreign_key_check LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(table) = broken {
+        return Err(StoreError::other(format!(
+            "migration left a broken foreign key in {table}"
+        )));
     }
     tx.commit()?;
     Ok(())
@@ -105,12 +175,13 @@ fn json_text(v: &impl serde::Serialize) -> StoreResult<String> {
     serde_json::to_string(v).map_err(StoreError::other)
 }
 
-fn seats_in_use(conn: &Connection, account_id: &str) -> rusqlite::Result<u64> {
-    conn.query_row(
-        "SELECT COUNT(*) FROM users WHERE account_id = ?1 AND (access_seat = 1 OR gateway_seat = 1)",
-        [account_id],
-        |r| r.get(0),
-    )
+/// The account's `(seat_limit, seats_in_use)`; seats in use are maintained by triggers on
+/// `users` (migration 0003), so this reads one row whatever the account's size.
+fn seat_usage(conn: &Connection, account_id: &str) -> StoreResult<(u64, u64)> {
+    conn.prepare_cached("SELECT seat_limit, seats_in_use FROM accounts WHERE id = ?1")?
+        .query_row([account_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or(StoreError::NotFound { positions: vec![] })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -260,12 +331,7 @@ fn edit_seats(
     actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<Vec<SeatRecord>> {
-    let limit: u64 = conn
-        .query_row("SELECT seat_limit FROM accounts WHERE id = ?1", [account_id], |r| {
-            r.get(0)
-        })
-        .optional()?
-        .ok_or(StoreError::NotFound { positions: vec![] })?;
+    let (limit, used) = seat_usage(conn, account_id)?;
     let mut lookup = conn.prepare_cached(
         "SELECT id, access_seat, gateway_seat, created_at, updated_at FROM users
          WHERE account_id = ?1 AND seat_uid = ?2",
@@ -294,7 +360,6 @@ fn edit_seats(
     }
 
     // The limit is judged on the state after the whole batch.
-    let used = seats_in_use(conn, account_id)?;
     let (mut taken, mut freed) = (0u64, 0u64);
     for (row, item) in rows.iter().zip(items) {
         match (row.access || row.gateway, item.access_seat || item.gateway_seat) {
@@ -671,11 +736,12 @@ impl Store for SqliteStore {
         let account_id = account_id.to_owned();
         self.readers
             .read(move |c| {
-                let total: u64 = c.query_row(
-                    "SELECT COUNT(*) FROM audit_events WHERE account_id = ?1",
-                    [&account_id],
-                    |r| r.get(0),
-                )?;
+                // Maintained by a trigger on audit_events (migration 0003).
+                let total: u64 = c
+                    .prepare_cached("SELECT audit_count FROM accounts WHERE id = ?1")?
+                    .query_row([&account_id], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0);
                 let offset = page.saturating_sub(1).saturating_mul(per_page);
                 let events = c
                     .prepare_cached(

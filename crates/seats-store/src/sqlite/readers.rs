@@ -6,18 +6,21 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
+use super::SqliteOptions;
 use crate::{StoreError, StoreResult};
 
 pub(crate) struct Readers {
     path: PathBuf,
+    options: SqliteOptions,
     idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
 }
 
 impl Readers {
-    pub(crate) fn new(path: PathBuf, size: usize) -> Self {
+    pub(crate) fn new(path: PathBuf, size: usize, options: SqliteOptions) -> Self {
         Readers {
             path,
+            options,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(size),
         }
@@ -37,7 +40,7 @@ impl Readers {
             .pop()
         {
             Some(conn) => conn,
-            None => open_reader(&self.path)?,
+            None => open_reader(&self.path, &self.options)?,
         };
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let result = f(&conn);
@@ -52,11 +55,12 @@ impl Readers {
     }
 }
 
-fn open_reader(path: &PathBuf) -> StoreResult<Connection> {
-    let conn = Connection::open_with_flags(
+fn open_reader(path: &PathBuf, options: &SqliteOptions) -> StoreResult<Connection> {
+    let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    super::observe(&mut conn, options)?;
     Ok(conn)
 }

@@ -1,0 +1,269 @@
+//! A request's cost does not grow with the account. Each request-facing store operation runs
+//! against a seeded SQLite file while the store reports the SQL it really executed
+//! (parameters bound) and counts the virtual-machine instructions of every connection:
+//!
+//! * every statement's plan is read back with `EXPLAIN QUERY PLAN`; a full `SCAN` of a table
+//!   that grows with accounts (users, audit events, sessions, devices, logins) fails;
+//! * the same operations run on an account eight times larger must execute about the same
+//!   number of instructions (a deterministic measure, unlike time): an indexed lookup that
+//!   still walks the whole account — which a plan shows as a `SEARCH` — fails here.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use seats_store::sqlite::{SqliteOptions, SqliteStore};
+use seats_store::{seed, Actor, Durability, LoginRequest, Store, UserFilter, Via};
+use seats_types::{SeatEditItem, Timestamp};
+
+const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+/// Users whose last login is old enough for the sweep; the others are recent.
+const STALE_USERS: usize = 5;
+
+fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// An account of `n` users; a third hold a device, half an Access seat.
+fn seed_doc(n: usize) -> seed::ValidSeed {
+    let users: Vec<_> = (0..n)
+        .map(|i| {
+            let login = if i < STALE_USERS {
+                "2020-01-01T00:00:00Z"
+            } else {
+                "2030-01-01T00:00:00Z"
+            };
+            serde_json::json!({"email": format!("user{i}@example.com"), "name": format!("User {i}"),
+                "seat_uid": format!("seat-{i}"), "access_seat": i % 2 == 0 || i < STALE_USERS,
+                "gateway_seat": i % 3 == 0 && i >= STALE_USERS,
+                "active_device_count": u64::from(i % 3 == 0 && i >= STALE_USERS),
+                "last_successful_login": login})
+        })
+        .collect();
+    let doc = serde_json::json!({"accounts": [{"id": ACCOUNT, "name": "plans", "seat_limit": 100000, "users": users,
+        "organization": {"name": "p", "auth_domain": "p.example", "user_seat_expiration_inactive_time": "730h"}}]});
+    seed::parse(doc.to_string().as_bytes()).unwrap()
+}
+
+/// A store on a seeded, analyzed file that records statements and counts instructions.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    store: SqliteStore,
+    statements: Arc<Mutex<Vec<String>>>,
+    steps: Arc<AtomicU64>,
+}
+
+impl Fixture {
+    async fn new(users: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plans.db");
+        let statements = Arc::new(Mutex::new(Vec::new()));
+        let steps = Arc::new(AtomicU64::new(0));
+        let sink = statements.clone();
+        let store = SqliteStore::open_with(
+            &path,
+            SqliteOptions {
+                durability: Durability::Relaxed,
+                on_statement: Some(Arc::new(move |sql: &str| sink.lock().unwrap().push(sql.to_owned()))),
+                vm_steps: Some(steps.clone()),
+            },
+        )
+        .unwrap();
+        store
+            .load_seed(seed_doc(users), at("2030-01-01T00:00:00Z"))
+            .await
+            .unwrap();
+        Connection::open(&path).unwrap().execute_batch("ANALYZE").unwrap();
+        Fixture {
+            _dir: dir,
+            path,
+            store,
+            statements,
+            steps,
+        }
+    }
+
+    /// Runs every request-facing operation once; returns the instructions each executed.
+    async fn run_operations(&self) -> BTreeMap<&'static str, u64> {
+        let store = &self.store;
+        let now = at("2030-01-01T12:00:00Z");
+        let actor = Actor::Operator;
+        let item = |uid: &str, a: bool, g: bool| SeatEditItem {
+            access_seat: a,
+            gateway_seat: g,
+            seat_uid: uid.into(),
+        };
+        let filter = |email: Option<&str>, name: Option<&str>, search: Option<&str>| UserFilter {
+            email: email.map(Into::into),
+            name: name.map(Into::into),
+            search: search.map(Into::into),
+        };
+        let mut costs = BTreeMap::new();
+        self.statements.lock().unwrap().clear();
+        macro_rules! measure {
+            ($name:expr, $op:expr) => {{
+                let before = self.steps.load(Ordering::SeqCst);
+                let out = $op.await.unwrap();
+                costs.insert($name, self.steps.load(Ordering::SeqCst) - before);
+                out
+            }};
+        }
+        let edits = vec![
+            item("seat-10", true, false),
+            item("seat-11", false, false),
+            item("seat-12", true, true),
+        ];
+        measure!("edit_seats", store.edit_seats(ACCOUNT, edits, actor.clone(), now));
+        let user = measure!("user_by_seat_uid", store.user_by_seat_uid(ACCOUNT, "seat-9", now)).unwrap();
+        measure!("user", store.user(ACCOUNT, &user.id, now));
+        measure!("user_activity", store.user_activity(ACCOUNT, &user.id, now));
+        measure!(
+            "list_users first page",
+            store.list_users(ACCOUNT, filter(None, None, None), 1, 50, now)
+        );
+        measure!(
+            "list_users page 3",
+            store.list_users(ACCOUNT, filter(None, None, None), 3, 50, now)
+        );
+        let by_email = filter(Some("USER7@example.com"), None, None);
+        measure!("list_users email", store.list_users(ACCOUNT, by_email, 1, 50, now));
+        let by_name = filter(None, Some("User 7"), None);
+        measure!("list_users name", store.list_users(ACCOUNT, by_name, 1, 50, now));
+        // "r7@e" is in user7@example.com only, at every size.
+        let search = filter(None, None, Some("R7@E"));
+        let (found, total) = measure!("list_users search", store.list_users(ACCOUNT, search, 1, 50, now));
+        assert_eq!((found.len(), total), (1, 1));
+        let both = filter(None, Some("User 7"), Some("user7"));
+        measure!(
+            "list_users name and search",
+            store.list_users(ACCOUNT, both, 1, 50, now)
+        );
+        let created = measure!(
+            "create_user",
+            store.create_user(ACCOUNT, "new@example.com", "New", actor.clone(), now)
+        );
+        measure!(
+            "rename_user",
+            store.rename_user(ACCOUNT, &created.id, "Renamed", actor.clone(), now)
+        );
+        let login = |email: &str, via, device: Option<&str>| LoginRequest {
+            email: email.into(),
+            name: Some("N".into()),
+            via,
+            device_id: device.map(str::to_owned),
+        };
+        let access = login("new@example.com", Via::Access, None);
+        measure!("login access", store.login(ACCOUNT, access, actor.clone(), now));
+        let gateway = login("new@example.com", Via::Gateway, Some("d1"));
+        measure!("login gateway", store.login(ACCOUNT, gateway, actor.clone(), now));
+        let first = login("fresh@example.com", Via::Access, None);
+        measure!("login new user", store.login(ACCOUNT, first, actor.clone(), now));
+        measure!(
+            "delete_user",
+            store.delete_user(ACCOUNT, &created.id, actor.clone(), now)
+        );
+        measure!("organization", store.organization(ACCOUNT));
+        let fields = serde_json::json!({"name": "renamed"}).as_object().unwrap().clone();
+        measure!(
+            "put_organization",
+            store.put_organization(ACCOUNT, fields, false, actor.clone(), now)
+        );
+        measure!("account", store.account(ACCOUNT));
+        measure!("account_exists", store.account_exists(ACCOUNT));
+        measure!("audit first page", store.audit_events(ACCOUNT, 1, 20));
+        measure!(
+            "update_account",
+            store.update_account(ACCOUNT, None, Some(100001), actor.clone(), now)
+        );
+        let removed = measure!("expire_seats", store.expire_seats(Some(ACCOUNT), now));
+        assert_eq!(removed.len(), STALE_USERS, "the sweep freed the stale seats only");
+        costs
+    }
+}
+
+fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    stmt.query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The growing table a plan line fully scans, by name or by the alias our statements use.
+fn full_scan(detail: &str) -> Option<&'static str> {
+    const GROWING: &[(&str, &str)] = &[
+        ("users", "users"),
+        ("u", "users"),
+        ("audit_events", "audit_events"),
+        ("e", "audit_events"),
+        ("sessions", "sessions"),
+        ("s", "sessions"),
+        ("devices", "devices"),
+        ("d", "devices"),
+        ("logins", "logins"),
+    ];
+    let scanned = detail.strip_prefix("SCAN ")?.split_whitespace().next()?;
+    if detail.contains("VIRTUAL TABLE INDEX") {
+        return None; // a lookup in the trigram index
+    }
+    GROWING
+        .iter()
+        .find(|(name, _)| *name == scanned)
+        .map(|(_, table)| *table)
+}
+
+#[tokio::test]
+async fn no_request_statement_scans_a_growing_table() {
+    let fixture = Fixture::new(2000).await;
+    fixture.run_operations().await;
+    let statements = fixture.statements.lock().unwrap().clone();
+    let conn = Connection::open(&fixture.path).unwrap();
+    let mut checked = 0;
+    let mut scans = Vec::new();
+    for sql in statements.iter().filter(|s| {
+        let head = s.trim_start().to_ascii_uppercase();
+        ["SELECT", "UPDATE", "DELETE", "INSERT", "WITH"]
+            .iter()
+            .any(|k| head.starts_with(k))
+    }) {
+        checked += 1;
+        for detail in plan(&conn, sql) {
+            if let Some(table) = full_scan(&detail) {
+                scans.push(format!("{table}: {detail}\n    in: {sql}"));
+            }
+        }
+    }
+    assert!(checked >= 40, "the operations ran their statements: {checked}");
+    assert!(scans.is_empty(), "full scans of growing tables:\n{}", scans.join("\n"));
+}
+
+#[tokio::test]
+async fn operations_cost_the_same_on_an_account_eight_times_larger() {
+    let small = Fixture::new(1000).await.run_operations().await;
+    let large = Fixture::new(8000).await.run_operations().await;
+    let mut grew = Vec::new();
+    for (op, &cost) in &small {
+        let bigger = large[op];
+        // Equal work gives equal counts; a walk over the account would give ~8x.
+        if bigger as f64 > cost as f64 * 1.25 + 200.0 {
+            grew.push(format!("{op}: {cost} -> {bigger} instructions"));
+        }
+    }
+    assert!(small.len() >= 20, "{small:?}");
+    assert!(grew.is_empty(), "cost grew with the account:\n{}", grew.join("\n"));
+}
+
+#[test]
+fn the_scan_detector_sees_a_scan() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("CREATE TABLE users (id TEXT, name TEXT)").unwrap();
+    let scans: Vec<_> = plan(&conn, "SELECT * FROM users u WHERE u.name = 'x'")
+        .into_iter()
+        .filter_map(|d| full_scan(&d))
+        .collect();
+    assert_eq!(scans, ["users"]);
+}
