@@ -6,6 +6,7 @@
 //! checked inside that transaction.
 
 pub mod conformance;
+pub mod credentials;
 mod error;
 mod model;
 pub mod organization;

@@ -118,3 +118,49 @@ async fn expiry_sweep_frees_inactive_seats() {
     let (_dir, store) = fresh();
     conformance::expiry_sweep_frees_inactive_seats(&store).await;
 }
+
+/// Credentials are served from memory. A change made through the same store is seen by the
+/// next lookup; one made by another process on the file within `RECHECK_AFTER`.
+#[tokio::test]
+async fn credential_changes_reach_memory_at_once_here_and_within_the_recheck_period_elsewhere() {
+    use seats_store::credentials::RECHECK_AFTER;
+    use seats_store::secret::Secret;
+    use seats_types::TokenStatus;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seats.db");
+    let here = SqliteStore::open(&path, Durability::Full).unwrap();
+    let now = "2030-01-01T00:00:00Z".parse().unwrap();
+    here.load_seed(conformance::seed_with(5, &[]), now).await.unwrap();
+    let elsewhere = SqliteStore::open(&path, Durability::Full).unwrap();
+    async fn status(store: &SqliteStore) -> Option<TokenStatus> {
+        let hash = Secret::new("secret-token").hash();
+        store.token_by_hash(hash).await.unwrap().map(|t| t.status)
+    }
+    assert_eq!(status(&here).await, Some(TokenStatus::Active));
+    assert_eq!(status(&elsewhere).await, Some(TokenStatus::Active));
+
+    here.set_token_status("tok1", TokenStatus::Disabled, seats_store::Actor::Operator, now)
+        .await
+        .unwrap();
+    assert_eq!(status(&here).await, Some(TokenStatus::Disabled), "at once, here");
+    let started = std::time::Instant::now();
+    while status(&elsewhere).await != Some(TokenStatus::Disabled) {
+        assert!(
+            started.elapsed() < RECHECK_AFTER * 3,
+            "the other process never saw the change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    here.delete_token("tok1", seats_store::Actor::Operator, now)
+        .await
+        .unwrap();
+    assert_eq!(status(&here).await, None, "a deleted token is gone at once");
+    let member = here.member_by_email("admin@example.com").await.unwrap().unwrap();
+    assert_eq!(member.accounts, [conformance::ACCOUNT]);
+    here.delete_member("admin@example.com", seats_store::Actor::Operator, now)
+        .await
+        .unwrap();
+    assert!(here.member_by_email("admin@example.com").await.unwrap().is_none());
+}

@@ -427,7 +427,9 @@ async fn error_table_snapshot() {
     let mut record = |name: &str, status: u16, body: Value| {
         table.insert(name.to_owned(), json!({"status": status, "body": body}));
     };
-    let cases: Vec<(&str, Vec<(&str, &str)>, String, String)> = vec![
+    // (name, headers, path, body)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, String, String);
+    let cases: Vec<Case> = vec![
         (
             "9106 no credentials",
             vec![],

@@ -6,12 +6,14 @@ mod readers;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use seats_types::{formats, SeatEditItem, Timestamp, TokenStatus};
 
+use crate::credentials::{CredentialCache, Credentials};
 use crate::model::*;
 use crate::secret::SecretHash;
 use crate::seed::ValidSeed;
@@ -24,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_logins_and_organizations.sql"),
     include_str!("../../migrations/sqlite/0003_maintained_figures_and_indexes.sql"),
+    include_str!("../../migrations/sqlite/0004_credentials_version.sql"),
 ];
 
 /// Lifetime of an Access session opened by a login [ours].
@@ -49,6 +52,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
     readers: Readers,
+    credentials: CredentialCache,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -96,12 +100,59 @@ impl SqliteStore {
             path,
             writer: Writer::start(conn),
             readers,
+            credentials: CredentialCache::default(),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Tokens, members and accounts from memory (see [`crate::credentials`]).
+    async fn credentials(&self) -> StoreResult<Arc<Credentials>> {
+        self.credentials
+            .get(
+                || self.readers.read(|c| Ok(credentials_version(c)?)),
+                || self.readers.read(load_credentials),
+            )
+            .await
+    }
+
+    /// Runs a write that changes tokens, members or accounts; the cache reloads after it.
+    async fn write_credentials<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    {
+        let result = self.writer.write(f).await;
+        self.credentials.invalidate();
+        result
+    }
+}
+
+fn credentials_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT version FROM credentials_version WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Reads every token, member and account id in one read transaction, so they agree.
+fn load_credentials(conn: &Connection) -> StoreResult<Credentials> {
+    conn.execute_batch("BEGIN")?;
+    let read = (|| {
+        let version = credentials_version(conn)?;
+        let accounts = conn
+            .prepare_cached("SELECT id FROM accounts")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(Credentials::from_parts(
+            version,
+            lifecycle::tokens(conn)?,
+            lifecycle::members(conn)?,
+            accounts,
+        ))
+    })();
+    conn.execute_batch("COMMIT")?;
+    read
 }
 
 /// Applies the migrations this database lacks, in one transaction. Foreign keys are off while
@@ -465,27 +516,15 @@ impl Store for SqliteStore {
     }
 
     async fn load_seed(&self, seed: ValidSeed, now: Timestamp) -> StoreResult<()> {
-        self.writer.write(move |c| load_seed(c, &seed, now)).await
+        self.write_credentials(move |c| load_seed(c, &seed, now)).await
     }
 
     async fn token_by_hash(&self, hash: SecretHash) -> StoreResult<Option<TokenRecord>> {
-        self.readers
-            .read(move |c| {
-                let sql = format!("SELECT {} FROM tokens WHERE value_hash = ?1", lifecycle::TOKEN_COLUMNS);
-                let found = c
-                    .prepare_cached(&sql)?
-                    .query_row([hash.as_bytes()], token_from_row)
-                    .optional()?;
-                let Some(found) = found else { return Ok(None) };
-                let token = with_policies(found)?;
-                Ok((token.value_hash == hash).then_some(token))
-            })
-            .await
+        Ok(self.credentials().await?.token(&hash).cloned())
     }
 
     async fn member_by_email(&self, email: &str) -> StoreResult<Option<MemberRecord>> {
-        let email = email.to_owned();
-        self.readers.read(move |c| lifecycle::member(c, &email)).await
+        Ok(self.credentials().await?.member(email).cloned())
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
@@ -494,8 +533,7 @@ impl Store for SqliteStore {
     }
 
     async fn account_exists(&self, id: &str) -> StoreResult<bool> {
-        let id = id.to_owned();
-        self.readers.read(move |c| lifecycle::account_exists(c, &id)).await
+        Ok(self.credentials().await?.accounts.contains(id))
     }
 
     async fn accounts(&self) -> StoreResult<Vec<AccountRecord>> {
@@ -658,8 +696,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_account(&self, account: NewAccount, actor: Actor, now: Timestamp) -> StoreResult<AccountRecord> {
-        self.writer
-            .write(move |c| lifecycle::create_account(c, &account, &actor, now))
+        self.write_credentials(move |c| lifecycle::create_account(c, &account, &actor, now))
             .await
     }
 
@@ -686,8 +723,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<MemberRecord> {
         let email = email.to_owned();
-        self.writer
-            .write(move |c| lifecycle::create_member(c, &email, key_hash, &accounts, &actor, now))
+        self.write_credentials(move |c| lifecycle::create_member(c, &email, key_hash, &accounts, &actor, now))
             .await
     }
 
@@ -697,14 +733,12 @@ impl Store for SqliteStore {
 
     async fn delete_member(&self, email: &str, actor: Actor, now: Timestamp) -> StoreResult<()> {
         let email = email.to_owned();
-        self.writer
-            .write(move |c| lifecycle::delete_member(c, &email, &actor, now))
+        self.write_credentials(move |c| lifecycle::delete_member(c, &email, &actor, now))
             .await
     }
 
     async fn create_token(&self, token: NewToken, actor: Actor, now: Timestamp) -> StoreResult<TokenRecord> {
-        self.writer
-            .write(move |c| lifecycle::create_token(c, &token, &actor, now))
+        self.write_credentials(move |c| lifecycle::create_token(c, &token, &actor, now))
             .await
     }
 
@@ -720,15 +754,13 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<TokenRecord> {
         let id = id.to_owned();
-        self.writer
-            .write(move |c| lifecycle::set_token_status(c, &id, status, &actor, now))
+        self.write_credentials(move |c| lifecycle::set_token_status(c, &id, status, &actor, now))
             .await
     }
 
     async fn delete_token(&self, id: &str, actor: Actor, now: Timestamp) -> StoreResult<()> {
         let id = id.to_owned();
-        self.writer
-            .write(move |c| lifecycle::delete_token(c, &id, &actor, now))
+        self.write_credentials(move |c| lifecycle::delete_token(c, &id, &actor, now))
             .await
     }
 

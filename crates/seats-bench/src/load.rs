@@ -1,0 +1,131 @@
+//! The load generator: a fixed number of keep-alive HTTP/1.1 connections, each sending its
+//! next request as soon as the previous answer is read (a closed loop, like `wrk`), for a
+//! fixed time. Every answer's status is checked, so a fast stream of errors never reads as
+//! throughput.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// One request to send: built per request from a per-connection counter.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: Method,
+    pub path: String,
+    pub body: Option<Bytes>,
+}
+
+/// Builds the `n`th request of connection `conn`.
+pub type MakeCall = Arc<dyn Fn(usize, u64) -> Call + Send + Sync>;
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub requests: u64,
+    pub elapsed: Duration,
+    latencies_us: Vec<u32>,
+}
+
+impl Outcome {
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The latency at quantile `q` (0..=1), in milliseconds.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((self.latencies_us.len() as f64 * q) as usize).min(self.latencies_us.len() - 1);
+        f64::from(self.latencies_us[i]) / 1000.0
+    }
+}
+
+/// Drives `addr` with `connections` connections for `duration`, authenticating with
+/// `bearer` (if any). Fails on the first answer whose status is not `expect`.
+pub async fn run(
+    addr: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    bearer: Option<&str>,
+    expect: u16,
+    make: MakeCall,
+) -> anyhow::Result<Outcome> {
+    let authorization = bearer.map(|t| format!("Bearer {t}"));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::with_capacity(connections);
+    for conn in 0..connections {
+        let make = make.clone();
+        let authorization = authorization.clone();
+        tasks.push(tokio::spawn(async move {
+            drive(addr, conn, deadline, authorization, expect, make).await
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for task in tasks {
+        latencies_us.extend(task.await.context("a load connection panicked")??);
+    }
+    let elapsed = started.elapsed();
+    latencies_us.sort_unstable();
+    Ok(Outcome {
+        requests: latencies_us.len() as u64,
+        elapsed,
+        latencies_us,
+    })
+}
+
+async fn drive(
+    addr: SocketAddr,
+    conn: usize,
+    deadline: Instant,
+    authorization: Option<String>,
+    expect: u16,
+    make: MakeCall,
+) -> anyhow::Result<Vec<u32>> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connecting to {addr}"))?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let host = addr.to_string();
+    let mut latencies = Vec::new();
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        let call = make(conn, n);
+        n += 1;
+        let mut request = Request::builder()
+            .method(call.method)
+            .uri(&call.path)
+            .header("host", &host);
+        if let Some(auth) = &authorization {
+            request = request.header("authorization", auth);
+        }
+        if call.body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let request = request.body(Full::new(call.body.unwrap_or_default()))?;
+        let sent = Instant::now();
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await?.to_bytes();
+        if status != expect {
+            bail!(
+                "{} answered {status}, expected {expect}: {}",
+                call.path,
+                String::from_utf8_lossy(&body)
+            );
+        }
+        latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+    }
+    Ok(latencies)
+}

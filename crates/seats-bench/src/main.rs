@@ -1,0 +1,332 @@
+//! `cargo run --release -p seats-bench [-- --quick]`: how fast the real `seats serve` is at
+//! 10k, 100k and 1M seats, beside a static-response baseline measured by the same load
+//! generator in the same run, so the numbers read as ratios on any machine.
+//!
+//! For each size it seeds a fresh SQLite database through `seats serve --seed` (timing the
+//! load and reading its peak memory), restarts the server on it (cold start, idle memory),
+//! and drives it over HTTP: 1-seat PATCHes at 16 connections, 1000-seat batches, and the
+//! latency of an email lookup, a search and the first users page. Server logs go to a file,
+//! as in production. Durability is the default (`full`: fsync before every answer).
+
+mod load;
+mod process;
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::Parser;
+use hyper::Method;
+
+use load::{Call, MakeCall, Outcome};
+use process::Server;
+
+const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "bench-token-0123456789";
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmark the seats server against a static-response baseline")]
+struct Args {
+    /// Sizes 10k and 100k with short runs: under a minute.
+    #[arg(long)]
+    quick: bool,
+    /// Account sizes to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 100_000, 1_000_000])]
+    sizes: Vec<usize>,
+    /// Seconds per throughput measurement.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Concurrent connections for the 1-seat PATCH and the baseline.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Internal: serve the static baseline on this address and print it.
+    #[arg(long, hide = true)]
+    serve_static: Option<SocketAddr>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = Args::parse();
+    if let Some(addr) = args.serve_static {
+        return serve_static(addr);
+    }
+    if args.quick {
+        args.sizes.retain(|&n| n <= 100_000);
+        args.seconds = args.seconds.min(2.0);
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(run(args))
+}
+
+/// The baseline: a minimal axum handler with a fixed body about the size of a 1-seat answer.
+fn serve_static(addr: SocketAddr) -> anyhow::Result<()> {
+    const BODY: &str = r#"{"success":true,"errors":[],"messages":[],"result":[{"access_seat":false,"created_at":"2030-01-01T00:00:00.000000Z","gateway_seat":true,"seat_uid":"seat-000001","updated_at":"2030-01-01T00:00:00.000000Z"}],"result_info":{"count":1,"page":1,"per_page":1,"total_count":1,"total_pages":1}}"#;
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let app = axum::Router::new().fallback(|| async { ([("content-type", "application/json")], BODY) });
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        println!("static baseline listening on http://{}", listener.local_addr()?);
+        axum::serve(listener, app).await?;
+        Ok(())
+    })
+}
+
+/// A small deterministic generator (xorshift), so runs pick the same seats.
+fn pick(conn: usize, n: u64, range: usize) -> usize {
+    let mut x = (conn as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    (x % range as u64) as usize
+}
+
+/// Writes a seed of `users` users, each holding a Gateway seat (so flipping Access never
+/// meets the limit), without holding the document in memory.
+fn write_seed(path: &Path, users: usize) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(std::fs::File::create(path)?);
+    write!(
+        out,
+        r#"{{"accounts":[{{"id":"{ACCOUNT}","name":"bench","seat_limit":{users},"users":["#
+    )?;
+    for i in 0..users {
+        let sep = if i == 0 { "" } else { "," };
+        write!(
+            out,
+            r#"{sep}{{"email":"user{i}@example.com","name":"User {i}","seat_uid":"seat-{i:07}","access_seat":{},"gateway_seat":true}}"#,
+            i % 2 == 0
+        )?;
+    }
+    write!(
+        out,
+        r#"]}}],"tokens":[{{"name":"bench","value":"{TOKEN}","policies":[{{"effect":"allow","resources":{{"com.cloudflare.api.account.{ACCOUNT}":"*"}},"permission_groups":[{{"name":"Zero Trust: Seats Write"}},{{"name":"Access: Audit Logs Read"}}]}}]}}]}}"#
+    )?;
+    out.flush()?;
+    Ok(())
+}
+
+/// What one account size measured.
+struct SizeResult {
+    users: usize,
+    seed_load: Duration,
+    seed_peak_mib: f64,
+    cold_start: Duration,
+    idle_mib: f64,
+    patch: Outcome,
+    batch_seats_per_s: f64,
+    email_ms: f64,
+    search_ms: f64,
+    first_page_ms: f64,
+}
+
+fn patch_path() -> String {
+    format!("/client/v4/accounts/{ACCOUNT}/access/seats")
+}
+
+/// 1-seat PATCHes on random seats, each flipping Access so every one commits a change.
+fn one_seat(users: usize) -> MakeCall {
+    Arc::new(move |conn, n| {
+        let seat = pick(conn, n, users);
+        let body = format!(
+            r#"[{{"access_seat":{},"gateway_seat":true,"seat_uid":"seat-{seat:07}"}}]"#,
+            (n + conn as u64).is_multiple_of(2)
+        );
+        Call {
+            method: Method::PATCH,
+            path: patch_path(),
+            body: Some(Bytes::from(body)),
+        }
+    })
+}
+
+/// 1000-seat PATCHes over a random run of consecutive seats.
+fn batch(users: usize) -> MakeCall {
+    Arc::new(move |conn, n| {
+        let start = pick(conn, n, users.saturating_sub(1000).max(1));
+        let access = n.is_multiple_of(2);
+        let mut body = String::with_capacity(70 * 1000);
+        body.push('[');
+        for seat in start..(start + 1000).min(users) {
+            if seat > start {
+                body.push(',');
+            }
+            let _ = write!(
+                body,
+                r#"{{"access_seat":{access},"gateway_seat":true,"seat_uid":"seat-{seat:07}"}}"#
+            );
+        }
+        body.push(']');
+        Call {
+            method: Method::PATCH,
+            path: patch_path(),
+            body: Some(Bytes::from(body)),
+        }
+    })
+}
+
+fn get(path_of: impl Fn(usize, u64) -> String + Send + Sync + 'static) -> MakeCall {
+    Arc::new(move |conn, n| Call {
+        method: Method::GET,
+        path: path_of(conn, n),
+        body: None,
+    })
+}
+
+/// Median latency of one connection asking sequentially for `duration`.
+async fn latency(addr: SocketAddr, duration: Duration, make: MakeCall) -> anyhow::Result<f64> {
+    Ok(load::run(addr, 1, duration, Some(TOKEN), 200, make)
+        .await?
+        .quantile_ms(0.5))
+}
+
+async fn measure_size(
+    seats: &Path,
+    dir: &Path,
+    users: usize,
+    seconds: f64,
+    connections: usize,
+) -> anyhow::Result<SizeResult> {
+    let duration = Duration::from_secs_f64(seconds);
+    let seed = dir.join(format!("seed-{users}.json"));
+    write_seed(&seed, users)?;
+    let db = dir.join(format!("seats-{users}.db"));
+    let db_url = format!("sqlite://{}", db.display());
+    let log = dir.join(format!("seats-{users}.log"));
+
+    let seeding = Server::start(
+        seats,
+        &[
+            "serve",
+            "--database",
+            &db_url,
+            "--seed",
+            seed.to_str().context("path")?,
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &log,
+    )?;
+    let (seed_load, seed_peak_mib) = (seeding.start_time, seeding.peak_rss_mib());
+    seeding.stop();
+    std::fs::remove_file(&seed)?;
+
+    let server = Server::start(
+        seats,
+        &["serve", "--database", &db_url, "--listen", "127.0.0.1:0"],
+        &log,
+    )?;
+    let (cold_start, idle_mib) = (server.start_time, server.rss_mib());
+    let addr = server.addr;
+
+    let patch = load::run(addr, connections, duration, Some(TOKEN), 200, one_seat(users)).await?;
+    let batches = load::run(addr, 4, duration, Some(TOKEN), 200, batch(users)).await?;
+    let batch_seats_per_s = batches.per_second() * 1000.0_f64.min(users as f64);
+    let users_path = format!("/client/v4/accounts/{ACCOUNT}/access/users");
+    let lookup = duration.min(Duration::from_secs(2));
+    let email_ms = latency(addr, lookup, {
+        let p = users_path.clone();
+        get(move |c, n| format!("{p}?email=user{}@example.com", pick(c, n, users)))
+    })
+    .await?;
+    // A substring naming one user ("r123@e" is only in user123@example.com).
+    let search_ms = latency(addr, lookup, {
+        let p = users_path.clone();
+        get(move |c, n| format!("{p}?search=r{}%40e", pick(c, n, users)))
+    })
+    .await?;
+    let first_page_ms = latency(addr, lookup, get(move |_, _| users_path.clone())).await?;
+    server.stop();
+    Ok(SizeResult {
+        users,
+        seed_load,
+        seed_peak_mib,
+        cold_start,
+        idle_mib,
+        patch,
+        batch_seats_per_s,
+        email_ms,
+        search_ms,
+        first_page_ms,
+    })
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let seats = process::seats_binary()?;
+    let dir = tempfile::Builder::new().prefix("seats-bench").tempdir()?;
+    let duration = Duration::from_secs_f64(args.seconds);
+
+    let me = std::env::current_exe()?;
+    let baseline_server = Server::start(&me, &["--serve-static", "127.0.0.1:0"], &dir.path().join("static.log"))?;
+    let static_call: MakeCall = get(|_, _| "/".to_owned());
+    let baseline = load::run(baseline_server.addr, args.connections, duration, None, 200, static_call).await?;
+    baseline_server.stop();
+    println!(
+        "static baseline: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms at {} connections",
+        baseline.per_second(),
+        baseline.quantile_ms(0.5),
+        baseline.quantile_ms(0.99),
+        args.connections
+    );
+
+    let mut results = Vec::new();
+    for &users in &args.sizes {
+        let r = measure_size(&seats, dir.path(), users, args.seconds, args.connections).await?;
+        println!(
+            "{:>9} seats: PATCH {:.0} req/s ({:.2}x baseline), p50 {:.2} ms, p99 {:.2} ms; batches {:.0} seats/s; \
+             email {:.2} ms, search {:.2} ms, first page {:.2} ms; seed {:.2} s, peak {:.0} MiB; \
+             cold start {:.0} ms, idle {:.1} MiB",
+            r.users,
+            r.patch.per_second(),
+            r.patch.per_second() / baseline.per_second(),
+            r.patch.quantile_ms(0.5),
+            r.patch.quantile_ms(0.99),
+            r.batch_seats_per_s,
+            r.email_ms,
+            r.search_ms,
+            r.first_page_ms,
+            r.seed_load.as_secs_f64(),
+            r.seed_peak_mib,
+            r.cold_start.as_secs_f64() * 1000.0,
+            r.idle_mib
+        );
+        results.push(r);
+    }
+    print_table(&baseline, &results, args.connections);
+    Ok(())
+}
+
+/// The results as a Markdown table, for the README.
+fn print_table(baseline: &Outcome, results: &[SizeResult], connections: usize) {
+    let smallest = results.first().map(|r| r.patch.per_second()).unwrap_or(f64::NAN);
+    println!();
+    println!(
+        "static baseline ({connections} connections): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+        baseline.per_second(),
+        baseline.quantile_ms(0.5),
+        baseline.quantile_ms(0.99)
+    );
+    println!();
+    println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in results {
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} |",
+            r.users,
+            r.patch.per_second(),
+            r.patch.per_second() / baseline.per_second(),
+            r.patch.per_second() / smallest,
+            r.patch.quantile_ms(0.5),
+            r.patch.quantile_ms(0.99),
+            r.batch_seats_per_s,
+            r.email_ms,
+            r.search_ms,
+            r.first_page_ms,
+            r.seed_load.as_secs_f64(),
+            r.seed_peak_mib,
+            r.cold_start.as_secs_f64() * 1000.0,
+            r.idle_mib
+        );
+    }
+}
