@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use seats_server::{build_router, AppState, Clock, ManualClock, ServerConfig, SystemClock};
 use seats_store::secret::Secret;
 use seats_store::sqlite::SqliteStore;
-use seats_store::{seed, DatabaseUrl, Durability, Store};
+use seats_store::{seed, DatabaseUrl, Durability, Store, StoreError};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Args)]
@@ -95,17 +95,17 @@ fn init_tracing(format: LogFormat) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    // The seed is read and validated before the database is touched, so a bad file changes nothing.
+    // A seed file is checked while it streams into the database, in one transaction: a
+    // problem anywhere rolls it all back (and a database file this run created is removed).
     let seed = match (&args.seed, args.demo) {
-        (Some(path), _) => {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read seed file {}", path.display()))?;
-            let seed = seed::parse(&bytes).map_err(|e| {
-                let lines: Vec<String> = e.problems.iter().map(|p| format!("{}: {p}", path.display())).collect();
-                anyhow::anyhow!("invalid seed file, nothing was loaded:\n{}", lines.join("\n"))
-            })?;
-            Some(seed)
-        }
-        (None, true) => Some(seed::parse(seed::DEMO_SEED.as_bytes()).context("built-in demo seed")?),
+        (Some(path), _) => Some((
+            seed::SeedDocument::open(path).with_context(|| format!("cannot read seed file {}", path.display()))?,
+            path.display().to_string(),
+        )),
+        (None, true) => Some((
+            seed::parse(seed::DEMO_SEED.as_bytes()).context("built-in demo seed")?,
+            "built-in demo seed".to_owned(),
+        )),
         (None, false) => None,
     };
 
@@ -121,12 +121,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         (None, false) => "sqlite://seats.db".to_owned(),
     };
+    let mut created_file = None;
     let store: Arc<dyn Store> = match database.parse::<DatabaseUrl>()? {
         DatabaseUrl::Sqlite(path) => {
             let durability = match args.durability {
                 DurabilityArg::Full => Durability::Full,
                 DurabilityArg::Relaxed => Durability::Relaxed,
             };
+            if !path.exists() {
+                created_file = Some(path.clone());
+            }
             let store = SqliteStore::open(&path, durability)
                 .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
             tracing::info!(path = %path.display(), ?durability, "opened SQLite database");
@@ -142,12 +146,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(manual) => manual.clone(),
         None => Arc::new(SystemClock),
     };
-    if let Some(seed) = seed {
+    if let Some((seed, source)) = seed {
         if store.is_empty().await? {
-            let users = seed.user_count();
             let started = std::time::Instant::now();
-            store.load_seed(seed, clock.now()).await.context("loading the seed")?;
-            tracing::info!(users, elapsed_ms = started.elapsed().as_millis() as u64, "seed loaded");
+            match store.load_seed(seed, clock.now()).await {
+                Ok(summary) => tracing::info!(
+                    users = summary.users,
+                    accounts = summary.accounts,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "seed loaded"
+                ),
+                Err(e) => {
+                    drop(store);
+                    if let Some(path) = created_file {
+                        remove_database(&path);
+                    }
+                    return Err(match e {
+                        StoreError::InvalidSeed(e) => {
+                            let lines: Vec<String> = e.problems.iter().map(|p| format!("{source}: {p}")).collect();
+                            anyhow::anyhow!("invalid seed file, nothing was loaded:\n{}", lines.join("\n"))
+                        }
+                        other => anyhow::Error::new(other).context("loading the seed"),
+                    });
+                }
+            }
         } else {
             tracing::warn!("the database already holds data; the seed was not loaded");
         }
@@ -184,6 +206,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     seats_server::serve(listener, router, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Removes a SQLite database this run created, with its WAL and shared-memory files.
+fn remove_database(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 async fn shutdown_signal() {

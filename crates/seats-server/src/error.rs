@@ -144,6 +144,8 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::NotFound { .. } => ApiError::NotFound(vec![Problem::new("", "not found")]),
             StoreError::Other(e) => ApiError::Internal(e),
+            // Seeds are loaded at start-up, never through a request.
+            e @ StoreError::InvalidSeed(_) => ApiError::Internal(Box::new(e)),
         }
     }
 }

@@ -25,7 +25,7 @@ fn item(uid: &str, access: bool, gateway: bool) -> SeatEditItem {
 }
 
 /// A seed with one account of `limit` seats and the given users `(seat_uid, access, gateway, devices)`.
-pub fn seed_with(limit: u64, users: &[(&str, bool, bool, u64)]) -> seed::ValidSeed {
+pub fn seed_with(limit: u64, users: &[(&str, bool, bool, u64)]) -> seed::SeedDocument {
     let users: Vec<_> = users
         .iter()
         .enumerate()

@@ -14,6 +14,9 @@ pub enum StoreError {
     /// A uniqueness rule would be broken, or the operation does not fit the current state.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A seed document with problems; nothing of it was stored.
+    #[error("invalid seed:\n{0}")]
+    InvalidSeed(crate::seed::SeedError),
     /// Anything else: the database failed. Never shown to API clients.
     #[error("storage failure: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -45,9 +45,10 @@ pub trait Store: Send + Sync + 'static {
     /// True when the database holds no accounts, members or tokens (a seed may be loaded).
     async fn is_empty(&self) -> StoreResult<bool>;
 
-    /// Loads a validated seed in one transaction. Fails with [`StoreError::Conflict`] if the
-    /// database is not empty.
-    async fn load_seed(&self, seed: seed::ValidSeed, now: Timestamp) -> StoreResult<()>;
+    /// Loads a seed in one transaction, checking it as it streams in. Fails with
+    /// [`StoreError::Conflict`] if the database is not empty and with
+    /// [`StoreError::InvalidSeed`] (every problem, nothing stored) if the seed is not valid.
+    async fn load_seed(&self, seed: seed::SeedDocument, now: Timestamp) -> StoreResult<seed::SeedSummary>;
 
     /// The token whose secret hashes to `hash`.
     async fn token_by_hash(&self, hash: secret::SecretHash) -> StoreResult<Option<TokenRecord>>;

@@ -1,13 +1,24 @@
 //! The seed file (SPEC §9): accounts with users, members and tokens to load into an empty
-//! database, validated as a whole before anything is written.
+//! database.
+//!
+//! A seed is read as a stream: each user is checked and handed to a [`SeedSink`] (the
+//! backend's bulk loader) as soon as it is parsed, so a 1M-user file never sits in memory.
+//! Problems are collected, not fatal; the backend loads everything in one transaction and
+//! rolls it back if any problem was found, so an invalid seed writes nothing. Duplicates that
+//! need every user to be seen (an email or seat uid twice in an account, a user id twice in
+//! the seed) are found by the sink: the SQLite loader by its unique indexes, [`parse`] in
+//! memory.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::io::Read;
 
 use seats_types::{formats, Policy, Timestamp, TokenStatus};
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::secret::Secret;
+use crate::{StoreError, StoreResult};
 
 /// The built-in demo seed: the example values of Cloudflare's documentation, so its curl
 /// example works as written.
@@ -16,37 +27,20 @@ pub const DEMO_SEED: &str = include_str!("demo_seed.json");
 /// Default `seat_limit` of an account: the size of Cloudflare's Free plan.
 pub const DEFAULT_SEAT_LIMIT: u64 = 50;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Seed {
-    #[serde(default)]
-    accounts: Vec<SeedAccount>,
-    #[serde(default)]
-    members: Vec<SeedMember>,
-    #[serde(default)]
-    tokens: Vec<SeedToken>,
-}
+/// Most problems reported; the rest are counted.
+const MAX_PROBLEMS: usize = 1000;
 
-/// An account of the seed.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// An account of the seed, without its users (they are streamed).
+#[derive(Debug)]
 pub struct SeedAccount {
     pub id: String,
     pub name: String,
-    #[serde(default = "default_seat_limit")]
     pub seat_limit: u64,
-    #[serde(default)]
-    pub users: Vec<SeedUser>,
-    /// Organization settings (SPEC §7), stored as given.
-    #[serde(default)]
+    /// Organization settings (SPEC §7), normalized.
     pub organization: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-fn default_seat_limit() -> u64 {
-    DEFAULT_SEAT_LIMIT
-}
-
-/// A user of a seeded account. `seat_uid` and `id` are generated (UUIDs) when absent.
+/// A user of a seeded account. `seat_uid` and `id` are generated when absent.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedUser {
@@ -102,17 +96,44 @@ fn deserialize_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, 
     String::deserialize(d).map(Secret::new)
 }
 
-/// A seed that passed every check; only this can be loaded.
-pub struct ValidSeed {
-    pub accounts: Vec<SeedAccount>,
-    pub members: Vec<SeedMember>,
-    pub tokens: Vec<SeedToken>,
+/// A seed document to load: bytes or a file, read once, as a stream.
+pub struct SeedDocument {
+    reader: Box<dyn Read + Send>,
 }
 
-impl ValidSeed {
-    pub fn user_count(&self) -> usize {
-        self.accounts.iter().map(|a| a.users.len()).sum()
+impl fmt::Debug for SeedDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SeedDocument")
     }
+}
+
+impl SeedDocument {
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
+        SeedDocument {
+            reader: Box::new(std::io::Cursor::new(bytes.into())),
+        }
+    }
+
+    /// Streams the file; it is checked while it loads.
+    pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        Ok(SeedDocument {
+            reader: Box::new(std::io::BufReader::with_capacity(256 * 1024, file)),
+        })
+    }
+
+    pub fn into_reader(self) -> Box<dyn Read + Send> {
+        self.reader
+    }
+}
+
+/// What a loaded seed held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeedSummary {
+    pub accounts: usize,
+    pub users: usize,
+    pub members: usize,
+    pub tokens: usize,
 }
 
 /// One thing wrong with a seed file, located by a JSON pointer.
@@ -133,7 +154,7 @@ impl fmt::Display for SeedProblem {
     }
 }
 
-/// Why a seed was refused: every problem found.
+/// Why a seed was refused: every problem found, in document order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedError {
     pub problems: Vec<SeedProblem>,
@@ -153,38 +174,572 @@ impl fmt::Display for SeedError {
 
 impl std::error::Error for SeedError {}
 
-/// Parses and validates a seed document.
-pub fn parse(bytes: &[u8]) -> Result<ValidSeed, SeedError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let seed: Seed = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let pointer = path_to_pointer(e.path());
-        let inner = e.into_inner();
-        let problem = if inner.is_syntax() || inner.is_eof() {
-            format!("invalid JSON: {inner}")
+/// Which uniqueness rule a user broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicateField {
+    /// A user id twice in the seed.
+    Id,
+    /// An email twice in one account (ASCII case-insensitive).
+    Email,
+    /// A seat uid twice in one account.
+    SeatUid,
+}
+
+/// A user that repeats an earlier one, by position in the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub field: DuplicateField,
+    /// Index of the account in `accounts`, and of the user in its `users`.
+    pub account: usize,
+    pub user: usize,
+    pub value: String,
+    /// The earlier user of the same account, for emails and seat uids.
+    pub first: Option<usize>,
+}
+
+/// Where a checked seed goes: a backend's loader, or nowhere ([`parse`]).
+pub trait SeedSink {
+    /// A checked user of account `account` (its index), at `/accounts/{account}/users/{user}`.
+    fn user(&mut self, account: usize, account_id: &str, user: usize, seed: &SeedUser) -> StoreResult<()>;
+    /// A checked account, after its users.
+    fn account(&mut self, index: usize, account: &SeedAccount) -> StoreResult<()>;
+    fn member(&mut self, member: &SeedMember) -> StoreResult<()>;
+    fn token(&mut self, token: &SeedToken) -> StoreResult<()>;
+    /// Once every user is in: the duplicates among them.
+    fn duplicates(&mut self) -> StoreResult<Vec<Duplicate>>;
+}
+
+/// Reads a seed from `reader` into `sink`, checking everything. Returns what it held, or
+/// [`StoreError::InvalidSeed`] with every problem (the caller then discards what the sink
+/// received), or the sink's own error.
+pub fn stream(reader: impl Read, sink: &mut dyn SeedSink) -> StoreResult<SeedSummary> {
+    let mut loader = Loader {
+        sink,
+        problems: Vec::new(),
+        more_problems: 0,
+        account_ids: HashSet::new(),
+        members: Vec::new(),
+        tokens: Vec::new(),
+        summary: SeedSummary::default(),
+        failed: None,
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut track = serde_path_to_error::Track::new();
+    let parsed = DocumentSeed(&mut loader)
+        .deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
+        .and_then(|()| de.end());
+    if let Some(e) = loader.failed.take() {
+        return Err(e);
+    }
+    if let Err(e) = parsed {
+        let problem = if e.is_syntax() || e.is_eof() || e.is_io() {
+            format!("invalid JSON: {e}")
         } else {
-            inner.to_string()
+            e.to_string()
         };
-        SeedError {
-            problems: vec![SeedProblem { pointer, problem }],
+        return Err(StoreError::InvalidSeed(SeedError {
+            problems: vec![SeedProblem {
+                pointer: path_to_pointer(&track.path()),
+                problem,
+            }],
+        }));
+    }
+    loader.finish()
+}
+
+/// Checks a whole seed document in memory (for small documents: tests, the demo seed).
+pub fn parse(bytes: &[u8]) -> Result<SeedDocument, SeedError> {
+    match stream(bytes, &mut MemorySink::default()) {
+        Ok(_) => Ok(SeedDocument::from_bytes(bytes)),
+        Err(StoreError::InvalidSeed(e)) => Err(e),
+        Err(e) => Err(SeedError {
+            problems: vec![SeedProblem {
+                pointer: String::new(),
+                problem: e.to_string(),
+            }],
+        }),
+    }
+}
+
+/// Finds duplicates with hash maps; keeps nothing else.
+#[derive(Default)]
+struct MemorySink {
+    ids: HashSet<String>,
+    emails: HashMap<(usize, String), usize>,
+    seat_uids: HashMap<(usize, String), usize>,
+    found: Vec<Duplicate>,
+}
+
+impl SeedSink for MemorySink {
+    fn user(&mut self, account: usize, _: &str, user: usize, seed: &SeedUser) -> StoreResult<()> {
+        let mut dup = |field, value: &str, first| {
+            self.found.push(Duplicate {
+                field,
+                account,
+                user,
+                value: value.to_owned(),
+                first,
+            })
+        };
+        if let Some(id) = &seed.id {
+            if !self.ids.insert(id.to_ascii_lowercase()) {
+                dup(DuplicateField::Id, id, None);
+            }
         }
-    })?;
-    let problems = validate(&seed);
-    if problems.is_empty() {
-        let mut accounts = seed.accounts;
-        for account in &mut accounts {
-            // Validated above, so this only normalizes (`""` expiry becomes `null`, unknown fields go).
-            account.organization = account
-                .organization
-                .take()
-                .and_then(|o| crate::organization::normalize(&o, false).ok());
+        if let Some(&first) = self.emails.get(&(account, formats::email_key(&seed.email))) {
+            dup(DuplicateField::Email, &seed.email, Some(first));
+        } else {
+            self.emails.insert((account, formats::email_key(&seed.email)), user);
         }
-        Ok(ValidSeed {
-            accounts,
-            members: seed.members,
-            tokens: seed.tokens,
+        if let Some(uid) = &seed.seat_uid {
+            if let Some(&first) = self.seat_uids.get(&(account, uid.clone())) {
+                dup(DuplicateField::SeatUid, uid, Some(first));
+            } else {
+                self.seat_uids.insert((account, uid.clone()), user);
+            }
+        }
+        Ok(())
+    }
+
+    fn account(&mut self, _: usize, _: &SeedAccount) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn member(&mut self, _: &SeedMember) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn token(&mut self, _: &SeedToken) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn duplicates(&mut self) -> StoreResult<Vec<Duplicate>> {
+        Ok(std::mem::take(&mut self.found))
+    }
+}
+
+/// Sorts problems into document order: (section, item, position within it, order of checks).
+type Order = (u8, usize, usize, usize);
+const ACCOUNT_SECTION: u8 = 0;
+const MEMBER_SECTION: u8 = 1;
+const TOKEN_SECTION: u8 = 2;
+/// Position of an account's own problems after its users'.
+const AFTER_USERS: usize = usize::MAX;
+
+struct Loader<'s> {
+    sink: &'s mut dyn SeedSink,
+    problems: Vec<(Order, SeedProblem)>,
+    more_problems: usize,
+    account_ids: HashSet<String>,
+    members: Vec<SeedMember>,
+    tokens: Vec<SeedToken>,
+    summary: SeedSummary,
+    /// The sink's error, which stops the stream.
+    failed: Option<StoreError>,
+}
+
+impl Loader<'_> {
+    fn problem(&mut self, order: Order, pointer: String, problem: String) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push((order, SeedProblem { pointer, problem }));
+        } else {
+            self.more_problems += 1;
+        }
+    }
+
+    /// Hands a result of the sink on, keeping its error to return instead of the parser's.
+    fn sunk<E: serde::de::Error>(&mut self, result: StoreResult<()>) -> Result<(), E> {
+        result.map_err(|e| {
+            self.failed = Some(e);
+            E::custom("the seed could not be stored")
         })
-    } else {
-        Err(SeedError { problems })
+    }
+
+    /// A user's own problems; true when it may be stored.
+    fn check_user(&mut self, account: usize, index: usize, user: &SeedUser) -> bool {
+        let at = format!("/accounts/{account}/users/{index}");
+        let order = |k| (ACCOUNT_SECTION, account, 1 + index, k);
+        let before = self.problems.len() + self.more_problems;
+        if user.id.as_ref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
+            self.problem(order(0), format!("{at}/id"), "user id must be a UUID".into());
+        }
+        if !formats::is_email(&user.email) {
+            self.problem(order(1), format!("{at}/email"), "not a valid email address".into());
+        }
+        if let Some(p) = user.seat_uid.as_deref().and_then(formats::seat_uid_problem) {
+            self.problem(order(2), format!("{at}/seat_uid"), p.into());
+        }
+        if user.active_device_count > 0 && !user.gateway_seat {
+            self.problem(
+                order(3),
+                format!("{at}/active_device_count"),
+                "devices are registered through Gateway: requires gateway_seat true".into(),
+            );
+        }
+        self.problems.len() + self.more_problems == before
+    }
+
+    fn check_account(&mut self, index: usize, account: &mut SeedAccount, seated: u64) {
+        let at = format!("/accounts/{index}");
+        if !formats::is_account_id(&account.id) {
+            self.problem(
+                (ACCOUNT_SECTION, index, 0, 0),
+                format!("{at}/id"),
+                "account id must be 32 lowercase hex characters".into(),
+            );
+        } else if !self.account_ids.insert(account.id.clone()) {
+            self.problem(
+                (ACCOUNT_SECTION, index, 0, 0),
+                format!("{at}/id"),
+                format!("duplicate account id {}", account.id),
+            );
+        }
+        if let Some(org) = account.organization.take() {
+            match crate::organization::normalize(&org, false) {
+                // Normalized: `""` expiry becomes `null`, unknown fields go.
+                Ok(normal) => account.organization = Some(normal),
+                Err(found) => {
+                    for (i, (pointer, message)) in found.into_iter().enumerate() {
+                        self.problem(
+                            (ACCOUNT_SECTION, index, AFTER_USERS - 1, i),
+                            format!("{at}/organization{pointer}"),
+                            message,
+                        );
+                    }
+                }
+            }
+        }
+        if seated > account.seat_limit {
+            self.problem(
+                (ACCOUNT_SECTION, index, AFTER_USERS, 0),
+                format!("{at}/seat_limit"),
+                format!(
+                    "account over its limit: {seated} users hold a seat, seat_limit is {}",
+                    account.seat_limit
+                ),
+            );
+        }
+    }
+
+    fn finish(mut self) -> StoreResult<SeedSummary> {
+        let mut emails = HashSet::new();
+        for (m, member) in std::mem::take(&mut self.members).into_iter().enumerate() {
+            let at = format!("/members/{m}");
+            let before = self.problems.len();
+            if !formats::is_email(&member.email) {
+                self.problem(
+                    (MEMBER_SECTION, m, 0, 0),
+                    format!("{at}/email"),
+                    "not a valid email address".into(),
+                );
+            } else if !emails.insert(formats::email_key(&member.email)) {
+                self.problem(
+                    (MEMBER_SECTION, m, 0, 0),
+                    format!("{at}/email"),
+                    format!("duplicate member {}", member.email),
+                );
+            }
+            if !formats::is_api_key(member.api_key.expose()) {
+                self.problem(
+                    (MEMBER_SECTION, m, 1, 0),
+                    format!("{at}/api_key"),
+                    "api_key must be 32-64 ASCII letters and digits".into(),
+                );
+            }
+            for (i, id) in member.accounts.iter().enumerate() {
+                if !self.account_ids.contains(id) {
+                    self.problem(
+                        (MEMBER_SECTION, m, 2 + i, 0),
+                        format!("{at}/accounts/{i}"),
+                        format!("unknown account {id}"),
+                    );
+                }
+            }
+            if self.problems.len() == before {
+                self.summary.members += 1;
+                self.sink.member(&member)?;
+            }
+        }
+        let mut hashes = HashSet::new();
+        let mut ids = HashSet::new();
+        for (t, token) in std::mem::take(&mut self.tokens).into_iter().enumerate() {
+            let at = format!("/tokens/{t}");
+            let before = self.problems.len();
+            if let Some(id) = &token.id {
+                if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    self.problem(
+                        (TOKEN_SECTION, t, 0, 0),
+                        format!("{at}/id"),
+                        "token id must be 1-64 letters, digits or '-'".into(),
+                    );
+                } else if !ids.insert(id.clone()) {
+                    self.problem(
+                        (TOKEN_SECTION, t, 0, 0),
+                        format!("{at}/id"),
+                        format!("duplicate token id {id}"),
+                    );
+                }
+            }
+            if !formats::is_api_token(token.value.expose()) {
+                self.problem(
+                    (TOKEN_SECTION, t, 1, 0),
+                    format!("{at}/value"),
+                    "token value must be 1-255 characters of [A-Za-z0-9._~+/=-]".into(),
+                );
+            } else if !hashes.insert(token.value.hash().0) {
+                self.problem(
+                    (TOKEN_SECTION, t, 1, 0),
+                    format!("{at}/value"),
+                    "duplicate token value".into(),
+                );
+            }
+            if token.status == Some(TokenStatus::Expired) {
+                self.problem(
+                    (TOKEN_SECTION, t, 2, 0),
+                    format!("{at}/status"),
+                    "status must be active or disabled; expiry comes from expires_on".into(),
+                );
+            }
+            for (p, policy) in token.policies.iter().enumerate() {
+                for pr in policy_problems(policy) {
+                    self.problem(
+                        (TOKEN_SECTION, t, 3 + p, 0),
+                        format!("{at}/policies/{p}{}", pr.pointer),
+                        pr.problem,
+                    );
+                }
+            }
+            if self.problems.len() == before {
+                self.summary.tokens += 1;
+                self.sink.token(&token)?;
+            }
+        }
+        for d in self.sink.duplicates()? {
+            let at = format!("/accounts/{}/users/{}", d.account, d.user);
+            let first = |f: Option<usize>| {
+                f.map(|f| format!(" (first at /accounts/{}/users/{f})", d.account))
+                    .unwrap_or_default()
+            };
+            let (field, k, problem) = match d.field {
+                DuplicateField::Id => ("id", 0, format!("duplicate user id {}", d.value)),
+                DuplicateField::Email => ("email", 1, format!("duplicate email {}{}", d.value, first(d.first))),
+                DuplicateField::SeatUid => (
+                    "seat_uid",
+                    2,
+                    format!("duplicate seat_uid {}{}", d.value, first(d.first)),
+                ),
+            };
+            self.problem(
+                (ACCOUNT_SECTION, d.account, 1 + d.user, k),
+                format!("{at}/{field}"),
+                problem,
+            );
+        }
+        if self.problems.is_empty() {
+            return Ok(self.summary);
+        }
+        self.problems.sort_by_key(|(order, _)| *order);
+        let mut problems: Vec<SeedProblem> = self.problems.into_iter().map(|(_, p)| p).collect();
+        if self.more_problems > 0 {
+            problems.push(SeedProblem {
+                pointer: String::new(),
+                problem: format!("and {} more problems", self.more_problems),
+            });
+        }
+        Err(StoreError::InvalidSeed(SeedError { problems }))
+    }
+}
+
+/// The whole document: `{"accounts": [...], "members": [...], "tokens": [...]}`.
+struct DocumentSeed<'a, 's>(&'a mut Loader<'s>);
+
+impl<'de> DeserializeSeed<'de> for DocumentSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DocumentSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a seed object with accounts, members and tokens")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        const FIELDS: &[&str] = &["accounts", "members", "tokens"];
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "accounts" => map.next_value_seed(AccountsSeed(&mut *self.0))?,
+                "members" => self.0.members = map.next_value()?,
+                "tokens" => self.0.tokens = map.next_value()?,
+                other => return Err(A::Error::unknown_field(other, FIELDS)),
+            }
+        }
+        Ok(())
+    }
+}
+
+struct AccountsSeed<'a, 's>(&'a mut Loader<'s>);
+
+impl<'de> DeserializeSeed<'de> for AccountsSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AccountsSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of accounts")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while seq
+            .next_element_seed(AccountSeed {
+                loader: &mut *self.0,
+                index,
+            })?
+            .is_some()
+        {
+            index += 1;
+        }
+        self.0.summary.accounts = index;
+        Ok(())
+    }
+}
+
+/// One account: its fields in any order; its users are streamed once its id is known (and
+/// held until then if `users` comes first).
+struct AccountSeed<'a, 's> {
+    loader: &'a mut Loader<'s>,
+    index: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for AccountSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AccountSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an account object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        const FIELDS: &[&str] = &["id", "name", "seat_limit", "users", "organization"];
+        let (mut id, mut name, mut seat_limit, mut organization) = (None::<String>, None, None, None);
+        let mut held: Vec<SeedUser> = Vec::new();
+        let mut seated = 0u64;
+        let mut users = 0usize;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "id" => id = Some(map.next_value()?),
+                "name" => name = Some(map.next_value()?),
+                "seat_limit" => seat_limit = Some(map.next_value()?),
+                "organization" => organization = map.next_value()?,
+                "users" => match &id {
+                    Some(id) => {
+                        let seed = UsersSeed {
+                            loader: &mut *self.loader,
+                            account: self.index,
+                            account_id: id,
+                            seated: &mut seated,
+                            count: &mut users,
+                        };
+                        map.next_value_seed(seed)?;
+                    }
+                    None => held = map.next_value()?,
+                },
+                other => {
+                    map.next_value::<IgnoredAny>()?;
+                    return Err(A::Error::unknown_field(other, FIELDS));
+                }
+            }
+        }
+        let id = id.ok_or_else(|| A::Error::missing_field("id"))?;
+        let name = name.ok_or_else(|| A::Error::missing_field("name"))?;
+        for user in held {
+            let stored = self.loader.user(self.index, &id, users, &user, &mut seated);
+            self.loader.sunk(stored)?;
+            users += 1;
+        }
+        let mut account = SeedAccount {
+            id,
+            name,
+            seat_limit: seat_limit.unwrap_or(DEFAULT_SEAT_LIMIT),
+            organization,
+        };
+        self.loader.check_account(self.index, &mut account, seated);
+        let stored = self.loader.sink.account(self.index, &account);
+        self.loader.sunk(stored)
+    }
+}
+
+impl Loader<'_> {
+    /// Checks one user and hands it to the sink if it is sound.
+    fn user(
+        &mut self,
+        account: usize,
+        account_id: &str,
+        index: usize,
+        user: &SeedUser,
+        seated: &mut u64,
+    ) -> StoreResult<()> {
+        self.summary.users += 1;
+        if user.access_seat || user.gateway_seat {
+            *seated += 1;
+        }
+        if self.check_user(account, index, user) {
+            self.sink.user(account, account_id, index, user)?;
+        }
+        Ok(())
+    }
+}
+
+struct UsersSeed<'a, 's> {
+    loader: &'a mut Loader<'s>,
+    account: usize,
+    account_id: &'a str,
+    seated: &'a mut u64,
+    count: &'a mut usize,
+}
+
+impl<'de> DeserializeSeed<'de> for UsersSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UsersSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of users")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(user) = seq.next_element::<SeedUser>()? {
+            let stored = self
+                .loader
+                .user(self.account, self.account_id, *self.count, &user, self.seated);
+            self.loader.sunk(stored)?;
+            *self.count += 1;
+        }
+        Ok(())
     }
 }
 
@@ -200,138 +755,6 @@ fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
         }
     }
     out
-}
-
-fn validate(seed: &Seed) -> Vec<SeedProblem> {
-    let mut problems = Vec::new();
-    let mut problem = |pointer: String, problem: String| problems.push(SeedProblem { pointer, problem });
-
-    let mut account_ids = HashSet::new();
-    let mut user_ids = HashSet::new();
-    for (a, account) in seed.accounts.iter().enumerate() {
-        let at = format!("/accounts/{a}");
-        if !formats::is_account_id(&account.id) {
-            problem(
-                format!("{at}/id"),
-                "account id must be 32 lowercase hex characters".into(),
-            );
-        } else if !account_ids.insert(account.id.as_str()) {
-            problem(format!("{at}/id"), format!("duplicate account id {}", account.id));
-        }
-        let mut emails: HashMap<String, usize> = HashMap::new();
-        let mut seat_uids: HashMap<&str, usize> = HashMap::new();
-        let mut seated = 0u64;
-        for (u, user) in account.users.iter().enumerate() {
-            let at = format!("{at}/users/{u}");
-            if let Some(id) = &user.id {
-                if uuid::Uuid::parse_str(id).is_err() {
-                    problem(format!("{at}/id"), "user id must be a UUID".into());
-                } else if !user_ids.insert(id.to_ascii_lowercase()) {
-                    problem(format!("{at}/id"), format!("duplicate user id {id}"));
-                }
-            }
-            if !formats::is_email(&user.email) {
-                problem(format!("{at}/email"), "not a valid email address".into());
-            } else if let Some(first) = emails.insert(formats::email_key(&user.email), u) {
-                problem(
-                    format!("{at}/email"),
-                    format!("duplicate email {} (first at /accounts/{a}/users/{first})", user.email),
-                );
-            }
-            if let Some(uid) = &user.seat_uid {
-                if let Some(p) = formats::seat_uid_problem(uid) {
-                    problem(format!("{at}/seat_uid"), p.into());
-                } else if let Some(first) = seat_uids.insert(uid, u) {
-                    problem(
-                        format!("{at}/seat_uid"),
-                        format!("duplicate seat_uid {uid} (first at /accounts/{a}/users/{first})"),
-                    );
-                }
-            }
-            if user.active_device_count > 0 && !user.gateway_seat {
-                problem(
-                    format!("{at}/active_device_count"),
-                    "devices are registered through Gateway: requires gateway_seat true".into(),
-                );
-            }
-            if user.access_seat || user.gateway_seat {
-                seated += 1;
-            }
-        }
-        if let Some(org) = &account.organization {
-            if let Err(found) = crate::organization::normalize(org, false) {
-                for (pointer, message) in found {
-                    problem(format!("{at}/organization{pointer}"), message);
-                }
-            }
-        }
-        if seated > account.seat_limit {
-            problem(
-                format!("{at}/seat_limit"),
-                format!(
-                    "account over its limit: {seated} users hold a seat, seat_limit is {}",
-                    account.seat_limit
-                ),
-            );
-        }
-    }
-
-    let mut member_emails = HashSet::new();
-    for (m, member) in seed.members.iter().enumerate() {
-        let at = format!("/members/{m}");
-        if !formats::is_email(&member.email) {
-            problem(format!("{at}/email"), "not a valid email address".into());
-        } else if !member_emails.insert(formats::email_key(&member.email)) {
-            problem(format!("{at}/email"), format!("duplicate member {}", member.email));
-        }
-        if !formats::is_api_key(member.api_key.expose()) {
-            problem(
-                format!("{at}/api_key"),
-                "api_key must be 32-64 ASCII letters and digits".into(),
-            );
-        }
-        for (i, id) in member.accounts.iter().enumerate() {
-            if !account_ids.contains(id.as_str()) {
-                problem(format!("{at}/accounts/{i}"), format!("unknown account {id}"));
-            }
-        }
-    }
-
-    let mut token_hashes = HashSet::new();
-    let mut token_ids = HashSet::new();
-    for (t, token) in seed.tokens.iter().enumerate() {
-        let at = format!("/tokens/{t}");
-        if let Some(id) = &token.id {
-            if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                problem(
-                    format!("{at}/id"),
-                    "token id must be 1-64 letters, digits or '-'".into(),
-                );
-            } else if !token_ids.insert(id.as_str()) {
-                problem(format!("{at}/id"), format!("duplicate token id {id}"));
-            }
-        }
-        if !formats::is_api_token(token.value.expose()) {
-            problem(
-                format!("{at}/value"),
-                "token value must be 1-255 characters of [A-Za-z0-9._~+/=-]".into(),
-            );
-        } else if !token_hashes.insert(token.value.hash().0) {
-            problem(format!("{at}/value"), "duplicate token value".into());
-        }
-        if token.status == Some(TokenStatus::Expired) {
-            problem(
-                format!("{at}/status"),
-                "status must be active or disabled; expiry comes from expires_on".into(),
-            );
-        }
-        for (p, policy) in token.policies.iter().enumerate() {
-            for pr in policy_problems(policy) {
-                problem(format!("{at}/policies/{p}{}", pr.pointer), pr.problem);
-            }
-        }
-    }
-    problems
 }
 
 /// Problems of one token policy, with pointers relative to the policy.
@@ -392,10 +815,35 @@ mod tests {
 
     #[test]
     fn demo_seed_is_valid() {
-        let seed = parse(DEMO_SEED.as_bytes()).expect("demo seed");
-        assert_eq!(seed.user_count(), 1);
-        assert_eq!(seed.tokens.len(), 1);
-        assert_eq!(seed.members.len(), 1);
+        parse(DEMO_SEED.as_bytes()).expect("demo seed");
+        let summary = stream(DEMO_SEED.as_bytes(), &mut MemorySink::default()).unwrap();
+        assert_eq!(
+            summary,
+            SeedSummary {
+                accounts: 1,
+                users: 1,
+                members: 1,
+                tokens: 1
+            }
+        );
+    }
+
+    #[test]
+    fn users_before_the_account_id_and_every_kind_of_duplicate() {
+        let p = problems(
+            r#"{"accounts":[{"users":[{"email":"a@x.com","seat_uid":"s","id":"00000000-0000-4000-8000-000000000001"},
+                                       {"email":"b@x.com","seat_uid":"s"}],
+                             "id":"699d98642c564d2e855e9661899b7252","name":"x"},
+                            {"id":"0123456789abcdef0123456789abcdef","name":"y","users":[
+                                       {"email":"c@x.com","id":"00000000-0000-4000-8000-000000000001"}]}]}"#,
+        );
+        assert_eq!(
+            p,
+            vec![
+                "/accounts/0/users/1/seat_uid: duplicate seat_uid s (first at /accounts/0/users/0)",
+                "/accounts/1/users/0/id: duplicate user id 00000000-0000-4000-8000-000000000001",
+            ]
+        );
     }
 
     #[test]

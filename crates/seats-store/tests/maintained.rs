@@ -74,7 +74,7 @@ fn email(i: usize) -> String {
 }
 
 /// Two accounts with expiry on; a few users each, some holding seats and devices.
-fn initial_seed(users: &[(bool, bool, u64)]) -> seed::ValidSeed {
+fn initial_seed(users: &[(bool, bool, u64)]) -> seed::SeedDocument {
     let accounts: Vec<_> = ACCOUNTS
         .iter()
         .map(|id| {

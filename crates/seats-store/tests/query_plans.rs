@@ -26,7 +26,7 @@ fn at(s: &str) -> Timestamp {
 }
 
 /// An account of `n` users; a third hold a device, half an Access seat.
-fn seed_doc(n: usize) -> seed::ValidSeed {
+fn seed_doc(n: usize) -> seed::SeedDocument {
     let users: Vec<_> = (0..n)
         .map(|i| {
             let login = if i < STALE_USERS {

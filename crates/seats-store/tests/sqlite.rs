@@ -164,3 +164,56 @@ async fn credential_changes_reach_memory_at_once_here_and_within_the_recheck_per
         .unwrap();
     assert!(here.member_by_email("admin@example.com").await.unwrap().is_none());
 }
+
+/// The bulk loader finds what only the whole seed shows (duplicates, by its unique indexes)
+/// with the places `seed::parse` gives, and stores nothing of an invalid seed.
+#[tokio::test]
+async fn an_invalid_seed_is_reported_in_full_and_leaves_the_database_empty() {
+    use seats_store::seed::SeedDocument;
+    use seats_store::StoreError;
+
+    let (_dir, store) = fresh();
+    let doc = r#"{"tokens": [{"name": "t", "value": "tok", "policies": []}],
+        "accounts": [{"users": [{"email": "a@x.com", "seat_uid": "s1"}, {"email": "A@X.com", "seat_uid": "s2"},
+                                 {"email": "b@x.com", "seat_uid": "s1", "access_seat": true, "gateway_seat": true}],
+                      "id": "0123456789abcdef0123456789abcdef", "name": "x", "seat_limit": 0},
+                     {"id": "fedcba9876543210fedcba9876543210", "name": "y", "users": [
+                        {"email": "c@x.com", "id": "00000000-0000-4000-8000-000000000001"},
+                        {"email": "d@x.com", "id": "00000000-0000-4000-8000-000000000001"}]}]}"#;
+    let expected = [
+        "/accounts/0/users/1/email: duplicate email A@X.com (first at /accounts/0/users/0)",
+        "/accounts/0/users/2/seat_uid: duplicate seat_uid s1 (first at /accounts/0/users/0)",
+        "/accounts/0/seat_limit: account over its limit: 1 users hold a seat, seat_limit is 0",
+        "/accounts/1/users/1/id: duplicate user id 00000000-0000-4000-8000-000000000001",
+    ];
+    let in_memory = seats_store::seed::parse(doc.as_bytes()).unwrap_err();
+    let loaded = store
+        .load_seed(SeedDocument::from_bytes(doc), "2030-01-01T00:00:00Z".parse().unwrap())
+        .await;
+    let Err(StoreError::InvalidSeed(e)) = loaded else {
+        panic!("{loaded:?}")
+    };
+    let lines: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(lines[..4], expected[..4], "{lines:#?}");
+    assert_eq!(e, in_memory, "the bulk loader and the in-memory check agree");
+    assert!(store.is_empty().await.unwrap(), "nothing of the seed was stored");
+    // The indexes and triggers set aside for the load are back.
+    let valid = conformance::seed_with(2, &[("u1", true, false, 0)]);
+    store
+        .load_seed(valid, "2030-01-01T00:00:00Z".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.account(conformance::ACCOUNT).await.unwrap().unwrap().seats_in_use,
+        1
+    );
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let triggers: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'users'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(triggers, 5);
+}

@@ -3,6 +3,7 @@
 
 mod lifecycle;
 mod readers;
+mod seed;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -11,12 +12,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
-use seats_types::{formats, SeatEditItem, Timestamp, TokenStatus};
+use seats_types::{SeatEditItem, Timestamp, TokenStatus};
 
 use crate::credentials::{CredentialCache, Credentials};
 use crate::model::*;
 use crate::secret::SecretHash;
-use crate::seed::ValidSeed;
+use crate::seed::{SeedDocument, SeedSummary};
 use crate::{Durability, Store, StoreError, StoreResult};
 use readers::Readers;
 use writer::Writer;
@@ -263,101 +264,7 @@ fn audit(
     Ok(())
 }
 
-fn load_seed(conn: &Connection, seed: &ValidSeed, now: Timestamp) -> StoreResult<()> {
-    if !is_empty(conn)? {
-        return Err(StoreError::Conflict("the database already holds data".into()));
-    }
-    let now_us = now.unix_micros();
-    let mut insert_account = conn.prepare(
-        "INSERT INTO accounts (id, name, seat_limit, organization, organization_created_at, organization_updated_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, CASE WHEN ?4 IS NULL THEN NULL ELSE ?5 END, CASE WHEN ?4 IS NULL THEN NULL ELSE ?5 END, ?5)",
-    )?;
-    let mut insert_user = conn.prepare(
-        "INSERT INTO users (id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat,
-                            seat_granted_at, last_successful_login, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
-    )?;
-    let mut insert_device =
-        conn.prepare("INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)")?;
-    let mut insert_session =
-        conn.prepare("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?;
-    for account in &seed.accounts {
-        let org = account.organization.as_ref().map(json_text).transpose()?;
-        insert_account.execute(params![account.id, account.name, account.seat_limit, org, now_us])?;
-        for user in &account.users {
-            let id = user
-                .id
-                .as_ref()
-                .map_or_else(|| uuid::Uuid::new_v4().to_string(), |id| id.to_ascii_lowercase());
-            let seat_uid = user
-                .seat_uid
-                .clone()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            let holds = user.access_seat || user.gateway_seat;
-            let last_login = user.last_successful_login.map(|t| t.unix_micros());
-            insert_user.execute(params![
-                id,
-                account.id,
-                user.email,
-                formats::email_key(&user.email),
-                user.name,
-                seat_uid,
-                user.access_seat,
-                user.gateway_seat,
-                // A seeded seat counts as granted at the user's last login, if the seed says when.
-                holds.then_some(last_login.unwrap_or(now_us)),
-                last_login,
-                now_us,
-            ])?;
-            for _ in 0..user.active_device_count {
-                insert_device.execute(params![id, uuid::Uuid::new_v4().to_string(), now_us])?;
-            }
-            if let (true, Some(login)) = (user.access_seat, user.last_successful_login) {
-                let expires = login.unix_micros() + SESSION_LIFETIME_HOURS * 3_600_000_000;
-                insert_session.execute(params![
-                    uuid::Uuid::new_v4().to_string(),
-                    id,
-                    login.unix_micros(),
-                    expires
-                ])?;
-            }
-        }
-    }
-    let mut insert_member =
-        conn.prepare("INSERT INTO members (email_key, email, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)")?;
-    let mut insert_membership =
-        conn.prepare("INSERT INTO member_accounts (member_email_key, account_id) VALUES (?1, ?2)")?;
-    for member in &seed.members {
-        let key = formats::email_key(&member.email);
-        insert_member.execute(params![key, member.email, member.api_key.hash().as_bytes(), now_us])?;
-        for account in &member.accounts {
-            insert_membership.execute(params![key, account])?;
-        }
-    }
-    let mut insert_token = conn.prepare(
-        "INSERT INTO tokens (id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-    )?;
-    for token in &seed.tokens {
-        let id = token
-            .id
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        insert_token.execute(params![
-            id,
-            token.name,
-            token.value.hash().as_bytes(),
-            json_text(&token.policies)?,
-            token.status.unwrap_or(TokenStatus::Active).as_str(),
-            token.not_before.map(|t| t.unix_micros()),
-            token.expires_on.map(|t| t.unix_micros()),
-            now_us,
-        ])?;
-    }
-    Ok(())
-}
-
-fn is_empty(conn: &Connection) -> rusqlite::Result<bool> {
+pub(super) fn is_empty(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT NOT EXISTS (SELECT 1 FROM accounts) AND NOT EXISTS (SELECT 1 FROM members)
                 AND NOT EXISTS (SELECT 1 FROM tokens)",
@@ -515,8 +422,9 @@ impl Store for SqliteStore {
         self.readers.read(|c| Ok(is_empty(c)?)).await
     }
 
-    async fn load_seed(&self, seed: ValidSeed, now: Timestamp) -> StoreResult<()> {
-        self.write_credentials(move |c| load_seed(c, &seed, now)).await
+    async fn load_seed(&self, seed: SeedDocument, now: Timestamp) -> StoreResult<SeedSummary> {
+        self.write_credentials(move |c| seed::load(c, seed.into_reader(), now))
+            .await
     }
 
     async fn token_by_hash(&self, hash: SecretHash) -> StoreResult<Option<TokenRecord>> {
