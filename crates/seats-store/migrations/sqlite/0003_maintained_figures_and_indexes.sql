@@ -95,7 +95,8 @@ CREATE TRIGGER users_search_update AFTER UPDATE OF email, name ON users BEGIN
 END;
 
 -- The latest activity follows logins, seat grants and device activity.
-CREATE TRIGGER users_activity AFTER UPDATE OF last_successful_login, seat_granted_at ON users BEGIN
+CREATE TRIGGER users_activity AFTER UPDATE OF last_successful_login, seat_granted_at ON users
+WHEN old.last_successful_login IS NOT new.last_successful_login OR old.seat_granted_at IS NOT new.seat_granted_at BEGIN
     UPDATE users SET active_at = MAX(
         COALESCE(new.last_successful_login, 0), COALESCE(new.seat_granted_at, 0),
         COALESCE((SELECT MAX(d.last_seen_at) FROM devices d WHERE d.user_id = new.id), 0))

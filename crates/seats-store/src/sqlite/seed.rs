@@ -47,6 +47,10 @@ pub(super) fn load(conn: &Connection, reader: impl Read, now: Timestamp) -> Stor
         duplicate_ids: Vec::new(),
     };
     let summary = seed::stream(reader, &mut sink)?;
+    tracing::debug!(
+        users = summary.users,
+        "seed rows and indexes written; counting and building the search index"
+    );
     conn.execute_batch(
         "UPDATE accounts SET
              user_count   = (SELECT COUNT(*) FROM users u WHERE u.account_id = accounts.id),
