@@ -95,9 +95,6 @@ impl SqliteStore {
         )?;
         migrate(&mut conn)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // The writer touches index pages all over a large database; 32 MiB keeps the hot
-        // ones (a cache grows only as it is used, so an idle server stays small).
-        conn.pragma_update(None, "cache_size", -32 * 1024)?;
         observe(&mut conn, &options)?;
         let readers = Readers::new(path.clone(), 8, options);
         Ok(SqliteStore {
