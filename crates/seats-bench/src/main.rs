@@ -270,63 +270,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.connections
     );
 
-    let mut results = Vec::new();
-    for &users in &args.sizes {
-        let r = measure_size(&seats, dir.path(), users, args.seconds, args.connections).await?;
-        println!(
-            "{:>9} seats: PATCH {:.0} req/s ({:.2}x baseline), p50 {:.2} ms, p99 {:.2} ms; batches {:.0} seats/s; \
-             email {:.2} ms, search {:.2} ms, first page {:.2} ms; seed {:.2} s, peak {:.0} MiB; \
-             cold start {:.0} ms, idle {:.1} MiB",
-            r.users,
-            r.patch.per_second(),
-            r.patch.per_second() / baseline.per_second(),
-            r.patch.quantile_ms(0.5),
-            r.patch.quantile_ms(0.99),
-            r.batch_seats_per_s,
-            r.email_ms,
-            r.search_ms,
-            r.first_page_ms,
-            r.seed_load.as_secs_f64(),
-            r.seed_peak_mib,
-            r.cold_start.as_secs_f64() * 1000.0,
-            r.idle_mib
-        );
-        results.push(r);
-    }
-    print_table(&baseline, &results, args.connections);
-    Ok(())
-}
-
-/// The results as a Markdown table, for the README.
-fn print_table(baseline: &Outcome, results: &[SizeResult], connections: usize) {
-    let smallest = results.first().map(|r| r.patch.per_second()).unwrap_or(f64::NAN);
-    println!();
-    println!(
-        "static baseline ({connections} connections): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
-        baseline.per_second(),
-        baseline.quantile_ms(0.5),
-        baseline.quantile_ms(0.99)
-    );
+    // One Markdown row per size as it is measured, ready for the README.
     println!();
     println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in results {
-        println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} |",
-            r.users,
-            r.patch.per_second(),
-            r.patch.per_second() / baseline.per_second(),
-            r.patch.per_second() / smallest,
-            r.patch.quantile_ms(0.5),
-            r.patch.quantile_ms(0.99),
-            r.batch_seats_per_s,
-            r.email_ms,
-            r.search_ms,
-            r.first_page_ms,
-            r.seed_load.as_secs_f64(),
-            r.seed_peak_mib,
-            r.cold_start.as_secs_f64() * 1000.0,
-            r.idle_mib
-        );
+    let mut smallest = None;
+    for &users in &args.sizes {
+        let r = measure_size(&seats, dir.path(), users, args.seconds, args.connections).await?;
+        let smallest = *smallest.get_or_insert(r.patch.per_second());
+        print_row(&r, &baseline, smallest);
     }
+    Ok(())
+}
+
+/// One size's results as a Markdown table row; ratios against the baseline and the smallest size.
+fn print_row(r: &SizeResult, baseline: &Outcome, smallest: f64) {
+    println!(
+        "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} |",
+        r.users,
+        r.patch.per_second(),
+        r.patch.per_second() / baseline.per_second(),
+        r.patch.per_second() / smallest,
+        r.patch.quantile_ms(0.5),
+        r.patch.quantile_ms(0.99),
+        r.batch_seats_per_s,
+        r.email_ms,
+        r.search_ms,
+        r.first_page_ms,
+        r.seed_load.as_secs_f64(),
+        r.seed_peak_mib,
+        r.cold_start.as_secs_f64() * 1000.0,
+        r.idle_mib
+    );
 }
