@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use seats_server::{build_router, AppState, Clock, ManualClock, ServerConfig, SystemClock};
+use seats_store::postgres::{PgOptions, PgStore};
 use seats_store::secret::Secret;
 use seats_store::sqlite::SqliteStore;
 use seats_store::{seed, DatabaseUrl, Durability, Store, StoreError};
@@ -44,9 +45,24 @@ pub struct ServeArgs {
     /// `full`: fsync every commit. `relaxed`: survives a process crash, not a power loss.
     #[arg(long, env = "SEATS_DURABILITY", value_enum, default_value_t = DurabilityArg::Full)]
     durability: DurabilityArg,
+    /// PostgreSQL only: most database connections this node holds.
+    #[arg(long, env = "SEATS_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pool_size: u32,
+    /// PostgreSQL only: longest a statement may run, and (plus a second) a request may wait
+    /// for the database before it is answered with an error, e.g. `5s`, `500ms`.
+    #[arg(long, env = "SEATS_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
+    statement_timeout: std::time::Duration,
     /// Log format.
     #[arg(long, env = "SEATS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    match seats_types::parse_go_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be more than zero".into()),
+        Err(e) => Err(format!("{e} (write e.g. 5s or 500ms)")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -122,12 +138,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         (None, false) => "sqlite://seats.db".to_owned(),
     };
     let mut created_file = None;
+    let durability = match args.durability {
+        DurabilityArg::Full => Durability::Full,
+        DurabilityArg::Relaxed => Durability::Relaxed,
+    };
     let store: Arc<dyn Store> = match database.parse::<DatabaseUrl>()? {
         DatabaseUrl::Sqlite(path) => {
-            let durability = match args.durability {
-                DurabilityArg::Full => Durability::Full,
-                DurabilityArg::Relaxed => Durability::Relaxed,
-            };
             if !path.exists() {
                 created_file = Some(path.clone());
             }
@@ -136,8 +152,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!(path = %path.display(), ?durability, "opened SQLite database");
             Arc::new(store)
         }
-        DatabaseUrl::Postgres(_) => {
-            bail!("the PostgreSQL backend is not available yet; use a SQLite database (sqlite://PATH)")
+        DatabaseUrl::Postgres(url) => {
+            let options = PgOptions {
+                pool_size: args.pool_size as usize,
+                statement_timeout: args.statement_timeout,
+                durability,
+                ..PgOptions::default()
+            };
+            let store = PgStore::connect(&url, options).await?;
+            tracing::info!(
+                ?store,
+                pool_size = args.pool_size,
+                ?durability,
+                "connected to PostgreSQL"
+            );
+            Arc::new(store)
         }
     };
 
@@ -156,6 +185,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "seed loaded"
                 ),
+                // Another node started with the same seed loaded it first.
+                Err(StoreError::Conflict(_)) => {
+                    tracing::warn!("the database already holds data; the seed was not loaded")
+                }
                 Err(e) => {
                     drop(store);
                     if let Some(path) = created_file {

@@ -468,3 +468,185 @@ pub async fn expiry_sweep_frees_inactive_seats(store: &dyn Store) {
         "a second sweep finds nothing"
     );
 }
+
+/// Two handles on one database stand for two processes (or nodes): the limit holds across
+/// them, because it is checked inside the write transaction, not by an in-process lock.
+pub async fn limit_holds_across_two_handles(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    let uids: Vec<String> = (0..20).map(|i| format!("u{i}")).collect();
+    let users: Vec<_> = uids.iter().map(|u| (u.as_str(), false, false, 0)).collect();
+    a.load_seed(seed_with(5, &users), at("2030-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for (i, uid) in uids.iter().enumerate() {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let uid = uid.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .edit_seats(
+                    ACCOUNT,
+                    vec![item(&uid, true, false)],
+                    Actor::System,
+                    at("2030-01-01T00:01:00Z"),
+                )
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::SeatLimit { limit: 5, .. }) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 5);
+    assert_eq!(b.account(ACCOUNT).await.unwrap().unwrap().seats_in_use, 5);
+    let (_, total) = a.audit_events(ACCOUNT, 1, 100).await.unwrap();
+    assert_eq!(total, 5);
+}
+
+/// Credentials are served from memory. A change made through one handle is seen by its next
+/// lookup, and by another handle on the same database within `RECHECK_AFTER`.
+pub async fn credential_changes_reach_every_handle(here: &dyn Store, elsewhere: &dyn Store) {
+    use crate::credentials::RECHECK_AFTER;
+    use seats_types::TokenStatus;
+
+    let now = at("2030-01-01T00:00:00Z");
+    here.load_seed(seed_with(5, &[]), now).await.unwrap();
+    async fn status(store: &dyn Store) -> Option<TokenStatus> {
+        let hash = Secret::new("secret-token").hash();
+        store.token_by_hash(hash).await.unwrap().map(|t| t.status)
+    }
+    async fn seen_within(store: &dyn Store, want: Option<TokenStatus>) {
+        let started = std::time::Instant::now();
+        while status(store).await != want {
+            assert!(
+                started.elapsed() < RECHECK_AFTER * 3,
+                "the other handle never saw {want:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(status(here).await, Some(TokenStatus::Active));
+    assert_eq!(status(elsewhere).await, Some(TokenStatus::Active));
+
+    here.set_token_status("tok1", TokenStatus::Disabled, Actor::Operator, now)
+        .await
+        .unwrap();
+    assert_eq!(status(here).await, Some(TokenStatus::Disabled), "at once, here");
+    seen_within(elsewhere, Some(TokenStatus::Disabled)).await;
+
+    here.delete_token("tok1", Actor::Operator, now).await.unwrap();
+    assert_eq!(status(here).await, None, "a deleted token is gone at once");
+    seen_within(elsewhere, None).await;
+    let member = here.member_by_email("admin@example.com").await.unwrap().unwrap();
+    assert_eq!(member.accounts, [ACCOUNT]);
+    here.delete_member("admin@example.com", Actor::Operator, now)
+        .await
+        .unwrap();
+    assert!(here.member_by_email("admin@example.com").await.unwrap().is_none());
+}
+
+/// A loader finds what only the whole seed shows (duplicates) with the places `seed::parse`
+/// gives, and stores nothing of an invalid seed; a valid seed loads afterwards.
+pub async fn invalid_seed_is_reported_in_full(store: &dyn Store) {
+    let doc = r#"{"tokens": [{"name": "t", "value": "tok", "policies": []}],
+        "accounts": [{"users": [{"email": "a@x.com", "seat_uid": "s1"}, {"email": "A@X.com", "seat_uid": "s2"},
+                                 {"email": "b@x.com", "seat_uid": "s1", "access_seat": true, "gateway_seat": true}],
+                      "id": "0123456789abcdef0123456789abcdef", "name": "x", "seat_limit": 0},
+                     {"id": "fedcba9876543210fedcba9876543210", "name": "y", "users": [
+                        {"email": "c@x.com", "id": "00000000-0000-4000-8000-000000000001"},
+                        {"email": "d@x.com", "id": "00000000-0000-4000-8000-000000000001"}]},
+                     {"id": "fedcba9876543210fedcba9876543210", "name": "again"}]}"#;
+    let expected = [
+        "/accounts/0/users/1/email: duplicate email A@X.com (first at /accounts/0/users/0)",
+        "/accounts/0/users/2/seat_uid: duplicate seat_uid s1 (first at /accounts/0/users/0)",
+        "/accounts/0/seat_limit: account over its limit: 1 users hold a seat, seat_limit is 0",
+        "/accounts/1/users/1/id: duplicate user id 00000000-0000-4000-8000-000000000001",
+    ];
+    let in_memory = seed::parse(doc.as_bytes()).unwrap_err();
+    let loaded = store
+        .load_seed(seed::SeedDocument::from_bytes(doc), at("2030-01-01T00:00:00Z"))
+        .await;
+    let Err(StoreError::InvalidSeed(e)) = loaded else {
+        panic!("{loaded:?}")
+    };
+    let lines: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(lines[..4], expected[..4], "{lines:#?}");
+    assert!(
+        lines[4].starts_with("/accounts/2/id: duplicate account id"),
+        "{lines:#?}"
+    );
+    assert_eq!(e, in_memory, "the loader and the in-memory check agree");
+    assert!(store.is_empty().await.unwrap(), "nothing of the seed was stored");
+
+    store
+        .load_seed(seed_with(2, &[("u1", true, false, 0)]), at("2030-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(store.account(ACCOUNT).await.unwrap().unwrap().seats_in_use, 1);
+}
+
+/// Filters by email, name and substring search, with SQLite's rules on every backend: ASCII
+/// case folding only, `%` and `_` taken literally; creation order, paging and totals.
+pub async fn list_users_filters_and_search(store: &dyn Store) {
+    let t0 = at("2030-01-01T00:00:00Z");
+    store.load_seed(seed_with(10, &[]), t0).await.unwrap();
+    let names = [
+        ("ann@example.com", "Ann Lee"),
+        ("BOB@Example.com", "Bob_Smith"),
+        ("carl@example.org", "Carl 100%"),
+        ("dora@example.com", "Dóra Émile"),
+        ("eve@sample.net", "Eve"),
+    ];
+    for (i, (email, name)) in names.iter().enumerate() {
+        let when = at(&format!("2030-01-01T00:0{i}:00Z"));
+        store
+            .create_user(ACCOUNT, email, name, Actor::Operator, when)
+            .await
+            .unwrap();
+    }
+    let list = |filter: crate::UserFilter, page: u64, per_page: u64| async move {
+        let (users, total) = store.list_users(ACCOUNT, filter, page, per_page, t0).await.unwrap();
+        (users.into_iter().map(|u| u.email).collect::<Vec<_>>(), total)
+    };
+    let search = |s: &str| crate::UserFilter {
+        search: Some(s.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(Default::default(), 2, 2).await,
+        (vec!["carl@example.org".to_string(), "dora@example.com".into()], 5),
+        "creation order, paged, with the account's total"
+    );
+    assert_eq!(list(search("EXAMPLE.COM"), 1, 10).await.1, 3, "ASCII case folding");
+    assert_eq!(list(search("ample"), 1, 10).await.1, 5, "matches inside words");
+    assert_eq!(
+        list(search("b_s"), 1, 10).await.0,
+        ["BOB@Example.com"],
+        "`_` is literal"
+    );
+    assert_eq!(list(search("b%s"), 1, 10).await.1, 0, "`%` is literal");
+    assert_eq!(list(search("0%"), 1, 10).await.0, ["carl@example.org"]);
+    assert_eq!(list(search("óra"), 1, 10).await.1, 1);
+    assert_eq!(list(search("ÉMILE"), 1, 10).await.1, 1, "ASCII letters fold");
+    assert_eq!(list(search("émile"), 1, 10).await.1, 0, "others do not");
+    assert_eq!(list(search("ve"), 1, 10).await.0, ["eve@sample.net"], "two letters");
+    let by_email = crate::UserFilter {
+        email: Some("bob@EXAMPLE.com".into()),
+        ..Default::default()
+    };
+    assert_eq!(list(by_email, 1, 10).await, (vec!["BOB@Example.com".to_string()], 1));
+    let by_name = crate::UserFilter {
+        name: Some("Eve".into()),
+        search: Some("sample".into()),
+        ..Default::default()
+    };
+    assert_eq!(list(by_name, 1, 10).await, (vec!["eve@sample.net".to_string()], 1));
+    let exact_name = crate::UserFilter {
+        name: Some("eve".into()),
+        ..Default::default()
+    };
+    assert_eq!(list(exact_name, 1, 10).await.1, 0, "names match exactly");
+}

@@ -10,6 +10,7 @@ pub mod credentials;
 mod error;
 mod model;
 pub mod organization;
+pub mod postgres;
 pub mod secret;
 pub mod seed;
 pub mod sqlite;

@@ -205,9 +205,11 @@ impl SeedSink for Sink<'_> {
 
     fn account(&mut self, _: usize, account: &SeedAccount) -> StoreResult<()> {
         let org = account.organization.as_ref().map(json_text).transpose()?;
+        // A repeated account id is one of the seed's problems, reported with the others; it
+        // must not fail the load first.
         self.conn
             .prepare_cached(
-                "INSERT INTO accounts (id, name, seat_limit, organization, organization_created_at,
+                "INSERT OR IGNORE INTO accounts (id, name, seat_limit, organization, organization_created_at,
                                        organization_updated_at, created_at)
                  VALUES (?1, ?2, ?3, ?4, CASE WHEN ?4 IS NULL THEN NULL ELSE ?5 END,
                          CASE WHEN ?4 IS NULL THEN NULL ELSE ?5 END, ?5)",

@@ -1,0 +1,137 @@
+//! The conformance suite against PostgreSQL (`SEATS_TEST_POSTGRES_URL`), each test in a
+//! schema of its own; without the variable each test says it skips and passes.
+
+use std::sync::Arc;
+
+use seats_store::postgres::testing::TestDatabase;
+use seats_store::postgres::{PgOptions, PgStore};
+use seats_store::{conformance, Store};
+
+/// A store on a fresh schema, with the schema (dropped with it).
+async fn fresh(test: &str) -> Option<(TestDatabase, Arc<PgStore>)> {
+    let db = TestDatabase::create(test).await?;
+    let store = open(&db).await;
+    Some((db, store))
+}
+
+async fn open(db: &TestDatabase) -> Arc<PgStore> {
+    let options = PgOptions {
+        pool_size: 4,
+        ..PgOptions::default()
+    };
+    Arc::new(
+        PgStore::connect(&db.url(), options)
+            .await
+            .expect("connect to PostgreSQL"),
+    )
+}
+
+macro_rules! conformance_tests {
+    ($($(#[$attr:meta])* $name:ident,)*) => {$(
+        $(#[$attr])*
+        async fn $name() {
+            let Some((_db, store)) = fresh(stringify!($name)).await else { return };
+            conformance::$name(&*store).await;
+        }
+    )*};
+}
+
+conformance_tests! {
+    #[tokio::test]
+    seed_and_lookups,
+    #[tokio::test]
+    edit_seats_applies_and_cleans_up,
+    #[tokio::test]
+    edit_seats_is_atomic,
+    #[tokio::test]
+    logins_take_seats_until_full,
+    #[tokio::test]
+    expiry_sweep_frees_inactive_seats,
+    #[tokio::test]
+    invalid_seed_is_reported_in_full,
+    #[tokio::test]
+    list_users_filters_and_search,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_edits_respect_limit() {
+    let Some((_db, store)) = fresh("concurrent_edits_respect_limit").await else {
+        return;
+    };
+    conformance::concurrent_edits_respect_limit(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_logins_make_one_user() {
+    let Some((_db, store)) = fresh("concurrent_first_logins_make_one_user").await else {
+        return;
+    };
+    conformance::concurrent_first_logins_make_one_user(store).await;
+}
+
+/// Two stores on one schema stand for two nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn limit_holds_across_two_handles() {
+    let Some((db, a)) = fresh("limit_holds_across_two_handles").await else {
+        return;
+    };
+    let b = open(&db).await;
+    conformance::limit_holds_across_two_handles(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn credential_changes_reach_every_handle() {
+    let Some((db, here)) = fresh("credential_changes_reach_every_handle").await else {
+        return;
+    };
+    let elsewhere = open(&db).await;
+    conformance::credential_changes_reach_every_handle(&*here, &*elsewhere).await;
+}
+
+/// Nodes starting together apply the migrations once (they take turns on an advisory lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_starting_together_migrate_once() {
+    let Some(db) = TestDatabase::create("nodes_starting_together_migrate_once").await else {
+        return;
+    };
+    let url = db.url();
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                PgStore::connect(
+                    &url,
+                    PgOptions {
+                        pool_size: 1,
+                        ..PgOptions::default()
+                    },
+                )
+                .await
+            })
+        })
+        .collect();
+    for s in starts {
+        let store = s.await.unwrap().expect("every node starts");
+        assert!(store.is_empty().await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_fails_fast_with_a_clear_error() {
+    let started = std::time::Instant::now();
+    let options = PgOptions {
+        connect_timeout: std::time::Duration::from_secs(2),
+        ..PgOptions::default()
+    };
+    // Port 9 (discard) on loopback: nothing listens there.
+    let err = PgStore::connect("postgres://postgres@127.0.0.1:9/seats", options)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot connect to PostgreSQL"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
