@@ -1,4 +1,8 @@
-//! `spawn_app`: a real server on a free port, a fresh SQLite file, and an HTTP client.
+//! `spawn_app`: a real server on a free port over a fresh database, and an HTTP client.
+//!
+//! Every test runs through [`on_each_backend`]: once on a fresh SQLite file and, when
+//! `SEATS_TEST_POSTGRES_URL` is set, once more on a fresh PostgreSQL schema. `spawn_app`
+//! and its variants open the backend of the run they are called in.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,6 +10,8 @@ use std::sync::Arc;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use seats_server::{build_router, AppState, ServerConfig, SystemClock};
+use seats_store::postgres::testing::TestDatabase;
+use seats_store::postgres::{PgOptions, PgStore};
 use seats_store::sqlite::SqliteStore;
 use seats_store::{seed, Durability, Store, UserRecord};
 use serde_json::{json, Value};
@@ -19,13 +25,147 @@ pub const EMAIL: &str = "user@example.com";
 pub const KEY: &str = "144c9defac04969c7bfad8efaa8ea194";
 pub const ALICE_SEAT: &str = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415";
 
+/// Which storage backend a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+tokio::task_local! {
+    static BACKEND: Backend;
+}
+
+/// Runs a test on SQLite, then on PostgreSQL if `SEATS_TEST_POSTGRES_URL` is set (each on
+/// a fresh database). A failure names the backend it happened on.
+pub async fn on_each_backend<F, Fut>(test: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    BACKEND.scope(Backend::Sqlite, test()).await;
+    if std::env::var(seats_store::postgres::testing::ENV).is_ok() {
+        eprintln!("--- the same test on PostgreSQL ---");
+        BACKEND.scope(Backend::Postgres, test()).await;
+    } else {
+        // Says so once per binary (through TestDatabase::create).
+        let _ = TestDatabase::create("the HTTP suite").await;
+    }
+}
+
+/// The backend of the current run (SQLite outside [`on_each_backend`]).
+pub fn backend() -> Backend {
+    BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
+}
+
+/// The database under a test app, kept alive as long as the app (and across restarts).
+#[derive(Clone)]
+pub enum TestDb {
+    /// `_dir` holds the temporary directory (removed when the last clone goes).
+    Sqlite {
+        _dir: Arc<tempfile::TempDir>,
+        path: PathBuf,
+    },
+    Postgres(Arc<TestDatabase>),
+}
+
+impl TestDb {
+    async fn create() -> TestDb {
+        match backend() {
+            Backend::Sqlite => {
+                let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+                let path = dir.path().join("seats.db");
+                TestDb::Sqlite { _dir: dir, path }
+            }
+            Backend::Postgres => TestDb::Postgres(Arc::new(
+                TestDatabase::create("an HTTP test")
+                    .await
+                    .expect("SEATS_TEST_POSTGRES_URL is set"),
+            )),
+        }
+    }
+
+    /// Opens a store on this database (a new handle each time, as a restarted server would).
+    pub async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            TestDb::Sqlite { path, .. } => Arc::new(SqliteStore::open(path, Durability::Full).expect("open store")),
+            TestDb::Postgres(db) => {
+                let options = PgOptions {
+                    pool_size: 4,
+                    ..PgOptions::default()
+                };
+                Arc::new(
+                    PgStore::connect(&db.url(), options)
+                        .await
+                        .expect("connect to PostgreSQL"),
+                )
+            }
+        }
+    }
+
+    /// Runs SQL on the database behind the server's back (faults, direct checks). Write it
+    /// in the common subset of both dialects.
+    pub async fn execute(&self, sql: &str) {
+        match self {
+            TestDb::Sqlite { path, .. } => {
+                rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap();
+            }
+            TestDb::Postgres(db) => {
+                let client = pg_client(db).await;
+                client.batch_execute(sql).await.unwrap();
+            }
+        }
+    }
+
+    /// The number a `SELECT COUNT(*) ... $1` query gives for one text parameter.
+    pub async fn count(&self, sql: &str, param: &str) -> i64 {
+        match self {
+            TestDb::Sqlite { path, .. } => rusqlite::Connection::open(path)
+                .unwrap()
+                .query_row(sql, [param], |r| r.get(0))
+                .unwrap(),
+            TestDb::Postgres(db) => pg_client(db).await.query_one(sql, &[&param]).await.unwrap().get(0),
+        }
+    }
+
+    /// Makes every change to a user fail inside the database, with a message that must
+    /// not reach clients; [`TestDb::unbreak_users`] undoes it.
+    pub async fn break_users(&self) {
+        self.execute(match self {
+            TestDb::Sqlite { .. } => {
+                "CREATE TRIGGER break_users BEFORE UPDATE ON users BEGIN SELECT RAISE(ABORT, 'disk on fire in /var/secret'); END;"
+            }
+            TestDb::Postgres(_) => {
+                "CREATE FUNCTION break_users() RETURNS trigger LANGUAGE plpgsql AS
+                     $$ BEGIN RAISE EXCEPTION 'disk on fire in /var/secret'; END $$;
+                 CREATE TRIGGER break_users BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION break_users();"
+            }
+        })
+        .await;
+    }
+
+    pub async fn unbreak_users(&self) {
+        self.execute(match self {
+            TestDb::Sqlite { .. } => "DROP TRIGGER break_users",
+            TestDb::Postgres(_) => "DROP TRIGGER break_users ON users; DROP FUNCTION break_users();",
+        })
+        .await;
+    }
+}
+
+async fn pg_client(db: &TestDatabase) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&db.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect to PostgreSQL");
+    tokio::spawn(connection);
+    client
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    pub store: Arc<SqliteStore>,
-    pub db_path: PathBuf,
-    // Keeps the database directory alive as long as the app.
-    pub dir: Arc<tempfile::TempDir>,
+    pub store: Arc<dyn Store>,
+    pub db: TestDb,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -40,9 +180,9 @@ pub async fn spawn_app_with(seed: &Value, config: ServerConfig) -> TestApp {
 }
 
 pub async fn spawn_app_full(seed: &Value, config: ServerConfig, clock: Arc<dyn seats_server::Clock>) -> TestApp {
-    let (dir, db_path, store) = seeded_store(seed).await;
+    let (db, store) = seeded_store(seed).await;
     let state = AppState::new(store.clone(), clock, config);
-    start(dir, db_path, store, state).await
+    start(db, store, state).await
 }
 
 /// The operator key of [`spawn_operator_app`].
@@ -50,35 +190,34 @@ pub const OPERATOR_KEY: &str = "operator-secret-key";
 
 /// A server with the operator API (key [`OPERATOR_KEY`]) and a manual clock.
 pub async fn spawn_operator_app(seed: &Value) -> TestApp {
-    let (dir, db_path, store) = seeded_store(seed).await;
+    let (db, store) = seeded_store(seed).await;
     let config = ServerConfig {
         operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
         ..Default::default()
     };
     let state = AppState::with_manual_clock(store.clone(), Arc::new(seats_server::ManualClock::new()), config);
-    start(dir, db_path, store, state).await
+    start(db, store, state).await
 }
 
-async fn seeded_store(seed: &Value) -> (Arc<tempfile::TempDir>, PathBuf, Arc<SqliteStore>) {
-    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let db_path = dir.path().join("seats.db");
-    let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("open store"));
+async fn seeded_store(seed: &Value) -> (TestDb, Arc<dyn Store>) {
+    let db = TestDb::create().await;
+    let store = db.open().await;
     let seed = seed::parse(seed.to_string().as_bytes()).expect("test seed is valid");
     store
         .load_seed(seed, seats_server::Clock::now(&SystemClock))
         .await
         .expect("load seed");
-    (dir, db_path, store)
+    (db, store)
 }
 
-/// Starts a server on an existing database file (for restarts).
-pub async fn spawn_on(dir: Arc<tempfile::TempDir>, db_path: PathBuf) -> TestApp {
-    let store = Arc::new(SqliteStore::open(&db_path, Durability::Full).expect("reopen store"));
+/// Starts a server on an existing database (for restarts).
+pub async fn spawn_on(db: TestDb) -> TestApp {
+    let store = db.open().await;
     let state = AppState::new(store.clone(), Arc::new(SystemClock), ServerConfig::default());
-    start(dir, db_path, store, state).await
+    start(db, store, state).await
 }
 
-async fn start(dir: Arc<tempfile::TempDir>, db_path: PathBuf, store: Arc<SqliteStore>, state: AppState) -> TestApp {
+async fn start(db: TestDb, store: Arc<dyn Store>, state: AppState) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
@@ -89,8 +228,7 @@ async fn start(dir: Arc<tempfile::TempDir>, db_path: PathBuf, store: Arc<SqliteS
         addr,
         client: reqwest::Client::new(),
         store,
-        db_path,
-        dir,
+        db,
         shutdown: Some(tx),
         server: Some(server),
     }
@@ -145,13 +283,13 @@ impl TestApp {
         }
     }
 
-    /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) -> (Arc<tempfile::TempDir>, PathBuf) {
+    /// Stops the server gracefully and waits for it; the database stays.
+    pub async fn stop(mut self) -> TestDb {
         self.begin_shutdown();
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server result");
         }
-        (self.dir.clone(), self.db_path.clone())
+        self.db.clone()
     }
 }
 

@@ -1,4 +1,5 @@
-//! Integration tests: the real server on 127.0.0.1:0 over a fresh SQLite file, driven over HTTP.
+//! Integration tests: the real server on 127.0.0.1:0 over a fresh database, driven over HTTP;
+//! each test runs on SQLite and, with `SEATS_TEST_POSTGRES_URL` set, on PostgreSQL too.
 
 mod concurrency;
 mod errors;

@@ -10,8 +10,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use seats_store::Store;
-
 use crate::helpers::*;
 
 fn sdk_dir() -> PathBuf {
@@ -59,26 +57,32 @@ async fn run_script(mut cmd: Command, expect_final: (bool, bool)) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_edits_seats() {
-    let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
-    if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
-        return;
-    }
-    let mut cmd = Command::new(python);
-    cmd.arg(sdk_dir().join("python_edit_seats.py"));
-    run_script(cmd, (true, false)).await;
+    on_each_backend(|| async {
+        let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
+        if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
+            return;
+        }
+        let mut cmd = Command::new(python);
+        cmd.arg(sdk_dir().join("python_edit_seats.py"));
+        run_script(cmd, (true, false)).await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_typescript_sdk_edits_seats() {
-    if !sdk_available(
-        "TypeScript",
-        Command::new("node")
-            .current_dir(sdk_dir())
-            .args(["-e", "require('cloudflare')"]),
-    ) {
-        return;
-    }
-    let mut cmd = Command::new("node");
-    cmd.current_dir(sdk_dir()).arg("ts_edit_seats.cjs");
-    run_script(cmd, (false, true)).await;
+    on_each_backend(|| async {
+        if !sdk_available(
+            "TypeScript",
+            Command::new("node")
+                .current_dir(sdk_dir())
+                .args(["-e", "require('cloudflare')"]),
+        ) {
+            return;
+        }
+        let mut cmd = Command::new("node");
+        cmd.current_dir(sdk_dir()).arg("ts_edit_seats.cjs");
+        run_script(cmd, (false, true)).await;
+    })
+    .await;
 }

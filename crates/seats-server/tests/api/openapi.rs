@@ -115,78 +115,83 @@ async fn served(app: &TestApp) -> Value {
 
 #[tokio::test]
 async fn patch_seats_matches_cloudflares_reference() {
-    let app = spawn_app(&test_seed()).await;
-    let ours_doc = served(&app).await;
-    let theirs_doc = reference();
-    let ours = &ours_doc["paths"]["/client/v4/accounts/{account_id}/access/seats"]["patch"];
-    let theirs = &theirs_doc["paths"]["/accounts/{account_id}/access/seats"]["patch"];
+    on_each_backend(|| async {
+        let app = spawn_app(&test_seed()).await;
+        let ours_doc = served(&app).await;
+        let theirs_doc = reference();
+        let ours = &ours_doc["paths"]["/client/v4/accounts/{account_id}/access/seats"]["patch"];
+        let theirs = &theirs_doc["paths"]["/accounts/{account_id}/access/seats"]["patch"];
 
-    for key in ["operationId", "summary", "description", "tags", "x-api-token-group"] {
-        assert_eq!(ours[key], theirs[key], "{key}");
-    }
-    let security = |op: &Value| -> BTreeSet<String> {
-        op["security"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                let mut names: Vec<_> = s.as_object().unwrap().keys().cloned().collect();
-                names.sort();
-                names.join("+")
-            })
-            .collect()
-    };
-    assert_eq!(security(ours), security(theirs));
+        for key in ["operationId", "summary", "description", "tags", "x-api-token-group"] {
+            assert_eq!(ours[key], theirs[key], "{key}");
+        }
+        let security = |op: &Value| -> BTreeSet<String> {
+            op["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    let mut names: Vec<_> = s.as_object().unwrap().keys().cloned().collect();
+                    names.sort();
+                    names.join("+")
+                })
+                .collect()
+        };
+        assert_eq!(security(ours), security(theirs));
 
-    let param = |doc: &Value, op: &Value| {
-        let p = &op["parameters"][0];
-        json!({"name": p["name"], "in": p["in"], "required": p["required"], "schema": normalize(&p["schema"], doc)})
-    };
-    let (ours_param, theirs_param) = (param(&ours_doc, ours), param(&theirs_doc, theirs));
-    assert_eq!(ours_param["name"], theirs_param["name"]);
-    assert_eq!(ours_param["in"], theirs_param["in"]);
-    assert_eq!(ours_param["required"], theirs_param["required"]);
-    assert_eq!(ours_param["schema"]["type"], json!("string"));
-    assert_eq!(
-        ours["parameters"][0]["schema"]["maxLength"],
-        json!(32),
-        "Cloudflare documents maxLength 32"
-    );
+        let param = |doc: &Value, op: &Value| {
+            let p = &op["parameters"][0];
+            json!({"name": p["name"], "in": p["in"], "required": p["required"], "schema": normalize(&p["schema"], doc)})
+        };
+        let (ours_param, theirs_param) = (param(&ours_doc, ours), param(&theirs_doc, theirs));
+        assert_eq!(ours_param["name"], theirs_param["name"]);
+        assert_eq!(ours_param["in"], theirs_param["in"]);
+        assert_eq!(ours_param["required"], theirs_param["required"]);
+        assert_eq!(ours_param["schema"]["type"], json!("string"));
+        assert_eq!(
+            ours["parameters"][0]["schema"]["maxLength"],
+            json!(32),
+            "Cloudflare documents maxLength 32"
+        );
 
-    let body = |doc: &Value, op: &Value| normalize(&op["requestBody"]["content"]["application/json"]["schema"], doc);
-    // Cloudflare's array schema also lists `required` at the array level, which applies to
-    // nothing; compare the items, where it matters.
-    assert_eq!(body(&ours_doc, ours)["type"], json!("array"));
-    assert_eq!(body(&ours_doc, ours)["items"], body(&theirs_doc, theirs)["items"]);
-    assert_eq!(ours["requestBody"]["required"], theirs["requestBody"]["required"]);
+        let body =
+            |doc: &Value, op: &Value| normalize(&op["requestBody"]["content"]["application/json"]["schema"], doc);
+        // Cloudflare's array schema also lists `required` at the array level, which applies to
+        // nothing; compare the items, where it matters.
+        assert_eq!(body(&ours_doc, ours)["type"], json!("array"));
+        assert_eq!(body(&ours_doc, ours)["items"], body(&theirs_doc, theirs)["items"]);
+        assert_eq!(ours["requestBody"]["required"], theirs["requestBody"]["required"]);
 
-    let ok = |doc: &Value, op: &Value| normalize(&op["responses"]["200"]["content"]["application/json"]["schema"], doc);
-    let (ours_ok, theirs_ok) = (ok(&ours_doc, ours), ok(&theirs_doc, theirs));
-    assert_eq!(
-        ours_ok["properties"]["result"]["items"],
-        theirs_ok["properties"]["result"]["items"]
-    );
-    assert_eq!(
-        ours_ok["properties"]["result_info"]["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect::<Vec<_>>(),
-        theirs_ok["properties"]["result_info"]["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect::<Vec<_>>()
-    );
-    assert_eq!(
-        ours_ok["properties"]["errors"]["items"]["properties"]["code"]["type"],
-        json!("integer")
-    );
-    assert_eq!(ours_ok["required"], theirs_ok["required"]);
+        let ok =
+            |doc: &Value, op: &Value| normalize(&op["responses"]["200"]["content"]["application/json"]["schema"], doc);
+        let (ours_ok, theirs_ok) = (ok(&ours_doc, ours), ok(&theirs_doc, theirs));
+        assert_eq!(
+            ours_ok["properties"]["result"]["items"],
+            theirs_ok["properties"]["result"]["items"]
+        );
+        assert_eq!(
+            ours_ok["properties"]["result_info"]["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            theirs_ok["properties"]["result_info"]["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            ours_ok["properties"]["errors"]["items"]["properties"]["code"]["type"],
+            json!("integer")
+        );
+        assert_eq!(ours_ok["required"], theirs_ok["required"]);
 
-    let fail =
-        |doc: &Value, op: &Value| normalize(&op["responses"]["4XX"]["content"]["application/json"]["schema"], doc);
-    assert_eq!(fail(&ours_doc, ours)["required"], fail(&theirs_doc, theirs)["required"]);
+        let fail =
+            |doc: &Value, op: &Value| normalize(&op["responses"]["4XX"]["content"]["application/json"]["schema"], doc);
+        assert_eq!(fail(&ours_doc, ours)["required"], fail(&theirs_doc, theirs)["required"]);
+    })
+    .await;
 }
 
 fn operations(doc: &Value) -> BTreeSet<String> {
@@ -265,67 +270,76 @@ async fn assert_all_routed(app: &TestApp, ops: &BTreeSet<String>, bearer: &str) 
 
 #[tokio::test]
 async fn document_lists_exactly_the_served_routes() {
-    let app = spawn_app(&test_seed()).await;
-    let doc = served(&app).await;
-    let expected: BTreeSet<String> = PUBLIC_OPERATIONS.iter().map(|s| s.to_string()).collect();
-    assert_eq!(operations(&doc), expected);
-    assert_all_routed(&app, &expected, "").await;
-    assert_eq!(
-        doc,
-        serde_json::to_value(seats_server::openapi::openapi(false)).unwrap(),
-        "served as generated"
-    );
-    // Without an operator key the operator API is not served at all.
-    let resp = app
-        .request(Method::GET, "/_seats/v1/accounts")
-        .bearer_auth("anything")
-        .send()
-        .await
-        .unwrap();
-    assert_error(resp, 404, &[(7000, "No route for that URI", None)]).await;
+    on_each_backend(|| async {
+        let app = spawn_app(&test_seed()).await;
+        let doc = served(&app).await;
+        let expected: BTreeSet<String> = PUBLIC_OPERATIONS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(operations(&doc), expected);
+        assert_all_routed(&app, &expected, "").await;
+        assert_eq!(
+            doc,
+            serde_json::to_value(seats_server::openapi::openapi(false)).unwrap(),
+            "served as generated"
+        );
+        // Without an operator key the operator API is not served at all.
+        let resp = app
+            .request(Method::GET, "/_seats/v1/accounts")
+            .bearer_auth("anything")
+            .send()
+            .await
+            .unwrap();
+        assert_error(resp, 404, &[(7000, "No route for that URI", None)]).await;
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn with_an_operator_key_the_operator_api_is_documented_and_served() {
-    let config = seats_server::ServerConfig {
-        operator_key: Some(seats_store::secret::Secret::new("op-key").hash()),
-        ..Default::default()
-    };
-    let app = spawn_app_with(&test_seed(), config).await;
-    let doc = served(&app).await;
-    let expected: BTreeSet<String> = PUBLIC_OPERATIONS
-        .iter()
-        .chain(OPERATOR_OPERATIONS)
-        .map(|s| s.to_string())
-        .collect();
-    assert_eq!(operations(&doc), expected);
-    assert_all_routed(&app, &expected, "op-key").await;
+    on_each_backend(|| async {
+        let config = seats_server::ServerConfig {
+            operator_key: Some(seats_store::secret::Secret::new("op-key").hash()),
+            ..Default::default()
+        };
+        let app = spawn_app_with(&test_seed(), config).await;
+        let doc = served(&app).await;
+        let expected: BTreeSet<String> = PUBLIC_OPERATIONS
+            .iter()
+            .chain(OPERATOR_OPERATIONS)
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(operations(&doc), expected);
+        assert_all_routed(&app, &expected, "op-key").await;
+    })
+    .await;
 }
 
 /// Every Cloudflare operation we serve keeps Cloudflare's operation id, and the ones we do not
 /// serve (identity providers, a single session) are the ones SPEC §6 leaves out.
 #[tokio::test]
 async fn cloudflare_operations_keep_their_ids() {
-    let app = spawn_app(&test_seed()).await;
-    let ours = served(&app).await;
-    let theirs = reference();
-    let mut skipped = Vec::new();
-    for (path, item) in theirs["paths"].as_object().unwrap() {
-        for (method, op) in item.as_object().unwrap() {
-            let served_op = &ours["paths"][format!("/client/v4{path}")][method];
-            if served_op.is_null() {
-                skipped.push(format!("{} {path}", method.to_uppercase()));
-                continue;
+    on_each_backend(|| async {
+        let app = spawn_app(&test_seed()).await;
+        let ours = served(&app).await;
+        let theirs = reference();
+        let mut skipped = Vec::new();
+        for (path, item) in theirs["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let served_op = &ours["paths"][format!("/client/v4{path}")][method];
+                if served_op.is_null() {
+                    skipped.push(format!("{} {path}", method.to_uppercase()));
+                    continue;
+                }
+                assert_eq!(served_op["operationId"], op["operationId"], "{method} {path}");
+                assert_eq!(served_op["summary"], op["summary"], "{method} {path}");
             }
-            assert_eq!(served_op["operationId"], op["operationId"], "{method} {path}");
-            assert_eq!(served_op["summary"], op["summary"], "{method} {path}");
         }
-    }
-    skipped.sort();
-    assert!(
-        skipped
-            .iter()
-            .all(|s| s.contains("identity_providers") || s.contains("{nonce}")),
-        "{skipped:?}"
-    );
+        skipped.sort();
+        assert!(
+            skipped
+                .iter()
+                .all(|s| s.contains("identity_providers") || s.contains("{nonce}")),
+            "{skipped:?}"
+        );
+    })
+    .await;
 }

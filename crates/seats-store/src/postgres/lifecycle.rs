@@ -78,7 +78,7 @@ async fn must_user(
 async fn lock_user(db: &impl GenericClient, account_id: &str, user_id: &str) -> StoreResult<Option<String>> {
     query_opt(
         db,
-        "SELECT id FROM users WHERE account_id = $1 AND id = $2 FOR UPDATE",
+        "SELECT id FROM users WHERE account_id = $1 AND id = $2 FOR NO KEY UPDATE",
         &[&account_id, &user_id.to_ascii_lowercase()],
     )
     .await?
@@ -393,7 +393,7 @@ pub(super) async fn put_organization(
 ) -> StoreResult<OrganizationRecord> {
     let row = query_opt(
         db,
-        "SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = $1 FOR UPDATE",
+        "SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
         &[&account_id],
     )
     .await?
@@ -486,7 +486,7 @@ pub(super) async fn expire_seats(
             db,
             "SELECT id, seat_uid, access_seat, gateway_seat, created_at FROM users
              WHERE account_id = $1 AND (access_seat OR gateway_seat) AND active_at < $2
-             ORDER BY id FOR UPDATE",
+             ORDER BY id FOR NO KEY UPDATE",
             &[&account_id, &cutoff],
         )
         .await?
@@ -581,7 +581,7 @@ pub(super) async fn login(
         None => {
             let id: String = query_opt(
                 db,
-                "SELECT id FROM users WHERE account_id = $1 AND email_key = $2 FOR UPDATE",
+                "SELECT id FROM users WHERE account_id = $1 AND email_key = $2 FOR NO KEY UPDATE",
                 &[&account_id, &email_key],
             )
             .await?
@@ -878,8 +878,8 @@ pub(super) async fn create_member(
 /// A unique violation (another node inserted the same key first) as a conflict.
 fn conflict_if_taken(e: StoreError, message: String) -> StoreError {
     match &e {
-        StoreError::Other(inner) => match inner.downcast_ref::<tokio_postgres::Error>() {
-            Some(pg) if is_unique_violation(pg) => StoreError::Conflict(message),
+        StoreError::Other(inner) => match inner.downcast_ref::<super::PgError>() {
+            Some(pg) if is_unique_violation(&pg.0) => StoreError::Conflict(message),
             _ => e,
         },
         _ => e,
@@ -1017,7 +1017,7 @@ pub(super) async fn set_token_status(
 ) -> StoreResult<TokenRecord> {
     let before = query_opt(
         db,
-        &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1 FOR UPDATE"),
+        &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1 FOR NO KEY UPDATE"),
         &[&id],
     )
     .await?

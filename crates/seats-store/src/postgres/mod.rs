@@ -7,12 +7,14 @@
 //!
 //! **Transactions.** Every operation is one transaction at PostgreSQL's default isolation,
 //! READ COMMITTED, made safe by explicit row locks taken in one order everywhere: first the
-//! users a change names (`SELECT … FOR UPDATE`, sorted by id), then the account row
-//! (`FOR UPDATE`) whenever the change moves the account's figures, then the audit counter
-//! slot. Taking a seat reads `seats_in_use` under the account's row lock, so two nodes
-//! granting the last seat at once are serialized: the second reads the first one's committed
-//! count and is refused. Changes that move no seat (an Access flip of a user who keeps a
-//! Gateway seat) take no account lock and run in parallel.
+//! users a change names (sorted by id), then the account row whenever the change moves the
+//! account's figures, then the audit counter slot. Taking a seat reads `seats_in_use` under
+//! the account's row lock, so two nodes granting the last seat at once are serialized: the
+//! second reads the first one's committed count and is refused. Changes that move no seat
+//! (an Access flip of a user who keeps a Gateway seat) take no account lock and run in
+//! parallel. The locks are `FOR NO KEY UPDATE`: they exclude other writers of the row but
+//! not the `KEY SHARE` locks that foreign-key checks take (inserting a user checks its
+//! account), which `FOR UPDATE` would wait for, and deadlock with.
 //!
 //! **Bounds.** Each statement is bounded by `statement_timeout` on the server, and each
 //! operation by the same time plus a margin on the client, so a lost database turns into an
@@ -101,9 +103,26 @@ impl Drop for PgStore {
     }
 }
 
+/// A PostgreSQL error that shows, in logs, what the server said (tokio-postgres's own
+/// `Display` says only "db error").
+#[derive(Debug)]
+pub(crate) struct PgError(pub(crate) tokio_postgres::Error);
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&db_error_text(&self.0))
+    }
+}
+
+impl std::error::Error for PgError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Other(Box::new(e))
+        StoreError::Other(Box::new(PgError(e)))
     }
 }
 
@@ -303,9 +322,11 @@ async fn migrate(client: &mut deadpool_postgres::Object) -> StoreResult<()> {
 
 /// The server's message for a database error, which `Display` of tokio-postgres leaves out.
 fn db_error_text(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
+    use std::error::Error as _;
+    match (e.as_db_error(), e.source()) {
+        (Some(db), _) => format!("{}: {}", db.code().code(), db.message()),
+        (None, Some(source)) => format!("{e}: {source}"),
+        (None, None) => e.to_string(),
     }
 }
 
@@ -442,7 +463,7 @@ async fn audit(
 async fn lock_account(db: &impl GenericClient, account_id: &str) -> StoreResult<(u64, u64)> {
     let row = query_opt(
         db,
-        "SELECT seat_limit, seats_in_use FROM accounts WHERE id = $1 FOR UPDATE",
+        "SELECT seat_limit, seats_in_use FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
         &[&account_id],
     )
     .await?
@@ -483,7 +504,7 @@ async fn edit_seats(
     let locked = query(
         db,
         "SELECT id, seat_uid, access_seat, gateway_seat, created_at, updated_at FROM users
-         WHERE account_id = $1 AND seat_uid = ANY($2) ORDER BY id FOR UPDATE",
+         WHERE account_id = $1 AND seat_uid = ANY($2) ORDER BY id FOR NO KEY UPDATE",
         &[&account_id, &uids],
     )
     .await?;
