@@ -23,13 +23,26 @@ impl Sweeper {
     /// Runs a sweep of every account if one is due by the server's clock.
     pub async fn run_if_due(&self, state: &AppState) {
         let now = state.clock.now();
+        let interval = i64::try_from(SWEEP_INTERVAL.as_micros()).unwrap_or(i64::MAX);
+        let next = Timestamp::from_unix_micros(now.unix_micros().saturating_add(interval));
         {
-            let mut next = self.next_due.lock().unwrap_or_else(|e| e.into_inner());
-            if next.is_some_and(|due| now < due) {
+            let mut due = self.next_due.lock().unwrap_or_else(|e| e.into_inner());
+            if due.is_some_and(|due| now < due) {
                 return;
             }
-            let interval = i64::try_from(SWEEP_INTERVAL.as_micros()).unwrap_or(i64::MAX);
-            *next = Timestamp::from_unix_micros(now.unix_micros().saturating_add(interval));
+            *due = next;
+        }
+        // Servers sharing the database take turns: the first to claim a period sweeps it.
+        match state.store.claim_sweep(now, next.unwrap_or(now)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!("seat expiry sweep: another server has this period");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "seat expiry sweep: cannot claim the period");
+                return;
+            }
         }
         match state.store.expire_seats(None, now).await {
             Ok(removed) if !removed.is_empty() => {

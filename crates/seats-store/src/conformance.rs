@@ -650,3 +650,33 @@ pub async fn list_users_filters_and_search(store: &dyn Store) {
     };
     assert_eq!(list(exact_name, 1, 10).await.1, 0, "names match exactly");
 }
+
+/// The periodic sweep is claimed once per period by whichever handle asks first.
+pub async fn sweep_claims_are_once_per_period(a: &dyn Store, b: &dyn Store) {
+    let t = |s: &str| at(s);
+    assert!(a
+        .claim_sweep(t("2030-01-01T00:00:00Z"), t("2030-01-01T01:00:00Z"))
+        .await
+        .unwrap());
+    assert!(!b
+        .claim_sweep(t("2030-01-01T00:00:00Z"), t("2030-01-01T01:00:00Z"))
+        .await
+        .unwrap());
+    assert!(!b
+        .claim_sweep(t("2030-01-01T00:30:00Z"), t("2030-01-01T01:30:00Z"))
+        .await
+        .unwrap());
+    assert!(b
+        .claim_sweep(t("2030-01-01T01:00:00Z"), t("2030-01-01T02:00:00Z"))
+        .await
+        .unwrap());
+    assert!(!a
+        .claim_sweep(t("2030-01-01T01:00:00Z"), t("2030-01-01T02:00:00Z"))
+        .await
+        .unwrap());
+    // A clock moved back (say, a server that ran a manual clock into the future) claims again.
+    assert!(a
+        .claim_sweep(t("2029-06-01T00:00:00Z"), t("2029-06-01T01:00:00Z"))
+        .await
+        .unwrap());
+}

@@ -88,6 +88,15 @@ async fn credential_changes_reach_every_handle() {
     conformance::credential_changes_reach_every_handle(&*here, &*elsewhere).await;
 }
 
+#[tokio::test]
+async fn sweep_claims_are_once_per_period() {
+    let Some((db, a)) = fresh("sweep_claims_are_once_per_period").await else {
+        return;
+    };
+    let b = open(&db).await;
+    conformance::sweep_claims_are_once_per_period(&*a, &*b).await;
+}
+
 /// Nodes starting together apply the migrations once (they take turns on an advisory lock).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nodes_starting_together_migrate_once() {

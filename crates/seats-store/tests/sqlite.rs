@@ -119,3 +119,12 @@ async fn an_invalid_seed_is_reported_in_full_and_leaves_the_database_empty() {
         .unwrap();
     assert_eq!(triggers, 5);
 }
+
+#[tokio::test]
+async fn sweep_claims_are_once_per_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seats.db");
+    let a = SqliteStore::open(&path, Durability::Full).unwrap();
+    let b = SqliteStore::open(&path, Durability::Full).unwrap();
+    conformance::sweep_claims_are_once_per_period(&a, &b).await;
+}

@@ -47,7 +47,10 @@ use crate::seed::{SeedDocument, SeedSummary};
 use crate::{Store, StoreError, StoreResult};
 
 /// Schema migrations, applied in order; table `seats_migrations` records those applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_sweep_schedule.sql"),
+];
 
 /// The advisory lock under which migrations run: nodes starting together take turns, and the
 /// first applies what is missing.
@@ -751,6 +754,20 @@ impl Store for PgStore {
 
     async fn expire_seats(&self, account_id: Option<&str>, now: Timestamp) -> StoreResult<Vec<(String, String)>> {
         write_tx!(self, |tx| lifecycle::expire_seats(&tx, account_id, now))
+    }
+
+    async fn claim_sweep(&self, now: Timestamp, next: Timestamp) -> StoreResult<bool> {
+        // Nodes claiming at once queue on the row; PostgreSQL re-checks the condition for
+        // each after the one before committed, so one of them claims it.
+        read!(self, |db| async move {
+            let claimed = execute(
+                db,
+                "UPDATE sweep_schedule SET next_due = $2 WHERE id = 1 AND (next_due <= $1 OR next_due > $2)",
+                &[&now.unix_micros(), &next.unix_micros()],
+            )
+            .await?;
+            Ok(claimed == 1)
+        })
     }
 
     async fn login(

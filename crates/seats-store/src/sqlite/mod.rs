@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_logins_and_organizations.sql"),
     include_str!("../../migrations/sqlite/0003_maintained_figures_and_indexes.sql"),
     include_str!("../../migrations/sqlite/0004_credentials_version.sql"),
+    include_str!("../../migrations/sqlite/0005_sweep_schedule.sql"),
 ];
 
 /// Lifetime of an Access session opened by a login [ours].
@@ -587,6 +588,19 @@ impl Store for SqliteStore {
         let account_id = account_id.map(str::to_owned);
         self.writer
             .write(move |c| lifecycle::expire_seats(c, account_id.as_deref(), now))
+            .await
+    }
+
+    async fn claim_sweep(&self, now: Timestamp, next: Timestamp) -> StoreResult<bool> {
+        self.writer
+            .write(move |c| {
+                let claimed = c
+                    .prepare_cached(
+                        "UPDATE sweep_schedule SET next_due = ?2 WHERE id = 1 AND (next_due <= ?1 OR next_due > ?2)",
+                    )?
+                    .execute(params![now.unix_micros(), next.unix_micros()])?;
+                Ok(claimed == 1)
+            })
             .await
     }
 
