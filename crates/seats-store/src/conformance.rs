@@ -674,6 +674,11 @@ pub async fn sweep_claims_are_once_per_period(a: &dyn Store, b: &dyn Store) {
         .claim_sweep(t("2030-01-01T01:00:00Z"), t("2030-01-01T02:00:00Z"))
         .await
         .unwrap());
+    // A server whose clock runs a little behind does not take the period again.
+    assert!(!a
+        .claim_sweep(t("2030-01-01T00:59:00Z"), t("2030-01-01T01:59:00Z"))
+        .await
+        .unwrap());
     // A clock moved back (say, a server that ran a manual clock into the future) claims again.
     assert!(a
         .claim_sweep(t("2029-06-01T00:00:00Z"), t("2029-06-01T01:00:00Z"))

@@ -144,8 +144,9 @@ pub trait Store: Send + Sync + 'static {
     async fn expire_seats(&self, account_id: Option<&str>, now: Timestamp) -> StoreResult<Vec<(String, String)>>;
 
     /// Claims the periodic sweep due at `now` for this process: true (and the next one is
-    /// then due at `next`) if no process sharing the database claimed it yet. A schedule
-    /// further ahead than `next` (a clock moved back, e.g. after a manual clock) is claimable.
+    /// then due at `next`) if no process sharing the database claimed it yet. Clocks of
+    /// servers that differ by less than a period agree on whose it is; a schedule more than a
+    /// period ahead of `next` (a clock moved back, e.g. after a manual clock) is claimable.
     async fn claim_sweep(&self, now: Timestamp, next: Timestamp) -> StoreResult<bool>;
 
     /// Records an authentication (SPEC §8): creates the user if new, takes a seat unless the

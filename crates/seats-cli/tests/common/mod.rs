@@ -137,3 +137,11 @@ pub fn run_with(args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) -> Ou
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// A server a test forgets (or panics before stopping) does not outlive it.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

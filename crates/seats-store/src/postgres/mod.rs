@@ -762,7 +762,7 @@ impl Store for PgStore {
         read!(self, |db| async move {
             let claimed = execute(
                 db,
-                "UPDATE sweep_schedule SET next_due = $2 WHERE id = 1 AND (next_due <= $1 OR next_due > $2)",
+                "UPDATE sweep_schedule SET next_due = $2 WHERE id = 1 AND (next_due <= $1::bigint OR next_due > 2 * $2::bigint - $1::bigint)",
                 &[&now.unix_micros(), &next.unix_micros()],
             )
             .await?;

@@ -596,7 +596,7 @@ impl Store for SqliteStore {
             .write(move |c| {
                 let claimed = c
                     .prepare_cached(
-                        "UPDATE sweep_schedule SET next_due = ?2 WHERE id = 1 AND (next_due <= ?1 OR next_due > ?2)",
+                        "UPDATE sweep_schedule SET next_due = ?2 WHERE id = 1 AND (next_due <= ?1 OR next_due > 2 * ?2 - ?1)",
                     )?
                     .execute(params![now.unix_micros(), next.unix_micros()])?;
                 Ok(claimed == 1)
