@@ -159,7 +159,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 durability,
                 ..PgOptions::default()
             };
-            let store = PgStore::connect(&url, options).await?;
+            // The error says it all; its source chain would repeat it.
+            let store = PgStore::connect(&url, options)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             tracing::info!(
                 ?store,
                 pool_size = args.pool_size,

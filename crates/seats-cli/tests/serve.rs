@@ -141,12 +141,16 @@ fn refused_configurations() {
     let (code, stderr) = run(&[
         "serve",
         "--database",
-        "postgres://127.0.0.1/test",
+        // Nothing listens on the discard port.
+        "postgres://postgres@127.0.0.1:9/test",
         "--listen",
         "127.0.0.1:0",
     ]);
-    assert_eq!(code, Some(1));
-    assert!(stderr.contains("PostgreSQL backend is not available yet"), "{stderr}");
+    assert_eq!(code, Some(1), "an unreachable PostgreSQL stops start-up: {stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "error: storage failure: cannot connect to PostgreSQL: error connecting to server: Connection refused (os error 111)"
+    );
 
     let (code, stderr) = run(&["serve", "--database", "mysql://x", "--listen", "127.0.0.1:0"]);
     assert_eq!(code, Some(1));

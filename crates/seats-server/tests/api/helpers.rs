@@ -210,6 +210,12 @@ async fn seeded_store(seed: &Value) -> (TestDb, Arc<dyn Store>) {
     (db, store)
 }
 
+/// Starts a server on a store the test opened itself (e.g. through a proxy), over `db`.
+pub async fn spawn_app_on_store(db: TestDb, store: Arc<dyn Store>) -> TestApp {
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), ServerConfig::default());
+    start(db, store, state).await
+}
+
 /// Starts a server on an existing database (for restarts).
 pub async fn spawn_on(db: TestDb) -> TestApp {
     let store = db.open().await;

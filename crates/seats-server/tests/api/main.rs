@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod errors;
+mod faults;
 mod helpers;
 mod lifecycle;
 mod official_sdks;
@@ -10,6 +11,7 @@ mod openapi;
 mod operator;
 mod organizations;
 mod persistence;
+mod proxy;
 mod seats;
 mod service;
 mod users;
