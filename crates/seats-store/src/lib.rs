@@ -8,6 +8,7 @@
 pub mod conformance;
 pub mod credentials;
 mod error;
+pub mod export;
 mod model;
 pub mod organization;
 pub mod postgres;
@@ -201,6 +202,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<TokenRecord>;
 
     async fn delete_token(&self, id: &str, actor: Actor, now: Timestamp) -> StoreResult<()>;
+
+    /// Sends the whole state, header first, to `out` as it is read from one consistent
+    /// snapshot (see [`export`]); returns how many records were sent.
+    async fn export(&self, out: tokio::sync::mpsc::Sender<export::Record>) -> StoreResult<u64>;
+
+    /// Loads an export into an empty database in one transaction: all of it or nothing.
+    /// [`StoreError::Conflict`] if the database holds data or the stream is not an export.
+    async fn import(&self, records: tokio::sync::mpsc::Receiver<export::Record>) -> StoreResult<export::ImportSummary>;
 
     /// Audit events of an account, newest first, and their total count.
     async fn audit_events(&self, account_id: &str, page: u64, per_page: u64) -> StoreResult<(Vec<AuditRecord>, u64)>;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use seats_store::postgres::testing::TestDatabase;
 use seats_store::postgres::{PgOptions, PgStore};
-use seats_store::{conformance, Store};
+use seats_store::sqlite::SqliteStore;
+use seats_store::{conformance, Durability, Store};
 
 /// A store on a fresh schema, with the schema (dropped with it).
 async fn fresh(test: &str) -> Option<(TestDatabase, Arc<PgStore>)> {
@@ -95,6 +96,30 @@ async fn sweep_claims_are_once_per_period() {
     };
     let b = open(&db).await;
     conformance::sweep_claims_are_once_per_period(&*a, &*b).await;
+}
+
+/// A SQLite deployment moves to PostgreSQL, and back.
+#[tokio::test]
+async fn export_import_round_trip_between_backends() {
+    let Some((_db, pg)) = fresh("export_import_round_trip_between_backends").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("a.db"), Durability::Full).unwrap();
+    conformance::export_import_round_trip(&sqlite, &*pg).await;
+    let Some((_db2, pg2)) = fresh("export_import_round_trip_between_backends").await else {
+        return;
+    };
+    let back = SqliteStore::open(dir.path().join("b.db"), Durability::Full).unwrap();
+    conformance::export_import_round_trip(&*pg2, &back).await;
+}
+
+#[tokio::test]
+async fn a_bad_import_stores_nothing() {
+    let Some((_db, store)) = fresh("a_bad_import_stores_nothing").await else {
+        return;
+    };
+    conformance::a_bad_import_stores_nothing(&*store).await;
 }
 
 /// Nodes starting together apply the migrations once (they take turns on an advisory lock).

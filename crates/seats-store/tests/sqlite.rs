@@ -128,3 +128,16 @@ async fn sweep_claims_are_once_per_period() {
     let b = SqliteStore::open(&path, Durability::Full).unwrap();
     conformance::sweep_claims_are_once_per_period(&a, &b).await;
 }
+
+#[tokio::test]
+async fn export_import_round_trip() {
+    let (_a, source) = fresh();
+    let (_b, target) = fresh();
+    conformance::export_import_round_trip(&source, &target).await;
+}
+
+#[tokio::test]
+async fn a_bad_import_stores_nothing() {
+    let (_dir, store) = fresh();
+    conformance::a_bad_import_stores_nothing(&store).await;
+}

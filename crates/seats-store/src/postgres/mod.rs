@@ -26,6 +26,7 @@
 //! drops its snapshot at once. If the listening connection is down, the snapshot's version is
 //! still compared after [`crate::credentials::RECHECK_AFTER`] (1 s): that is the stated bound.
 
+mod export;
 mod lifecycle;
 mod listen;
 mod seed;
@@ -853,6 +854,22 @@ impl Store for PgStore {
 
     async fn delete_token(&self, id: &str, actor: Actor, now: Timestamp) -> StoreResult<()> {
         let result = write_tx!(self, |tx| lifecycle::delete_token(&tx, id, &actor, now));
+        self.credentials.invalidate();
+        result
+    }
+
+    async fn export(&self, out: tokio::sync::mpsc::Sender<crate::export::Record>) -> StoreResult<u64> {
+        // Not bounded by the operation timeout: an export takes as long as the data needs.
+        let mut client = self.client().await?;
+        export::export(&mut client, out).await
+    }
+
+    async fn import(
+        &self,
+        records: tokio::sync::mpsc::Receiver<crate::export::Record>,
+    ) -> StoreResult<crate::export::ImportSummary> {
+        let mut client = self.client().await?;
+        let result = export::import(&mut client, records).await;
         self.credentials.invalidate();
         result
     }

@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL mode, one writer thread with group commit, a pool of
 //! readers.
 
+mod export;
 mod lifecycle;
 mod readers;
 mod seed;
@@ -684,6 +685,17 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         self.write_credentials(move |c| lifecycle::delete_token(c, &id, &actor, now))
             .await
+    }
+
+    async fn export(&self, out: tokio::sync::mpsc::Sender<crate::export::Record>) -> StoreResult<u64> {
+        self.readers.read(move |c| export::export(c, out)).await
+    }
+
+    async fn import(
+        &self,
+        records: tokio::sync::mpsc::Receiver<crate::export::Record>,
+    ) -> StoreResult<crate::export::ImportSummary> {
+        self.write_credentials(move |c| export::import(c, records)).await
     }
 
     async fn audit_events(&self, account_id: &str, page: u64, per_page: u64) -> StoreResult<(Vec<AuditRecord>, u64)> {

@@ -1,0 +1,414 @@
+//! Export and import on PostgreSQL (see [`crate::export`]). An export reads one snapshot (a
+//! REPEATABLE READ, read-only transaction), streaming rows; an import is one transaction, with
+//! the triggers maintaining every derived figure as rows arrive.
+
+use deadpool_postgres::GenericClient;
+use futures::{pin_mut, TryStreamExt};
+use tokio::sync::mpsc;
+use tokio_postgres::Row;
+
+use super::execute;
+use crate::export::{check_header, hash_from_hex, ImportSummary, Importing, Record};
+use crate::{StoreError, StoreResult};
+
+async fn send_rows(
+    db: &impl GenericClient,
+    out: &mpsc::Sender<Record>,
+    sql: &str,
+    map: impl Fn(&Row) -> Result<Record, tokio_postgres::Error>,
+) -> StoreResult<u64> {
+    let rows = db.query_raw(sql, std::iter::empty::<i32>()).await?;
+    pin_mut!(rows);
+    let mut sent = 0;
+    while let Some(row) = rows.try_next().await? {
+        out.send(map(&row)?)
+            .await
+            .map_err(|_| StoreError::other("the export's reader stopped"))?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+pub(super) async fn export(client: &mut deadpool_postgres::Object, out: mpsc::Sender<Record>) -> StoreResult<u64> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let db = &tx;
+    out.send(Record::header())
+        .await
+        .map_err(|_| StoreError::other("the export's reader stopped"))?;
+    let mut n = 1;
+    n += send_rows(
+        db,
+        &out,
+        "SELECT id, name, seat_limit, organization, organization_created_at, organization_updated_at, created_at
+         FROM accounts ORDER BY created_at, id",
+        |r| {
+            Ok(Record::Account {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                seat_limit: r.try_get::<_, i64>(2)? as u64,
+                organization: r.try_get(3)?,
+                organization_created_at: r.try_get(4)?,
+                organization_updated_at: r.try_get(5)?,
+                created_at: r.try_get(6)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(
+        db,
+        &out,
+        "SELECT id, account_id, email, name, seat_uid, access_seat, gateway_seat, seat_granted_at,
+                last_successful_login, created_at, updated_at
+         FROM users ORDER BY account_id, created_at, id",
+        |r| {
+            Ok(Record::User {
+                id: r.try_get(0)?,
+                account_id: r.try_get(1)?,
+                email: r.try_get(2)?,
+                name: r.try_get(3)?,
+                seat_uid: r.try_get(4)?,
+                access_seat: r.try_get(5)?,
+                gateway_seat: r.try_get(6)?,
+                seat_granted_at: r.try_get(7)?,
+                last_successful_login: r.try_get(8)?,
+                created_at: r.try_get(9)?,
+                updated_at: r.try_get(10)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(
+        db,
+        &out,
+        "SELECT user_id, device_id, registered_at, last_seen_at FROM devices
+         ORDER BY user_id, device_id COLLATE \"C\"",
+        |r| {
+            Ok(Record::Device {
+                user_id: r.try_get(0)?,
+                device_id: r.try_get(1)?,
+                registered_at: r.try_get(2)?,
+                last_seen_at: r.try_get(3)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(
+        db,
+        &out,
+        "SELECT id, user_id, created_at, expires_at FROM sessions ORDER BY id",
+        |r| {
+            Ok(Record::Session {
+                id: r.try_get(0)?,
+                user_id: r.try_get(1)?,
+                created_at: r.try_get(2)?,
+                expires_at: r.try_get(3)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(
+        db,
+        &out,
+        "SELECT user_id, at, via, device_id, succeeded, reason FROM logins ORDER BY id",
+        |r| {
+            Ok(Record::Login {
+                user_id: r.try_get(0)?,
+                at: r.try_get(1)?,
+                via: r.try_get(2)?,
+                device_id: r.try_get(3)?,
+                succeeded: r.try_get(4)?,
+                reason: r.try_get(5)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(
+        db,
+        &out,
+        "SELECT m.email, m.key_hash, m.created_at,
+                COALESCE(array_agg(ma.account_id ORDER BY ma.account_id) FILTER (WHERE ma.account_id IS NOT NULL), '{}')
+         FROM members m LEFT JOIN member_accounts ma ON ma.member_email_key = m.email_key
+         GROUP BY m.email_key ORDER BY m.email_key",
+        |r| {
+            Ok(Record::Member {
+                email: r.try_get(0)?,
+                key_hash: hex::encode(r.try_get::<_, Vec<u8>>(1)?),
+                created_at: r.try_get(2)?,
+                accounts: r.try_get(3)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(
+        db,
+        &out,
+        "SELECT id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at
+         FROM tokens ORDER BY id",
+        |r| {
+            Ok(Record::Token {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                value_hash: hex::encode(r.try_get::<_, Vec<u8>>(2)?),
+                policies: r.try_get(3)?,
+                status: r.try_get(4)?,
+                not_before: r.try_get(5)?,
+                expires_on: r.try_get(6)?,
+                created_at: r.try_get(7)?,
+                modified_at: r.try_get(8)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(
+        db,
+        &out,
+        "SELECT seq, at, account_id, actor_kind, actor_id, action, subject, before, after
+         FROM audit_events ORDER BY seq",
+        |r| {
+            Ok(Record::Audit {
+                seq: r.try_get(0)?,
+                at: r.try_get(1)?,
+                account_id: r.try_get(2)?,
+                actor_kind: r.try_get(3)?,
+                actor_id: r.try_get(4)?,
+                action: r.try_get(5)?,
+                subject: r.try_get(6)?,
+                before: r.try_get(7)?,
+                after: r.try_get(8)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(db, &out, "SELECT next_due FROM sweep_schedule WHERE id = 1", |r| {
+        Ok(Record::SweepSchedule {
+            next_due: r.try_get(0)?,
+        })
+    })
+    .await?;
+    tx.commit().await?;
+    out.send(Record::End { records: n - 1 })
+        .await
+        .map_err(|_| StoreError::other("the export's reader stopped"))?;
+    Ok(n + 1)
+}
+
+pub(super) async fn import(
+    client: &mut deadpool_postgres::Object,
+    mut records: mpsc::Receiver<Record>,
+) -> StoreResult<ImportSummary> {
+    let tx = client.transaction().await?;
+    tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;
+    if !super::is_empty(&tx).await? {
+        return Err(StoreError::Conflict("the database already holds data".into()));
+    }
+    check_header(records.recv().await.as_ref())?;
+    let mut importing = Importing::default();
+    while let Some(record) = records.recv().await {
+        if let Some(record) = importing.next(record)? {
+            import_one(&tx, record).await?;
+        }
+    }
+    let summary = importing.finish()?;
+    // Audit events kept their numbers: the sequence goes on after the last.
+    tx.batch_execute(
+        "SELECT setval(pg_get_serial_sequence('audit_events', 'seq'), COALESCE(MAX(seq), 0) + 1, false)
+         FROM audit_events",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+async fn import_one(db: &impl GenericClient, record: Record) -> StoreResult<()> {
+    match record {
+        Record::Header { .. } | Record::End { .. } => unreachable!("taken by Importing"),
+        Record::Account {
+            id,
+            name,
+            seat_limit,
+            organization,
+            organization_created_at,
+            organization_updated_at,
+            created_at,
+        } => {
+            execute(
+                db,
+                "INSERT INTO accounts (id, name, seat_limit, organization, organization_created_at,
+                                       organization_updated_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &id,
+                    &name,
+                    &super::big(seat_limit)?,
+                    &organization,
+                    &organization_created_at,
+                    &organization_updated_at,
+                    &created_at,
+                ],
+            )
+            .await?;
+        }
+        Record::User {
+            id,
+            account_id,
+            email,
+            name,
+            seat_uid,
+            access_seat,
+            gateway_seat,
+            seat_granted_at,
+            last_successful_login,
+            created_at,
+            updated_at,
+        } => {
+            execute(
+                db,
+                "INSERT INTO users (id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat,
+                                    seat_granted_at, last_successful_login, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                &[
+                    &id,
+                    &account_id,
+                    &email,
+                    &seats_types::formats::email_key(&email),
+                    &name,
+                    &seat_uid,
+                    &access_seat,
+                    &gateway_seat,
+                    &seat_granted_at,
+                    &last_successful_login,
+                    &created_at,
+                    &updated_at,
+                ],
+            )
+            .await?;
+        }
+        Record::Device {
+            user_id,
+            device_id,
+            registered_at,
+            last_seen_at,
+        } => {
+            execute(
+                db,
+                "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES ($1, $2, $3, $4)",
+                &[&user_id, &device_id, &registered_at, &last_seen_at],
+            )
+            .await?;
+        }
+        Record::Session {
+            id,
+            user_id,
+            created_at,
+            expires_at,
+        } => {
+            execute(
+                db,
+                "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                &[&id, &user_id, &created_at, &expires_at],
+            )
+            .await?;
+        }
+        Record::Login {
+            user_id,
+            at,
+            via,
+            device_id,
+            succeeded,
+            reason,
+        } => {
+            execute(
+                db,
+                "INSERT INTO logins (user_id, at, via, device_id, succeeded, reason) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&user_id, &at, &via, &device_id, &succeeded, &reason],
+            )
+            .await?;
+        }
+        Record::Member {
+            email,
+            key_hash,
+            created_at,
+            accounts,
+        } => {
+            let key = seats_types::formats::email_key(&email);
+            execute(
+                db,
+                "INSERT INTO members (email_key, email, key_hash, created_at) VALUES ($1, $2, $3, $4)",
+                &[&key, &email, &hash_from_hex(&key_hash)?, &created_at],
+            )
+            .await?;
+            execute(
+                db,
+                "INSERT INTO member_accounts (member_email_key, account_id) SELECT $1, a FROM UNNEST($2::text[]) AS a",
+                &[&key, &accounts],
+            )
+            .await?;
+        }
+        Record::Token {
+            id,
+            name,
+            value_hash,
+            policies,
+            status,
+            not_before,
+            expires_on,
+            created_at,
+            modified_at,
+        } => {
+            execute(
+                db,
+                "INSERT INTO tokens (id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &id,
+                    &name,
+                    &hash_from_hex(&value_hash)?,
+                    &policies,
+                    &status,
+                    &not_before,
+                    &expires_on,
+                    &created_at,
+                    &modified_at,
+                ],
+            )
+            .await?;
+        }
+        Record::Audit {
+            seq,
+            at,
+            account_id,
+            actor_kind,
+            actor_id,
+            action,
+            subject,
+            before,
+            after,
+        } => {
+            execute(
+                db,
+                "INSERT INTO audit_events (seq, at, account_id, actor_kind, actor_id, action, subject, before, after)
+                 OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &seq,
+                    &at,
+                    &account_id,
+                    &actor_kind,
+                    &actor_id,
+                    &action,
+                    &subject,
+                    &before,
+                    &after,
+                ],
+            )
+            .await?;
+        }
+        Record::SweepSchedule { next_due } => {
+            execute(db, "UPDATE sweep_schedule SET next_due = $1 WHERE id = 1", &[&next_due]).await?;
+        }
+    }
+    Ok(())
+}
