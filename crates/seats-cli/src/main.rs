@@ -5,6 +5,7 @@ mod api;
 mod edit;
 mod output;
 mod serve;
+mod transfer;
 mod users;
 
 use std::process::ExitCode;
@@ -28,6 +29,10 @@ enum Command {
     Users(users::UsersArgs),
     /// Administer a seats server through its operator API.
     Admin(admin::AdminArgs),
+    /// Write the whole state of a database (hashes, never secrets) as JSON Lines.
+    Export(transfer::ExportArgs),
+    /// Load an export into an empty database (either backend), all or nothing.
+    Import(transfer::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +42,7 @@ fn main() -> ExitCode {
         Command::Edit(args) => api::run(edit::run(args)),
         Command::Users(args) => api::run(users::run(args)),
         Command::Admin(args) => api::run(admin::run(args)),
+        Command::Export(args) => transfer::run_export(args),
+        Command::Import(args) => transfer::run_import(args),
     }
 }
