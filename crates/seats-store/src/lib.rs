@@ -12,6 +12,7 @@ pub mod export;
 mod model;
 pub mod organization;
 pub mod postgres;
+mod rules;
 pub mod secret;
 pub mod seed;
 pub mod sqlite;

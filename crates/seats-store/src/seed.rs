@@ -63,6 +63,46 @@ pub struct SeedUser {
     pub last_successful_login: Option<Timestamp>,
 }
 
+/// What a backend stores for a seeded user beyond its own fields: ids (generated, time-ordered,
+/// when absent) and the times the expiry sweep judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSeedUser {
+    pub id: String,
+    pub seat_uid: String,
+    pub last_successful_login: Option<i64>,
+    pub seat_granted_at: Option<i64>,
+    /// The latest of last login, seat grant and device activity.
+    pub active_at: i64,
+}
+
+impl SeedUser {
+    /// The stored form of this user, loaded at `now_us` (microseconds since the epoch).
+    pub fn stored(&self, now_us: i64) -> StoredSeedUser {
+        let holds = self.access_seat || self.gateway_seat;
+        let last_login = self.last_successful_login.map(|t| t.unix_micros());
+        // A seeded seat counts as granted at the user's last login, if the seed says when.
+        let granted = holds.then_some(last_login.unwrap_or(now_us));
+        let devices_seen = (self.active_device_count > 0).then_some(now_us);
+        StoredSeedUser {
+            id: self
+                .id
+                .as_ref()
+                .map_or_else(|| uuid::Uuid::now_v7().to_string(), |id| id.to_ascii_lowercase()),
+            seat_uid: self
+                .seat_uid
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            last_successful_login: last_login,
+            seat_granted_at: granted,
+            active_at: [last_login, granted, devices_seen]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(0),
+        }
+    }
+}
+
 /// A member of the seed. Its key is hashed before it is stored.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,11 +13,9 @@ use super::{
     audit, big, execute, is_unique_violation, json_text, lock_account, opt_ts, query, query_opt, ts, AuditBatch,
 };
 use crate::model::*;
+use crate::rules::{self, account_json, user_json, OrganizationWrite, SESSION_LIFETIME_US};
 use crate::secret::SecretHash;
-use crate::sqlite::SESSION_LIFETIME_HOURS;
 use crate::{StoreError, StoreResult};
-
-const HOUR_US: i64 = 3_600_000_000;
 
 /// The columns of a [`UserRecord`]; `$1` must be "now" (for live sessions). The counts read
 /// one user's devices and sessions through their `(user_id, ...)` indexes.
@@ -157,11 +155,6 @@ pub(super) async fn list_users(
         .map(user_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
     Ok((users, total))
-}
-
-fn user_json(u: &UserRecord) -> Value {
-    json!({"email": u.email, "name": u.name, "seat_uid": u.seat_uid,
-           "access_seat": u.access_seat, "gateway_seat": u.gateway_seat})
 }
 
 /// Inserts a user holding no seat; `None` if the email is taken in the account.
@@ -399,18 +392,9 @@ pub(super) async fn put_organization(
     .await?
     .ok_or(StoreError::NotFound { positions: vec![] })?;
     let existing = organization_from_row(&row)?;
-    let (merged, before) = match (existing, create) {
-        (Some(_), true) => return Err(StoreError::Conflict("the account already has an organization".into())),
-        (None, false) => return Err(StoreError::NotFound { positions: vec![] }),
-        (None, true) => (fields, None),
-        (Some(org), false) => {
-            let mut merged = org.fields.clone();
-            merged.extend(fields);
-            if merged == org.fields {
-                return Ok(org);
-            }
-            (merged, Some(org))
-        }
+    let (merged, before) = match rules::merge_organization(existing, fields, create)? {
+        OrganizationWrite::Unchanged(org) => return Ok(org),
+        OrganizationWrite::Write { fields, before } => (fields, before),
     };
     execute(
         db,
@@ -419,12 +403,8 @@ pub(super) async fn put_organization(
         &[&account_id, &json_text(&merged)?, &now.unix_micros()],
     )
     .await?;
-    let action = if before.is_some() {
-        "organization.update"
-    } else {
-        "organization.create"
-    };
-    let before = before.map(|o| Value::Object(o.fields));
+    let action = OrganizationWrite::action(&before);
+    let before = before.map(Value::Object);
     audit(
         db,
         now,
@@ -508,15 +488,10 @@ pub(super) async fn expire_seats(
         lock_account(db, &account_id).await?;
         let ids: Vec<&str> = stale.iter().map(|s| s.1.as_str()).collect();
         remove_seats(db, &ids, now).await?;
-        let after = json!({"access_seat": false, "gateway_seat": false});
+        let after = rules::seats_json(false, false);
         let mut audits = AuditBatch::default();
         for (_, _, seat_uid, access, gateway) in &stale {
-            audits.push(
-                "seat.expire",
-                seat_uid,
-                &json!({"access_seat": access, "gateway_seat": gateway}),
-                &after,
-            );
+            audits.push("seat.expire", seat_uid, &rules::seats_json(*access, *gateway), &after);
         }
         audits.write(db, now, Some(&account_id), &Actor::System).await?;
         removed.extend(stale.iter().map(|s| (account_id.clone(), s.2.clone())));
@@ -598,8 +573,7 @@ pub(super) async fn login(
         let (limit, used) = lock_account(db, account_id).await?;
         if used >= limit {
             record_login(db, &user.id, login, false, Some("seat_limit_reached"), now).await?;
-            let detail =
-                json!({"via": login.via.as_str(), "reason": "seat_limit_reached", "used": used, "limit": limit});
+            let detail = rules::login_refused_json(login.via, used, limit);
             audit(
                 db,
                 now,
@@ -617,7 +591,7 @@ pub(super) async fn login(
             });
         }
     }
-    let before = json!({"access_seat": user.access_seat, "gateway_seat": user.gateway_seat});
+    let before = rules::seats_json(user.access_seat, user.gateway_seat);
     match login.via {
         Via::Access => {
             execute(
@@ -627,7 +601,7 @@ pub(super) async fn login(
                     &uuid::Uuid::new_v4().to_string(),
                     &user.id,
                     &now_us,
-                    &(now_us + SESSION_LIFETIME_HOURS * HOUR_US),
+                    &(now_us + SESSION_LIFETIME_US),
                 ],
             )
             .await?;
@@ -658,7 +632,7 @@ pub(super) async fn login(
     )
     .await?;
     record_login(db, &user.id, login, true, None, now).await?;
-    let after = json!({"access_seat": access, "gateway_seat": gateway});
+    let after = rules::seats_json(access, gateway);
     if before != after {
         audit(
             db,
@@ -712,10 +686,6 @@ pub(super) async fn accounts(db: &impl GenericClient) -> StoreResult<Vec<Account
     .iter()
     .map(account_from_row)
     .collect()
-}
-
-fn account_json(a: &AccountRecord) -> Value {
-    json!({"name": a.name, "seat_limit": a.seat_limit})
 }
 
 pub(super) async fn create_account(

@@ -43,6 +43,7 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::credentials::{CredentialCache, Credentials};
 use crate::model::*;
+use crate::rules;
 use crate::secret::SecretHash;
 use crate::seed::{SeedDocument, SeedSummary};
 use crate::{Store, StoreError, StoreResult};
@@ -552,10 +553,7 @@ async fn edit_seats(
         // The figures move: the account row is locked before any change, and the limit is
         // judged on the state after the whole batch.
         let (limit, used) = lock_account(db, account_id).await?;
-        let after = used + taken - freed.min(used + taken);
-        if after > used && after > limit {
-            return Err(StoreError::SeatLimit { used, limit });
-        }
+        rules::judge_batch(used, limit, taken, freed)?;
     }
 
     let now_us = now.unix_micros();
@@ -576,16 +574,11 @@ async fn edit_seats(
             if row.gateway && !item.gateway_seat {
                 end_devices.push(row.user_id.as_str());
             }
-            let action = if !item.access_seat && !item.gateway_seat {
-                "seat.remove"
-            } else {
-                "seat.update"
-            };
             audits.push(
-                action,
+                rules::seat_edit_action(item.access_seat, item.gateway_seat),
                 &item.seat_uid,
-                &serde_json::json!({"access_seat": row.access, "gateway_seat": row.gateway}),
-                &serde_json::json!({"access_seat": item.access_seat, "gateway_seat": item.gateway_seat}),
+                &rules::seats_json(row.access, row.gateway),
+                &rules::seats_json(item.access_seat, item.gateway_seat),
             );
         }
         out.push(SeatRecord {

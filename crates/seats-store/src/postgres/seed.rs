@@ -11,10 +11,10 @@ use seats_types::{formats, Timestamp, TokenStatus};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{execute, is_empty, json_text, query};
+use crate::rules::SESSION_LIFETIME_US;
 use crate::seed::{
     self, Duplicate, DuplicateField, SeedAccount, SeedDocument, SeedMember, SeedSink, SeedSummary, SeedToken, SeedUser,
 };
-use crate::sqlite::SESSION_LIFETIME_HOURS;
 use crate::{StoreError, StoreResult};
 
 /// Users sent and written together.
@@ -99,41 +99,23 @@ impl ChannelSink {
 
 impl SeedSink for ChannelSink {
     fn user(&mut self, account: usize, account_id: &str, index: usize, user: &SeedUser) -> StoreResult<()> {
-        let holds = user.access_seat || user.gateway_seat;
-        let last_login = user.last_successful_login.map(|t| t.unix_micros());
-        // A seeded seat counts as granted at the user's last login, if the seed says when.
-        let granted = holds.then_some(last_login.unwrap_or(self.now_us));
-        let devices_seen = (user.active_device_count > 0).then_some(self.now_us);
+        let stored = user.stored(self.now_us);
         let u = &mut self.users;
         u.account_index.push(account as i64);
         u.user_index.push(index as i64);
         u.given_id.push(user.id.clone());
-        u.id.push(
-            user.id
-                .as_ref()
-                .map_or_else(|| uuid::Uuid::now_v7().to_string(), |id| id.to_ascii_lowercase()),
-        );
+        u.id.push(stored.id);
         u.account_id.push(account_id.to_owned());
         u.email.push(user.email.clone());
         u.email_key.push(formats::email_key(&user.email));
         u.name.push(user.name.clone());
         u.seat_uid_given.push(user.seat_uid.is_some());
-        u.seat_uid.push(
-            user.seat_uid
-                .clone()
-                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
-        );
+        u.seat_uid.push(stored.seat_uid);
         u.access.push(user.access_seat);
         u.gateway.push(user.gateway_seat);
-        u.granted.push(granted);
-        u.last_login.push(last_login);
-        u.active_at.push(
-            [last_login, granted, devices_seen]
-                .into_iter()
-                .flatten()
-                .max()
-                .unwrap_or(0),
-        );
+        u.granted.push(stored.seat_granted_at);
+        u.last_login.push(stored.last_successful_login);
+        u.active_at.push(stored.active_at);
         u.devices
             .push(i64::try_from(user.active_device_count).unwrap_or(i64::MAX));
         if self.users.len() >= BATCH {
@@ -262,7 +244,7 @@ pub(super) async fn load(
          WHERE a.id = c.account_id;
          ALTER TABLE users ENABLE TRIGGER USER;
          ALTER TABLE devices ENABLE TRIGGER USER;",
-        session = SESSION_LIFETIME_HOURS * 3_600_000_000
+        session = SESSION_LIFETIME_US
     ))
     .await?;
     tx.commit().await?;

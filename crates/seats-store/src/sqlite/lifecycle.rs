@@ -7,12 +7,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use seats_types::{formats, Timestamp, TokenStatus};
 use serde_json::{json, Map, Value};
 
-use super::{audit, json_text, opt_ts, ts, SESSION_LIFETIME_HOURS};
+use super::{audit, json_text, opt_ts, ts};
 use crate::model::*;
+use crate::rules::{self, account_json, user_json, OrganizationWrite, SESSION_LIFETIME_US};
 use crate::secret::SecretHash;
 use crate::{StoreError, StoreResult};
-
-const HOUR_US: i64 = 3_600_000_000;
 
 /// The columns of a [`UserRecord`]; `?1` must be "now" (for live sessions). The counts read
 /// one user's devices and sessions through their `(user_id, ...)` indexes.
@@ -162,11 +161,6 @@ pub(super) fn list_users(
         .mapped(user_from_row)
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((users, total))
-}
-
-fn user_json(u: &UserRecord) -> Value {
-    json!({"email": u.email, "name": u.name, "seat_uid": u.seat_uid,
-           "access_seat": u.access_seat, "gateway_seat": u.gateway_seat})
 }
 
 fn insert_user(conn: &Connection, account_id: &str, email: &str, name: &str, now: Timestamp) -> StoreResult<String> {
@@ -347,30 +341,17 @@ pub(super) fn put_organization(
         return Err(StoreError::NotFound { positions: vec![] });
     }
     let existing = organization(conn, account_id)?;
-    let (merged, before) = match (existing, create) {
-        (Some(_), true) => return Err(StoreError::Conflict("the account already has an organization".into())),
-        (None, false) => return Err(StoreError::NotFound { positions: vec![] }),
-        (None, true) => (fields, None),
-        (Some(org), false) => {
-            let mut merged = org.fields.clone();
-            merged.extend(fields);
-            if merged == org.fields {
-                return Ok(org);
-            }
-            (merged, Some(org))
-        }
+    let (merged, before) = match rules::merge_organization(existing, fields, create)? {
+        OrganizationWrite::Unchanged(org) => return Ok(org),
+        OrganizationWrite::Write { fields, before } => (fields, before),
     };
     conn.prepare_cached(
         "UPDATE accounts SET organization = ?2, organization_updated_at = ?3,
                 organization_created_at = COALESCE(organization_created_at, ?3) WHERE id = ?1",
     )?
     .execute(params![account_id, json_text(&merged)?, now.unix_micros()])?;
-    let action = if before.is_some() {
-        "organization.update"
-    } else {
-        "organization.create"
-    };
-    let before = before.map(|o| Value::Object(o.fields));
+    let action = OrganizationWrite::action(&before);
+    let before = before.map(Value::Object);
     audit(
         conn,
         now,
@@ -447,8 +428,8 @@ pub(super) fn expire_seats(
             .collect::<rusqlite::Result<Vec<_>>>()?;
         for (user_id, seat_uid, access, gateway) in stale {
             remove_seat(conn, &user_id, now)?;
-            let before = json!({"access_seat": access, "gateway_seat": gateway});
-            let after = json!({"access_seat": false, "gateway_seat": false});
+            let before = rules::seats_json(access, gateway);
+            let after = rules::seats_json(false, false);
             audit(
                 conn,
                 now,
@@ -522,8 +503,7 @@ pub(super) fn login(
         let (_, used) = super::seat_usage(conn, account_id)?;
         if used >= limit {
             record_login(conn, &user.id, login, false, Some("seat_limit_reached"), now)?;
-            let detail =
-                json!({"via": login.via.as_str(), "reason": "seat_limit_reached", "used": used, "limit": limit});
+            let detail = rules::login_refused_json(login.via, used, limit);
             audit(
                 conn,
                 now,
@@ -540,7 +520,7 @@ pub(super) fn login(
             });
         }
     }
-    let before = json!({"access_seat": user.access_seat, "gateway_seat": user.gateway_seat});
+    let before = rules::seats_json(user.access_seat, user.gateway_seat);
     match login.via {
         Via::Access => {
             conn.prepare_cached("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
@@ -548,7 +528,7 @@ pub(super) fn login(
                     uuid::Uuid::new_v4().to_string(),
                     user.id,
                     now_us,
-                    now_us + SESSION_LIFETIME_HOURS * HOUR_US
+                    now_us + SESSION_LIFETIME_US
                 ])?;
         }
         Via::Gateway => {
@@ -573,7 +553,7 @@ pub(super) fn login(
     )?
     .execute(params![user.id, access, gateway, now_us])?;
     record_login(conn, &user.id, login, true, None, now)?;
-    let after = json!({"access_seat": access, "gateway_seat": gateway});
+    let after = rules::seats_json(access, gateway);
     if before != after {
         audit(
             conn,
@@ -609,10 +589,6 @@ pub(super) fn account(conn: &Connection, id: &str) -> StoreResult<Option<Account
         .prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?1"))?
         .query_row([id], account_from_row)
         .optional()?)
-}
-
-fn account_json(a: &AccountRecord) -> Value {
-    json!({"name": a.name, "seat_limit": a.seat_limit})
 }
 
 pub(super) fn create_account(

@@ -17,6 +17,7 @@ use seats_types::{SeatEditItem, Timestamp, TokenStatus};
 
 use crate::credentials::{CredentialCache, Credentials};
 use crate::model::*;
+use crate::rules;
 use crate::secret::SecretHash;
 use crate::seed::{SeedDocument, SeedSummary};
 use crate::{Durability, Store, StoreError, StoreResult};
@@ -31,9 +32,6 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_credentials_version.sql"),
     include_str!("../../migrations/sqlite/0005_sweep_schedule.sql"),
 ];
-
-/// Lifetime of an Access session opened by a login [ours].
-pub const SESSION_LIFETIME_HOURS: i64 = 24;
 
 /// Sees the SQL of every statement the store runs, with its parameters bound.
 pub type StatementObserver = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
@@ -328,10 +326,7 @@ fn edit_seats(
             _ => {}
         }
     }
-    let after = used + taken - freed;
-    if after > used && after > limit {
-        return Err(StoreError::SeatLimit { used, limit });
-    }
+    rules::judge_batch(used, limit, taken, freed)?;
 
     let now_us = now.unix_micros();
     let mut update = conn.prepare_cached(
@@ -350,13 +345,9 @@ fn edit_seats(
             if row.gateway && !item.gateway_seat {
                 lifecycle::end_devices(conn, &row.user_id)?;
             }
-            let before = serde_json::json!({"access_seat": row.access, "gateway_seat": row.gateway});
-            let after = serde_json::json!({"access_seat": item.access_seat, "gateway_seat": item.gateway_seat});
-            let action = if !item.access_seat && !item.gateway_seat {
-                "seat.remove"
-            } else {
-                "seat.update"
-            };
+            let before = rules::seats_json(row.access, row.gateway);
+            let after = rules::seats_json(item.access_seat, item.gateway_seat);
+            let action = rules::seat_edit_action(item.access_seat, item.gateway_seat);
             audit(
                 conn,
                 now,

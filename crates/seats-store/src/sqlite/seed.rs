@@ -9,9 +9,11 @@ use std::io::Read;
 use rusqlite::{params, Connection, ErrorCode};
 use seats_types::{formats, Timestamp, TokenStatus};
 
-use super::{json_text, SESSION_LIFETIME_HOURS};
+use super::json_text;
+use crate::rules::SESSION_LIFETIME_US;
 use crate::seed::{
     self, Duplicate, DuplicateField, SeedAccount, SeedMember, SeedSink, SeedSummary, SeedToken, SeedUser,
+    StoredSeedUser,
 };
 use crate::{StoreError, StoreResult};
 
@@ -131,24 +133,13 @@ impl Sink<'_> {
 impl SeedSink for Sink<'_> {
     fn user(&mut self, account: usize, account_id: &str, index: usize, user: &SeedUser) -> StoreResult<()> {
         let seq = self.seq_of(account, index);
-        let id = user
-            .id
-            .as_ref()
-            .map_or_else(|| uuid::Uuid::now_v7().to_string(), |id| id.to_ascii_lowercase());
-        let seat_uid = user
-            .seat_uid
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        let holds = user.access_seat || user.gateway_seat;
-        let last_login = user.last_successful_login.map(|t| t.unix_micros());
-        // A seeded seat counts as granted at the user's last login, if the seed says when.
-        let granted = holds.then_some(last_login.unwrap_or(self.now_us));
-        let devices_seen = (user.active_device_count > 0).then_some(self.now_us);
-        let active_at = [last_login, granted, devices_seen]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(0);
+        let StoredSeedUser {
+            id,
+            seat_uid,
+            last_successful_login: last_login,
+            seat_granted_at: granted,
+            active_at,
+        } = user.stored(self.now_us);
         let inserted = self
             .conn
             .prepare_cached(
@@ -197,7 +188,7 @@ impl SeedSink for Sink<'_> {
                     uuid::Uuid::new_v4().to_string(),
                     id,
                     login,
-                    login + SESSION_LIFETIME_HOURS * 3_600_000_000
+                    login + SESSION_LIFETIME_US
                 ])?;
         }
         Ok(())

@@ -1,0 +1,114 @@
+//! What every backend decides the same way: when a batch breaks the seat limit, how an
+//! organization update merges, how long a session lives, and the shapes audit events record.
+//! Backends keep the SQL; the rules live here once.
+
+use serde_json::{json, Map, Value};
+
+use crate::model::{AccountRecord, OrganizationRecord, UserRecord, Via};
+use crate::{StoreError, StoreResult};
+
+/// Lifetime of an Access session opened by a login or a seed [ours].
+pub(crate) const SESSION_LIFETIME_HOURS: i64 = 24;
+pub(crate) const SESSION_LIFETIME_US: i64 = SESSION_LIFETIME_HOURS * 3_600_000_000;
+
+/// A batch that takes `taken` seats and frees `freed` in an account using `used` of `limit`
+/// is refused if it raises seats in use above the limit; one that does not raise them (a swap,
+/// or frees only) passes even over the limit.
+pub(crate) fn judge_batch(used: u64, limit: u64, taken: u64, freed: u64) -> StoreResult<()> {
+    let after = (used + taken).saturating_sub(freed);
+    if after > used && after > limit {
+        return Err(StoreError::SeatLimit { used, limit });
+    }
+    Ok(())
+}
+
+/// The audit action of a seat edit that changed something.
+pub(crate) fn seat_edit_action(access: bool, gateway: bool) -> &'static str {
+    if !access && !gateway {
+        "seat.remove"
+    } else {
+        "seat.update"
+    }
+}
+
+/// A seat's flags as audit events record them.
+pub(crate) fn seats_json(access: bool, gateway: bool) -> Value {
+    json!({"access_seat": access, "gateway_seat": gateway})
+}
+
+pub(crate) fn user_json(u: &UserRecord) -> Value {
+    json!({"email": u.email, "name": u.name, "seat_uid": u.seat_uid,
+           "access_seat": u.access_seat, "gateway_seat": u.gateway_seat})
+}
+
+pub(crate) fn account_json(a: &AccountRecord) -> Value {
+    json!({"name": a.name, "seat_limit": a.seat_limit})
+}
+
+/// What a refused login records.
+pub(crate) fn login_refused_json(via: Via, used: u64, limit: u64) -> Value {
+    json!({"via": via.as_str(), "reason": "seat_limit_reached", "used": used, "limit": limit})
+}
+
+/// What a PUT or POST of an organization does to the one stored.
+pub(crate) enum OrganizationWrite {
+    /// Nothing changes: the stored organization stands.
+    Unchanged(OrganizationRecord),
+    /// Store `fields`; `before` is the previous organization's, if there was one.
+    Write {
+        fields: Map<String, Value>,
+        before: Option<Map<String, Value>>,
+    },
+}
+
+impl OrganizationWrite {
+    pub(crate) fn action(before: &Option<Map<String, Value>>) -> &'static str {
+        if before.is_some() {
+            "organization.update"
+        } else {
+            "organization.create"
+        }
+    }
+}
+
+/// Creating needs no organization yet ([`StoreError::Conflict`]); updating needs one
+/// ([`StoreError::NotFound`]) and merges the given fields into it.
+pub(crate) fn merge_organization(
+    existing: Option<OrganizationRecord>,
+    fields: Map<String, Value>,
+    create: bool,
+) -> StoreResult<OrganizationWrite> {
+    match (existing, create) {
+        (Some(_), true) => Err(StoreError::Conflict("the account already has an organization".into())),
+        (None, false) => Err(StoreError::NotFound { positions: vec![] }),
+        (None, true) => Ok(OrganizationWrite::Write { fields, before: None }),
+        (Some(org), false) => {
+            let mut merged = org.fields.clone();
+            merged.extend(fields);
+            if merged == org.fields {
+                return Ok(OrganizationWrite::Unchanged(org));
+            }
+            Ok(OrganizationWrite::Write {
+                fields: merged,
+                before: Some(org.fields),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_may_not_raise_usage_above_the_limit() {
+        assert!(judge_batch(4, 5, 1, 0).is_ok());
+        assert!(matches!(
+            judge_batch(5, 5, 1, 0),
+            Err(StoreError::SeatLimit { used: 5, limit: 5 })
+        ));
+        assert!(judge_batch(5, 5, 1, 1).is_ok(), "a swap keeps usage level");
+        assert!(judge_batch(7, 5, 1, 2).is_ok(), "over the limit, freeing is fine");
+        assert!(judge_batch(7, 5, 2, 1).is_err());
+    }
+}
