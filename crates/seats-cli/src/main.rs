@@ -2,6 +2,7 @@
 
 mod admin;
 mod api;
+mod database;
 mod edit;
 mod output;
 mod serve;

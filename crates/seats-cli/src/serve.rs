@@ -8,11 +8,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use seats_server::{build_router, AppState, Clock, ManualClock, ServerConfig, SystemClock};
-use seats_store::postgres::{PgOptions, PgStore};
 use seats_store::secret::Secret;
-use seats_store::sqlite::SqliteStore;
-use seats_store::{seed, DatabaseUrl, Durability, Store, StoreError};
+use seats_store::{seed, DatabaseUrl, Durability, StoreError};
 use tokio::net::TcpListener;
+
+use crate::database;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -142,36 +142,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         DurabilityArg::Full => Durability::Full,
         DurabilityArg::Relaxed => Durability::Relaxed,
     };
-    let store: Arc<dyn Store> = match database.parse::<DatabaseUrl>()? {
-        DatabaseUrl::Sqlite(path) => {
-            if !path.exists() {
-                created_file = Some(path.clone());
-            }
-            let store = SqliteStore::open(&path, durability)
-                .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
-            tracing::info!(path = %path.display(), ?durability, "opened SQLite database");
-            Arc::new(store)
+    let url = database.parse::<DatabaseUrl>()?;
+    if let DatabaseUrl::Sqlite(path) = &url {
+        if !path.exists() {
+            created_file = Some(path.clone());
         }
-        DatabaseUrl::Postgres(url) => {
-            let options = PgOptions {
-                pool_size: args.pool_size as usize,
-                statement_timeout: args.statement_timeout,
-                durability,
-                ..PgOptions::default()
-            };
-            // The error says it all; its source chain would repeat it.
-            let store = PgStore::connect(&url, options)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            tracing::info!(
-                ?store,
-                pool_size = args.pool_size,
-                ?durability,
-                "connected to PostgreSQL"
-            );
-            Arc::new(store)
-        }
+    }
+    let options = database::Options {
+        durability,
+        pool_size: args.pool_size as usize,
+        statement_timeout: args.statement_timeout,
     };
+    let store = database::open(&url, &options).await?;
 
     let manual_clock = args.manual_clock.then(|| Arc::new(ManualClock::new()));
     let clock: Arc<dyn Clock> = match &manual_clock {

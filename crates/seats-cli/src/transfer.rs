@@ -9,9 +9,9 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::Args;
 use seats_store::export::Record;
-use seats_store::postgres::{PgOptions, PgStore};
-use seats_store::sqlite::SqliteStore;
-use seats_store::{DatabaseUrl, Durability, Store};
+use seats_store::{DatabaseUrl, Store};
+
+use crate::database;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -56,23 +56,15 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
+/// The store `url` names; for an export, a SQLite file must already exist.
 async fn open(url: &str, must_exist: bool) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(match url.parse::<DatabaseUrl>()? {
-        DatabaseUrl::Sqlite(path) => {
-            if must_exist && !path.exists() {
-                bail!("no SQLite database at {}", path.display());
-            }
-            Arc::new(
-                SqliteStore::open(&path, Durability::Full)
-                    .with_context(|| format!("cannot open SQLite database {}", path.display()))?,
-            )
+    let url = url.parse::<DatabaseUrl>()?;
+    if let DatabaseUrl::Sqlite(path) = &url {
+        if must_exist && !path.exists() {
+            bail!("no SQLite database at {}", path.display());
         }
-        DatabaseUrl::Postgres(url) => Arc::new(
-            PgStore::connect(&url, PgOptions::default())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
-        ),
-    })
+    }
+    database::open(&url, &database::Options::default()).await
 }
 
 async fn export(args: ExportArgs) -> anyhow::Result<()> {
