@@ -48,10 +48,11 @@ impl Outcome {
     }
 }
 
-/// Drives `addr` with `connections` connections for `duration`, authenticating with
+/// Drives `addrs` with `connections` connections for `duration` (connection `i` to
+/// `addrs[i % addrs.len()]`, so several nodes share the load evenly), authenticating with
 /// `bearer` (if any). Fails on the first answer whose status is not `expect`.
 pub async fn run(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     connections: usize,
     duration: Duration,
     bearer: Option<&str>,
@@ -63,6 +64,7 @@ pub async fn run(
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(connections);
     for conn in 0..connections {
+        let addr = addrs[conn % addrs.len()];
         let make = make.clone();
         let authorization = authorization.clone();
         tasks.push(tokio::spawn(async move {

@@ -7,8 +7,15 @@
 //! and drives it over HTTP: 1-seat PATCHes at 16 connections, 1000-seat batches, and the
 //! latency of an email lookup, a search and the first users page. Server logs go to a file,
 //! as in production. Durability is the default (`full`: fsync before every answer).
+//!
+//! With `--postgres URL` it does the same on PostgreSQL, in a fresh database per size on
+//! that server (created and dropped here), with one node and then two (`--nodes`), the
+//! load spread over the nodes; beside it runs `pgbench -N` (simple update) at the same
+//! connection count on the same server, so the PATCH reads as a ratio of what PostgreSQL
+//! itself does with a comparable transaction on this machine.
 
 mod load;
+mod postgres;
 mod process;
 
 use std::fmt::Write as _;
@@ -44,6 +51,16 @@ struct Args {
     /// Concurrent connections for the 1-seat PATCH and the baseline.
     #[arg(long, default_value_t = 16)]
     connections: usize,
+    /// Also measure PostgreSQL: the server at this URL (a superuser or a role that may create
+    /// databases) gets a fresh database per size, dropped afterwards.
+    #[arg(long, env = "SEATS_BENCH_POSTGRES_URL")]
+    postgres: Option<String>,
+    /// Node counts to measure on PostgreSQL (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2])]
+    nodes: Vec<usize>,
+    /// Skip the SQLite table (with `--postgres`).
+    #[arg(long)]
+    no_sqlite: bool,
     /// Internal: serve the static baseline on this address and print it.
     #[arg(long, hide = true)]
     serve_static: Option<SocketAddr>,
@@ -107,11 +124,15 @@ fn write_seed(path: &Path, users: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What one account size measured.
-struct SizeResult {
-    users: usize,
-    seed_load: Duration,
-    seed_peak_mib: f64,
+/// Seeding one database: the load time (spawn to listening) and the peak memory of the
+/// `seats` process (PostgreSQL's own memory is not counted).
+struct Seeded {
+    load: Duration,
+    peak_mib: f64,
+}
+
+/// What the traffic measured against a set of nodes.
+struct Traffic {
     cold_start: Duration,
     idle_mib: f64,
     patch: Outcome,
@@ -176,72 +197,82 @@ fn get(path_of: impl Fn(usize, u64) -> String + Send + Sync + 'static) -> MakeCa
 
 /// Median latency of one connection asking sequentially for `duration`.
 async fn latency(addr: SocketAddr, duration: Duration, make: MakeCall) -> anyhow::Result<f64> {
-    Ok(load::run(addr, 1, duration, Some(TOKEN), 200, make)
+    Ok(load::run(&[addr], 1, duration, Some(TOKEN), 200, make)
         .await?
         .quantile_ms(0.5))
 }
 
-async fn measure_size(
-    seats: &Path,
-    dir: &Path,
-    users: usize,
-    seconds: f64,
-    connections: usize,
-) -> anyhow::Result<SizeResult> {
-    let duration = Duration::from_secs_f64(seconds);
+/// Seeds the empty database `db_url` with `users` users through `seats serve --seed`.
+fn seed(seats: &Path, dir: &Path, db_url: &str, users: usize) -> anyhow::Result<Seeded> {
     let seed = dir.join(format!("seed-{users}.json"));
     write_seed(&seed, users)?;
-    let db = dir.join(format!("seats-{users}.db"));
-    let db_url = format!("sqlite://{}", db.display());
-    let log = dir.join(format!("seats-{users}.log"));
-
     let seeding = Server::start(
         seats,
         &[
             "serve",
             "--database",
-            &db_url,
+            db_url,
             "--seed",
             seed.to_str().context("path")?,
             "--listen",
             "127.0.0.1:0",
         ],
-        &log,
+        &dir.join(format!("seed-{users}.log")),
     )?;
-    let (seed_load, seed_peak_mib) = (seeding.start_time, seeding.peak_rss_mib());
+    let seeded = Seeded {
+        load: seeding.start_time,
+        peak_mib: seeding.peak_rss_mib(),
+    };
     seeding.stop();
     std::fs::remove_file(&seed)?;
+    Ok(seeded)
+}
 
-    let server = Server::start(
-        seats,
-        &["serve", "--database", &db_url, "--listen", "127.0.0.1:0"],
-        &log,
-    )?;
-    let (cold_start, idle_mib) = (server.start_time, server.rss_mib());
-    let addr = server.addr;
+/// Starts `nodes` servers on `db_url` and drives them: the load is spread over the nodes
+/// connection by connection; cold start and idle memory are the first node's.
+async fn traffic(
+    seats: &Path,
+    dir: &Path,
+    db_url: &str,
+    nodes: usize,
+    users: usize,
+    seconds: f64,
+    connections: usize,
+) -> anyhow::Result<Traffic> {
+    let duration = Duration::from_secs_f64(seconds);
+    let mut servers = Vec::with_capacity(nodes);
+    for node in 0..nodes {
+        let log = dir.join(format!("serve-{users}-{nodes}-{node}.log"));
+        servers.push(Server::start(
+            seats,
+            &["serve", "--database", db_url, "--listen", "127.0.0.1:0"],
+            &log,
+        )?);
+    }
+    let (cold_start, idle_mib) = (servers[0].start_time, servers[0].rss_mib());
+    let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
 
-    let patch = load::run(addr, connections, duration, Some(TOKEN), 200, one_seat(users)).await?;
-    let batches = load::run(addr, 4, duration, Some(TOKEN), 200, batch(users)).await?;
+    let patch = load::run(&addrs, connections, duration, Some(TOKEN), 200, one_seat(users)).await?;
+    let batches = load::run(&addrs, 4, duration, Some(TOKEN), 200, batch(users)).await?;
     let batch_seats_per_s = batches.per_second() * 1000.0_f64.min(users as f64);
     let users_path = format!("/client/v4/accounts/{ACCOUNT}/access/users");
     let lookup = duration.min(Duration::from_secs(2));
-    let email_ms = latency(addr, lookup, {
+    let email_ms = latency(addrs[0], lookup, {
         let p = users_path.clone();
         get(move |c, n| format!("{p}?email=user{}@example.com", pick(c, n, users)))
     })
     .await?;
     // A substring naming one user ("r123@e" is only in user123@example.com).
-    let search_ms = latency(addr, lookup, {
+    let search_ms = latency(addrs[0], lookup, {
         let p = users_path.clone();
         get(move |c, n| format!("{p}?search=r{}%40e", pick(c, n, users)))
     })
     .await?;
-    let first_page_ms = latency(addr, lookup, get(move |_, _| users_path.clone())).await?;
-    server.stop();
-    Ok(SizeResult {
-        users,
-        seed_load,
-        seed_peak_mib,
+    let first_page_ms = latency(addrs[0], lookup, get(move |_, _| users_path.clone())).await?;
+    for server in servers {
+        server.stop();
+    }
+    Ok(Traffic {
         cold_start,
         idle_mib,
         patch,
@@ -260,7 +291,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let me = std::env::current_exe()?;
     let baseline_server = Server::start(&me, &["--serve-static", "127.0.0.1:0"], &dir.path().join("static.log"))?;
     let static_call: MakeCall = get(|_, _| "/".to_owned());
-    let baseline = load::run(baseline_server.addr, args.connections, duration, None, 200, static_call).await?;
+    let baseline = load::run(
+        &[baseline_server.addr],
+        args.connections,
+        duration,
+        None,
+        200,
+        static_call,
+    )
+    .await?;
     baseline_server.stop();
     println!(
         "static baseline: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms at {} connections",
@@ -270,36 +309,83 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.connections
     );
 
-    // One Markdown row per size as it is measured, ready for the README.
-    println!();
-    println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let mut smallest = None;
-    for &users in &args.sizes {
-        let r = measure_size(&seats, dir.path(), users, args.seconds, args.connections).await?;
-        let smallest = *smallest.get_or_insert(r.patch.per_second());
-        print_row(&r, &baseline, smallest);
+    if !args.no_sqlite {
+        // One Markdown row per size as it is measured, ready for the README.
+        println!();
+        println!("SQLite, durability full:");
+        println!();
+        println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let mut smallest = None;
+        for &users in &args.sizes {
+            let db_url = format!("sqlite://{}", dir.path().join(format!("seats-{users}.db")).display());
+            let seeded = seed(&seats, dir.path(), &db_url, users)?;
+            let t = traffic(&seats, dir.path(), &db_url, 1, users, args.seconds, args.connections).await?;
+            let smallest = *smallest.get_or_insert(t.patch.per_second());
+            println!(
+                "| {users} | {:.0} | {:.2} | {:.2} | {} |",
+                t.patch.per_second(),
+                t.patch.per_second() / baseline.per_second(),
+                t.patch.per_second() / smallest,
+                common_cells(&seeded, &t)
+            );
+        }
+    }
+
+    if let Some(admin_url) = &args.postgres {
+        let pgbench = postgres::pgbench(admin_url, args.connections, duration).await?;
+        println!();
+        match pgbench {
+            Some(tps) => println!(
+                "PostgreSQL, synchronous_commit on; pgbench -N at {} clients on the same server: {tps:.0} tps",
+                args.connections
+            ),
+            None => println!("PostgreSQL, synchronous_commit on; pgbench is not installed, so no pgbench column"),
+        }
+        println!();
+        println!("| seats | nodes | 1-seat PATCH req/s | × pgbench -N | × baseline | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for &users in &args.sizes {
+            let db = postgres::Database::create(admin_url, &format!("seats_bench_{users}")).await?;
+            let seeded = seed(&seats, dir.path(), &db.url, users)?;
+            for &nodes in &args.nodes {
+                let t = traffic(
+                    &seats,
+                    dir.path(),
+                    &db.url,
+                    nodes,
+                    users,
+                    args.seconds,
+                    args.connections,
+                )
+                .await?;
+                let per_second = t.patch.per_second();
+                println!(
+                    "| {users} | {nodes} | {per_second:.0} | {} | {:.2} | {} |",
+                    pgbench.map_or("–".to_owned(), |tps| format!("{:.2}", per_second / tps)),
+                    per_second / baseline.per_second(),
+                    common_cells(&seeded, &t)
+                );
+            }
+            db.drop_now().await?;
+        }
     }
     Ok(())
 }
 
-/// One size's results as a Markdown table row; ratios against the baseline and the smallest size.
-fn print_row(r: &SizeResult, baseline: &Outcome, smallest: f64) {
-    println!(
-        "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} |",
-        r.users,
-        r.patch.per_second(),
-        r.patch.per_second() / baseline.per_second(),
-        r.patch.per_second() / smallest,
-        r.patch.quantile_ms(0.5),
-        r.patch.quantile_ms(0.99),
-        r.batch_seats_per_s,
-        r.email_ms,
-        r.search_ms,
-        r.first_page_ms,
-        r.seed_load.as_secs_f64(),
-        r.seed_peak_mib,
-        r.cold_start.as_secs_f64() * 1000.0,
-        r.idle_mib
-    );
+/// The cells both tables share, from p50 on.
+fn common_cells(seeded: &Seeded, t: &Traffic) -> String {
+    format!(
+        "{:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1}",
+        t.patch.quantile_ms(0.5),
+        t.patch.quantile_ms(0.99),
+        t.batch_seats_per_s,
+        t.email_ms,
+        t.search_ms,
+        t.first_page_ms,
+        seeded.load.as_secs_f64(),
+        seeded.peak_mib,
+        t.cold_start.as_secs_f64() * 1000.0,
+        t.idle_mib
+    )
 }

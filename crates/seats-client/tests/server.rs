@@ -1,11 +1,12 @@
-//! The client against the real server on a free port, over a fresh SQLite file.
+//! The client against the real server on a free port, over a fresh database: SQLite, then
+//! PostgreSQL when `SEATS_TEST_POSTGRES_URL` is set.
 
 use std::sync::Arc;
 
 use seats_client::{Client, Error, SeatEditParams, SeatEditParamsBody};
 use seats_server::{build_router, AppState, ServerConfig, SystemClock};
-use seats_store::sqlite::SqliteStore;
-use seats_store::{seed, Durability, Store};
+use seats_store::seed;
+use seats_store::testing::{on_each_backend, TestDb};
 use serde_json::json;
 
 const ACCOUNT: &str = "699d98642c564d2e855e9661899b7252";
@@ -14,14 +15,12 @@ const SEAT: &str = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415";
 
 struct App {
     base_url: String,
-    db: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    db: TestDb,
 }
 
 async fn spawn_app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("seats.db");
-    let store = Arc::new(SqliteStore::open(&db, Durability::Full).unwrap());
+    let db = TestDb::create().await;
+    let store = db.open().await;
     let mut doc: serde_json::Value = serde_json::from_str(seed::DEMO_SEED).unwrap();
     // A second user and a read-only token, to reach the seat limit and a 403.
     doc["accounts"][0]["seat_limit"] = json!(1);
@@ -40,11 +39,7 @@ async fn spawn_app() -> App {
     let base_url = format!("http://{}/client/v4", listener.local_addr().unwrap());
     let app = build_router(AppState::new(store, Arc::new(SystemClock), ServerConfig::default()));
     tokio::spawn(seats_server::serve(listener, app, std::future::pending()));
-    App {
-        base_url,
-        db,
-        _dir: dir,
-    }
+    App { base_url, db }
 }
 
 fn edit(seat_uid: &str, access: bool, gateway: bool) -> SeatEditParams {
@@ -60,102 +55,106 @@ fn edit(seat_uid: &str, access: bool, gateway: bool) -> SeatEditParams {
 
 #[tokio::test]
 async fn edits_with_a_token_and_with_email_and_key() {
-    let app = spawn_app().await;
-    let client = Client::builder()
-        .api_token(TOKEN)
-        .base_url(&app.base_url)
-        .build()
-        .unwrap();
-    let page = client
-        .zero_trust()
-        .seats()
-        .edit(edit(SEAT, false, false))
-        .await
-        .unwrap();
-    let seat = page.iter().next().unwrap();
-    assert_eq!(
-        (seat.seat_uid.as_deref(), seat.access_seat, seat.gateway_seat),
-        (Some(SEAT), Some(false), Some(false))
-    );
-    assert!(seat.updated_at > seat.created_at);
-    assert_eq!(page.result_info().unwrap().count, 1);
+    on_each_backend(|| async {
+        let app = spawn_app().await;
+        let client = Client::builder()
+            .api_token(TOKEN)
+            .base_url(&app.base_url)
+            .build()
+            .unwrap();
+        let page = client
+            .zero_trust()
+            .seats()
+            .edit(edit(SEAT, false, false))
+            .await
+            .unwrap();
+        let seat = page.iter().next().unwrap();
+        assert_eq!(
+            (seat.seat_uid.as_deref(), seat.access_seat, seat.gateway_seat),
+            (Some(SEAT), Some(false), Some(false))
+        );
+        assert!(seat.updated_at > seat.created_at);
+        assert_eq!(page.result_info().unwrap().count, 1);
 
-    let client = Client::builder()
-        .api_email("user@example.com")
-        .api_key("144c9defac04969c7bfad8efaa8ea194")
-        .base_url(&app.base_url)
-        .build()
-        .unwrap();
-    let page = client.zero_trust().seats().edit(edit(SEAT, true, false)).await.unwrap();
-    assert_eq!(page.result[0].access_seat, Some(true));
+        let client = Client::builder()
+            .api_email("user@example.com")
+            .api_key("144c9defac04969c7bfad8efaa8ea194")
+            .base_url(&app.base_url)
+            .build()
+            .unwrap();
+        let page = client.zero_trust().seats().edit(edit(SEAT, true, false)).await.unwrap();
+        assert_eq!(page.result[0].access_seat, Some(true));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn each_error_class_maps_to_its_variant_with_the_envelope_codes() {
-    let app = spawn_app().await;
-    let client = |token: &str| {
-        Client::builder()
-            .api_token(token)
+    on_each_backend(|| async {
+        let app = spawn_app().await;
+        let client = |token: &str| {
+            Client::builder()
+                .api_token(token)
+                .base_url(&app.base_url)
+                .max_retries(0)
+                .build()
+                .unwrap()
+        };
+        let seats = |c: &Client, p| {
+            let c = c.clone();
+            async move { c.zero_trust().seats().edit(p).await.unwrap_err() }
+        };
+        let ok = client(TOKEN);
+
+        let err = seats(&ok, edit(&"x".repeat(37), true, true)).await;
+        let Error::BadRequest(api) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(api.code(), Some(12006));
+        assert_eq!(api.errors[0].pointer(), Some("/0/seat_uid"));
+
+        let err = seats(&client("bad token with spaces"), edit(SEAT, true, true)).await;
+        let Error::BadRequest(api) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(api.errors[0].error_chain.as_ref().unwrap()[0].code, 6111);
+
+        let err = seats(&client("no-such-token"), edit(SEAT, true, true)).await;
+        let Error::PermissionDenied(api) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(api.code(), Some(9109));
+
+        let err = seats(&client("read-only"), edit(SEAT, true, true)).await;
+        assert_eq!(
+            err.to_string(),
+            format!("PATCH /accounts/{ACCOUNT}/access/seats: 403 Forbidden: 10000 Authentication error")
+        );
+
+        let err = seats(&ok, edit("nobody", true, true)).await;
+        let Error::NotFound(api) = &err else { panic!("{err:?}") };
+        assert_eq!(
+            (api.code(), api.errors[0].pointer()),
+            (Some(12130), Some("/0/seat_uid"))
+        );
+
+        // Alice holds the one seat; Bob cannot take another. Not retried: x-should-retry: false.
+        let retrying = Client::builder()
+            .api_token(TOKEN)
             .base_url(&app.base_url)
-            .max_retries(0)
             .build()
-            .unwrap()
-    };
-    let seats = |c: &Client, p| {
-        let c = c.clone();
-        async move { c.zero_trust().seats().edit(p).await.unwrap_err() }
-    };
-    let ok = client(TOKEN);
+            .unwrap();
+        let err = seats(&retrying, edit("bob", true, false)).await;
+        let Error::Conflict(api) = &err else { panic!("{err:?}") };
+        assert_eq!(api.code(), Some(12009));
 
-    let err = seats(&ok, edit(&"x".repeat(37), true, true)).await;
-    let Error::BadRequest(api) = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(api.code(), Some(12006));
-    assert_eq!(api.errors[0].pointer(), Some("/0/seat_uid"));
-
-    let err = seats(&client("bad token with spaces"), edit(SEAT, true, true)).await;
-    let Error::BadRequest(api) = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(api.errors[0].error_chain.as_ref().unwrap()[0].code, 6111);
-
-    let err = seats(&client("no-such-token"), edit(SEAT, true, true)).await;
-    let Error::PermissionDenied(api) = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(api.code(), Some(9109));
-
-    let err = seats(&client("read-only"), edit(SEAT, true, true)).await;
-    assert_eq!(
-        err.to_string(),
-        format!("PATCH /accounts/{ACCOUNT}/access/seats: 403 Forbidden: 10000 Authentication error")
-    );
-
-    let err = seats(&ok, edit("nobody", true, true)).await;
-    let Error::NotFound(api) = &err else { panic!("{err:?}") };
-    assert_eq!(
-        (api.code(), api.errors[0].pointer()),
-        (Some(12130), Some("/0/seat_uid"))
-    );
-
-    // Alice holds the one seat; Bob cannot take another. Not retried: x-should-retry: false.
-    let retrying = Client::builder()
-        .api_token(TOKEN)
-        .base_url(&app.base_url)
-        .build()
-        .unwrap();
-    let err = seats(&retrying, edit("bob", true, false)).await;
-    let Error::Conflict(api) = &err else { panic!("{err:?}") };
-    assert_eq!(api.code(), Some(12009));
-
-    // A real fault in the database: 500 10002.
-    let conn = rusqlite::Connection::open(&app.db).unwrap();
-    conn.execute_batch("CREATE TRIGGER boom BEFORE UPDATE ON users BEGIN SELECT RAISE(ABORT, 'boom'); END;")
-        .unwrap();
-    let err = seats(&ok, edit(SEAT, false, true)).await;
-    let Error::InternalServer(api) = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!((api.status.as_u16(), api.code()), (500, Some(10002)));
+        // A real fault in the database: 500 10002.
+        app.db.break_users().await;
+        let err = seats(&ok, edit(SEAT, false, true)).await;
+        let Error::InternalServer(api) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!((api.status.as_u16(), api.code()), (500, Some(10002)));
+    })
+    .await;
 }

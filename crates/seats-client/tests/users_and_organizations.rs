@@ -1,4 +1,4 @@
-//! Users, organizations and the operator client against the real server.
+//! Users, organizations and the operator client against the real server, on each backend.
 
 mod support;
 
@@ -8,8 +8,8 @@ use futures::TryStreamExt;
 use seats_client::operator::{NewToken, OperatorClient};
 use seats_client::{Client, Error, UserListParams, UserNewParams, UserUpdateParams};
 use seats_server::{build_router, AppState, ManualClock, ServerConfig, SystemClock};
-use seats_store::sqlite::SqliteStore;
-use seats_store::{seed, Durability, Store};
+use seats_store::seed;
+use seats_store::testing::{on_each_backend, TestDb};
 use serde_json::json;
 use support::{FaultServer, RecordingTimer, Step};
 
@@ -18,7 +18,7 @@ const OPERATOR_KEY: &str = "operator-key";
 
 struct App {
     root: String,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 impl App {
@@ -36,8 +36,8 @@ impl App {
 }
 
 async fn spawn_app(users: usize) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("seats.db"), Durability::Relaxed).unwrap());
+    let db = TestDb::create().await;
+    let store = db.open().await;
     let users: Vec<_> = (0..users)
         .map(|i| json!({"email": format!("u{i:03}@example.com"), "name": format!("U{i}")}))
         .collect();
@@ -64,124 +64,133 @@ async fn spawn_app(users: usize) -> App {
         build_router(state),
         std::future::pending(),
     ));
-    App { root, _dir: dir }
+    App { root, _db: db }
 }
 
 #[tokio::test]
 async fn list_auto_paging_streams_every_user_once() {
-    let app = spawn_app(250).await;
-    let client = app.client();
-    let users = client.zero_trust().access().users();
-    let params = UserListParams {
-        account_id: ACCOUNT.into(),
-        per_page: Some(100),
-        ..Default::default()
-    };
-    let first = users.list(&params).await.unwrap();
-    assert_eq!(first.result.len(), 100);
-    assert_eq!(first.result_info.unwrap().total_pages, 3);
-    let all: Vec<_> = users.list_auto_paging(params).try_collect().await.unwrap();
-    assert_eq!(all.len(), 250);
-    let ids: std::collections::HashSet<_> = all.iter().map(|u| u.id.clone().unwrap()).collect();
-    assert_eq!(ids.len(), 250);
-    let found = users
-        .list(&UserListParams {
+    on_each_backend(|| async {
+        let app = spawn_app(250).await;
+        let client = app.client();
+        let users = client.zero_trust().access().users();
+        let params = UserListParams {
             account_id: ACCOUNT.into(),
-            search: Some("u24".into()),
+            per_page: Some(100),
             ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        found.result.len(),
-        11,
-        "emails u240..u249, and the name U24 (case-insensitive)"
-    );
+        };
+        let first = users.list(&params).await.unwrap();
+        assert_eq!(first.result.len(), 100);
+        assert_eq!(first.result_info.unwrap().total_pages, 3);
+        let all: Vec<_> = users.list_auto_paging(params).try_collect().await.unwrap();
+        assert_eq!(all.len(), 250);
+        let ids: std::collections::HashSet<_> = all.iter().map(|u| u.id.clone().unwrap()).collect();
+        assert_eq!(ids.len(), 250);
+        let found = users
+            .list(&UserListParams {
+                account_id: ACCOUNT.into(),
+                search: Some("u24".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            found.result.len(),
+            11,
+            "emails u240..u249, and the name U24 (case-insensitive)"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn create_get_update_delete_users() {
-    let app = spawn_app(0).await;
-    let client = app.client();
-    let users = client.zero_trust().access().users();
-    let created = users
-        .create(&UserNewParams {
-            account_id: ACCOUNT.into(),
-            email: "jane@example.com".into(),
-            name: Some("Jane".into()),
-        })
-        .await
-        .unwrap();
-    let id = created.id.clone().unwrap();
-    assert_eq!(created.access_seat, Some(false));
-    assert_eq!(users.get(ACCOUNT, &id).await.unwrap(), created);
-    let renamed = users
-        .update(&UserUpdateParams {
-            account_id: ACCOUNT.into(),
-            user_id: id.clone(),
-            email: "jane@example.com".into(),
-            name: "Jane D".into(),
-        })
-        .await
-        .unwrap();
-    assert_eq!(renamed.name.as_deref(), Some("Jane D"));
-    let err = users
-        .create(&UserNewParams {
-            account_id: ACCOUNT.into(),
-            email: "JANE@example.com".into(),
-            name: None,
-        })
-        .await
-        .unwrap_err();
-    let Error::Conflict(api) = &err else { panic!("{err:?}") };
-    assert_eq!(api.code(), Some(12010));
-    users.delete(ACCOUNT, &id).await.unwrap();
-    let err = users.get(ACCOUNT, &id).await.unwrap_err();
-    let Error::NotFound(api) = &err else { panic!("{err:?}") };
-    assert_eq!(api.code(), Some(12130));
-    assert!(matches!(users.get(ACCOUNT, "").await, Err(Error::InvalidParams(_))));
+    on_each_backend(|| async {
+        let app = spawn_app(0).await;
+        let client = app.client();
+        let users = client.zero_trust().access().users();
+        let created = users
+            .create(&UserNewParams {
+                account_id: ACCOUNT.into(),
+                email: "jane@example.com".into(),
+                name: Some("Jane".into()),
+            })
+            .await
+            .unwrap();
+        let id = created.id.clone().unwrap();
+        assert_eq!(created.access_seat, Some(false));
+        assert_eq!(users.get(ACCOUNT, &id).await.unwrap(), created);
+        let renamed = users
+            .update(&UserUpdateParams {
+                account_id: ACCOUNT.into(),
+                user_id: id.clone(),
+                email: "jane@example.com".into(),
+                name: "Jane D".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(renamed.name.as_deref(), Some("Jane D"));
+        let err = users
+            .create(&UserNewParams {
+                account_id: ACCOUNT.into(),
+                email: "JANE@example.com".into(),
+                name: None,
+            })
+            .await
+            .unwrap_err();
+        let Error::Conflict(api) = &err else { panic!("{err:?}") };
+        assert_eq!(api.code(), Some(12010));
+        users.delete(ACCOUNT, &id).await.unwrap();
+        let err = users.get(ACCOUNT, &id).await.unwrap_err();
+        let Error::NotFound(api) = &err else { panic!("{err:?}") };
+        assert_eq!(api.code(), Some(12130));
+        assert!(matches!(users.get(ACCOUNT, "").await, Err(Error::InvalidParams(_))));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn organizations_get_create_update() {
-    let app = spawn_app(0).await;
-    let client = app.client();
-    let orgs = client.zero_trust().organizations();
-    assert!(matches!(orgs.get(ACCOUNT).await, Err(Error::NotFound(_))));
-    let fields = json!({"name": "Acme", "auth_domain": "acme.cloudflareaccess.com"});
-    let org = orgs.create(ACCOUNT, fields.as_object().unwrap()).await.unwrap();
-    assert_eq!(org.name.as_deref(), Some("Acme"));
-    assert_eq!(org.user_seat_expiration_inactive_time, None);
-    let org = orgs
-        .update(
-            ACCOUNT,
-            json!({"user_seat_expiration_inactive_time": "730h"})
-                .as_object()
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(org.user_seat_expiration_inactive_time.as_deref(), Some("730h"));
-    assert_eq!(org.auth_domain.as_deref(), Some("acme.cloudflareaccess.com"));
-    let err = orgs
-        .update(
-            ACCOUNT,
-            json!({"user_seat_expiration_inactive_time": "1h"}).as_object().unwrap(),
-        )
-        .await
-        .unwrap_err();
-    let Error::BadRequest(api) = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(api.errors[0].pointer(), Some("/user_seat_expiration_inactive_time"));
-    assert_eq!(
-        orgs.get(ACCOUNT)
+    on_each_backend(|| async {
+        let app = spawn_app(0).await;
+        let client = app.client();
+        let orgs = client.zero_trust().organizations();
+        assert!(matches!(orgs.get(ACCOUNT).await, Err(Error::NotFound(_))));
+        let fields = json!({"name": "Acme", "auth_domain": "acme.cloudflareaccess.com"});
+        let org = orgs.create(ACCOUNT, fields.as_object().unwrap()).await.unwrap();
+        assert_eq!(org.name.as_deref(), Some("Acme"));
+        assert_eq!(org.user_seat_expiration_inactive_time, None);
+        let org = orgs
+            .update(
+                ACCOUNT,
+                json!({"user_seat_expiration_inactive_time": "730h"})
+                    .as_object()
+                    .unwrap(),
+            )
             .await
-            .unwrap()
-            .user_seat_expiration_inactive_time
-            .as_deref(),
-        Some("730h")
-    );
+            .unwrap();
+        assert_eq!(org.user_seat_expiration_inactive_time.as_deref(), Some("730h"));
+        assert_eq!(org.auth_domain.as_deref(), Some("acme.cloudflareaccess.com"));
+        let err = orgs
+            .update(
+                ACCOUNT,
+                json!({"user_seat_expiration_inactive_time": "1h"}).as_object().unwrap(),
+            )
+            .await
+            .unwrap_err();
+        let Error::BadRequest(api) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(api.errors[0].pointer(), Some("/user_seat_expiration_inactive_time"));
+        assert_eq!(
+            orgs.get(ACCOUNT)
+                .await
+                .unwrap()
+                .user_seat_expiration_inactive_time
+                .as_deref(),
+            Some("730h")
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -217,45 +226,48 @@ async fn users_retry_like_seats() {
 
 #[tokio::test]
 async fn operator_client_runs_the_lifecycle() {
-    let app = spawn_app(0).await;
-    let op = OperatorClient::new(&app.root, OPERATOR_KEY).unwrap();
-    let token = op
-        .create_token(&NewToken {
-            name: "ci".into(),
-            policies: serde_json::from_value(
-                json!([{"effect": "allow", "resources": {"com.cloudflare.api.account.*": "*"},
-                "permission_groups": [{"name": "Zero Trust: Seats Write"}]}]),
-            )
-            .unwrap(),
-            value: None,
-            not_before: None,
-            expires_on: None,
-        })
-        .await
-        .unwrap();
-    assert!(token.value.is_some());
-    assert!(op.list_tokens().await.unwrap().iter().all(|t| t.value.is_none()));
-    op.login(ACCOUNT, "a@x.com", None, "access", None).await.unwrap();
-    op.login(ACCOUNT, "b@x.com", None, "gateway", Some("d")).await.unwrap();
-    let err = op.login(ACCOUNT, "c@x.com", None, "access", None).await.unwrap_err();
-    let Error::Conflict(api) = &err else { panic!("{err:?}") };
-    assert_eq!(api.code(), Some(12009));
-    assert_eq!(op.get_account(ACCOUNT).await.unwrap().seats_in_use, 2);
-    op.update_account(ACCOUNT, None, Some(3)).await.unwrap();
-    op.login(ACCOUNT, "c@x.com", None, "access", None).await.unwrap();
-    let before = op.clock().await.unwrap().now;
-    let after = op.advance_clock("2h").await.unwrap().now;
-    assert!(after.unix_micros() - before.unix_micros() >= 2 * 3_600_000_000);
-    assert!(
-        op.expire_seats(ACCOUNT).await.unwrap().removed.is_empty(),
-        "no expiry configured"
-    );
-    let audit = op.audit(ACCOUNT, None, Some(2)).await.unwrap();
-    assert_eq!(audit.result.len(), 2);
-    assert_eq!(audit.result[0].action, "seat.grant");
-    assert!(matches!(
-        OperatorClient::new(&app.root, "wrong").unwrap().list_members().await,
-        Err(Error::PermissionDenied(_))
-    ));
-    assert!(matches!(OperatorClient::new(&app.root, ""), Err(Error::Config(_))));
+    on_each_backend(|| async {
+        let app = spawn_app(0).await;
+        let op = OperatorClient::new(&app.root, OPERATOR_KEY).unwrap();
+        let token = op
+            .create_token(&NewToken {
+                name: "ci".into(),
+                policies: serde_json::from_value(
+                    json!([{"effect": "allow", "resources": {"com.cloudflare.api.account.*": "*"},
+                    "permission_groups": [{"name": "Zero Trust: Seats Write"}]}]),
+                )
+                .unwrap(),
+                value: None,
+                not_before: None,
+                expires_on: None,
+            })
+            .await
+            .unwrap();
+        assert!(token.value.is_some());
+        assert!(op.list_tokens().await.unwrap().iter().all(|t| t.value.is_none()));
+        op.login(ACCOUNT, "a@x.com", None, "access", None).await.unwrap();
+        op.login(ACCOUNT, "b@x.com", None, "gateway", Some("d")).await.unwrap();
+        let err = op.login(ACCOUNT, "c@x.com", None, "access", None).await.unwrap_err();
+        let Error::Conflict(api) = &err else { panic!("{err:?}") };
+        assert_eq!(api.code(), Some(12009));
+        assert_eq!(op.get_account(ACCOUNT).await.unwrap().seats_in_use, 2);
+        op.update_account(ACCOUNT, None, Some(3)).await.unwrap();
+        op.login(ACCOUNT, "c@x.com", None, "access", None).await.unwrap();
+        let before = op.clock().await.unwrap().now;
+        let after = op.advance_clock("2h").await.unwrap().now;
+        assert!(after.unix_micros() - before.unix_micros() >= 2 * 3_600_000_000);
+        assert!(
+            op.expire_seats(ACCOUNT).await.unwrap().removed.is_empty(),
+            "no expiry configured"
+        );
+        let audit = op.audit(ACCOUNT, None, Some(2)).await.unwrap();
+        assert_eq!(audit.result.len(), 2);
+        assert_eq!(audit.result[0].action, "seat.grant");
+        assert!(matches!(
+            OperatorClient::new(&app.root, "wrong").unwrap().list_members().await,
+            Err(Error::PermissionDenied(_))
+        ));
+        assert!(matches!(OperatorClient::new(&app.root, ""), Err(Error::Config(_))));
+    })
+    .await;
 }

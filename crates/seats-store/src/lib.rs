@@ -16,6 +16,7 @@ mod rules;
 pub mod secret;
 pub mod seed;
 pub mod sqlite;
+pub mod testing;
 mod url;
 
 use async_trait::async_trait;

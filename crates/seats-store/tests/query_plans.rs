@@ -6,7 +6,10 @@
 //!   that grows with accounts (users, audit events, sessions, devices, logins) fails;
 //! * the same operations run on an account eight times larger must execute about the same
 //!   number of instructions (a deterministic measure, unlike time): an indexed lookup that
-//!   still walks the whole account — which a plan shows as a `SEARCH` — fails here.
+//!   still walks the whole account — which a plan shows as a `SEARCH` — fails here;
+//! * on PostgreSQL (when `SEATS_TEST_POSTGRES_URL` is set) the same operations run on a
+//!   20k-user account and the server's own counters must show no sequential scan of a
+//!   table holding 1000 rows or more, and no tenth of such a table read through an index.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,100 +90,105 @@ impl Fixture {
 
     /// Runs every request-facing operation once; returns the instructions each executed.
     async fn run_operations(&self) -> BTreeMap<&'static str, u64> {
-        let store = &self.store;
-        let now = at("2030-01-01T12:00:00Z");
-        let actor = Actor::Operator;
-        let item = |uid: &str, a: bool, g: bool| SeatEditItem {
-            access_seat: a,
-            gateway_seat: g,
-            seat_uid: uid.into(),
-        };
-        let filter = |email: Option<&str>, name: Option<&str>, search: Option<&str>| UserFilter {
-            email: email.map(Into::into),
-            name: name.map(Into::into),
-            search: search.map(Into::into),
-        };
-        let mut costs = BTreeMap::new();
         self.statements.lock().unwrap().clear();
-        macro_rules! measure {
-            ($name:expr, $op:expr) => {{
-                let before = self.steps.load(Ordering::SeqCst);
-                let out = $op.await.unwrap();
-                costs.insert($name, self.steps.load(Ordering::SeqCst) - before);
-                out
-            }};
-        }
-        let edits = vec![
-            item("seat-10", true, false),
-            item("seat-11", false, false),
-            item("seat-12", true, true),
-        ];
-        measure!("edit_seats", store.edit_seats(ACCOUNT, edits, actor.clone(), now));
-        let user = measure!("user_by_seat_uid", store.user_by_seat_uid(ACCOUNT, "seat-9", now)).unwrap();
-        measure!("user", store.user(ACCOUNT, &user.id, now));
-        measure!("user_activity", store.user_activity(ACCOUNT, &user.id, now));
-        measure!(
-            "list_users first page",
-            store.list_users(ACCOUNT, filter(None, None, None), 1, 50, now)
-        );
-        measure!(
-            "list_users page 3",
-            store.list_users(ACCOUNT, filter(None, None, None), 3, 50, now)
-        );
-        let by_email = filter(Some("USER7@example.com"), None, None);
-        measure!("list_users email", store.list_users(ACCOUNT, by_email, 1, 50, now));
-        let by_name = filter(None, Some("User 7"), None);
-        measure!("list_users name", store.list_users(ACCOUNT, by_name, 1, 50, now));
-        // "r7@e" is in user7@example.com only, at every size.
-        let search = filter(None, None, Some("R7@E"));
-        let (found, total) = measure!("list_users search", store.list_users(ACCOUNT, search, 1, 50, now));
-        assert_eq!((found.len(), total), (1, 1));
-        let both = filter(None, Some("User 7"), Some("user7"));
-        measure!(
-            "list_users name and search",
-            store.list_users(ACCOUNT, both, 1, 50, now)
-        );
-        let created = measure!(
-            "create_user",
-            store.create_user(ACCOUNT, "new@example.com", "New", actor.clone(), now)
-        );
-        measure!(
-            "rename_user",
-            store.rename_user(ACCOUNT, &created.id, "Renamed", actor.clone(), now)
-        );
-        let login = |email: &str, via, device: Option<&str>| LoginRequest {
-            email: email.into(),
-            name: Some("N".into()),
-            via,
-            device_id: device.map(str::to_owned),
-        };
-        let access = login("new@example.com", Via::Access, None);
-        measure!("login access", store.login(ACCOUNT, access, actor.clone(), now));
-        let gateway = login("new@example.com", Via::Gateway, Some("d1"));
-        measure!("login gateway", store.login(ACCOUNT, gateway, actor.clone(), now));
-        let first = login("fresh@example.com", Via::Access, None);
-        measure!("login new user", store.login(ACCOUNT, first, actor.clone(), now));
-        measure!(
-            "delete_user",
-            store.delete_user(ACCOUNT, &created.id, actor.clone(), now)
-        );
-        measure!("organization", store.organization(ACCOUNT));
-        let fields = serde_json::json!({"name": "renamed"}).as_object().unwrap().clone();
-        measure!(
-            "put_organization",
-            store.put_organization(ACCOUNT, fields, false, actor.clone(), now)
-        );
-        measure!("account", store.account(ACCOUNT));
-        measure!("account_exists", store.account_exists(ACCOUNT));
-        measure!("audit first page", store.audit_events(ACCOUNT, 1, 20));
-        measure!(
-            "update_account",
-            store.update_account(ACCOUNT, None, Some(100001), actor.clone(), now)
-        );
-        let removed = measure!("expire_seats", store.expire_seats(Some(ACCOUNT), now));
-        assert_eq!(removed.len(), STALE_USERS, "the sweep freed the stale seats only");
-        costs
+        run_operations(&self.store, &self.steps).await
     }
+}
+
+/// Runs every request-facing operation once on a store seeded with [`seed_doc`]; returns
+/// what `steps` counted for each (nothing on a store that does not count).
+async fn run_operations(store: &dyn Store, steps: &AtomicU64) -> BTreeMap<&'static str, u64> {
+    let now = at("2030-01-01T12:00:00Z");
+    let actor = Actor::Operator;
+    let item = |uid: &str, a: bool, g: bool| SeatEditItem {
+        access_seat: a,
+        gateway_seat: g,
+        seat_uid: uid.into(),
+    };
+    let filter = |email: Option<&str>, name: Option<&str>, search: Option<&str>| UserFilter {
+        email: email.map(Into::into),
+        name: name.map(Into::into),
+        search: search.map(Into::into),
+    };
+    let mut costs = BTreeMap::new();
+    macro_rules! measure {
+        ($name:expr, $op:expr) => {{
+            let before = steps.load(Ordering::SeqCst);
+            let out = $op.await.unwrap();
+            costs.insert($name, steps.load(Ordering::SeqCst) - before);
+            out
+        }};
+    }
+    let edits = vec![
+        item("seat-10", true, false),
+        item("seat-11", false, false),
+        item("seat-12", true, true),
+    ];
+    measure!("edit_seats", store.edit_seats(ACCOUNT, edits, actor.clone(), now));
+    let user = measure!("user_by_seat_uid", store.user_by_seat_uid(ACCOUNT, "seat-9", now)).unwrap();
+    measure!("user", store.user(ACCOUNT, &user.id, now));
+    measure!("user_activity", store.user_activity(ACCOUNT, &user.id, now));
+    measure!(
+        "list_users first page",
+        store.list_users(ACCOUNT, filter(None, None, None), 1, 50, now)
+    );
+    measure!(
+        "list_users page 3",
+        store.list_users(ACCOUNT, filter(None, None, None), 3, 50, now)
+    );
+    let by_email = filter(Some("USER7@example.com"), None, None);
+    measure!("list_users email", store.list_users(ACCOUNT, by_email, 1, 50, now));
+    let by_name = filter(None, Some("User 7"), None);
+    measure!("list_users name", store.list_users(ACCOUNT, by_name, 1, 50, now));
+    // "r7@e" is in user7@example.com only, at every size.
+    let search = filter(None, None, Some("R7@E"));
+    let (found, total) = measure!("list_users search", store.list_users(ACCOUNT, search, 1, 50, now));
+    assert_eq!((found.len(), total), (1, 1));
+    let both = filter(None, Some("User 7"), Some("user7"));
+    measure!(
+        "list_users name and search",
+        store.list_users(ACCOUNT, both, 1, 50, now)
+    );
+    let created = measure!(
+        "create_user",
+        store.create_user(ACCOUNT, "new@example.com", "New", actor.clone(), now)
+    );
+    measure!(
+        "rename_user",
+        store.rename_user(ACCOUNT, &created.id, "Renamed", actor.clone(), now)
+    );
+    let login = |email: &str, via, device: Option<&str>| LoginRequest {
+        email: email.into(),
+        name: Some("N".into()),
+        via,
+        device_id: device.map(str::to_owned),
+    };
+    let access = login("new@example.com", Via::Access, None);
+    measure!("login access", store.login(ACCOUNT, access, actor.clone(), now));
+    let gateway = login("new@example.com", Via::Gateway, Some("d1"));
+    measure!("login gateway", store.login(ACCOUNT, gateway, actor.clone(), now));
+    let first = login("fresh@example.com", Via::Access, None);
+    measure!("login new user", store.login(ACCOUNT, first, actor.clone(), now));
+    measure!(
+        "delete_user",
+        store.delete_user(ACCOUNT, &created.id, actor.clone(), now)
+    );
+    measure!("organization", store.organization(ACCOUNT));
+    let fields = serde_json::json!({"name": "renamed"}).as_object().unwrap().clone();
+    measure!(
+        "put_organization",
+        store.put_organization(ACCOUNT, fields, false, actor.clone(), now)
+    );
+    measure!("account", store.account(ACCOUNT));
+    measure!("account_exists", store.account_exists(ACCOUNT));
+    measure!("audit first page", store.audit_events(ACCOUNT, 1, 20));
+    measure!(
+        "update_account",
+        store.update_account(ACCOUNT, None, Some(100001), actor.clone(), now)
+    );
+    let removed = measure!("expire_seats", store.expire_seats(Some(ACCOUNT), now));
+    assert_eq!(removed.len(), STALE_USERS, "the sweep freed the stale seats only");
+    costs
 }
 
 fn plan(conn: &Connection, sql: &str) -> Vec<String> {
@@ -266,4 +274,164 @@ fn the_scan_detector_sees_a_scan() {
         .filter_map(|d| full_scan(&d))
         .collect();
     assert_eq!(scans, ["users"]);
+}
+
+/// What PostgreSQL counted of one table's reads.
+#[derive(Debug, Clone, Copy)]
+struct PgReads {
+    seq_scans: i64,
+    index_scans: i64,
+    /// Rows a sequential scan read, plus index entries any of its indexes returned.
+    rows_read: i64,
+    live_rows: i64,
+    /// Updates made in place (HOT): no index entry written.
+    hot_updates: i64,
+}
+
+/// The read counters of every table of one PostgreSQL schema.
+async fn pg_reads(client: &tokio_postgres::Client, schema: &str) -> BTreeMap<String, PgReads> {
+    client
+        .query(
+            "SELECT t.relname::text, t.seq_scan, COALESCE(t.idx_scan, 0),
+                    t.seq_tup_read + COALESCE((SELECT SUM(i.idx_tup_read) FROM pg_stat_user_indexes i
+                                               WHERE i.relid = t.relid), 0)::bigint,
+                    t.n_live_tup, t.n_tup_hot_upd
+             FROM pg_stat_user_tables t WHERE t.schemaname = $1",
+            &[&schema],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let reads = PgReads {
+                seq_scans: r.get(1),
+                index_scans: r.get(2),
+                rows_read: r.get(3),
+                live_rows: r.get(4),
+                hot_updates: r.get(5),
+            };
+            (r.get(0), reads)
+        })
+        .collect()
+}
+
+/// Waits until every connection named `application` has closed: a backend reports its
+/// table statistics at latest as it exits, before it leaves `pg_stat_activity`.
+async fn pg_wait_closed(client: &tokio_postgres::Client, application: &str) {
+    for _ in 0..200 {
+        let open: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&application],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if open == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the store's connections did not close");
+}
+
+/// The same operations on PostgreSQL, whose statements' plans are not visible from another
+/// connection; its statistics count what the statements really read. On a 20k-user account,
+/// no table holding 1000 rows or more may be scanned sequentially, nor have a tenth of its
+/// rows read through an index (what a walk over the whole account would read); and a seat
+/// change that leaves the user holding a seat is an update in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_no_request_reads_a_large_table_through() {
+    use seats_store::postgres::testing::TestDatabase;
+    use seats_store::postgres::{PgOptions, PgStore};
+
+    let Some(db) = TestDatabase::create("on_postgres_no_request_reads_a_large_table_through").await else {
+        return;
+    };
+    let schema = db.schema().to_owned();
+    let url = format!("{}&application_name={schema}", db.url());
+    let open = || async {
+        let options = PgOptions {
+            pool_size: 1,
+            ..PgOptions::default()
+        };
+        PgStore::connect(&url, options).await.expect("connect")
+    };
+    let (client, connection) = tokio_postgres::connect(&db.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+
+    let store = open().await;
+    store
+        .load_seed(seed_doc(20_000), at("2030-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    drop(store);
+    pg_wait_closed(&client, &schema).await;
+    let before = pg_reads(&client, &schema).await;
+
+    let store = open().await;
+    run_operations(&store, &AtomicU64::new(0)).await;
+    // After five runs of a statement PostgreSQL may switch to a plan made without the
+    // parameters' values (the pool's one connection prepared each statement once).
+    let now = at("2030-01-01T12:00:00Z");
+    for n in 0..8 {
+        for (email, name, search) in [
+            (None, None, Some(format!("R{n}@E"))),
+            (Some(format!("user{n}@example.com")), None, None),
+            (None, Some(format!("User {n}")), None),
+            (None, Some(format!("User {n}")), Some(format!("user{n}"))),
+            (None, None, None),
+        ] {
+            let filter = UserFilter { email, name, search };
+            store.list_users(ACCOUNT, filter, 1, 50, now).await.unwrap();
+        }
+    }
+    // Seat changes that leave each user holding a seat are made in place, so they write no
+    // index entry (and leave the trigram indexes' pending lists alone).
+    let flips: Vec<SeatEditItem> = (1000..1030)
+        .filter(|i| i % 3 == 0)
+        .map(|i| SeatEditItem {
+            access_seat: i % 2 != 0,
+            gateway_seat: true,
+            seat_uid: format!("seat-{i}"),
+        })
+        .collect();
+    let flipped = flips.len() as i64;
+    store.edit_seats(ACCOUNT, flips, Actor::Operator, now).await.unwrap();
+    drop(store);
+    pg_wait_closed(&client, &schema).await;
+    let after = pg_reads(&client, &schema).await;
+    assert!(
+        after["users"].hot_updates - before["users"].hot_updates >= flipped,
+        "{flipped} seat flips in place: {:?} -> {:?}",
+        before["users"],
+        after["users"]
+    );
+
+    let large: Vec<&String> = before
+        .iter()
+        .filter(|(_, r)| r.live_rows >= 1000)
+        .map(|(t, _)| t)
+        .collect();
+    assert!(
+        large.contains(&&"users".to_owned()) && large.contains(&&"devices".to_owned()),
+        "{before:?}"
+    );
+    assert!(
+        after["users"].index_scans > before["users"].index_scans + 20,
+        "the operations' statistics arrived: {before:?} -> {after:?}"
+    );
+    let mut through = Vec::new();
+    for table in large {
+        let (b, a) = (before[table], after[table]);
+        if a.seq_scans > b.seq_scans || a.rows_read - b.rows_read >= b.live_rows / 10 {
+            through.push(format!(
+                "{table} ({} rows): {} sequential scans, {} rows read",
+                b.live_rows,
+                a.seq_scans - b.seq_scans,
+                a.rows_read - b.rows_read
+            ));
+        }
+    }
+    assert!(through.is_empty(), "large tables read through:\n{}", through.join("\n"));
 }

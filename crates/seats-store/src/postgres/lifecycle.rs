@@ -24,9 +24,6 @@ const USER_COLUMNS: &str = "u.id, u.account_id, u.email, u.name, u.seat_uid, u.a
     (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > $1),
     u.last_successful_login, u.seat_granted_at, u.created_at, u.updated_at";
 
-/// ASCII case folding, as SQLite's `lower()`: PostgreSQL's would follow the locale.
-const FOLD: &str = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'";
-
 fn user_from_row(r: &Row) -> StoreResult<UserRecord> {
     Ok(UserRecord {
         id: r.try_get(0)?,
@@ -105,7 +102,7 @@ pub(super) async fn list_users(
     now: Timestamp,
 ) -> StoreResult<(Vec<UserRecord>, u64)> {
     // The SQL names only the filters given, so the planner picks the index each needs: the
-    // email index, the name index, the trigram indexes for `search`, or creation order.
+    // email index, the name index, the trigram indexes over the folded columns for `search`, or creation order.
     let now_us = now.unix_micros();
     let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(now_us), Box::new(account_id.to_owned())];
     let mut conditions = vec!["u.account_id = $2".to_owned()];
@@ -121,7 +118,7 @@ pub(super) async fn list_users(
         params.push(Box::new(format!("%{}%", like_literal(&search.to_ascii_lowercase()))));
         let n = params.len();
         conditions.push(format!(
-            "(translate(u.email, {FOLD}) LIKE ${n} ESCAPE '\\' OR translate(u.name, {FOLD}) LIKE ${n} ESCAPE '\\')"
+            "(u.email_fold LIKE ${n} ESCAPE '\\' OR u.name_fold LIKE ${n} ESCAPE '\\')"
         ));
     }
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
@@ -459,13 +456,14 @@ pub(super) async fn expire_seats(
         };
         let window_us = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
         let cutoff = now.unix_micros().saturating_sub(window_us);
+        // `seat_active_at` is active_at while a seat is held (its index holds only those).
         // Locked in id order, like every writer; a seat another node freed meanwhile no
         // longer matches once its lock is granted (PostgreSQL re-checks the row), so each
         // removal is made, and audited, once.
         let mut stale = query(
             db,
             "SELECT id, seat_uid, access_seat, gateway_seat, created_at FROM users
-             WHERE account_id = $1 AND (access_seat OR gateway_seat) AND active_at < $2
+             WHERE account_id = $1 AND seat_active_at < $2
              ORDER BY id FOR NO KEY UPDATE",
             &[&account_id, &cutoff],
         )

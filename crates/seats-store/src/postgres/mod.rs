@@ -52,6 +52,7 @@ use crate::{Store, StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_sweep_schedule.sql"),
+    include_str!("../../migrations/postgres/0003_search_and_in_place_updates.sql"),
 ];
 
 /// The advisory lock under which migrations run: nodes starting together take turns, and the
@@ -463,6 +464,14 @@ async fn audit(
     Ok(())
 }
 
+/// Refreshes the planner's statistics after a bulk load: until autovacuum comes by, the
+/// planner would take a 1M-user account for an empty one and pick its plans accordingly.
+async fn analyze(db: &impl GenericClient) -> StoreResult<()> {
+    db.batch_execute("ANALYZE accounts, users, devices, sessions, logins, audit_events")
+        .await?;
+    Ok(())
+}
+
 /// Locks the account row and reads `(seat_limit, seats_in_use)`: taken by every change that
 /// moves the account's figures, after the users it names and before any audit event.
 async fn lock_account(db: &impl GenericClient, account_id: &str) -> StoreResult<(u64, u64)> {
@@ -630,7 +639,9 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let result = seed::load(&mut client, seed, now).await;
         self.credentials.invalidate();
-        result
+        let summary = result?;
+        analyze(&client).await?;
+        Ok(summary)
     }
 
     async fn token_by_hash(&self, hash: SecretHash) -> StoreResult<Option<TokenRecord>> {
@@ -864,7 +875,9 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let result = export::import(&mut client, records).await;
         self.credentials.invalidate();
-        result
+        let summary = result?;
+        analyze(&client).await?;
+        Ok(summary)
     }
 
     async fn audit_events(&self, account_id: &str, page: u64, per_page: u64) -> StoreResult<(Vec<AuditRecord>, u64)> {
