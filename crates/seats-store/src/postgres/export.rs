@@ -36,6 +36,7 @@ pub(super) async fn export(client: &mut deadpool_postgres::Object, out: mpsc::Se
         .read_only(true)
         .start()
         .await?;
+    tx.batch_execute(super::UNBOUNDED).await?;
     let db = &tx;
     out.send(Record::header())
         .await
@@ -202,6 +203,7 @@ pub(super) async fn import(
     mut records: mpsc::Receiver<Record>,
 ) -> StoreResult<ImportSummary> {
     let tx = client.transaction().await?;
+    tx.batch_execute(super::UNBOUNDED).await?;
     tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;
     if !super::is_empty(&tx).await? {
         return Err(StoreError::Conflict("the database already holds data".into()));

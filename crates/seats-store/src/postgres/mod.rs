@@ -19,7 +19,9 @@
 //! **Bounds.** Each statement is bounded by `statement_timeout` on the server, and each
 //! operation by the same time plus a margin on the client, so a lost database turns into an
 //! error, never a hang. A transaction that does not reach COMMIT is rolled back by
-//! PostgreSQL: a batch applies fully or not at all.
+//! PostgreSQL: a batch applies fully or not at all. Bulk work whose length follows the data
+//! (migrations, a seed load, an import or export) is an operator's action, at start-up or
+//! from the CLI, and runs without the statement timeout ([`UNBOUNDED`]).
 //!
 //! **Credentials** are served from memory ([`CredentialCache`]). A trigger notifies channel
 //! `seats_credentials` on every change to tokens, members and accounts; each node listens and
@@ -289,8 +291,14 @@ macro_rules! read {
     };
 }
 
+/// Lifts the statement timeout for the rest of a transaction doing bulk work (a migration
+/// rewriting a 1M-user table, a seed load, an import or export): its length follows the
+/// data, not a request.
+const UNBOUNDED: &str = "SET LOCAL statement_timeout = 0";
+
 async fn migrate(client: &mut deadpool_postgres::Object) -> StoreResult<()> {
     let tx = client.transaction().await?;
+    tx.batch_execute(UNBOUNDED).await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
     tx.batch_execute(
@@ -467,8 +475,10 @@ async fn audit(
 /// Refreshes the planner's statistics after a bulk load: until autovacuum comes by, the
 /// planner would take a 1M-user account for an empty one and pick its plans accordingly.
 async fn analyze(db: &impl GenericClient) -> StoreResult<()> {
-    db.batch_execute("ANALYZE accounts, users, devices, sessions, logins, audit_events")
-        .await?;
+    db.batch_execute(&format!(
+        "BEGIN; {UNBOUNDED}; ANALYZE accounts, users, devices, sessions, logins, audit_events; COMMIT"
+    ))
+    .await?;
     Ok(())
 }
 

@@ -173,6 +173,7 @@ pub(super) async fn load(
     now: Timestamp,
 ) -> StoreResult<SeedSummary> {
     let tx = client.transaction().await?;
+    tx.batch_execute(super::UNBOUNDED).await?;
     // Two nodes started with the same seed: one loads it, the other finds it not empty.
     tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;
     if !is_empty(&tx).await? {
