@@ -79,7 +79,7 @@ pub fn build_router(state: AppState) -> Router {
                         .unwrap_or("");
                     // Only method and path: headers carry credentials and are never logged.
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(),
-                        request_id = %request_id, account_id = tracing::field::Empty)
+                        request_id = ?request_id, account_id = tracing::field::Empty)
                 })
                 .on_request(())
                 .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {
@@ -93,6 +93,34 @@ pub fn build_router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_unsafe_request_id))
+}
+
+/// The longest client `X-Request-Id` kept.
+const MAX_REQUEST_ID: usize = 128;
+
+/// A client's `X-Request-Id` is kept (echoed and logged) only if it is one header of 1 to
+/// [`MAX_REQUEST_ID`] characters among `A-Z a-z 0-9 - _ . :`; otherwise it is dropped and
+/// the request gets a generated one, so a client cannot write into the log line of its
+/// request.
+async fn drop_unsafe_request_id(mut req: Request<axum::body::Body>) -> Request<axum::body::Body> {
+    let values = req.headers().get_all(&REQUEST_ID);
+    let mut iter = values.iter();
+    let safe = match (iter.next(), iter.next()) {
+        (Some(value), None) => {
+            let bytes = value.as_bytes();
+            (1..=MAX_REQUEST_ID).contains(&bytes.len())
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        }
+        (None, _) => true,
+        _ => false,
+    };
+    if !safe {
+        req.headers_mut().remove(&REQUEST_ID);
+    }
+    req
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.

@@ -24,7 +24,7 @@ async fn health_and_readiness() {
 }
 
 #[tokio::test]
-async fn request_ids_are_generated_or_echoed() {
+async fn request_ids_are_generated_or_echoed_when_safe() {
     on_each_backend(|| async {
         let app = spawn_app(&test_seed()).await;
         let resp = app.request(Method::GET, "/nope").send().await.unwrap();
@@ -39,6 +39,37 @@ async fn request_ids_are_generated_or_echoed() {
             .await
             .unwrap();
         assert_eq!(resp.headers()["x-request-id"], "trace-me-42");
+        let longest = "a".repeat(128);
+        let with_id = |ids: Vec<String>| {
+            let mut req = app.request(Method::GET, "/healthz");
+            for id in ids {
+                req = req.header("x-request-id", id);
+            }
+            async move {
+                let resp = req.send().await.unwrap();
+                let echoed: Vec<String> = resp
+                    .headers()
+                    .get_all("x-request-id")
+                    .iter()
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .collect();
+                echoed
+            }
+        };
+        assert_eq!(with_id(vec![longest.clone()]).await, [longest.clone()]);
+        assert_eq!(with_id(vec!["a.b:c_d-9".into()]).await, ["a.b:c_d-9"]);
+        // Too long, characters that could forge a log field, or two of them: replaced.
+        for ids in [
+            vec![format!("{longest}a")],
+            vec![r#"x status=200 account_id="forged""#.to_owned()],
+            vec!["tab\there".to_owned()],
+            vec!["one".to_owned(), "two".to_owned()],
+        ] {
+            let echoed = with_id(ids.clone()).await;
+            assert_eq!(echoed.len(), 1, "{ids:?}: {echoed:?}");
+            assert_eq!(echoed[0].len(), 36, "{ids:?}: a generated UUID, not {echoed:?}");
+            assert!(!ids.contains(&echoed[0]));
+        }
     })
     .await;
 }
