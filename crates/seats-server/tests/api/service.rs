@@ -56,7 +56,7 @@ async fn request_ids_are_generated_or_echoed_when_safe() {
                 echoed
             }
         };
-        assert_eq!(with_id(vec![longest.clone()]).await, [longest.clone()]);
+        assert_eq!(with_id(vec![longest.clone()]).await, std::slice::from_ref(&longest));
         assert_eq!(with_id(vec!["a.b:c_d-9".into()]).await, ["a.b:c_d-9"]);
         // Too long, characters that could forge a log field, or two of them: replaced.
         for ids in [
