@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::postgres::testing::{TestDatabase, ENV};
-use crate::postgres::{PgOptions, PgStore};
 use crate::sqlite::SqliteStore;
 use crate::{Durability, Store};
 
@@ -80,18 +79,7 @@ impl TestDb {
     pub async fn open(&self) -> Arc<dyn Store> {
         match self {
             TestDb::Sqlite { path, .. } => Arc::new(SqliteStore::open(path, Durability::Full).expect("open store")),
-            TestDb::Postgres(db) => {
-                // Small pools: many tests run at once against one server's connection limit.
-                let options = PgOptions {
-                    pool_size: 4,
-                    ..PgOptions::default()
-                };
-                Arc::new(
-                    PgStore::connect(&db.url(), options)
-                        .await
-                        .expect("connect to PostgreSQL"),
-                )
-            }
+            TestDb::Postgres(db) => Arc::new(db.open().await),
         }
     }
 

@@ -16,15 +16,7 @@ async fn fresh(test: &str) -> Option<(TestDatabase, Arc<PgStore>)> {
 }
 
 async fn open(db: &TestDatabase) -> Arc<PgStore> {
-    let options = PgOptions {
-        pool_size: 4,
-        ..PgOptions::default()
-    };
-    Arc::new(
-        PgStore::connect(&db.url(), options)
-            .await
-            .expect("connect to PostgreSQL"),
-    )
+    Arc::new(db.open().await)
 }
 
 macro_rules! conformance_tests {

@@ -56,6 +56,18 @@ impl TestDatabase {
     pub fn schema(&self) -> &str {
         &self.schema
     }
+
+    /// A store on this schema, with a small pool: many tests run at once against one
+    /// server's connection limit.
+    pub async fn open(&self) -> super::PgStore {
+        let options = super::PgOptions {
+            pool_size: 4,
+            ..super::PgOptions::default()
+        };
+        super::PgStore::connect(&self.url(), options)
+            .await
+            .expect("connect to PostgreSQL")
+    }
 }
 
 impl Drop for TestDatabase {
