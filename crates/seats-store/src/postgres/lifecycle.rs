@@ -204,14 +204,25 @@ pub(super) async fn create_user(
             "a user with email {email} already exists"
         )));
     };
-    let user = must_user(db, account_id, &id, now).await?;
+    created(db, account_id, &id, actor, now).await
+}
+
+/// Reads back a user just inserted and audits its creation (by the API or a first login).
+async fn created(
+    db: &impl GenericClient,
+    account_id: &str,
+    id: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<UserRecord> {
+    let user = must_user(db, account_id, id, now).await?;
     audit(
         db,
         now,
         Some(account_id),
         actor,
         "user.create",
-        &id,
+        id,
         None,
         Some(&user_json(&user)),
     )
@@ -536,21 +547,7 @@ pub(super) async fn login(
     // A new user is inserted (a concurrent first login of the same email waits on the unique
     // index and then finds this one); an existing one is locked.
     let mut user = match insert_user(db, account_id, &login.email, login.name.as_deref().unwrap_or(""), now).await? {
-        Some(id) => {
-            let user = must_user(db, account_id, &id, now).await?;
-            audit(
-                db,
-                now,
-                Some(account_id),
-                actor,
-                "user.create",
-                &id,
-                None,
-                Some(&user_json(&user)),
-            )
-            .await?;
-            user
-        }
+        Some(id) => created(db, account_id, &id, actor, now).await?,
         None => {
             let id: String = query_opt(
                 db,
