@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use seats_server::{build_router, AppState, Clock, ManualClock, ServerConfig, SystemClock};
+use seats_server::{build_router, AppState, Clock, ConnectionLimits, ManualClock, ServerConfig, SystemClock};
 use seats_store::secret::Secret;
 use seats_store::{seed, DatabaseUrl, Durability, StoreError};
 use tokio::net::TcpListener;
@@ -52,6 +52,25 @@ pub struct ServeArgs {
     /// for the database before it is answered with an error, e.g. `5s`, `500ms`.
     #[arg(long, env = "SEATS_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
     statement_timeout: std::time::Duration,
+    /// Most connections served at once; one more is answered 503 (10003) with Retry-After.
+    #[arg(long, env = "SEATS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// Longest a request's headers may take to arrive, from their first byte.
+    #[arg(long, env = "SEATS_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    header_timeout: std::time::Duration,
+    /// Longest a kept-alive connection may wait for its next request.
+    #[arg(long, env = "SEATS_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_timeout)]
+    idle_timeout: std::time::Duration,
+    /// Longest a request body may take to arrive in all (408, 12008 past it).
+    #[arg(long, env = "SEATS_BODY_TIMEOUT", default_value = "30s", value_parser = parse_timeout)]
+    body_timeout: std::time::Duration,
+    /// Longest a request body may pause between two pieces (408, 12008 past it).
+    #[arg(long, env = "SEATS_BODY_CHUNK_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    body_chunk_timeout: std::time::Duration,
+    /// Cloudflare's rate limit: N requests per credential per window, e.g. 1200/5m (Cloudflare's);
+    /// past it 429 (971) with Retry-After. Off unless given.
+    #[arg(long, env = "SEATS_RATE_LIMIT", value_name = "N/DURATION")]
+    rate_limit: Option<seats_server::rate_limit::RateLimit>,
     /// Log format.
     #[arg(long, env = "SEATS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -205,6 +224,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         max_batch: args.max_batch,
         operator_key,
+        body_chunk_timeout: args.body_chunk_timeout,
+        body_timeout: args.body_timeout,
+        rate_limit: args.rate_limit,
+    };
+    raise_descriptor_limit(args.max_connections as usize);
+    let limits = ConnectionLimits {
+        max_connections: args.max_connections as usize,
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
+        ..ConnectionLimits::default()
     };
     let state = match manual_clock {
         Some(manual) => AppState::with_manual_clock(store, manual, config),
@@ -221,9 +250,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening");
     // On stdout, for scripts and tests that start the server on port 0.
     println!("seats listening on http://{addr}");
-    seats_server::serve(listener, router, shutdown_signal()).await?;
+    seats_server::serve_with(listener, router, shutdown_signal(), limits).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Descriptors the server needs beside its connections: database files and connections,
+/// the listener, the runtime's own.
+const SPARE_DESCRIPTORS: usize = 64;
+
+/// Raises the soft limit on open files to the hard limit, as Go's runtime does, so the
+/// connection cap rather than the descriptor table bounds connections; says so when even the
+/// hard limit is below the cap.
+fn raise_descriptor_limit(max_connections: usize) {
+    let wanted = (max_connections + SPARE_DESCRIPTORS) as u64;
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(limit) if limit < wanted => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-file limit is below --max-connections plus {SPARE_DESCRIPTORS}; connections past it wait for a descriptor"
+        ),
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot read or raise the open-file limit"),
+    }
 }
 
 /// Removes a SQLite database this run created, with its WAL and shared-memory files.

@@ -27,6 +27,60 @@ fn demo_serves_the_seed_documents_example_and_stops_cleanly_on_sigterm() {
     assert!(!Path::new(path).exists(), "{path} should be gone");
 }
 
+/// Out of file descriptors, the server logs the accept failures at most once a second
+/// rather than in a storm, and serves again once descriptors free up.
+#[test]
+fn out_of_file_descriptors_the_server_neither_spins_nor_floods_its_log() {
+    let server = start(&["--demo", "--listen", "127.0.0.1:0"], &[]);
+    let limited = std::process::Command::new("prlimit")
+        .args(["--pid", &server.pid().to_string(), "--nofile=48:48"])
+        .status()
+        .expect("prlimit (util-linux)");
+    assert!(limited.success());
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    // More connections than descriptors left: the rest wait in the kernel's queue.
+    let held: Vec<_> = (0..80)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    drop(held);
+    // Descriptors come back as the server sees those connections close.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.health() != Some(200) {
+        assert!(std::time::Instant::now() < deadline, "never served again");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (code, log) = server.terminate();
+    assert_eq!(code, Some(0), "{log}");
+    let warnings = log.matches("cannot accept connections").count();
+    assert!(warnings >= 1, "the descriptor table was never exhausted: {log}");
+    assert!(warnings <= 5, "{warnings} accept warnings in ~3 s: {log}");
+}
+
+/// Started with a low soft limit on open files, the server raises it to what the connection
+/// cap needs (within the hard limit), and warns when the hard limit is too low.
+#[test]
+fn the_open_file_limit_is_raised_to_fit_the_connection_cap() {
+    let soft_limit = |pid: u32| -> u64 {
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+        let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+        line.split_whitespace().nth(3).unwrap().parse().unwrap()
+    };
+    let server = start_under_prlimit("--nofile=100:4096", &["--demo", "--listen", "127.0.0.1:0"]);
+    assert_eq!(soft_limit(server.pid()), 1024 + 64);
+    let (code, log) = server.terminate();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!log.contains("open-file limit is below"), "{log}");
+
+    let server = start_under_prlimit("--nofile=100:500", &["--demo", "--listen", "127.0.0.1:0"]);
+    assert_eq!(soft_limit(server.pid()), 500);
+    let (_, log) = server.terminate();
+    assert!(
+        log.contains("the open-file limit is below --max-connections plus 64"),
+        "{log}"
+    );
+}
+
 #[test]
 fn configuration_from_seats_environment_variables() {
     let dir = tempfile::tempdir().unwrap();

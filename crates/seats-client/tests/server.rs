@@ -19,6 +19,10 @@ struct App {
 }
 
 async fn spawn_app() -> App {
+    spawn_app_with(ServerConfig::default()).await
+}
+
+async fn spawn_app_with(config: ServerConfig) -> App {
     let db = TestDb::create().await;
     let store = db.open().await;
     let mut doc: serde_json::Value = serde_json::from_str(seed::DEMO_SEED).unwrap();
@@ -37,7 +41,7 @@ async fn spawn_app() -> App {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}/client/v4", listener.local_addr().unwrap());
-    let app = build_router(AppState::new(store, Arc::new(SystemClock), ServerConfig::default()));
+    let app = build_router(AppState::new(store, Arc::new(SystemClock), config));
     tokio::spawn(seats_server::serve(listener, app, std::future::pending()));
     App { base_url, db }
 }
@@ -86,6 +90,54 @@ async fn edits_with_a_token_and_with_email_and_key() {
         assert_eq!(page.result[0].access_seat, Some(true));
     })
     .await;
+}
+
+/// Against `--rate-limit 2/1s` four edits all succeed: the client waits out each 429 as its
+/// `Retry-After` says, within its retry budget.
+#[tokio::test]
+async fn waits_out_the_rate_limit() {
+    let app = spawn_app_with(ServerConfig {
+        rate_limit: Some("2/1s".parse().unwrap()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let client = Client::builder()
+        .api_token(TOKEN)
+        .base_url(&app.base_url)
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    for access in [false, true, false, true] {
+        let page = client
+            .zero_trust()
+            .seats()
+            .edit(edit(SEAT, access, false))
+            .await
+            .unwrap();
+        assert_eq!(page.result[0].access_seat, Some(access));
+    }
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(500),
+        "no wait: {:?}",
+        started.elapsed()
+    );
+    // With retries off, the 429 reaches the caller as its own variant.
+    let no_retries = Client::builder()
+        .api_token(TOKEN)
+        .base_url(&app.base_url)
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let refused = loop {
+        match no_retries.zero_trust().seats().edit(edit(SEAT, true, false)).await {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    let Error::RateLimited(api) = &refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(api.errors[0].code, 971);
 }
 
 #[tokio::test]

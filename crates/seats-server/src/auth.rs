@@ -15,6 +15,7 @@ use seats_types::{formats, Effect, Message, PermissionGroup, Policy, ACCOUNT_RES
 
 use crate::error::ApiError;
 use crate::extract::AccountId;
+use crate::rate_limit::Subject;
 use crate::AppState;
 
 /// What an operation needs; each is satisfied by any of its permission groups.
@@ -47,6 +48,7 @@ pub enum Credential {
 impl Credential {
     /// Reads the credential headers: presence and format (9106, 6003, 10001).
     pub fn from_headers(headers: &HeaderMap) -> Result<Credential, ApiError> {
+        refuse_repeated(headers)?;
         let email = headers.get("x-auth-email");
         let key = headers.get("x-auth-key");
         if email.is_some() || key.is_some() {
@@ -93,6 +95,29 @@ impl Credential {
     }
 }
 
+/// The credential headers, with the code of their format error.
+const CREDENTIAL_HEADERS: [(&str, &str, i64); 3] = [
+    ("authorization", "Authorization", 6111),
+    ("x-auth-email", "X-Auth-Email", 6102),
+    ("x-auth-key", "X-Auth-Key", 6103),
+];
+
+/// A credential header sent more than once is a format error (400 6003, with that header's
+/// code in `error_chain`): taking the first would let a proxy that reads another copy see a
+/// different caller than we do.
+pub fn refuse_repeated(headers: &HeaderMap) -> Result<(), ApiError> {
+    let chain: Vec<Message> = CREDENTIAL_HEADERS
+        .iter()
+        .filter(|(name, ..)| headers.get_all(*name).iter().nth(1).is_some())
+        .map(|(_, shown, code)| Message::new(*code, format!("Invalid format for {shown} header: sent more than once")))
+        .collect();
+    if chain.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidHeaders(chain))
+    }
+}
+
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub enum Principal {
@@ -131,26 +156,100 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let principal = match Credential::from_headers(&parts.headers)? {
-            Credential::Token(secret) => {
-                let token = state.store.token_by_hash(secret.hash()).await?;
-                match token {
-                    Some(t) if t.usable_at(state.clock.now()) => Principal::Token(t),
-                    _ => return Err(ApiError::InvalidToken),
-                }
-            }
-            Credential::Key { email, key } => {
-                let member = state.store.member_by_email(&email).await?;
-                match member {
-                    Some(m) if m.key_hash == key.hash() => Principal::Member(m),
-                    _ => return Err(ApiError::UnknownKey),
-                }
-            }
-        };
+        let principal = rate_limited(parts, state, authenticate(parts, state), Principal::subject).await?;
         Ok(Auth {
             principal,
             store: state.store.clone(),
         })
+    }
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    Ok(match Credential::from_headers(&parts.headers)? {
+        Credential::Token(secret) => {
+            let token = state.store.token_by_hash(secret.hash()).await?;
+            match token {
+                Some(t) if t.usable_at(state.clock.now()) => Principal::Token(t),
+                _ => return Err(ApiError::InvalidToken),
+            }
+        }
+        Credential::Key { email, key } => {
+            let member = state.store.member_by_email(&email).await?;
+            match member {
+                Some(m) if m.key_hash == key.hash() => Principal::Member(m),
+                _ => return Err(ApiError::UnknownKey),
+            }
+        }
+    })
+}
+
+/// Runs `authenticate` under the rate limit, when it is on (see [`crate::rate_limit`]): an
+/// address whose failed authentications spent its budget is refused first (429), a failure
+/// counts against the address, and a success against the caller `subject` names.
+pub async fn rate_limited<T>(
+    parts: &Parts,
+    state: &AppState,
+    authenticate: impl std::future::Future<Output = Result<T, ApiError>>,
+    subject: impl FnOnce(&T) -> Subject,
+) -> Result<T, ApiError> {
+    refuse_spent_address(parts, state)?;
+    match authenticate.await {
+        Ok(caller) => {
+            count_request(state, subject(&caller))?;
+            Ok(caller)
+        }
+        Err(e) => {
+            count_failure(parts, state, &e);
+            Err(e)
+        }
+    }
+}
+
+/// 429 for a client address whose failed authentications spent its budget.
+fn refuse_spent_address(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    let (Some(limiter), Some(address)) = (&state.rate_limiter, client_address(parts)) else {
+        return Ok(());
+    };
+    match limiter.refused(&Subject::Address(address)) {
+        Some(retry_after) => Err(ApiError::RateLimited { retry_after }),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed authentication against the client's address.
+fn count_failure(parts: &Parts, state: &AppState, error: &ApiError) {
+    if matches!(error, ApiError::Internal(_)) {
+        return;
+    }
+    if let (Some(limiter), Some(address)) = (&state.rate_limiter, client_address(parts)) {
+        let _ = limiter.hit(Subject::Address(address));
+    }
+}
+
+/// Counts a request of an authenticated caller; 429 past its budget.
+fn count_request(state: &AppState, subject: Subject) -> Result<(), ApiError> {
+    match &state.rate_limiter {
+        Some(limiter) => limiter
+            .hit(subject)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after }),
+        None => Ok(()),
+    }
+}
+
+fn client_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+impl Principal {
+    /// Whose budget a request spends.
+    pub fn subject(&self) -> Subject {
+        match self {
+            Principal::Token(t) => Subject::Token(t.id.clone()),
+            Principal::Member(m) => Subject::Member(m.email.clone()),
+        }
     }
 }
 
@@ -297,6 +396,20 @@ mod tests {
             )]))),
             [10001]
         );
+        let mut twice = headers(&[
+            ("x-auth-email", "a@example.com"),
+            ("x-auth-key", "144c9defac04969c7bfad8efaa8ea194"),
+        ]);
+        twice.append("x-auth-email", "b@example.com".parse().unwrap());
+        twice.append(
+            "authorization",
+            "Bearer Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY".parse().unwrap(),
+        );
+        twice.append(
+            "authorization",
+            "Bearer Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYZ".parse().unwrap(),
+        );
+        assert_eq!(codes(Credential::from_headers(&twice)), [6003, 6111, 6102]);
         // Key auth wins over Bearer when both are present; the service key is ignored beside others.
         let c = Credential::from_headers(&headers(&[
             ("authorization", "Bearer tok"),

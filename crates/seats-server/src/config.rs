@@ -1,5 +1,7 @@
 //! Limits and settings of the HTTP layer.
 
+use std::time::Duration;
+
 /// Settings the handlers read. The CLI fills them from flags and `SEATS_*` variables.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -9,6 +11,12 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// The hash of the operator key; `None` leaves the operator API unserved (404 7000).
     pub operator_key: Option<seats_store::secret::SecretHash>,
+    /// Longest wait for the next piece of a request body; longer is 408 (12008).
+    pub body_chunk_timeout: Duration,
+    /// Longest a whole request body may take to arrive; longer is 408 (12008).
+    pub body_timeout: Duration,
+    /// Cloudflare's rate limit, off when `None` (see [`crate::rate_limit`]).
+    pub rate_limit: Option<crate::rate_limit::RateLimit>,
 }
 
 impl Default for ServerConfig {
@@ -17,6 +25,9 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             max_batch: 1000,
             operator_key: None,
+            body_chunk_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            rate_limit: None,
         }
     }
 }

@@ -54,6 +54,12 @@ pub enum ApiError {
     Invalid(Vec<Problem>),
     /// 413 12007.
     PayloadTooLarge { limit: usize },
+    /// 408 12008: the body stalled or took too long (`--body-timeout`).
+    BodyTimeout,
+    /// 429 971 (with `Retry-After`): the caller's budget is spent (`--rate-limit`).
+    RateLimited { retry_after: std::time::Duration },
+    /// 503 10003: every connection slot is taken (`--max-connections`); with `Retry-After`.
+    TooManyConnections,
     /// 404 12130, one error per missing item.
     NotFound(Vec<Problem>),
     /// 409 12009.
@@ -83,6 +89,9 @@ impl ApiError {
             ApiError::NoRoute | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::SeatLimit { .. } | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -125,6 +134,15 @@ impl ApiError {
                 format!("access.api.error.payload_too_large: request body is larger than {limit} bytes"),
             )
             .with_pointer("")],
+            ApiError::BodyTimeout => one(
+                12008,
+                "access.api.error.request_timeout: the request body did not arrive in time",
+            ),
+            ApiError::RateLimited { .. } => one(971, "Please wait and consider throttling your request speed"),
+            ApiError::TooManyConnections => one(
+                10003,
+                "Service temporarily unavailable: too many open connections, retry shortly",
+            ),
             ApiError::NotFound(problems) => located(12130, "access.api.error.not_found", problems),
             ApiError::SeatLimit { used, limit } => one(
                 12009,
@@ -175,6 +193,18 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert("x-should-retry", HeaderValue::from_static("false"));
+            }
+            ApiError::RateLimited { retry_after } => {
+                // Whole seconds, rounded up: a client that waits this long is served.
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert("retry-after", HeaderValue::from(seconds.max(1)));
+            }
+            ApiError::TooManyConnections => {
+                response
+                    .headers_mut()
+                    .insert("retry-after", HeaderValue::from_static("1"));
             }
             _ => {}
         }

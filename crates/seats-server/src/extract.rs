@@ -4,8 +4,9 @@
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
-use http_body_util::LengthLimitError;
+use http_body_util::{BodyExt, LengthLimitError};
 
+use crate::config::ServerConfig;
 use crate::error::ApiError;
 
 /// The `{account_id}` of the path, checked to be 32 lowercase hex characters.
@@ -55,23 +56,48 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 }
 
 impl JsonBody {
-    /// Reads at most `limit` bytes (413 past that) and parses them as JSON (6007 if they are
-    /// empty or not JSON), whatever the `Content-Type` says.
-    pub async fn read(self, limit: usize) -> Result<serde_json::Value, ApiError> {
-        let bytes = axum::body::to_bytes(self.0, limit).await.map_err(|e| {
-            if is_length_limit(&e) {
-                ApiError::PayloadTooLarge { limit }
-            } else {
-                // The client stopped sending mid-body: what arrived is not a JSON document.
-                ApiError::MalformedJson
-            }
-        })?;
+    /// Reads at most `config.max_body_bytes` (413 past that) within the body timeouts (408
+    /// when a piece takes longer than `body_chunk_timeout` or the whole longer than
+    /// `body_timeout`) and parses it as JSON (6007 if it is empty or not JSON), whatever the
+    /// `Content-Type` says.
+    pub async fn read(self, config: &ServerConfig) -> Result<serde_json::Value, ApiError> {
+        let limit = config.max_body_bytes;
+        let limited = http_body_util::Limited::new(self.0, limit);
+        let bytes = tokio::time::timeout(config.body_timeout, collect(limited, limit, config.body_chunk_timeout))
+            .await
+            .map_err(|_| ApiError::BodyTimeout)??;
         serde_json::from_slice(&bytes).map_err(|_| ApiError::MalformedJson)
     }
 }
 
-fn is_length_limit(e: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+/// The body's bytes (at most `limit`), each frame awaited at most `chunk_timeout`.
+async fn collect(
+    mut body: http_body_util::Limited<Body>,
+    limit: usize,
+    chunk_timeout: std::time::Duration,
+) -> Result<Vec<u8>, ApiError> {
+    let mut bytes = Vec::new();
+    loop {
+        let frame = match tokio::time::timeout(chunk_timeout, body.frame()).await {
+            Err(_) => return Err(ApiError::BodyTimeout),
+            Ok(None) => return Ok(bytes),
+            Ok(Some(frame)) => frame.map_err(|e| {
+                if is_length_limit(e.as_ref()) {
+                    ApiError::PayloadTooLarge { limit }
+                } else {
+                    // The client stopped sending mid-body: what arrived is not a JSON document.
+                    ApiError::MalformedJson
+                }
+            })?,
+        };
+        if let Some(data) = frame.data_ref() {
+            bytes.extend_from_slice(data);
+        }
+    }
+}
+
+fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
     while let Some(err) = source {
         if err.is::<LengthLimitError>() {
             return true;

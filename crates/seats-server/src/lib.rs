@@ -6,9 +6,11 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
 pub mod sweep;
 
@@ -26,6 +28,7 @@ use tracing::Span;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ServerConfig;
+pub use connections::{serve_with, ConnectionLimits};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -39,6 +42,8 @@ pub struct AppState {
     pub manual_clock: Option<Arc<ManualClock>>,
     pub config: Arc<ServerConfig>,
     pub sweeper: Arc<sweep::Sweeper>,
+    /// Set with `config.rate_limit`.
+    pub rate_limiter: Option<Arc<rate_limit::RateLimiter>>,
 }
 
 impl AppState {
@@ -47,6 +52,9 @@ impl AppState {
             store,
             clock,
             manual_clock: None,
+            rate_limiter: config
+                .rate_limit
+                .map(|limit| Arc::new(rate_limit::RateLimiter::new(limit))),
             config: Arc::new(config),
             sweeper: Default::default(),
         }
@@ -123,11 +131,12 @@ async fn drop_unsafe_request_id(mut req: Request<axum::body::Body>) -> Request<a
     req
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Serves `router` on `listener` with the default [`ConnectionLimits`] until `shutdown`
+/// resolves, then finishes in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    serve_with(listener, router, shutdown, ConnectionLimits::default()).await
 }

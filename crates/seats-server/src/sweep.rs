@@ -104,13 +104,13 @@ mod tests {
         let state = AppState::with_manual_clock(store.clone(), clock.clone(), ServerConfig::default());
         let holds = || async { store.account(ACCOUNT).await.unwrap().unwrap().seats_in_use };
 
-        clock.advance(hours(729.5));
+        clock.advance(hours(729.5)).unwrap();
         state.sweeper.run_if_due(&state).await; // runs: not stale yet; the next is due in an hour
         assert_eq!(holds().await, 1);
-        clock.advance(hours(0.75));
+        clock.advance(hours(0.75)).unwrap();
         state.sweeper.run_if_due(&state).await; // stale now, but no sweep is due
         assert_eq!(holds().await, 1);
-        clock.advance(hours(0.5));
+        clock.advance(hours(0.5)).unwrap();
         state.sweeper.run_if_due(&state).await; // due: frees the seat
         assert_eq!(holds().await, 0);
     }

@@ -22,15 +22,20 @@ const BOOLS: &[&str] = &[
 const OBJECTS: &[&str] = &["login_design", "custom_pages"];
 const EXPIRY: &str = "user_seat_expiration_inactive_time";
 
+/// Fields that, once set, always hold a value: `null` is refused for them on update too.
+const REQUIRED: &[&str] = &["name", "auth_domain"];
+
 /// Checks the fields of Cloudflare's organization schema and keeps only those; the expiry
 /// setting `null` or `""` becomes `null` (off). With `create`, `name` and `auth_domain` are
-/// required. Problems come as `(JSON pointer, message)`.
+/// required; they are never `null`. Strings follow the text rule
+/// ([`seats_types::formats::text_problem`], at most 255 characters) and `auth_domain` is a
+/// host name. Problems come as `(JSON pointer, message)`.
 pub fn normalize(fields: &Map<String, Value>, create: bool) -> Result<Map<String, Value>, Vec<(String, String)>> {
     let mut out = Map::new();
     let mut problems = Vec::new();
     if create {
-        for name in ["name", "auth_domain"] {
-            if matches!(fields.get(name), None | Some(Value::Null)) {
+        for name in REQUIRED {
+            if fields.get(*name).is_none() {
                 problems.push((format!("/{name}"), format!("{name} is required")));
             }
         }
@@ -38,7 +43,26 @@ pub fn normalize(fields: &Map<String, Value>, create: bool) -> Result<Map<String
     for (key, value) in fields {
         let pointer = format!("/{key}");
         let ok = match key.as_str() {
-            k if STRINGS.contains(&k) => value.is_string() || (value.is_null() && !create),
+            k if STRINGS.contains(&k) => match value {
+                Value::String(text) => {
+                    let problem = seats_types::formats::text_problem(k, text, seats_types::formats::MAX_NAME_CHARS)
+                        .or_else(|| {
+                            (k == "auth_domain" && !seats_types::formats::is_domain(text))
+                                .then(|| format!("{k} must be a host name such as team.cloudflareaccess.com"))
+                        });
+                    if let Some(problem) = problem {
+                        problems.push((pointer, problem));
+                        continue;
+                    }
+                    true
+                }
+                Value::Null if REQUIRED.contains(&k) => {
+                    problems.push((pointer, format!("{k} is required and cannot be null")));
+                    continue;
+                }
+                Value::Null => !create,
+                _ => false,
+            },
             k if BOOLS.contains(&k) => value.is_boolean(),
             k if OBJECTS.contains(&k) => value.is_object(),
             EXPIRY => match value {

@@ -406,6 +406,9 @@ impl Loader<'_> {
         if !formats::is_email(&user.email) {
             self.problem(order(1), format!("{at}/email"), "not a valid email address".into());
         }
+        if let Some(p) = formats::text_problem("name", &user.name, formats::MAX_NAME_CHARS) {
+            self.problem(order(1), format!("{at}/name"), p);
+        }
         if let Some(p) = user.seat_uid.as_deref().and_then(formats::seat_uid_problem) {
             self.problem(order(2), format!("{at}/seat_uid"), p.into());
         }
@@ -432,6 +435,16 @@ impl Loader<'_> {
                 (ACCOUNT_SECTION, index, 0, 0),
                 format!("{at}/id"),
                 format!("duplicate account id {}", account.id),
+            );
+        }
+        if let Some(p) = formats::text_problem("name", &account.name, formats::MAX_NAME_CHARS) {
+            self.problem((ACCOUNT_SECTION, index, 0, 1), format!("{at}/name"), p);
+        }
+        if i64::try_from(account.seat_limit).is_err() {
+            self.problem(
+                (ACCOUNT_SECTION, index, 0, 2),
+                format!("{at}/seat_limit"),
+                format!("seat_limit must be an integer between 0 and {}", i64::MAX),
             );
         }
         if let Some(org) = account.organization.take() {
@@ -865,6 +878,27 @@ mod tests {
                 members: 1,
                 tokens: 1
             }
+        );
+    }
+
+    #[test]
+    fn names_emails_and_limits_follow_the_api_rules() {
+        let long = "n".repeat(256);
+        let p = problems(&format!(
+            r#"{{"accounts":[{{"id":"699d98642c564d2e855e9661899b7252","name":"{long}","seat_limit":9223372036854775808,
+                 "users":[{{"email":"<a@x.com>","name":"a\u0000b"}},{{"email":"b@x.com","name":"{long}"}}],
+                 "organization":{{"name":"o","auth_domain":"-bad.example"}}}}]}}"#
+        ));
+        assert_eq!(
+            p,
+            vec![
+                "/accounts/0/name: name must be at most 255 characters",
+                "/accounts/0/seat_limit: seat_limit must be an integer between 0 and 9223372036854775807",
+                "/accounts/0/users/0/email: not a valid email address",
+                "/accounts/0/users/0/name: name must not contain control characters",
+                "/accounts/0/users/1/name: name must be at most 255 characters",
+                "/accounts/0/organization/auth_domain: auth_domain must be a host name such as team.cloudflareaccess.com",
+            ]
         );
     }
 

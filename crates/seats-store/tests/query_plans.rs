@@ -265,6 +265,31 @@ async fn operations_cost_the_same_on_an_account_eight_times_larger() {
     assert!(grew.is_empty(), "cost grew with the account:\n{}", grew.join("\n"));
 }
 
+/// Opening a database whose schema is up to date reads no table through, so a server starts
+/// as fast at 1M users as at 1k.
+#[tokio::test]
+async fn opening_costs_the_same_on_an_account_eight_times_larger() {
+    let open = |fixture: &Fixture| {
+        let steps = Arc::new(AtomicU64::new(0));
+        SqliteStore::open_with(
+            &fixture.path,
+            SqliteOptions {
+                vm_steps: Some(steps.clone()),
+                ..SqliteOptions::default()
+            },
+        )
+        .unwrap();
+        steps.load(Ordering::SeqCst)
+    };
+    let small = open(&Fixture::new(1000).await);
+    let large = open(&Fixture::new(8000).await);
+    assert!(small > 0, "the open was counted");
+    assert!(
+        large as f64 <= small as f64 * 1.25 + 200.0,
+        "opening cost grew with the account: {small} -> {large} instructions"
+    );
+}
+
 #[test]
 fn the_scan_detector_sees_a_scan() {
     let conn = Connection::open_in_memory().unwrap();

@@ -17,7 +17,11 @@ mod user;
 
 pub use duration::parse_go_duration;
 pub use envelope::{Envelope, Message, ResultInfo, Source};
-pub use operator::{AuditEvent, ClockReading, ExpiredSeats, OperatorAccount, OperatorMember, OperatorToken};
+pub use operator::{
+    AccountUpdateRequest, AuditEvent, ClockAdvanceRequest, ClockReading, ExpiredSeats, LoginRequestBody,
+    NewAccountRequest, NewMemberRequest, NewTokenRequest, OperatorAccount, OperatorMember, OperatorToken,
+    TokenStatusRequest,
+};
 pub use organization::Organization;
 pub use seat::{Seat, SeatEditItem};
 pub use timestamp::Timestamp;

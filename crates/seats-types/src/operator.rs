@@ -90,3 +90,108 @@ pub struct ClockReading {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub now: Timestamp,
 }
+
+// Request bodies of the operator API, for its OpenAPI document. The server reads bodies
+// field by field (every problem reported with its pointer); these state the same rules.
+
+/// `POST /_seats/v1/accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewAccountRequest {
+    /// 32 lowercase hex characters; generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
+    pub id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
+    pub name: String,
+    /// 50 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 9223372036854775807_i64))]
+    pub seat_limit: Option<u64>,
+}
+
+/// `PATCH /_seats/v1/accounts/{account_id}`: the fields given change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountUpdateRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 9223372036854775807_i64))]
+    pub seat_limit: Option<u64>,
+}
+
+/// `POST /_seats/v1/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewMemberRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
+    pub email: String,
+    /// 32–64 ASCII letters and digits; generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9]{32,64}$"))]
+    pub api_key: Option<String>,
+    /// Account ids the member belongs to.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+}
+
+/// `POST /_seats/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewTokenRequest {
+    /// 1–64 letters, digits or `-`; generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9-]{1,64}$"))]
+    pub id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
+    pub name: String,
+    /// The secret, 1–255 characters of `[A-Za-z0-9._~+/=-]`; generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._~+/=-]{1,255}$"))]
+    pub value: Option<String>,
+    pub policies: Vec<Policy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub not_before: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub expires_on: Option<Timestamp>,
+}
+
+/// `PATCH /_seats/v1/tokens/{token_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenStatusRequest {
+    /// `active` or `disabled`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(active|disabled)$"))]
+    pub status: String,
+}
+
+/// `POST /_seats/v1/accounts/{account_id}/logins`: a login through Access or Gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginRequestBody {
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
+    pub email: String,
+    /// The user's name, for a user created by this login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
+    pub name: Option<String>,
+    /// `access` or `gateway`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(access|gateway)$"))]
+    pub via: String,
+    /// Required with `gateway`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub device_id: Option<String>,
+}
+
+/// `POST /_seats/v1/clock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClockAdvanceRequest {
+    /// A positive Go duration such as `800h`; the clock stops at 9999-01-01T00:00:00Z.
+    pub advance: String,
+}

@@ -20,7 +20,11 @@ pub struct Server {
 }
 
 pub fn seats() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seats"));
+    isolated(Command::new(env!("CARGO_BIN_EXE_seats")))
+}
+
+/// `cmd` without the developer's own SEATS_* and CLOUDFLARE_* settings.
+fn isolated(mut cmd: Command) -> Command {
     // A developer's own SEATS_* and CLOUDFLARE_* settings must not leak into these tests.
     for (k, _) in std::env::vars() {
         if k.starts_with("SEATS_") || k.starts_with("CLOUDFLARE_") {
@@ -32,10 +36,21 @@ pub fn seats() -> Command {
 
 /// Starts `seats serve ARGS` and waits for the "listening" line (the port is bound by then).
 pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Server {
-    let mut child = seats()
-        .arg("serve")
-        .args(args)
-        .envs(envs.iter().copied())
+    let mut cmd = seats();
+    cmd.arg("serve").args(args).envs(envs.iter().copied());
+    start_command(cmd)
+}
+
+/// Starts `seats serve ARGS` under `prlimit LIMIT` (e.g. `--nofile=100:4096`); prlimit runs
+/// it in its own process, so [`Server::pid`] is the server's.
+pub fn start_under_prlimit(limit: &str, args: &[&str]) -> Server {
+    let mut cmd = isolated(Command::new("prlimit"));
+    cmd.args([limit, "--", env!("CARGO_BIN_EXE_seats"), "serve"]).args(args);
+    start_command(cmd)
+}
+
+fn start_command(mut cmd: Command) -> Server {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -70,11 +85,7 @@ pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Server {
 
 impl Server {
     pub fn patch(&self, body: &Value) -> (u16, Value) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        block_on(async {
             let resp = reqwest::Client::new()
                 .patch(format!("{}/client/v4/accounts/{ACCOUNT}/access/seats", self.base))
                 .header("Content-Type", "application/json")
@@ -85,6 +96,29 @@ impl Server {
                 .unwrap();
             (resp.status().as_u16(), resp.json().await.unwrap())
         })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The status of `GET /healthz`, or `None` when no answer came within 2 s.
+    pub fn health(&self) -> Option<u16> {
+        block_on(async {
+            let resp = reqwest::Client::new()
+                .get(format!("{}/healthz", self.base))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .ok()?;
+            Some(resp.status().as_u16())
+        })
+    }
+
+    /// Kills the server with SIGKILL, mid-whatever it was doing, and waits for it to go.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
     }
 
     /// Sends SIGTERM and returns the exit code and everything logged.
@@ -100,6 +134,15 @@ impl Server {
             self.stderr.recv_timeout(Duration::from_secs(10)).unwrap_or_default(),
         )
     }
+}
+
+/// Runs `future` to its end on a runtime of its own (these tests are synchronous).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
 }
 
 pub fn run(args: &[&str]) -> (Option<i32>, String) {

@@ -32,7 +32,7 @@ pub struct Account {
     operation_id = "accounts-list-accounts",
     tag = "Accounts",
     params(
-        ("page" = Option<u64>, Query, description = "Page number, from 1.", minimum = 1),
+        ("page" = Option<u64>, Query, description = "Page number, from 1.", minimum = 1, maximum = 9223372036854775807_i64),
         ("per_page" = Option<u64>, Query, description = "Results per page.", minimum = 1, maximum = 1000),
     ),
     responses(

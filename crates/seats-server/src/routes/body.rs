@@ -50,14 +50,30 @@ impl ObjectBody {
         }
     }
 
-    /// A non-negative integer field, optional.
+    /// Free text (a name, a device id) under the one rule of
+    /// [`seats_types::formats::text_problem`]: at most `max` characters, no control characters.
+    pub fn text(&mut self, name: &str, required: bool, max: usize) -> Option<String> {
+        let s = self.string(name, required)?;
+        match seats_types::formats::text_problem(name, &s, max) {
+            None => Some(s),
+            Some(problem) => {
+                self.problem(format!("/{name}"), problem);
+                None
+            }
+        }
+    }
+
+    /// An integer field between 0 and the largest int64 (what the stores keep), optional.
     pub fn unsigned(&mut self, name: &str) -> Option<u64> {
         match self.obj.get(name) {
             None | Some(Value::Null) => None,
-            Some(v) => match v.as_u64() {
+            Some(v) => match v.as_u64().filter(|n| i64::try_from(*n).is_ok()) {
                 Some(n) => Some(n),
                 None => {
-                    self.problem(format!("/{name}"), format!("{name} must be a non-negative integer"));
+                    self.problem(
+                        format!("/{name}"),
+                        format!("{name} must be an integer between 0 and {}", i64::MAX),
+                    );
                     None
                 }
             },

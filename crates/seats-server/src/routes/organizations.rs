@@ -30,7 +30,7 @@ fn view(org: OrganizationRecord) -> Value {
 }
 
 async fn parse(body: JsonBody, state: &AppState, create: bool) -> Result<serde_json::Map<String, Value>, ApiError> {
-    let fields = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?.into_map();
+    let fields = ObjectBody::new(body.read(&state.config).await?)?.into_map();
     seats_store::organization::normalize(&fields, create)
         .map_err(|problems| ApiError::Invalid(problems.into_iter().map(|(p, m)| Problem::new(p, m)).collect()))
 }

@@ -31,7 +31,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     }
 }
 
-/// A validated page request: `page >= 1`, `1 <= per_page <= 1000`.
+/// A validated page request: `1 <= page <= 2^63 - 1`, `1 <= per_page <= 1000`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pagination {
     pub page: u64,
@@ -47,11 +47,7 @@ impl Pagination {
             match raw.parse::<u64>() {
                 Ok(v) if (1..=max).contains(&v) => v,
                 _ => {
-                    let range = if max == u64::MAX {
-                        "at least 1".to_string()
-                    } else {
-                        format!("between 1 and {max}")
-                    };
+                    let range = format!("between 1 and {max}");
                     problems.push(Problem::new(
                         format!("/{name}"),
                         format!("{name} must be an integer {range}, got {raw:?}"),
@@ -60,7 +56,8 @@ impl Pagination {
                 }
             }
         };
-        let page = get("page", 1, u64::MAX);
+        // int64, as Cloudflare's schema types it; a page past the last is empty.
+        let page = get("page", 1, i64::MAX as u64);
         let per_page = get("per_page", MAX_PER_PAGE, MAX_PER_PAGE);
         if problems.is_empty() {
             Ok(Pagination { page, per_page })

@@ -39,7 +39,7 @@ pub async fn edit(
     body: JsonBody,
 ) -> Result<Json<Envelope<Vec<Seat>>>, ApiError> {
     let access = auth.require(Permission::SeatsWrite, &account).await?;
-    let body = body.read(state.config.max_body_bytes).await?;
+    let body = body.read(&state.config).await?;
     let items = parse_items(body, state.config.max_batch)?;
     let uids: Vec<String> = items.iter().map(|i| i.seat_uid.clone()).collect();
     let seats = state

@@ -1,15 +1,16 @@
 //! `GET /client/v4/user/tokens/verify`: what a token is, even when disabled or expired.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::Json;
 use seats_types::{Envelope, Timestamp, TokenStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::Credential;
+use crate::auth::{self, Credential};
 use crate::error::ApiError;
 use crate::openapi::FailureEnvelope;
+use crate::rate_limit::Subject;
 use crate::AppState;
 
 /// The verification result of a token.
@@ -43,17 +44,20 @@ pub struct TokenVerification {
 #[tracing::instrument(skip_all)]
 pub async fn verify(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: Parts,
 ) -> Result<Json<Envelope<TokenVerification>>, ApiError> {
-    let secret = match Credential::from_headers(&headers)? {
-        Credential::Token(secret) => secret,
-        Credential::Key { .. } => return Err(ApiError::Forbidden),
+    let found = async {
+        let secret = match Credential::from_headers(&parts.headers)? {
+            Credential::Token(secret) => secret,
+            Credential::Key { .. } => return Err(ApiError::Forbidden),
+        };
+        state
+            .store
+            .token_by_hash(secret.hash())
+            .await?
+            .ok_or(ApiError::InvalidApiToken)
     };
-    let token = state
-        .store
-        .token_by_hash(secret.hash())
-        .await?
-        .ok_or(ApiError::InvalidApiToken)?;
+    let token = auth::rate_limited(&parts, &state, found, |t| Subject::Token(t.id.clone())).await?;
     Ok(Json(Envelope::ok(TokenVerification {
         status: token.status_at(state.clock.now()),
         id: token.id,

@@ -84,7 +84,7 @@ pub fn user_view(u: UserRecord) -> User {
         ("name" = Option<String>, Query, description = "The name of the user."),
         ("email" = Option<String>, Query, description = "The email of the user."),
         ("search" = Option<String>, Query, description = "Search for users by other listed query parameters."),
-        ("page" = Option<u64>, Query, description = "Page number, from 1.", minimum = 1),
+        ("page" = Option<u64>, Query, description = "Page number, from 1.", minimum = 1, maximum = 9223372036854775807_i64),
         ("per_page" = Option<u64>, Query, description = "Results per page.", minimum = 1, maximum = 1000),
     ),
     responses(
@@ -103,6 +103,18 @@ pub async fn list(
 ) -> Result<Json<Envelope<Vec<User>>>, ApiError> {
     let access = auth.require(Permission::AuditLogsRead, &account).await?;
     let page = Pagination::parse(&query)?;
+    // Filters follow the text rule of the fields they match (no value past it can match).
+    let problems: Vec<Problem> = ["email", "name", "search"]
+        .into_iter()
+        .filter_map(|name| {
+            let value = query.get(name)?;
+            seats_types::formats::text_problem(name, value, seats_types::formats::MAX_NAME_CHARS)
+                .map(|problem| Problem::new(format!("/{name}"), problem))
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
     let filter = UserFilter {
         email: query.get("email").map(str::to_owned),
         name: query.get("name").map(str::to_owned),
@@ -138,9 +150,11 @@ pub async fn create(
     body: JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<User>>), ApiError> {
     let access = auth.require(Permission::SeatsWrite, &account).await?;
-    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
+    let mut body = ObjectBody::new(body.read(&state.config).await?)?;
     let email = body.email("email", true);
-    let name = body.string("name", false).unwrap_or_default();
+    let name = body
+        .text("name", false, seats_types::formats::MAX_NAME_CHARS)
+        .unwrap_or_default();
     body.finish()?;
     let email = email.unwrap_or_default();
     let user = state
@@ -201,9 +215,9 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<Json<Envelope<User>>, ApiError> {
     let access = auth.require(Permission::SeatsWrite, &account).await?;
-    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
+    let mut body = ObjectBody::new(body.read(&state.config).await?)?;
     let email = body.email("email", true);
-    let name = body.string("name", true);
+    let name = body.text("name", true, seats_types::formats::MAX_NAME_CHARS);
     body.finish()?;
     let user = user_id.load(&state, &access).await?;
     let (email, name) = (email.unwrap_or_default(), name.unwrap_or_default());

@@ -83,6 +83,48 @@ async fn malformed_authorization_is_6003_with_6111() {
 }
 
 #[tokio::test]
+async fn a_repeated_credential_header_is_6003_naming_it_even_when_both_copies_are_valid() {
+    on_each_backend(|| async {
+        let app = spawn_operator_app(&test_seed()).await;
+        let body = example_body().to_string();
+        let bearer = format!("Bearer {TOKEN}");
+        let twice = |name: &str| format!("Invalid format for {name} header: sent more than once");
+        let cases: [(&[(&str, &str)], Value); 3] = [
+            (
+                &[("Authorization", &bearer), ("Authorization", &bearer)],
+                json!([{"code": 6111, "message": twice("Authorization")}]),
+            ),
+            (
+                &[("X-Auth-Email", EMAIL), ("X-Auth-Email", EMAIL), ("X-Auth-Key", KEY)],
+                json!([{"code": 6102, "message": twice("X-Auth-Email")}]),
+            ),
+            (
+                &[("X-Auth-Email", EMAIL), ("X-Auth-Key", KEY), ("X-Auth-Key", KEY), ("Authorization", &bearer), ("Authorization", &bearer)],
+                json!([{"code": 6111, "message": twice("Authorization")}, {"code": 6103, "message": twice("X-Auth-Key")}]),
+            ),
+        ];
+        for (headers, chain) in cases {
+            let resp = patch_with_headers(&app, headers, &body).await;
+            let got = assert_error(resp, 400, &[(6003, "Invalid request headers", None)]).await;
+            assert_eq!(got["errors"][0]["error_chain"], chain, "for {headers:?}");
+        }
+        // The operator API too.
+        let operator = format!("Bearer {OPERATOR_KEY}");
+        let resp = app
+            .request(Method::GET, "/_seats/v1/accounts")
+            .header("Authorization", &operator)
+            .header("Authorization", &operator)
+            .send()
+            .await
+            .unwrap();
+        let got = assert_error(resp, 400, &[(6003, "Invalid request headers", None)]).await;
+        assert_eq!(got["errors"][0]["error_chain"], json!([{"code": 6111, "message": twice("Authorization")}]));
+        assert_unchanged(&app).await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn malformed_email_or_key_is_6003_with_6102_and_6103() {
     on_each_backend(|| async {
         let app = spawn_app(&test_seed()).await;

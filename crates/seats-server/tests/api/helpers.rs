@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use seats_server::{build_router, AppState, ServerConfig, SystemClock};
+use seats_server::{build_router, AppState, ConnectionLimits, ServerConfig, SystemClock};
 pub use seats_store::testing::{on_each_backend, TestDb};
 use seats_store::{seed, Store, UserRecord};
 use serde_json::{json, Value};
@@ -84,13 +84,30 @@ pub async fn spawn_on(db: TestDb) -> TestApp {
     start(db, store, state).await
 }
 
+/// Starts the server with its connection layer set to `limits`.
+pub async fn spawn_app_limited(seed: &Value, config: ServerConfig, limits: ConnectionLimits) -> TestApp {
+    let (db, store) = seeded_store(seed).await;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
+    start_limited(db, store, state, limits).await
+}
+
 async fn start(db: TestDb, store: Arc<dyn Store>, state: AppState) -> TestApp {
+    start_limited(db, store, state, ConnectionLimits::default()).await
+}
+
+async fn start_limited(db: TestDb, store: Arc<dyn Store>, state: AppState, limits: ConnectionLimits) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(seats_server::serve(listener, build_router(state), async {
+    let shutdown = async {
         let _ = rx.await;
-    }));
+    };
+    let server = tokio::spawn(seats_server::serve_with(
+        listener,
+        build_router(state),
+        shutdown,
+        limits,
+    ));
     TestApp {
         addr,
         client: reqwest::Client::new(),

@@ -1,7 +1,9 @@
 //! Integration tests: the real server on 127.0.0.1:0 over a fresh database, driven over HTTP;
 //! each test runs on SQLite and, with `SEATS_TEST_POSTGRES_URL` set, on PostgreSQL too.
 
+mod bounds;
 mod concurrency;
+mod connections;
 mod errors;
 mod faults;
 mod helpers;
@@ -12,6 +14,7 @@ mod operator;
 mod organizations;
 mod persistence;
 mod proxy;
+mod rate_limit;
 mod seats;
 mod service;
 mod users;

@@ -29,6 +29,17 @@ fn sdk_available(name: &str, probe: &mut Command) -> bool {
     false
 }
 
+/// Runs an SDK script to its end; it must succeed. Returns what it printed.
+async fn run_sdk(mut cmd: Command) -> String {
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "SDK script failed:\n{stdout}\n{stderr}");
+    stdout
+}
+
 /// Runs an SDK script against a fresh server and checks what it did to the database.
 async fn run_script(mut cmd: Command, expect_final: (bool, bool)) {
     let app = spawn_app(&test_seed()).await;
@@ -38,12 +49,7 @@ async fn run_script(mut cmd: Command, expect_final: (bool, bool)) {
         .env("SEATS_EMAIL", EMAIL)
         .env("SEATS_KEY", KEY)
         .env("SEATS_SEAT_UID", ALICE_SEAT);
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "SDK script failed:\n{stdout}\n{stderr}");
+    let stdout = run_sdk(cmd).await;
     for step in ["token: ok", "key: ok", "errors: ok"] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
     }
@@ -67,6 +73,36 @@ async fn official_python_sdk_edits_seats() {
         run_script(cmd, (true, false)).await;
     })
     .await;
+}
+
+/// Four edits against a budget of two per two seconds: the SDK gets a 429 with
+/// `Retry-After`, waits and succeeds, as its users' back-off code would have it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_waits_out_the_rate_limit() {
+    let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
+    if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
+        return;
+    }
+    let config = seats_server::ServerConfig {
+        rate_limit: Some("2/2s".parse().unwrap()),
+        ..Default::default()
+    };
+    let app = spawn_app_with(&test_seed(), config).await;
+    let mut cmd = Command::new(python);
+    cmd.arg(sdk_dir().join("python_rate_limit.py"))
+        .env("SEATS_BASE_URL", app.url("/client/v4"))
+        .env("SEATS_ACCOUNT_ID", ACCOUNT)
+        .env("SEATS_TOKEN", TOKEN);
+    let stdout = run_sdk(cmd).await;
+    let elapsed: f64 = stdout
+        .trim()
+        .strip_prefix("rate limit: ok after ")
+        .and_then(|s| s.strip_suffix(" s"))
+        .unwrap_or_else(|| panic!("unexpected output: {stdout}"))
+        .parse()
+        .unwrap();
+    // The third edit waited for the window to end (Retry-After: 2 rounds up what was left).
+    assert!(elapsed >= 1.0, "the SDK did not wait: {elapsed} s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -343,3 +343,76 @@ async fn cloudflare_operations_keep_their_ids() {
     })
     .await;
 }
+
+/// Code generators need one operation per id; clients need the bounds the server enforces.
+#[tokio::test]
+async fn operation_ids_are_unique_bodies_documented_and_bounds_match_the_server() {
+    let config = seats_server::ServerConfig {
+        operator_key: Some(seats_store::secret::Secret::new("op-key").hash()),
+        ..Default::default()
+    };
+    let app = spawn_app_with(&test_seed(), config).await;
+    let doc = served(&app).await;
+    let mut ids = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut pages = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{at} has no operationId"));
+            ids.entry(id.to_owned()).or_default().push(at.clone());
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let bounds = (&param["schema"]["minimum"], &param["schema"]["maximum"]);
+                match param["name"].as_str() {
+                    Some("page") => {
+                        pages += 1;
+                        assert_eq!(bounds, (&json!(1), &json!(i64::MAX)), "page of {at}");
+                    }
+                    Some("per_page") => assert_eq!(bounds, (&json!(1), &json!(1000)), "per_page of {at}"),
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Every write has its body documented, and the schema resolves.
+    let mut bodies = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            // The sweep of expire-seats reads no body.
+            if !["post", "put", "patch"].contains(&method.as_str()) || path.ends_with("/expire-seats") {
+                continue;
+            }
+            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            assert!(schema.is_object(), "{method} {path} documents no request body");
+            if let Some(name) = schema["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                assert!(
+                    doc["components"]["schemas"][name].is_object(),
+                    "{method} {path}: {name} is not in the document"
+                );
+            }
+            bodies += 1;
+        }
+    }
+    assert_eq!(bodies, 12, "every write route");
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["NewAccountRequest"]["properties"]["name"]["maxLength"],
+        json!(255)
+    );
+    assert_eq!(schemas["NewAccountRequest"]["required"], json!(["name"]));
+    assert_eq!(
+        schemas["AccountUpdateRequest"]["properties"]["seat_limit"]["maximum"],
+        json!(i64::MAX)
+    );
+    assert_eq!(
+        schemas["LoginRequestBody"]["properties"]["device_id"]["maxLength"],
+        json!(128)
+    );
+    let repeated: Vec<_> = ids.iter().filter(|(_, at)| at.len() > 1).collect();
+    assert!(repeated.is_empty(), "operationIds used more than once: {repeated:?}");
+    assert_eq!(pages, 4, "users, accounts, operator accounts and audit are paged");
+}

@@ -94,7 +94,7 @@ async fn accounts_create_get_update_and_errors() {
                 (12006, &format!("{P}name is required"), Some("/name")),
                 (
                     12006,
-                    &format!("{P}seat_limit must be a non-negative integer"),
+                    &format!("{P}seat_limit must be an integer between 0 and 9223372036854775807"),
                     Some("/seat_limit"),
                 ),
             ],
@@ -434,4 +434,51 @@ fn now_plus_hours(hours: i64) -> String {
     seats_types::Timestamp::from_unix_micros(now + hours * 3_600_000_000)
         .unwrap()
         .to_string()
+}
+
+#[tokio::test]
+async fn the_manual_clock_stops_before_year_9999_and_never_wraps() {
+    let app = spawn_operator_app(&test_seed()).await;
+    // 7,900 years in steps the clock accepts, then one that would pass the edge.
+    for _ in 0..79 {
+        let (status, body) = app
+            .operator(Method::POST, "/clock", Some(json!({"advance": "876000h"})))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, before) = app.operator(Method::GET, "/clock", None).await;
+    let shown = before["result"]["now"].as_str().unwrap().to_owned();
+    assert!(shown.starts_with("99"), "{shown}");
+    let resp = app
+        .operator_raw(Method::POST, "/clock", Some(json!({"advance": "876000h"})))
+        .await;
+    // The message names the time shown, which moves: every other field is checked exactly.
+    let (status, body) = parts(resp).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        (&body["success"], &body["result"]),
+        (&json!(false), &Value::Null),
+        "{body}"
+    );
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["errors"][0]["code"], json!(12006));
+    assert_eq!(body["errors"][0]["source"]["pointer"], json!("/advance"));
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "{P}advance would move the clock past 9999-01-01T00:00:00.000000Z, the latest time it can show (it shows {}",
+            &shown[..10]
+        )),
+        "{message}"
+    );
+    let (_, after) = app.operator(Method::GET, "/clock", None).await;
+    let now = after["result"]["now"].as_str().unwrap();
+    assert_eq!(&now[..13], &shown[..13], "the refused advance did not move the clock");
+    // A change at the edge is stamped with the edge's time, written in RFC 3339.
+    let resp = app.patch_seats(&json!([item(ALICE_SEAT, false, true)])).await;
+    let (status, body) = parts(resp).await;
+    assert_eq!(status, 200, "{body}");
+    let stamped = body["result"][0]["updated_at"].as_str().unwrap();
+    assert_eq!(&stamped[..13], &shown[..13], "{stamped}");
+    assert!(stamped.parse::<seats_types::Timestamp>().is_ok(), "{stamped}");
 }

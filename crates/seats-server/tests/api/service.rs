@@ -125,7 +125,7 @@ async fn accounts_lists_what_the_credential_reaches() {
             &[
                 (
                     12006,
-                    "access.api.error.invalid_request: page must be an integer at least 1, got \"0\"",
+                    "access.api.error.invalid_request: page must be an integer between 1 and 9223372036854775807, got \"0\"",
                     Some("/page"),
                 ),
                 (

@@ -130,13 +130,21 @@ async fn bad_query_values_name_the_parameter() {
         let app = spawn_app(&with_reader(test_seed())).await;
         let p = "access.api.error.invalid_request: ";
         for (query, pointer, message) in [
-            ("?page=0", "/page", "page must be an integer at least 1, got \"0\""),
+            (
+                "?page=0",
+                "/page",
+                "page must be an integer between 1 and 9223372036854775807, got \"0\"",
+            ),
             (
                 "?per_page=5000",
                 "/per_page",
                 "per_page must be an integer between 1 and 1000, got \"5000\"",
             ),
-            ("?page=x", "/page", "page must be an integer at least 1, got \"x\""),
+            (
+                "?page=x",
+                "/page",
+                "page must be an integer between 1 and 9223372036854775807, got \"x\"",
+            ),
         ] {
             let resp = Auth::Token("wildcard-reader")
                 .apply(app.request(

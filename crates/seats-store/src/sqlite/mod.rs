@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL mode, one writer thread with group commit, a pool of
 //! readers.
 
+mod checkpoint;
 mod export;
 mod lifecycle;
 mod readers;
@@ -64,6 +65,12 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// The writer's page cache, in KiB as `PRAGMA cache_size` takes it when negative: 32 MiB. With
+/// SQLite's default 2 MiB, a PATCH on a 1M-user account read most of its B-tree pages back from
+/// the operating system (1M seats ran at 0.8× the speed of 10k; with this, 0.9×). It fills
+/// only as pages are written, so an idle server stays small.
+const WRITER_CACHE_SIZE: i64 = -32 * 1024;
+
 impl SqliteStore {
     /// Opens (creating if missing) the database file and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>, durability: Durability) -> StoreResult<Self> {
@@ -93,9 +100,11 @@ impl SqliteStore {
                 Durability::Relaxed => "NORMAL",
             },
         )?;
+        observe(&mut conn, &options)?;
         migrate(&mut conn)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        observe(&mut conn, &options)?;
+        checkpoint::move_off_commit_path(&mut conn, &path)?;
+        conn.pragma_update(None, "cache_size", WRITER_CACHE_SIZE)?;
         let readers = Readers::new(path.clone(), 8, options);
         Ok(SqliteStore {
             path,
@@ -195,6 +204,11 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             "database schema version {applied} is newer than this build knows ({})",
             MIGRATIONS.len()
         )));
+    }
+    if applied == MIGRATIONS.len() {
+        // Up to date: nothing to check (the check reads every row, a tenth of a second at 1M
+        // users, on every start).
+        return Ok(());
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         tx.execute_batch(sql)?;
@@ -699,7 +713,7 @@ impl Store for SqliteStore {
                     .query_row([&account_id], |r| r.get(0))
                     .optional()?
                     .unwrap_or(0);
-                let offset = page.saturating_sub(1).saturating_mul(per_page);
+                let offset = page.saturating_sub(1).saturating_mul(per_page).min(i64::MAX as u64);
                 let events = c
                     .prepare_cached(
                         "SELECT seq, at, account_id, actor_kind, actor_id, action, subject, before, after

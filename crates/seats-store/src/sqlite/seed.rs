@@ -24,6 +24,18 @@ pub(super) fn load(conn: &Connection, reader: impl Read, now: Timestamp) -> Stor
     if !super::is_empty(conn)? {
         return Err(StoreError::Conflict("the database already holds data".into()));
     }
+    // A bulk load reads back few pages, so a large page cache only grows the peak memory.
+    let cache_size: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    conn.pragma_update(None, "cache_size", SEED_CACHE_SIZE)?;
+    let loaded = load_rows(conn, reader, now);
+    conn.pragma_update(None, "cache_size", cache_size)?;
+    loaded
+}
+
+/// SQLite's default page cache (2 MiB), for the load.
+const SEED_CACHE_SIZE: i64 = -2000;
+
+fn load_rows(conn: &Connection, reader: impl Read, now: Timestamp) -> StoreResult<SeedSummary> {
     // Users arrive before the account row that closes their object.
     conn.pragma_update(None, "defer_foreign_keys", "ON")?;
     let set_aside: Vec<(String, String, String)> = conn

@@ -6,7 +6,7 @@ use axum::Json;
 use seats_store::NewAccount;
 use seats_types::{formats, Envelope, OperatorAccount, ResultInfo};
 
-use super::{account_view, existing_account, unknown, Operator};
+use super::{account_id_shape, account_view, existing_account, unknown, Operator};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::openapi::FailureEnvelope;
@@ -15,7 +15,7 @@ use crate::routes::pagination::Pagination;
 use crate::AppState;
 
 /// Create an account
-#[utoipa::path(post, path = "/_seats/v1/accounts", tag = "Operator",
+#[utoipa::path(post, path = "/_seats/v1/accounts", tag = "Operator", operation_id = "seats-operator-accounts-create", request_body = seats_types::NewAccountRequest,
     responses((status = 201, body = Envelope<OperatorAccount>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
 pub async fn create(
@@ -23,12 +23,12 @@ pub async fn create(
     _op: Operator,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<OperatorAccount>>), ApiError> {
-    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
+    let mut body = ObjectBody::new(body.read(&state.config).await?)?;
     let id = body.string("id", false);
     if id.as_deref().is_some_and(|id| !formats::is_account_id(id)) {
         body.problem("/id", "id must be 32 lowercase hex characters");
     }
-    let name = body.string("name", true);
+    let name = body.text("name", true, seats_types::formats::MAX_NAME_CHARS);
     let seat_limit = body.unsigned("seat_limit");
     body.finish()?;
     let account = NewAccount {
@@ -44,8 +44,8 @@ pub async fn create(
 }
 
 /// List accounts
-#[utoipa::path(get, path = "/_seats/v1/accounts", tag = "Operator",
-    params(("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query)),
+#[utoipa::path(get, path = "/_seats/v1/accounts", tag = "Operator", operation_id = "seats-operator-accounts-list",
+    params(("page" = Option<u64>, Query, minimum = 1, maximum = 9223372036854775807_i64), ("per_page" = Option<u64>, Query, minimum = 1, maximum = 1000)),
     responses((status = 200, body = Envelope<Vec<OperatorAccount>>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
 pub async fn list(
@@ -60,7 +60,7 @@ pub async fn list(
 }
 
 /// Get an account, with its seats in use
-#[utoipa::path(get, path = "/_seats/v1/accounts/{account_id}", tag = "Operator",
+#[utoipa::path(get, path = "/_seats/v1/accounts/{account_id}", tag = "Operator", operation_id = "seats-operator-accounts-get",
     params(("account_id" = String, Path)),
     responses((status = 200, body = Envelope<OperatorAccount>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
@@ -75,7 +75,7 @@ pub async fn get(
 /// Change an account's name or seat limit
 ///
 /// Lowering the limit below the seats in use refuses new seats but removes nobody.
-#[utoipa::path(patch, path = "/_seats/v1/accounts/{account_id}", tag = "Operator",
+#[utoipa::path(patch, path = "/_seats/v1/accounts/{account_id}", tag = "Operator", operation_id = "seats-operator-accounts-update", request_body = seats_types::AccountUpdateRequest,
     params(("account_id" = String, Path)),
     responses((status = 200, body = Envelope<OperatorAccount>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
@@ -85,10 +85,11 @@ pub async fn update(
     Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Json<Envelope<OperatorAccount>>, ApiError> {
-    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
-    let name = body.string("name", false);
+    let mut body = ObjectBody::new(body.read(&state.config).await?)?;
+    let name = body.text("name", false, seats_types::formats::MAX_NAME_CHARS);
     let seat_limit = body.unsigned("seat_limit");
     body.finish()?;
+    account_id_shape(&id)?;
     let updated = state
         .store
         .update_account(&id, name, seat_limit, seats_store::Actor::Operator, state.clock.now())

@@ -26,8 +26,8 @@ fn view(e: AuditRecord) -> AuditEvent {
 }
 
 /// The audit log of an account
-#[utoipa::path(get, path = "/_seats/v1/accounts/{account_id}/audit", tag = "Operator",
-    params(("account_id" = String, Path), ("page" = Option<u64>, Query), ("per_page" = Option<u64>, Query)),
+#[utoipa::path(get, path = "/_seats/v1/accounts/{account_id}/audit", tag = "Operator", operation_id = "seats-operator-audit-list",
+    params(("account_id" = String, Path), ("page" = Option<u64>, Query, minimum = 1, maximum = 9223372036854775807_i64), ("per_page" = Option<u64>, Query, minimum = 1, maximum = 1000)),
     responses((status = 200, body = Envelope<Vec<AuditEvent>>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
 pub async fn list(

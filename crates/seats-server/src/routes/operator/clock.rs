@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use seats_types::{ClockReading, Envelope};
+use seats_types::{ClockReading, Envelope, Timestamp};
 
 use super::Operator;
 use crate::error::{ApiError, Problem};
@@ -12,7 +12,7 @@ use crate::routes::body::ObjectBody;
 use crate::AppState;
 
 /// The server's time
-#[utoipa::path(get, path = "/_seats/v1/clock", tag = "Operator",
+#[utoipa::path(get, path = "/_seats/v1/clock", tag = "Operator", operation_id = "seats-operator-clock-get",
     responses((status = 200, body = Envelope<ClockReading>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
 pub async fn get(State(state): State<AppState>, _op: Operator) -> Json<Envelope<ClockReading>> {
@@ -23,7 +23,7 @@ pub async fn get(State(state): State<AppState>, _op: Operator) -> Json<Envelope<
 ///
 /// `{"advance": "800h"}` (a Go duration). Only with `--manual-clock`. A sweep that falls due
 /// runs before the answer.
-#[utoipa::path(post, path = "/_seats/v1/clock", tag = "Operator",
+#[utoipa::path(post, path = "/_seats/v1/clock", tag = "Operator", operation_id = "seats-operator-clock-advance", request_body = seats_types::ClockAdvanceRequest,
     responses((status = 200, body = Envelope<ClockReading>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
 pub async fn advance(
@@ -31,7 +31,7 @@ pub async fn advance(
     _op: Operator,
     body: JsonBody,
 ) -> Result<Json<Envelope<ClockReading>>, ApiError> {
-    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
+    let mut body = ObjectBody::new(body.read(&state.config).await?)?;
     let advance = body.string("advance", true);
     let by = advance
         .as_deref()
@@ -52,7 +52,16 @@ pub async fn advance(
             "the clock is the system clock; start the server with --manual-clock to move it",
         )]));
     };
-    clock.advance(by.unwrap_or_default());
+    clock.advance(by.unwrap_or_default()).map_err(|_| {
+        ApiError::Invalid(vec![Problem::new(
+            "/advance",
+            format!(
+                "advance would move the clock past {}, the latest time it can show (it shows {})",
+                Timestamp::from_unix_micros(crate::clock::LATEST).expect("valid"),
+                state.clock.now()
+            ),
+        )])
+    })?;
     state.sweeper.run_if_due(&state).await;
     Ok(Json(Envelope::ok(ClockReading { now: state.clock.now() })))
 }

@@ -18,7 +18,7 @@ use crate::AppState;
 /// Creates the user if new and takes a seat: the Access seat (opening a session) or the
 /// Gateway seat (registering `device_id`). A user holding no seat at a full account is
 /// refused with 409 12009; the user and a failed-login record are kept.
-#[utoipa::path(post, path = "/_seats/v1/accounts/{account_id}/logins", tag = "Operator",
+#[utoipa::path(post, path = "/_seats/v1/accounts/{account_id}/logins", tag = "Operator", operation_id = "seats-operator-logins-login", request_body = seats_types::LoginRequestBody,
     params(("account_id" = String, Path)),
     responses((status = 200, body = Envelope<User>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
@@ -29,9 +29,9 @@ pub async fn login(
     Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Json<Envelope<User>>, ApiError> {
-    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
+    let mut body = ObjectBody::new(body.read(&state.config).await?)?;
     let email = body.email("email", true);
-    let name = body.string("name", false);
+    let name = body.text("name", false, seats_types::formats::MAX_NAME_CHARS);
     let via = match body.string("via", true).as_deref() {
         Some("access") => Some(Via::Access),
         Some("gateway") => Some(Via::Gateway),
@@ -41,7 +41,9 @@ pub async fn login(
         }
         None => None,
     };
-    let device_id = body.string("device_id", false).filter(|d| !d.is_empty());
+    let device_id = body
+        .text("device_id", false, seats_types::formats::MAX_DEVICE_ID_CHARS)
+        .filter(|d| !d.is_empty());
     if via == Some(Via::Gateway) && device_id.is_none() {
         body.problem("/device_id", "a gateway login needs a device_id");
     }
@@ -64,7 +66,7 @@ pub async fn login(
 }
 
 /// Run the seat expiry sweep for an account now
-#[utoipa::path(post, path = "/_seats/v1/accounts/{account_id}/expire-seats", tag = "Operator",
+#[utoipa::path(post, path = "/_seats/v1/accounts/{account_id}/expire-seats", tag = "Operator", operation_id = "seats-operator-logins-expire",
     params(("account_id" = String, Path)),
     responses((status = 200, body = Envelope<ExpiredSeats>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]

@@ -8,7 +8,7 @@ use seats_store::{MemberRecord, StoreError};
 use seats_types::{formats, Envelope, OperatorMember, ResultInfo};
 use serde_json::Value;
 
-use super::{generate_secret, unknown, Operator};
+use super::{generate_secret, plausible, unknown, Operator};
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::openapi::FailureEnvelope;
@@ -24,7 +24,7 @@ fn view(m: MemberRecord) -> OperatorMember {
 }
 
 /// Create a member; the key is shown once
-#[utoipa::path(post, path = "/_seats/v1/members", tag = "Operator",
+#[utoipa::path(post, path = "/_seats/v1/members", tag = "Operator", operation_id = "seats-operator-members-create", request_body = seats_types::NewMemberRequest,
     responses((status = 201, body = Envelope<OperatorMember>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
 pub async fn create(
@@ -32,7 +32,7 @@ pub async fn create(
     _op: Operator,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<OperatorMember>>), ApiError> {
-    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
+    let mut body = ObjectBody::new(body.read(&state.config).await?)?;
     let email = body.email("email", true);
     let key = body.string("api_key", false);
     if key.as_deref().is_some_and(|k| !formats::is_api_key(k)) {
@@ -76,7 +76,7 @@ pub async fn create(
 }
 
 /// List members (never their keys)
-#[utoipa::path(get, path = "/_seats/v1/members", tag = "Operator",
+#[utoipa::path(get, path = "/_seats/v1/members", tag = "Operator", operation_id = "seats-operator-members-list",
     responses((status = 200, body = Envelope<Vec<OperatorMember>>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
 pub async fn list(
@@ -89,7 +89,7 @@ pub async fn list(
 }
 
 /// Delete a member
-#[utoipa::path(delete, path = "/_seats/v1/members/{email}", tag = "Operator",
+#[utoipa::path(delete, path = "/_seats/v1/members/{email}", tag = "Operator", operation_id = "seats-operator-members-delete",
     params(("email" = String, Path)),
     responses((status = 200, body = Envelope<OperatorMember>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
@@ -98,6 +98,7 @@ pub async fn delete(
     _op: Operator,
     Path(email): Path<String>,
 ) -> Result<Json<Envelope<OperatorMember>>, ApiError> {
+    plausible("member", &email)?;
     let member = state
         .store
         .member_by_email(&email)

@@ -29,6 +29,7 @@ impl FromRequestParts<AppState> for Operator {
         let Some(expected) = state.config.operator_key else {
             return Err(ApiError::NoRoute);
         };
+        crate::auth::refuse_repeated(&parts.headers)?;
         let given = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -48,9 +49,29 @@ pub fn unknown(what: &str, id: &str) -> ApiError {
     ApiError::NotFound(vec![Problem::new("", format!("no {what} {id:?}"))])
 }
 
-/// The account, or 404 12130.
+/// The account, or 404 12130 (at once for an id of another shape, which no account has).
 pub async fn existing_account(state: &AppState, id: &str) -> Result<AccountRecord, ApiError> {
+    account_id_shape(id)?;
     state.store.account(id).await?.ok_or_else(|| unknown("account", id))
+}
+
+/// 404 12130 for an account id that is not 32 lowercase hex characters, before any store is
+/// asked.
+pub fn account_id_shape(id: &str) -> Result<(), ApiError> {
+    if seats_types::formats::is_account_id(id) {
+        Ok(())
+    } else {
+        Err(unknown("account", id))
+    }
+}
+
+/// 404 12130 for a path id that breaks the text rule, before any store is asked (PostgreSQL
+/// refuses a NUL in text, which would be a 500).
+pub fn plausible(what: &str, id: &str) -> Result<(), ApiError> {
+    match seats_types::formats::text_problem(what, id, seats_types::formats::MAX_NAME_CHARS) {
+        None => Ok(()),
+        Some(_) => Err(unknown(what, id)),
+    }
 }
 
 pub fn account_view(a: AccountRecord) -> OperatorAccount {

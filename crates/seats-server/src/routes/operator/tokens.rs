@@ -7,7 +7,7 @@ use seats_store::secret::Secret;
 use seats_store::{NewToken, TokenRecord};
 use seats_types::{formats, Envelope, OperatorToken, Policy, ResultInfo, TokenStatus};
 
-use super::{generate_secret, unknown, Operator};
+use super::{generate_secret, plausible, unknown, Operator};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::openapi::FailureEnvelope;
@@ -28,7 +28,7 @@ fn view(t: TokenRecord, state: &AppState) -> OperatorToken {
 }
 
 /// Create an API token; the value is shown once
-#[utoipa::path(post, path = "/_seats/v1/tokens", tag = "Operator",
+#[utoipa::path(post, path = "/_seats/v1/tokens", tag = "Operator", operation_id = "seats-operator-tokens-create", request_body = seats_types::NewTokenRequest,
     responses((status = 201, body = Envelope<OperatorToken>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
 pub async fn create(
@@ -36,8 +36,8 @@ pub async fn create(
     _op: Operator,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<OperatorToken>>), ApiError> {
-    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
-    let name = body.string("name", true);
+    let mut body = ObjectBody::new(body.read(&state.config).await?)?;
+    let name = body.text("name", true, seats_types::formats::MAX_NAME_CHARS);
     let value = body.string("value", false);
     if value.as_deref().is_some_and(|v| !formats::is_api_token(v)) {
         body.problem("/value", "value must be 1-255 characters of [A-Za-z0-9._~+/=-]");
@@ -94,7 +94,7 @@ pub async fn create(
 }
 
 /// List API tokens (never their values)
-#[utoipa::path(get, path = "/_seats/v1/tokens", tag = "Operator",
+#[utoipa::path(get, path = "/_seats/v1/tokens", tag = "Operator", operation_id = "seats-operator-tokens-list",
     responses((status = 200, body = Envelope<Vec<OperatorToken>>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
 pub async fn list(
@@ -113,7 +113,7 @@ pub async fn list(
 }
 
 /// Enable or disable a token; takes effect on the next request
-#[utoipa::path(patch, path = "/_seats/v1/tokens/{token_id}", tag = "Operator",
+#[utoipa::path(patch, path = "/_seats/v1/tokens/{token_id}", tag = "Operator", operation_id = "seats-operator-tokens-update", request_body = seats_types::TokenStatusRequest,
     params(("token_id" = String, Path)),
     responses((status = 200, body = Envelope<OperatorToken>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
@@ -123,7 +123,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Json<Envelope<OperatorToken>>, ApiError> {
-    let mut body = ObjectBody::new(body.read(state.config.max_body_bytes).await?)?;
+    let mut body = ObjectBody::new(body.read(&state.config).await?)?;
     let status = match body.string("status", true).as_deref() {
         Some("active") => Some(TokenStatus::Active),
         Some("disabled") => Some(TokenStatus::Disabled),
@@ -135,6 +135,7 @@ pub async fn update(
     };
     body.finish()?;
     let status = status.unwrap_or(TokenStatus::Active);
+    plausible("token", &id)?;
     let token = state
         .store
         .set_token_status(&id, status, seats_store::Actor::Operator, state.clock.now())
@@ -144,7 +145,7 @@ pub async fn update(
 }
 
 /// Delete a token; takes effect on the next request
-#[utoipa::path(delete, path = "/_seats/v1/tokens/{token_id}", tag = "Operator",
+#[utoipa::path(delete, path = "/_seats/v1/tokens/{token_id}", tag = "Operator", operation_id = "seats-operator-tokens-delete",
     params(("token_id" = String, Path)),
     responses((status = 200, body = Envelope<OperatorToken>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
@@ -153,6 +154,7 @@ pub async fn delete(
     _op: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<OperatorToken>>, ApiError> {
+    plausible("token", &id)?;
     let tokens = state.store.tokens().await?;
     let token = tokens
         .into_iter()

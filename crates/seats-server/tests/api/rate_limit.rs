@@ -1,0 +1,105 @@
+//! Cloudflare's rate limit (`--rate-limit`): per credential, 429 971 with `Retry-After`,
+//! never on the operator API or health checks; failed authentications limited per address.
+//! On SQLite only: the limiter lives in the server's memory, not in storage.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use seats_server::rate_limit::RateLimit;
+use seats_server::ServerConfig;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const THROTTLED: &str = "Please wait and consider throttling your request speed";
+
+fn limited(requests: u32, window: Duration) -> ServerConfig {
+    ServerConfig {
+        operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
+        rate_limit: Some(RateLimit { requests, window }),
+        ..ServerConfig::default()
+    }
+}
+
+/// The `Retry-After` of a 429, checked field by field.
+async fn assert_throttled(resp: reqwest::Response, window: Duration) -> Duration {
+    let retry_after: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(
+        (1..=window.as_secs().max(1)).contains(&retry_after),
+        "Retry-After {retry_after} within the window"
+    );
+    assert_error(resp, 429, &[(971, THROTTLED, None)]).await;
+    Duration::from_secs(retry_after)
+}
+
+#[tokio::test]
+async fn each_credential_has_its_own_budget_answered_as_cloudflare_does() {
+    let window = Duration::from_secs(2);
+    let app = spawn_app_with(&test_seed(), limited(3, window)).await;
+    for _ in 0..3 {
+        assert_eq!(app.patch_seats(&json!([])).await.status(), 200);
+    }
+    let refused = app.patch_seats(&json!([])).await;
+    let told_at = Instant::now();
+    let retry_after = assert_throttled(refused, window).await;
+    // Every route of the Cloudflare API spends the same budget.
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/accounts/{ACCOUNT}/access/users"),
+            Auth::Token(TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 429);
+    // Another credential, the operator API and the health checks are untouched.
+    assert_eq!(
+        app.patch_seats_as(ACCOUNT, Auth::Key(EMAIL, KEY), &json!([]))
+            .await
+            .status(),
+        200
+    );
+    for _ in 0..5 {
+        assert_eq!(app.operator(Method::GET, "/accounts", None).await.0, 200);
+        assert_eq!(app.request(Method::GET, "/healthz").send().await.unwrap().status(), 200);
+    }
+    // Nothing was written by the refused request.
+    assert_eq!(app.audit_count(ACCOUNT).await, 0);
+    // Waiting as told is enough.
+    tokio::time::sleep((told_at + retry_after).saturating_duration_since(Instant::now())).await;
+    assert_eq!(app.patch_seats(&json!([])).await.status(), 200);
+}
+
+#[tokio::test]
+async fn failed_authentications_spend_the_address_budget_then_everything_from_it_waits() {
+    let window = Duration::from_secs(2);
+    let app = spawn_app_with(&test_seed(), limited(3, window)).await;
+    for _ in 0..3 {
+        let resp = app.patch_seats_as(ACCOUNT, Auth::Token("guess-0000"), &json!([])).await;
+        assert_error(resp, 403, &[(9109, "Invalid access token", None)]).await;
+    }
+    // The guessing loop is slowed: even a right guess from this address waits.
+    assert_throttled(
+        app.patch_seats_as(ACCOUNT, Auth::Token("guess-0001"), &json!([])).await,
+        window,
+    )
+    .await;
+    assert_throttled(app.patch_seats(&json!([])).await, window).await;
+    let (status, _) = app
+        .call(Method::GET, "/user/tokens/verify", Auth::Token("guess-0002"), None)
+        .await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        app.operator(Method::GET, "/accounts", None).await.0,
+        200,
+        "never the operator API"
+    );
+}
+
+#[tokio::test]
+async fn without_the_flag_there_is_no_limit() {
+    let app = spawn_app(&test_seed()).await;
+    for _ in 0..50 {
+        assert_eq!(app.patch_seats(&json!([])).await.status(), 200);
+    }
+}
