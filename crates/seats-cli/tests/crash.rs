@@ -31,7 +31,7 @@ fn seat(i: usize) -> String {
 /// Every seat's Access flag, read back through the API.
 fn read_back(base: &str) -> Vec<bool> {
     block_on(async {
-        let body: Value = reqwest::Client::new()
+        let body: Value = http()
             .get(format!(
                 "{base}/client/v4/accounts/{ACCOUNT}/access/users?per_page=1000"
             ))

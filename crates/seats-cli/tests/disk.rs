@@ -55,7 +55,7 @@ impl Drop for Mount {
 
 fn call(base: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
     block_on(async {
-        let mut req = reqwest::Client::new()
+        let mut req = http()
             .request(method, format!("{base}/client/v4/accounts/{ACCOUNT}{path}"))
             .bearer_auth(TOKEN);
         if let Some(body) = body {
@@ -139,6 +139,10 @@ fn a_full_disk_gives_5xx_loses_nothing_and_the_server_carries_on_when_space_retu
 /// A database on a file system that has turned read-only: the server does not start half-able
 /// to serve; it says why and exits 1, and the file is as it was. (A running server's disk
 /// cannot be made read-only under it: Linux refuses while files are open for writing.)
+///
+/// Two ways in: after a clean stop SQLite cannot even open the file (it would have to create
+/// the shared-memory index); after a crash the index is still there, and SQLite opens the file
+/// read-only without a word — the server must notice rather than serve and fail every write.
 #[test]
 fn a_read_only_database_stops_start_up_with_a_clear_error_and_stays_intact() {
     let dir = tempfile::tempdir().unwrap();
@@ -146,23 +150,40 @@ fn a_read_only_database_stops_start_up_with_a_clear_error_and_stays_intact() {
         return;
     };
     let db = disk.0.join("seats.db");
-    let server = start(
-        &["--demo", "--database", db.to_str().unwrap(), "--listen", "127.0.0.1:0"],
-        &[],
-    );
+    let db_arg = db.to_str().unwrap();
+    let serve = ["serve", "--database", db_arg, "--listen", "127.0.0.1:0"];
+    let server = start(&["--demo", "--database", db_arg, "--listen", "127.0.0.1:0"], &[]);
     let users = user_count(&server.base);
     let (code, _) = server.terminate();
     assert_eq!(code, Some(0));
 
     disk.remount("ro");
-    let (code, stderr) = run(&["serve", "--database", db.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    if std::fs::write(disk.0.join("probe"), b"x").is_ok() {
+        eprintln!("SKIPPED: this kernel's tmpfs stays writable after `remount,ro`");
+        return;
+    }
+    let (code, stderr) = run(&serve);
     assert_eq!(code, Some(1), "{stderr}");
+    let refusal = format!("error: cannot open SQLite database {}: ", db.display());
+    assert!(stderr.contains(&refusal), "{stderr}");
+
+    disk.remount("rw");
+    let server = start(&serve[1..], &[]);
+    assert_eq!(user_count(&server.base), users, "nothing lost");
+    server.kill();
+    assert!(db.with_extension("db-shm").exists(), "a crash leaves the index behind");
+
+    disk.remount("ro");
+    let (code, stderr) = run(&serve);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(&refusal), "{stderr}");
     assert!(
-        stderr.contains(&format!("error: cannot open SQLite database {}", db.display())),
+        stderr.contains("the file cannot be written (read-only file system or permissions)"),
         "{stderr}"
     );
+
     disk.remount("rw");
-    let server = start(&["--database", db.to_str().unwrap(), "--listen", "127.0.0.1:0"], &[]);
+    let server = start(&serve[1..], &[]);
     assert_eq!(user_count(&server.base), users, "nothing lost");
     let (code, _) = server.terminate();
     assert_eq!(code, Some(0));

@@ -50,7 +50,7 @@ async fn cluster(test: &str, n: usize, seed: &Value, extra: &[&str]) -> Option<C
     Some(Cluster {
         bases: nodes.iter().map(|n| n.base.clone()).collect(),
         _nodes: std::sync::Mutex::new(nodes),
-        http: reqwest::Client::new(),
+        http: common::http(),
         _seed_dir: dir,
         _db: db,
     })

@@ -49,44 +49,76 @@ pub fn start_under_prlimit(limit: &str, args: &[&str]) -> Server {
     start_command(cmd)
 }
 
+/// How long a test waits for `seats` to start or a command to finish before it kills the
+/// process and fails: a server that should have refused to start must not hang the suite.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
 fn start_command(mut cmd: Command) -> Server {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn seats");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
+    let stderr = read_all(child.stderr.take().unwrap());
+    let stdout = child.stdout.take().unwrap();
+    let (tx, first_line) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut all = String::new();
-        let _ = BufReader::new(stderr).read_to_string(&mut all);
-        let _ = tx.send(all);
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
     });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let Ok(line) = first_line.recv_timeout(PATIENCE) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "seats printed no listening line within {PATIENCE:?}; stderr: {:?}",
+            stderr.recv_timeout(Duration::from_secs(5))
+        );
+    };
     let base = line
         .trim()
         .strip_prefix("seats listening on ")
         .unwrap_or_else(|| {
             panic!(
                 "no listening line; stdout: {line:?}; stderr: {:?}",
-                rx.recv_timeout(Duration::from_secs(5))
+                stderr.recv_timeout(Duration::from_secs(5))
             )
         })
         .to_owned();
-    Server {
-        child,
-        base,
-        stderr: rx,
+    Server { child, base, stderr }
+}
+
+/// Reads `from` to its end on a thread of its own; the text arrives on the channel.
+fn read_all(from: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = BufReader::new(from).read_to_end(&mut all);
+        let _ = tx.send(String::from_utf8_lossy(&all).into_owned());
+    });
+    rx
+}
+
+/// Waits for `child` to exit, killing it and failing the test after [`PATIENCE`].
+fn wait_bounded(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for seats") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`seats {what}` still running after {PATIENCE:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 impl Server {
     pub fn patch(&self, body: &Value) -> (u16, Value) {
         block_on(async {
-            let resp = reqwest::Client::new()
+            let resp = http()
                 .patch(format!("{}/client/v4/accounts/{ACCOUNT}/access/seats", self.base))
                 .header("Content-Type", "application/json")
                 .header("Authorization", format!("Bearer {TOKEN}"))
@@ -128,12 +160,20 @@ impl Server {
             .status()
             .unwrap();
         assert!(status.success());
-        let code = self.child.wait().unwrap().code();
+        let code = wait_bounded(&mut self.child, "serve").code();
         (
             code,
             self.stderr.recv_timeout(Duration::from_secs(10)).unwrap_or_default(),
         )
     }
+}
+
+/// An HTTP client whose every request gives up after [`PATIENCE`].
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(PATIENCE)
+        .build()
+        .expect("HTTP client")
 }
 
 /// Runs `future` to its end on a runtime of its own (these tests are synchronous).
@@ -146,8 +186,8 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 pub fn run(args: &[&str]) -> (Option<i32>, String) {
-    let out = seats().args(args).output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = run_with(args, &[], None);
+    (out.code, out.stderr)
 }
 
 /// What a finished command printed.
@@ -168,16 +208,18 @@ pub fn run_with(args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) -> Ou
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stdout = read_all(child.stdout.take().unwrap());
+    let stderr = read_all(child.stderr.take().unwrap());
     let mut input = child.stdin.take().unwrap();
     if let Some(text) = stdin {
         input.write_all(text.as_bytes()).unwrap();
     }
     drop(input);
-    let out = child.wait_with_output().unwrap();
+    let status = wait_bounded(&mut child, &args.join(" "));
     Output {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: status.code(),
+        stdout: stdout.recv().unwrap_or_default(),
+        stderr: stderr.recv().unwrap_or_default(),
     }
 }
 

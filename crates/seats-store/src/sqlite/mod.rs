@@ -92,6 +92,13 @@ impl SqliteStore {
         let mut conn = Connection::open(&path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // SQLite quietly opens a file it cannot write read-only; a server on it would start
+        // and then fail every write. An up-to-date schema needs no write at start-up, so ask.
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(StoreError::other(
+                "the file cannot be written (read-only file system or permissions)",
+            ));
+        }
         conn.pragma_update(
             None,
             "synchronous",
