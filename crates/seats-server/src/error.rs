@@ -161,6 +161,7 @@ impl From<StoreError> for ApiError {
             StoreError::SeatLimit { used, limit } => ApiError::SeatLimit { used, limit },
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::NotFound { .. } => ApiError::NotFound(vec![Problem::new("", "not found")]),
+            StoreError::Stale => ApiError::Conflict("the record changed meanwhile; try again".into()),
             StoreError::Other(e) => ApiError::Internal(e),
             // Seeds are loaded at start-up, never through a request.
             e @ StoreError::InvalidSeed(_) => ApiError::Internal(Box::new(e)),

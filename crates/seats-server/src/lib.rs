@@ -12,6 +12,7 @@ pub mod extract;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
+pub mod scim;
 pub mod sweep;
 
 use std::future::Future;
@@ -73,6 +74,7 @@ impl AppState {
 pub fn build_router(state: AppState) -> Router {
     let (router, _doc) = routes::api_routes(state.config.operator_key.is_some()).split_for_parts();
     router
+        .merge(scim::router())
         // Must come after the routes: it applies to those registered before it.
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)
         .fallback(routes::fallback::no_route)

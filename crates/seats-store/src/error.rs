@@ -14,6 +14,9 @@ pub enum StoreError {
     /// A uniqueness rule would be broken, or the operation does not fit the current state.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The record is not at the version the write expected (a SCIM `If-Match`).
+    #[error("the resource changed since that version")]
+    Stale,
     /// A seed document with problems; nothing of it was stored.
     #[error("invalid seed:\n{0}")]
     InvalidSeed(crate::seed::SeedError),

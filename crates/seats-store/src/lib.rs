@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod credentials;
 mod error;
 pub mod export;
+pub mod identity_provider;
 mod model;
 pub mod organization;
 pub mod postgres;
@@ -20,6 +21,10 @@ pub mod testing;
 mod url;
 
 use async_trait::async_trait;
+use identity_provider::{
+    ExpectedVersion, IdentityProviderRecord, IdentityProviderWrite, ScimGroupFilter, ScimGroupRecord, ScimGroupWrite,
+    ScimUserFilter, ScimUserRecord, ScimUserWrite,
+};
 use seats_types::{SeatEditItem, Timestamp};
 
 pub use error::{StoreError, StoreResult};
@@ -215,4 +220,112 @@ pub trait Store: Send + Sync + 'static {
 
     /// Audit events of an account, newest first, and their total count.
     async fn audit_events(&self, account_id: &str, page: u64, per_page: u64) -> StoreResult<(Vec<AuditRecord>, u64)>;
+
+    /// Creates an identity provider of the account with a new id.
+    async fn create_identity_provider(
+        &self,
+        account_id: &str,
+        provider: IdentityProviderWrite,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<IdentityProviderRecord>;
+
+    /// The account's providers in creation order, one page (`offset`, `limit`), and how many
+    /// there are; with `scim_enabled`, only those with SCIM on.
+    async fn identity_providers(
+        &self,
+        account_id: &str,
+        scim_enabled: bool,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<IdentityProviderRecord>, u64)>;
+
+    /// A provider by id; with `account_id`, only if it is that account's.
+    async fn identity_provider(
+        &self,
+        account_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<IdentityProviderRecord>>;
+
+    /// Replaces a provider's settings. [`StoreError::NotFound`] if the account has no such one.
+    async fn update_identity_provider(
+        &self,
+        account_id: &str,
+        id: &str,
+        provider: IdentityProviderWrite,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<IdentityProviderRecord>;
+
+    /// Removes a provider with its SCIM users and groups; the account's users stay.
+    async fn delete_identity_provider(
+        &self,
+        account_id: &str,
+        id: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// SCIM users of a provider matching `filter`, in creation order, one page, and the count.
+    async fn scim_users(
+        &self,
+        provider_id: &str,
+        filter: ScimUserFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ScimUserRecord>, u64)>;
+
+    async fn scim_user(&self, provider_id: &str, id: &str) -> StoreResult<Option<ScimUserRecord>>;
+
+    /// Creates (`id` `None`) or replaces a SCIM user, linking it to the account's user of its
+    /// email (created holding no seat if there is none). A user turning inactive is
+    /// deprovisioned as the provider's flags say, in the same transaction.
+    /// [`StoreError::Conflict`] if the `userName` is taken, [`StoreError::Stale`] if
+    /// `expected` is not the stored version, [`StoreError::NotFound`] if there is no such user.
+    async fn put_scim_user(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        user: ScimUserWrite,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<ScimUserRecord>;
+
+    /// Deletes a SCIM user, deprovisioning the linked user as the provider's flags say.
+    async fn delete_scim_user(
+        &self,
+        provider_id: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    async fn scim_groups(
+        &self,
+        provider_id: &str,
+        filter: ScimGroupFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ScimGroupRecord>, u64)>;
+
+    async fn scim_group(&self, provider_id: &str, id: &str) -> StoreResult<Option<ScimGroupRecord>>;
+
+    /// Creates or replaces a group. [`StoreError::NotFound`] with the positions of members
+    /// that are not users of this provider; [`StoreError::Conflict`] if the name is taken.
+    async fn put_scim_group(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        group: ScimGroupWrite,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<ScimGroupRecord>;
+
+    async fn delete_scim_group(
+        &self,
+        provider_id: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }

@@ -193,6 +193,8 @@ pub enum Actor {
     Member(String),
     Operator,
     System,
+    /// An identity provider's SCIM client, by provider id.
+    IdentityProvider(String),
 }
 
 impl Actor {
@@ -202,6 +204,7 @@ impl Actor {
             Actor::Member(_) => "member",
             Actor::Operator => "operator",
             Actor::System => "system",
+            Actor::IdentityProvider(_) => "identity_provider",
         }
     }
 
@@ -211,6 +214,7 @@ impl Actor {
             "member" => Actor::Member(id.to_owned()),
             "operator" => Actor::Operator,
             "system" => Actor::System,
+            "identity_provider" => Actor::IdentityProvider(id.to_owned()),
             _ => return None,
         })
     }
@@ -218,7 +222,7 @@ impl Actor {
     /// The token id or email; the kind itself for operator and system.
     pub fn id(&self) -> &str {
         match self {
-            Actor::Token(id) | Actor::Member(id) => id,
+            Actor::Token(id) | Actor::Member(id) | Actor::IdentityProvider(id) => id,
             other => other.kind(),
         }
     }
@@ -229,6 +233,7 @@ impl fmt::Display for Actor {
         match self {
             Actor::Token(id) => write!(f, "token:{id}"),
             Actor::Member(email) => write!(f, "member:{email}"),
+            Actor::IdentityProvider(id) => write!(f, "identity_provider:{id}"),
             other => f.write_str(other.kind()),
         }
     }

@@ -8,6 +8,7 @@
 mod duration;
 mod envelope;
 pub mod formats;
+mod identity_provider;
 mod operator;
 mod organization;
 mod seat;
@@ -17,6 +18,10 @@ mod user;
 
 pub use duration::parse_go_duration;
 pub use envelope::{Envelope, Message, ResultInfo, Source};
+pub use identity_provider::{
+    AccessUser, IdentityProvider, IdentityProviderDeleted, ScimConfig, ScimEmail, ScimMeta, ZeroTrustGroup,
+    IDENTITY_PROVIDER_TYPES,
+};
 pub use operator::{
     AccountUpdateRequest, AuditEvent, ClockAdvanceRequest, ClockReading, ExpiredSeats, LoginRequestBody,
     NewAccountRequest, NewMemberRequest, NewTokenRequest, OperatorAccount, OperatorMember, OperatorToken,

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod body;
 pub mod fallback;
 pub mod health;
+pub mod identity_providers;
 pub mod operator;
 pub mod organizations;
 pub mod pagination;
@@ -32,6 +33,15 @@ pub fn api_routes(operator_api: bool) -> OpenApiRouter<AppState> {
             organizations::create,
             organizations::update
         ))
+        .routes(routes!(identity_providers::list, identity_providers::create))
+        .routes(routes!(
+            identity_providers::get,
+            identity_providers::update,
+            identity_providers::delete
+        ))
+        .routes(routes!(identity_providers::refresh_scim_secret))
+        .routes(routes!(identity_providers::scim_users))
+        .routes(routes!(identity_providers::scim_groups))
         .routes(routes!(accounts::list))
         .routes(routes!(tokens::verify))
         .routes(routes!(health::healthz))

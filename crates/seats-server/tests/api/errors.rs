@@ -257,7 +257,7 @@ async fn unknown_routes_are_7000_and_wrong_methods_7001_with_allow() {
             "/",
             "/client/v4/nothing",
             &format!("/client/v4/accounts/{ACCOUNT}/access/seats/extra"),
-            &format!("/client/v4/accounts/{ACCOUNT}/access/identity_providers"),
+            &format!("/client/v4/accounts/{ACCOUNT}/access/apps"),
         ] {
             let resp = app
                 .request(Method::GET, path)

@@ -31,6 +31,7 @@
 mod export;
 mod lifecycle;
 mod listen;
+mod scim;
 mod seed;
 pub mod testing;
 
@@ -44,6 +45,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use crate::credentials::{CredentialCache, Credentials};
+use crate::identity_provider::*;
 use crate::model::*;
 use crate::rules;
 use crate::secret::SecretHash;
@@ -55,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_sweep_schedule.sql"),
     include_str!("../../migrations/postgres/0003_search_and_in_place_updates.sql"),
+    include_str!("../../migrations/postgres/0004_identity_providers_and_scim.sql"),
 ];
 
 /// The advisory lock under which migrations run: nodes starting together take turns, and the
@@ -892,5 +895,150 @@ impl Store for PgStore {
 
     async fn audit_events(&self, account_id: &str, page: u64, per_page: u64) -> StoreResult<(Vec<AuditRecord>, u64)> {
         read!(self, |db| lifecycle::audit_events(db, account_id, page, per_page))
+    }
+
+    async fn create_identity_provider(
+        &self,
+        account_id: &str,
+        provider: IdentityProviderWrite,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<IdentityProviderRecord> {
+        write_tx!(self, |tx| scim::create_identity_provider(
+            &tx, account_id, provider, &actor, now
+        ))
+    }
+
+    async fn identity_providers(
+        &self,
+        account_id: &str,
+        scim_enabled: bool,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<IdentityProviderRecord>, u64)> {
+        read!(self, |db| scim::identity_providers(
+            db,
+            account_id,
+            scim_enabled,
+            offset,
+            limit
+        ))
+    }
+
+    async fn identity_provider(
+        &self,
+        account_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<IdentityProviderRecord>> {
+        read!(self, |db| scim::identity_provider(db, account_id, id))
+    }
+
+    async fn update_identity_provider(
+        &self,
+        account_id: &str,
+        id: &str,
+        provider: IdentityProviderWrite,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<IdentityProviderRecord> {
+        write_tx!(self, |tx| scim::update_identity_provider(
+            &tx, account_id, id, provider, &actor, now
+        ))
+    }
+
+    async fn delete_identity_provider(
+        &self,
+        account_id: &str,
+        id: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        write_tx!(self, |tx| scim::delete_identity_provider(
+            &tx, account_id, id, &actor, now
+        ))
+    }
+
+    async fn scim_users(
+        &self,
+        provider_id: &str,
+        filter: ScimUserFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ScimUserRecord>, u64)> {
+        read!(self, |db| scim::scim_users(db, provider_id, filter, offset, limit))
+    }
+
+    async fn scim_user(&self, provider_id: &str, id: &str) -> StoreResult<Option<ScimUserRecord>> {
+        read!(self, |db| scim::scim_user(db, provider_id, id))
+    }
+
+    async fn put_scim_user(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        user: ScimUserWrite,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<ScimUserRecord> {
+        write_tx!(self, |tx| scim::put_scim_user(
+            &tx,
+            provider_id,
+            id,
+            user,
+            expected,
+            now
+        ))
+    }
+
+    async fn delete_scim_user(
+        &self,
+        provider_id: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        write_tx!(self, |tx| scim::delete_scim_user(&tx, provider_id, id, expected, now))
+    }
+
+    async fn scim_groups(
+        &self,
+        provider_id: &str,
+        filter: ScimGroupFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ScimGroupRecord>, u64)> {
+        read!(self, |db| scim::scim_groups(db, provider_id, filter, offset, limit))
+    }
+
+    async fn scim_group(&self, provider_id: &str, id: &str) -> StoreResult<Option<ScimGroupRecord>> {
+        read!(self, |db| scim::scim_group(db, provider_id, id))
+    }
+
+    async fn put_scim_group(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        group: ScimGroupWrite,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<ScimGroupRecord> {
+        write_tx!(self, |tx| scim::put_scim_group(
+            &tx,
+            provider_id,
+            id,
+            group,
+            expected,
+            now
+        ))
+    }
+
+    async fn delete_scim_group(
+        &self,
+        provider_id: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        _now: Timestamp,
+    ) -> StoreResult<()> {
+        write_tx!(self, |tx| scim::delete_scim_group(&tx, provider_id, id, expected))
     }
 }

@@ -5,6 +5,7 @@ mod checkpoint;
 mod export;
 mod lifecycle;
 mod readers;
+mod scim;
 mod seed;
 mod writer;
 
@@ -17,6 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use seats_types::{SeatEditItem, Timestamp, TokenStatus};
 
 use crate::credentials::{CredentialCache, Credentials};
+use crate::identity_provider::*;
 use crate::model::*;
 use crate::rules;
 use crate::secret::SecretHash;
@@ -32,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_maintained_figures_and_indexes.sql"),
     include_str!("../../migrations/sqlite/0004_credentials_version.sql"),
     include_str!("../../migrations/sqlite/0005_sweep_schedule.sql"),
+    include_str!("../../migrations/sqlite/0006_identity_providers_and_scim.sql"),
 ];
 
 /// Sees the SQL of every statement the store runs, with its parameters bound.
@@ -745,6 +748,160 @@ impl Store for SqliteStore {
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok((events, total))
             })
+            .await
+    }
+
+    async fn create_identity_provider(
+        &self,
+        account_id: &str,
+        provider: IdentityProviderWrite,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<IdentityProviderRecord> {
+        let account_id = account_id.to_owned();
+        self.writer
+            .write(move |c| scim::create_identity_provider(c, &account_id, provider, &actor, now))
+            .await
+    }
+
+    async fn identity_providers(
+        &self,
+        account_id: &str,
+        scim_enabled: bool,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<IdentityProviderRecord>, u64)> {
+        let account_id = account_id.to_owned();
+        self.readers
+            .read(move |c| scim::identity_providers(c, &account_id, scim_enabled, offset, limit))
+            .await
+    }
+
+    async fn identity_provider(
+        &self,
+        account_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<IdentityProviderRecord>> {
+        let (account_id, id) = (account_id.map(str::to_owned), id.to_owned());
+        self.readers
+            .read(move |c| scim::identity_provider(c, account_id.as_deref(), &id))
+            .await
+    }
+
+    async fn update_identity_provider(
+        &self,
+        account_id: &str,
+        id: &str,
+        provider: IdentityProviderWrite,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<IdentityProviderRecord> {
+        let (account_id, id) = (account_id.to_owned(), id.to_owned());
+        self.writer
+            .write(move |c| scim::update_identity_provider(c, &account_id, &id, provider, &actor, now))
+            .await
+    }
+
+    async fn delete_identity_provider(
+        &self,
+        account_id: &str,
+        id: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let (account_id, id) = (account_id.to_owned(), id.to_owned());
+        self.writer
+            .write(move |c| scim::delete_identity_provider(c, &account_id, &id, &actor, now))
+            .await
+    }
+
+    async fn scim_users(
+        &self,
+        provider_id: &str,
+        filter: ScimUserFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ScimUserRecord>, u64)> {
+        let provider_id = provider_id.to_owned();
+        self.readers
+            .read(move |c| scim::scim_users(c, &provider_id, filter, offset, limit))
+            .await
+    }
+
+    async fn scim_user(&self, provider_id: &str, id: &str) -> StoreResult<Option<ScimUserRecord>> {
+        let (provider_id, id) = (provider_id.to_owned(), id.to_owned());
+        self.readers.read(move |c| scim::scim_user(c, &provider_id, &id)).await
+    }
+
+    async fn put_scim_user(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        user: ScimUserWrite,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<ScimUserRecord> {
+        let (provider_id, id) = (provider_id.to_owned(), id.map(str::to_owned));
+        self.writer
+            .write(move |c| scim::put_scim_user(c, &provider_id, id.as_deref(), user, expected, now))
+            .await
+    }
+
+    async fn delete_scim_user(
+        &self,
+        provider_id: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let (provider_id, id) = (provider_id.to_owned(), id.to_owned());
+        self.writer
+            .write(move |c| scim::delete_scim_user(c, &provider_id, &id, expected, now))
+            .await
+    }
+
+    async fn scim_groups(
+        &self,
+        provider_id: &str,
+        filter: ScimGroupFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ScimGroupRecord>, u64)> {
+        let provider_id = provider_id.to_owned();
+        self.readers
+            .read(move |c| scim::scim_groups(c, &provider_id, filter, offset, limit))
+            .await
+    }
+
+    async fn scim_group(&self, provider_id: &str, id: &str) -> StoreResult<Option<ScimGroupRecord>> {
+        let (provider_id, id) = (provider_id.to_owned(), id.to_owned());
+        self.readers.read(move |c| scim::scim_group(c, &provider_id, &id)).await
+    }
+
+    async fn put_scim_group(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        group: ScimGroupWrite,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<ScimGroupRecord> {
+        let (provider_id, id) = (provider_id.to_owned(), id.map(str::to_owned));
+        self.writer
+            .write(move |c| scim::put_scim_group(c, &provider_id, id.as_deref(), group, expected, now))
+            .await
+    }
+
+    async fn delete_scim_group(
+        &self,
+        provider_id: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        _now: Timestamp,
+    ) -> StoreResult<()> {
+        let (provider_id, id) = (provider_id.to_owned(), id.to_owned());
+        self.writer
+            .write(move |c| scim::delete_scim_group(c, &provider_id, &id, expected))
             .await
     }
 }

@@ -1,0 +1,238 @@
+//! `/populations/{identity_provider_id}/scim/v2/Groups`. Members are users of the same
+//! provider, named by their SCIM id (`members[].value`).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use seats_store::identity_provider::{ScimGroupRecord, ScimGroupWrite};
+use seats_store::StoreError;
+use serde_json::{json, Map, Value};
+
+use super::auth::ScimProvider;
+use super::error::ScimError;
+use super::views::{group_resource, GROUP_SCHEMA};
+use super::{filter, if_match, list_response, paging, patch, Scim};
+use crate::extract::JsonBody;
+use crate::routes::pagination::QueryPairs;
+use crate::AppState;
+
+const DROPPED: &[&str] = &["id", "meta"];
+const CANONICAL: &[&str] = &["schemas", "displayName", "externalId", "members"];
+
+/// Checks a Group resource and reads the keys it is stored by.
+fn check(body: Value) -> Result<ScimGroupWrite, ScimError> {
+    let Value::Object(given) = body else {
+        return Err(ScimError::invalid_syntax("a Group must be a JSON object"));
+    };
+    let mut resource = Map::new();
+    for (key, value) in given {
+        if DROPPED.iter().any(|d| d.eq_ignore_ascii_case(&key)) {
+            continue;
+        }
+        let key = CANONICAL
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(&key))
+            .map_or(key, |c| (*c).to_owned());
+        resource.insert(key, value);
+    }
+    let schemas = resource.get("schemas").and_then(Value::as_array);
+    if !schemas.is_some_and(|s| {
+        s.iter()
+            .any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(GROUP_SCHEMA)))
+    }) {
+        return Err(ScimError::invalid_syntax(format!("schemas must list {GROUP_SCHEMA}")));
+    }
+    let display_name = match resource.get("displayName") {
+        Some(Value::String(d)) if !d.trim().is_empty() => {
+            if let Some(problem) =
+                seats_types::formats::text_problem("displayName", d, seats_types::formats::MAX_NAME_CHARS)
+            {
+                return Err(ScimError::invalid_value(problem));
+            }
+            d.clone()
+        }
+        _ => {
+            return Err(ScimError::invalid_value(
+                "displayName is required and must be a non-empty string",
+            ))
+        }
+    };
+    let external_id = match resource.get("externalId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(ScimError::invalid_value("externalId must be a string")),
+    };
+    let members = match resource.remove("members") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(members)) => members
+            .iter()
+            .map(|m| {
+                m.get("value")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| ScimError::invalid_value("each member needs a string value (a User id)"))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err(ScimError::invalid_value("members must be an array")),
+    };
+    Ok(ScimGroupWrite {
+        resource,
+        display_name,
+        external_id,
+        members,
+    })
+}
+
+/// The store's answer, said the SCIM way: unknown members are 400, an unknown group 404.
+fn refused<'a>(id: Option<&'a str>, members: &'a [String]) -> impl Fn(StoreError) -> ScimError + 'a {
+    move |e| match e {
+        StoreError::NotFound { positions } if !positions.is_empty() => {
+            let unknown: Vec<&str> = positions
+                .iter()
+                .filter_map(|p| members.get(*p))
+                .map(String::as_str)
+                .collect();
+            ScimError::invalid_value(format!(
+                "members are not users of this identity provider: {}",
+                unknown.join(", ")
+            ))
+        }
+        StoreError::NotFound { .. } => ScimError::not_found("Group", id.unwrap_or_default()),
+        other => other.into(),
+    }
+}
+
+async fn load(state: &AppState, scim: &ScimProvider, id: &str) -> Result<ScimGroupRecord, ScimError> {
+    state
+        .store
+        .scim_group(&scim.provider.id, id)
+        .await?
+        .ok_or_else(|| ScimError::not_found("Group", id))
+}
+
+pub async fn list(State(state): State<AppState>, scim: ScimProvider, query: QueryPairs) -> Result<Scim, ScimError> {
+    let (start, count) = paging(&query)?;
+    let filter = match query.get("filter") {
+        Some(f) if !f.trim().is_empty() => filter::groups(f)?,
+        _ => Default::default(),
+    };
+    let (groups, total) = state
+        .store
+        .scim_groups(&scim.provider.id, filter, start - 1, count)
+        .await?;
+    // `excludedAttributes=members` (Entra asks for it) leaves the member lists out.
+    let without_members = query
+        .get("excludedAttributes")
+        .is_some_and(|a| a.split(',').any(|a| a.trim().eq_ignore_ascii_case("members")));
+    let resources = groups
+        .iter()
+        .map(|g| {
+            let mut r = group_resource(g, &scim.base);
+            if without_members {
+                r.as_object_mut().map(|o| o.remove("members"));
+            }
+            r
+        })
+        .collect();
+    Ok(list_response(resources, total, start))
+}
+
+pub async fn create(State(state): State<AppState>, scim: ScimProvider, body: JsonBody) -> Result<Scim, ScimError> {
+    let group = check(body.read(&state.config).await?)?;
+    let members = group.members.clone();
+    let created = state
+        .store
+        .put_scim_group(&scim.provider.id, None, group, None, state.clock.now())
+        .await
+        .map_err(refused(None, &members))?;
+    Ok(Scim::resource(group_resource(&created, &scim.base), true))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    scim: ScimProvider,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Scim, ScimError> {
+    let group = load(&state, &scim, &id).await?;
+    Ok(Scim::resource(group_resource(&group, &scim.base), false))
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    scim: ScimProvider,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Scim, ScimError> {
+    let expected = if_match(&headers)?;
+    let group = check(body.read(&state.config).await?)?;
+    let members = group.members.clone();
+    let replaced = state
+        .store
+        .put_scim_group(&scim.provider.id, Some(&id), group, expected, state.clock.now())
+        .await
+        .map_err(refused(Some(&id), &members))?;
+    Ok(Scim::resource(group_resource(&replaced, &scim.base), false))
+}
+
+const PATCH_ATTEMPTS: usize = 3;
+
+pub async fn patch(
+    State(state): State<AppState>,
+    scim: ScimProvider,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Scim, ScimError> {
+    let expected = if_match(&headers)?;
+    let body = body.read(&state.config).await?;
+    patch::operations(&body)?;
+    for _ in 0..PATCH_ATTEMPTS {
+        let current = load(&state, &scim, &id).await?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(StoreError::Stale.into());
+        }
+        let mut resource = current.resource.clone();
+        resource.insert("displayName".into(), json!(current.display_name));
+        let members: Vec<Value> = current.members.iter().map(|m| json!({"value": m})).collect();
+        resource.insert("members".into(), Value::Array(members));
+        patch::apply(&mut resource, &body)?;
+        let group = check(Value::Object(resource))?;
+        let members = group.members.clone();
+        match state
+            .store
+            .put_scim_group(
+                &scim.provider.id,
+                Some(&id),
+                group,
+                Some(current.version),
+                state.clock.now(),
+            )
+            .await
+        {
+            Ok(patched) => return Ok(Scim::resource(group_resource(&patched, &scim.base), false)),
+            Err(StoreError::Stale) if expected.is_none() => continue,
+            Err(e) => return Err(refused(Some(&id), &members)(e)),
+        }
+    }
+    Err(ScimError::new(
+        StatusCode::CONFLICT,
+        None,
+        "the group kept changing; try again",
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    scim: ScimProvider,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ScimError> {
+    let expected = if_match(&headers)?;
+    state
+        .store
+        .delete_scim_group(&scim.provider.id, &id, expected, state.clock.now())
+        .await
+        .map_err(refused(Some(&id), &[]))?;
+    Ok(StatusCode::NO_CONTENT)
+}

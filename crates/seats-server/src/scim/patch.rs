@@ -1,0 +1,396 @@
+//! SCIM PATCH (RFC 7644 §3.5.2) applied to a resource held as JSON. The handler re-checks the
+//! result as a PUT would, so a PATCH can never store what a PUT would refuse.
+//!
+//! Paths: `attr`, `attr.sub`, `attr[sub eq "v"]`, `attr[sub eq "v"].sub`, each optionally
+//! prefixed by a schema URN (extension attributes live under their URN, as in RFC 7643 §3.3).
+//! Attribute names match case-insensitively. The path-less form merges an object, whose keys
+//! may themselves be paths (`"name.givenName"`), as Microsoft Entra ID sends them. `op` is
+//! case-insensitive (Entra sends `Replace`). Two leniencies identity providers rely on: an
+//! `add` or `replace` through a filter that matches nothing adds a matching element (Entra's
+//! `emails[type eq "work"].value`), and a `remove` of `members` with a value removes just the
+//! members listed (Okta, Entra).
+
+use serde_json::{Map, Value};
+
+use super::error::ScimError;
+
+pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const CORE_PREFIXES: &[&str] = &[
+    "urn:ietf:params:scim:schemas:core:2.0:user:",
+    "urn:ietf:params:scim:schemas:core:2.0:group:",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Add,
+    Replace,
+    Remove,
+}
+
+/// A parsed path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Path {
+    /// Extension schema URN the attribute lives under, if any.
+    urn: Option<String>,
+    attr: String,
+    /// `[sub eq "value"]`.
+    filter: Option<(String, String)>,
+    sub: Option<String>,
+}
+
+/// One operation of a PatchOp body, as sent.
+pub struct Operation {
+    op: String,
+    path: Option<String>,
+    value: Option<Value>,
+}
+
+/// The operations of a PatchOp body, checked for shape.
+pub fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("the body must be a PatchOp object"))?;
+    let schemas = obj.get("schemas").and_then(Value::as_array);
+    if !schemas.is_some_and(|s| s.iter().any(|v| v.as_str() == Some(PATCH_SCHEMA))) {
+        return Err(ScimError::invalid_syntax(format!("schemas must list {PATCH_SCHEMA}")));
+    }
+    let ops = find(obj, "Operations")
+        .and_then(|k| obj.get(&k))
+        .and_then(Value::as_array)
+        .filter(|ops| !ops.is_empty())
+        .ok_or_else(|| ScimError::invalid_syntax("Operations must be a non-empty array"))?;
+    ops.iter()
+        .map(|op| {
+            let op = op
+                .as_object()
+                .ok_or_else(|| ScimError::invalid_syntax("each operation must be an object"))?;
+            let name = op
+                .get("op")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ScimError::invalid_syntax("each operation needs an op"))?;
+            let path = match op.get("path") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(p)) => Some(p.clone()),
+                Some(_) => return Err(ScimError::invalid_path("path must be a string")),
+            };
+            Ok(Operation {
+                op: name.to_owned(),
+                path,
+                value: op.get("value").cloned(),
+            })
+        })
+        .collect()
+}
+
+/// Applies every operation of `body` to `resource`, in order.
+pub fn apply(resource: &mut Map<String, Value>, body: &Value) -> Result<(), ScimError> {
+    for Operation { op, path, value } in operations(body)? {
+        let op = match op.to_ascii_lowercase().as_str() {
+            "add" => Op::Add,
+            "replace" => Op::Replace,
+            "remove" => Op::Remove,
+            other => return Err(ScimError::invalid_syntax(format!("unknown op {other:?}"))),
+        };
+        match (op, path) {
+            (Op::Remove, None) => return Err(ScimError::no_target("remove needs a path")),
+            (_, None) => {
+                let Some(Value::Object(fields)) = value else {
+                    return Err(ScimError::invalid_value(
+                        "an operation without a path needs an object value",
+                    ));
+                };
+                for (key, value) in fields {
+                    let path = parse_path(&key)?;
+                    set(resource, &path, value, op)?;
+                }
+            }
+            (Op::Remove, Some(path)) => remove(resource, &parse_path(&path)?, value)?,
+            (_, Some(path)) => {
+                let value = value.ok_or_else(|| ScimError::invalid_value(format!("{path}: value is required")))?;
+                set(resource, &parse_path(&path)?, value, op)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The key of `map` equal to `name` ignoring ASCII case.
+pub fn find(map: &Map<String, Value>, name: &str) -> Option<String> {
+    map.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
+}
+
+fn parse_path(raw: &str) -> Result<Path, ScimError> {
+    let bad = || ScimError::invalid_path(format!("unsupported path {raw:?}"));
+    let lower = raw.to_ascii_lowercase();
+    let mut rest = raw;
+    let mut urn = None;
+    if let Some(prefix) = CORE_PREFIXES.iter().find(|p| lower.starts_with(*p)) {
+        rest = &raw[prefix.len()..];
+    } else if lower.starts_with("urn:") {
+        // An extension: the URN runs up to the last ':' before the attribute.
+        let cut = raw.find('[').unwrap_or(raw.len());
+        let colon = raw[..cut].rfind(':').ok_or_else(bad)?;
+        urn = Some(raw[..colon].to_owned());
+        rest = &raw[colon + 1..];
+    }
+    let (head, filter, tail) = match rest.split_once('[') {
+        Some((head, after)) => {
+            let (inner, tail) = after.split_once(']').ok_or_else(bad)?;
+            (
+                head,
+                Some(bracket(inner).ok_or_else(bad)?),
+                tail.strip_prefix('.').map(str::to_owned),
+            )
+        }
+        None => match rest.split_once('.') {
+            Some((head, sub)) => (head, None, Some(sub.to_owned())),
+            None => (rest, None, None),
+        },
+    };
+    if head.is_empty() || tail.as_deref().is_some_and(|t| t.is_empty() || t.contains('.')) {
+        return Err(bad());
+    }
+    Ok(Path {
+        urn,
+        attr: head.to_owned(),
+        filter,
+        sub: tail,
+    })
+}
+
+/// `sub eq "value"` inside brackets.
+fn bracket(inner: &str) -> Option<(String, String)> {
+    let inner = inner.trim();
+    let (sub, rest) = inner.split_once(char::is_whitespace)?;
+    let (op, value) = rest.trim_start().split_once(char::is_whitespace)?;
+    if !op.eq_ignore_ascii_case("eq") {
+        return None;
+    }
+    let value = match serde_json::from_str::<Value>(value.trim()).ok()? {
+        Value::String(s) => s,
+        Value::Bool(b) => b.to_string(),
+        _ => return None,
+    };
+    Some((sub.to_owned(), value))
+}
+
+/// The object an attribute lives in: the resource, or its extension's object.
+fn container<'a>(resource: &'a mut Map<String, Value>, path: &Path) -> Result<&'a mut Map<String, Value>, ScimError> {
+    let Some(urn) = &path.urn else { return Ok(resource) };
+    let key = find(resource, urn).unwrap_or_else(|| urn.clone());
+    let slot = resource.entry(key).or_insert_with(|| Value::Object(Map::new()));
+    slot.as_object_mut()
+        .ok_or_else(|| ScimError::invalid_path(format!("{urn} is not an object")))
+}
+
+fn matches(element: &Value, (sub, value): &(String, String)) -> bool {
+    let Some(obj) = element.as_object() else { return false };
+    find(obj, sub).and_then(|k| obj.get(&k)).is_some_and(|v| match v {
+        Value::String(s) => s.eq_ignore_ascii_case(value),
+        Value::Bool(b) => b.to_string() == *value,
+        _ => false,
+    })
+}
+
+/// Two elements of a multi-valued attribute are the same when their `value`s are.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a.get("value"), b.get("value")) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn set(resource: &mut Map<String, Value>, path: &Path, value: Value, op: Op) -> Result<(), ScimError> {
+    let target = container(resource, path)?;
+    let key = find(target, &path.attr).unwrap_or_else(|| path.attr.clone());
+    match (&path.filter, &path.sub) {
+        (None, None) => {
+            let existing = target.get_mut(&key);
+            match (op, existing, value) {
+                (Op::Add, Some(Value::Array(items)), Value::Array(new)) => {
+                    for v in new {
+                        if !items.iter().any(|i| same(i, &v)) {
+                            items.push(v);
+                        }
+                    }
+                }
+                (Op::Add, Some(Value::Array(items)), v) => {
+                    if !items.iter().any(|i| same(i, &v)) {
+                        items.push(v);
+                    }
+                }
+                (Op::Add, Some(Value::Object(obj)), Value::Object(new)) => obj.extend(new),
+                (_, _, v) => {
+                    target.insert(key, v);
+                }
+            }
+        }
+        (None, Some(sub)) => {
+            let slot = target.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
+            let obj = slot
+                .as_object_mut()
+                .ok_or_else(|| ScimError::invalid_path(format!("{key} is not a complex attribute")))?;
+            let sub_key = find(obj, sub).unwrap_or_else(|| sub.clone());
+            obj.insert(sub_key, value);
+        }
+        (Some(filter), sub) => {
+            let slot = target.entry(key.clone()).or_insert_with(|| Value::Array(Vec::new()));
+            let items = slot
+                .as_array_mut()
+                .ok_or_else(|| ScimError::invalid_path(format!("{key} is not multi-valued")))?;
+            let mut hit = false;
+            for item in items.iter_mut().filter(|i| matches(i, filter)) {
+                hit = true;
+                match (sub, item.as_object_mut()) {
+                    (Some(sub), Some(obj)) => {
+                        let sub_key = find(obj, sub).unwrap_or_else(|| sub.clone());
+                        obj.insert(sub_key, value.clone());
+                    }
+                    (None, _) => *item = value.clone(),
+                    (Some(_), None) => {}
+                }
+            }
+            if !hit {
+                let mut element = Map::new();
+                element.insert(filter.0.clone(), Value::String(filter.1.clone()));
+                match (sub, value) {
+                    (Some(sub), value) => {
+                        element.insert(sub.clone(), value);
+                    }
+                    (None, Value::Object(fields)) => element.extend(fields),
+                    (None, _) => return Err(ScimError::invalid_value(format!("{key}: the value must be an object"))),
+                }
+                items.push(Value::Object(element));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove(resource: &mut Map<String, Value>, path: &Path, value: Option<Value>) -> Result<(), ScimError> {
+    let target = container(resource, path)?;
+    let Some(key) = find(target, &path.attr) else {
+        return Ok(()); // Removing what is not there leaves the resource as it is.
+    };
+    match (&path.filter, &path.sub) {
+        (None, None) => match (target.get_mut(&key), value) {
+            (Some(Value::Array(items)), Some(Value::Array(listed))) => {
+                items.retain(|i| !listed.iter().any(|l| same(i, l)));
+            }
+            _ => {
+                target.remove(&key);
+            }
+        },
+        (None, Some(sub)) => {
+            if let Some(obj) = target.get_mut(&key).and_then(Value::as_object_mut) {
+                if let Some(sub_key) = find(obj, sub) {
+                    obj.remove(&sub_key);
+                }
+            }
+        }
+        (Some(filter), sub) => {
+            if let Some(items) = target.get_mut(&key).and_then(Value::as_array_mut) {
+                match sub {
+                    None => items.retain(|i| !matches(i, filter)),
+                    Some(sub) => {
+                        for obj in items
+                            .iter_mut()
+                            .filter(|i| matches(i, filter))
+                            .filter_map(Value::as_object_mut)
+                        {
+                            if let Some(sub_key) = find(obj, sub) {
+                                obj.remove(&sub_key);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn patch(resource: Value, ops: Value) -> Result<Value, ScimError> {
+        let mut resource = resource.as_object().unwrap().clone();
+        apply(&mut resource, &json!({"schemas": [PATCH_SCHEMA], "Operations": ops}))?;
+        Ok(Value::Object(resource))
+    }
+
+    #[test]
+    fn okta_deactivates_with_a_path_less_replace() {
+        let out = patch(
+            json!({"userName": "a", "active": true}),
+            json!([{"op": "replace", "value": {"active": false}}]),
+        )
+        .unwrap();
+        assert_eq!(out, json!({"userName": "a", "active": false}));
+    }
+
+    #[test]
+    fn entra_sends_capitalised_ops_dotted_keys_and_filtered_paths() {
+        let user =
+            json!({"userName": "a", "name": {"givenName": "A"}, "emails": [{"type": "work", "value": "a@x.com"}]});
+        let out = patch(
+            user,
+            json!([
+                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "b@x.com"},
+                {"op": "Add", "value": {"name.familyName": "Byron", "displayName": "Ada"}},
+                {"op": "Replace", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1"},
+                {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "R&D"},
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"userName": "a", "name": {"givenName": "A", "familyName": "Byron"}, "displayName": "Ada",
+                   "emails": [{"type": "work", "value": "b@x.com"}],
+                   "phoneNumbers": [{"type": "mobile", "value": "+1"}],
+                   "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}})
+        );
+    }
+
+    #[test]
+    fn members_are_added_and_removed_by_value() {
+        let group = json!({"displayName": "g", "members": [{"value": "1"}, {"value": "2"}]});
+        let out = patch(
+            group,
+            json!([
+                {"op": "add", "path": "members", "value": [{"value": "3"}, {"value": "1"}]},
+                {"op": "remove", "path": "members[value eq \"2\"]"},
+                {"op": "remove", "path": "members", "value": [{"value": "3"}]},
+            ]),
+        )
+        .unwrap();
+        assert_eq!(out, json!({"displayName": "g", "members": [{"value": "1"}]}));
+        let out = patch(out, json!([{"op": "remove", "path": "members"}])).unwrap();
+        assert_eq!(out, json!({"displayName": "g"}));
+    }
+
+    #[test]
+    fn bad_operations_say_why() {
+        let cases = [
+            (json!([{"op": "remove"}]), "noTarget"),
+            (json!([{"op": "move", "path": "a", "value": 1}]), "invalidSyntax"),
+            (
+                json!([{"op": "replace", "path": "emails[type ne \"x\"].value", "value": "v"}]),
+                "invalidPath",
+            ),
+            (json!([{"op": "replace", "value": 3}]), "invalidValue"),
+            (json!([{"op": "add", "path": "userName"}]), "invalidValue"),
+            (json!([]), "invalidSyntax"),
+        ];
+        for (ops, scim_type) in cases {
+            let e = patch(json!({"userName": "a"}), ops.clone()).unwrap_err();
+            assert_eq!(e.scim_type, Some(scim_type), "{ops}");
+        }
+        let mut r = Map::new();
+        let e = apply(&mut r, &json!({"Operations": [{"op": "add", "path": "a", "value": 1}]})).unwrap_err();
+        assert_eq!(e.scim_type, Some("invalidSyntax"));
+    }
+}

@@ -1,0 +1,226 @@
+//! `/populations/{identity_provider_id}/scim/v2/Users`.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use seats_store::identity_provider::{ScimUserRecord, ScimUserWrite};
+use seats_store::StoreError;
+use serde_json::{Map, Value};
+
+use super::auth::ScimProvider;
+use super::error::ScimError;
+use super::patch::find;
+use super::views::{user_resource, USER_SCHEMA};
+use super::{filter, if_match, list_response, paging, patch, Scim};
+use crate::extract::JsonBody;
+use crate::routes::pagination::QueryPairs;
+use crate::AppState;
+
+/// Attributes a client cannot set: the server's own, and `password`, which is never stored.
+const DROPPED: &[&str] = &["id", "meta", "groups", "password"];
+/// Core attributes whose spelling is made canonical (names are case-insensitive).
+const CANONICAL: &[&str] = &[
+    "schemas",
+    "userName",
+    "externalId",
+    "displayName",
+    "active",
+    "emails",
+    "name",
+];
+
+/// Checks a User resource and reads the keys it is stored by.
+pub fn check(body: Value) -> Result<ScimUserWrite, ScimError> {
+    let Value::Object(given) = body else {
+        return Err(ScimError::invalid_syntax("a User must be a JSON object"));
+    };
+    let mut resource = Map::new();
+    for (key, value) in given {
+        if DROPPED.iter().any(|d| d.eq_ignore_ascii_case(&key)) {
+            continue;
+        }
+        let key = CANONICAL
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(&key))
+            .map_or(key, |c| (*c).to_owned());
+        resource.insert(key, value);
+    }
+    let schemas = resource.get("schemas").and_then(Value::as_array);
+    if !schemas.is_some_and(|s| {
+        s.iter()
+            .any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(USER_SCHEMA)))
+    }) {
+        return Err(ScimError::invalid_syntax(format!("schemas must list {USER_SCHEMA}")));
+    }
+    match resource.get("userName") {
+        Some(Value::String(u)) if !u.trim().is_empty() => {
+            if let Some(problem) =
+                seats_types::formats::text_problem("userName", u, seats_types::formats::MAX_NAME_CHARS)
+            {
+                return Err(ScimError::invalid_value(problem));
+            }
+        }
+        _ => {
+            return Err(ScimError::invalid_value(
+                "userName is required and must be a non-empty string",
+            ))
+        }
+    }
+    for key in ["externalId", "displayName"] {
+        match resource.get(key) {
+            None | Some(Value::Null) => {
+                resource.remove(key);
+            }
+            Some(Value::String(s)) => {
+                if let Some(problem) = seats_types::formats::text_problem(key, s, seats_types::formats::MAX_NAME_CHARS)
+                {
+                    return Err(ScimError::invalid_value(problem));
+                }
+            }
+            Some(_) => return Err(ScimError::invalid_value(format!("{key} must be a string"))),
+        }
+    }
+    // Some clients send `"active": "False"`: a boolean in a string.
+    let active = match resource.get("active") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
+        Some(_) => return Err(ScimError::invalid_value("active must be a boolean")),
+    };
+    resource.insert("active".into(), Value::Bool(active));
+    match resource.get("emails") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(emails)) if emails.iter().all(Value::is_object) => {}
+        Some(_) => return Err(ScimError::invalid_value("emails must be an array of objects")),
+    }
+    Ok(ScimUserWrite::from_resource(resource))
+}
+
+async fn load(state: &AppState, scim: &ScimProvider, id: &str) -> Result<ScimUserRecord, ScimError> {
+    state
+        .store
+        .scim_user(&scim.provider.id, id)
+        .await?
+        .ok_or_else(|| ScimError::not_found("User", id))
+}
+
+fn not_found_as(id: &str) -> impl Fn(StoreError) -> ScimError + '_ {
+    move |e| match e {
+        StoreError::NotFound { .. } => ScimError::not_found("User", id),
+        other => other.into(),
+    }
+}
+
+pub async fn list(State(state): State<AppState>, scim: ScimProvider, query: QueryPairs) -> Result<Scim, ScimError> {
+    let (start, count) = paging(&query)?;
+    let filter = match query.get("filter") {
+        Some(f) if !f.trim().is_empty() => filter::users(f)?,
+        _ => Default::default(),
+    };
+    let (users, total) = state
+        .store
+        .scim_users(&scim.provider.id, filter, start - 1, count)
+        .await?;
+    let resources = users.iter().map(|u| user_resource(u, &scim.base)).collect();
+    Ok(list_response(resources, total, start))
+}
+
+pub async fn create(State(state): State<AppState>, scim: ScimProvider, body: JsonBody) -> Result<Scim, ScimError> {
+    let user = check(body.read(&state.config).await?)?;
+    let created = state
+        .store
+        .put_scim_user(&scim.provider.id, None, user, None, state.clock.now())
+        .await?;
+    Ok(Scim::resource(user_resource(&created, &scim.base), true))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    scim: ScimProvider,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Scim, ScimError> {
+    let user = load(&state, &scim, &id).await?;
+    Ok(Scim::resource(user_resource(&user, &scim.base), false))
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    scim: ScimProvider,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Scim, ScimError> {
+    let expected = if_match(&headers)?;
+    let user = check(body.read(&state.config).await?)?;
+    let replaced = state
+        .store
+        .put_scim_user(&scim.provider.id, Some(&id), user, expected, state.clock.now())
+        .await
+        .map_err(not_found_as(&id))?;
+    Ok(Scim::resource(user_resource(&replaced, &scim.base), false))
+}
+
+/// Times a PATCH without `If-Match` is retried when another write lands between its read
+/// and its write.
+const PATCH_ATTEMPTS: usize = 3;
+
+pub async fn patch(
+    State(state): State<AppState>,
+    scim: ScimProvider,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Scim, ScimError> {
+    let expected = if_match(&headers)?;
+    let body = body.read(&state.config).await?;
+    patch::operations(&body)?;
+    for _ in 0..PATCH_ATTEMPTS {
+        let current = load(&state, &scim, &id).await?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(StoreError::Stale.into());
+        }
+        let mut resource = current.resource.clone();
+        resource.insert("active".into(), Value::Bool(current.active));
+        patch::apply(&mut resource, &body)?;
+        if let Some(key) = find(&resource, "id") {
+            resource.remove(&key);
+        }
+        let user = check(Value::Object(resource))?;
+        match state
+            .store
+            .put_scim_user(
+                &scim.provider.id,
+                Some(&id),
+                user,
+                Some(current.version),
+                state.clock.now(),
+            )
+            .await
+        {
+            Ok(patched) => return Ok(Scim::resource(user_resource(&patched, &scim.base), false)),
+            Err(StoreError::Stale) if expected.is_none() => continue,
+            Err(e) => return Err(not_found_as(&id)(e)),
+        }
+    }
+    Err(ScimError::new(
+        StatusCode::CONFLICT,
+        None,
+        "the user kept changing; try again",
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    scim: ScimProvider,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ScimError> {
+    let expected = if_match(&headers)?;
+    state
+        .store
+        .delete_scim_user(&scim.provider.id, &id, expected, state.clock.now())
+        .await
+        .map_err(not_found_as(&id))?;
+    Ok(StatusCode::NO_CONTENT)
+}

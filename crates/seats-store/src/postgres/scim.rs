@@ -1,0 +1,686 @@
+//! Identity providers and their SCIM users and groups on PostgreSQL: the same operations as
+//! `sqlite/scim.rs`. Every SCIM write first locks its provider's row, so writes of one
+//! provider are serialized across nodes; a deprovisioning then locks the user before the
+//! account, in the order every other writer takes them.
+
+use deadpool_postgres::GenericClient;
+use seats_types::{formats, Timestamp};
+use serde_json::{json, Map, Value};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use super::lifecycle;
+use super::{audit, big, execute, json_text, lock_account, query, query_opt, ts};
+use crate::identity_provider::*;
+use crate::model::Actor;
+use crate::rules::seats_json;
+use crate::secret::SecretHash;
+use crate::{StoreError, StoreResult};
+
+const PROVIDER_COLUMNS: &str =
+    "id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at";
+
+fn object(text: &str) -> StoreResult<Map<String, Value>> {
+    serde_json::from_str(text).map_err(StoreError::other)
+}
+
+fn provider_from_row(r: &Row) -> StoreResult<IdentityProviderRecord> {
+    let hash: Option<Vec<u8>> = r.try_get(6)?;
+    Ok(IdentityProviderRecord {
+        id: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        config: object(r.try_get(4)?)?,
+        scim: ScimSettings {
+            flags: object(r.try_get(5)?)?,
+            secret_hash: hash.as_deref().and_then(SecretHash::from_slice),
+        },
+        created_at: ts(r.try_get(7)?)?,
+        updated_at: ts(r.try_get(8)?)?,
+    })
+}
+
+pub(super) async fn identity_provider(
+    db: &impl GenericClient,
+    account_id: Option<&str>,
+    id: &str,
+) -> StoreResult<Option<IdentityProviderRecord>> {
+    let sql = format!(
+        "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = $1 AND ($2::text IS NULL OR account_id = $2)"
+    );
+    query_opt(db, &sql, &[&id, &account_id])
+        .await?
+        .map(|r| provider_from_row(&r))
+        .transpose()
+}
+
+/// The provider, its row locked until the transaction ends.
+async fn lock_provider(
+    db: &impl GenericClient,
+    account_id: Option<&str>,
+    id: &str,
+) -> StoreResult<IdentityProviderRecord> {
+    let sql = format!(
+        "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = $1 AND ($2::text IS NULL OR account_id = $2)
+         FOR UPDATE"
+    );
+    let row = query_opt(db, &sql, &[&id, &account_id])
+        .await?
+        .ok_or(StoreError::NotFound { positions: vec![] })?;
+    provider_from_row(&row)
+}
+
+pub(super) async fn identity_providers(
+    db: &impl GenericClient,
+    account_id: &str,
+    scim_enabled: bool,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(Vec<IdentityProviderRecord>, u64)> {
+    let only = "(NOT $2 OR (scim_config::jsonb -> 'enabled') = 'true'::jsonb)";
+    let total: i64 = query(
+        db,
+        &format!("SELECT COUNT(*) FROM identity_providers WHERE account_id = $1 AND {only}"),
+        &[&account_id, &scim_enabled],
+    )
+    .await?[0]
+        .try_get(0)?;
+    let sql = format!(
+        "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE account_id = $1 AND {only}
+         ORDER BY created_at, id LIMIT $3 OFFSET $4"
+    );
+    let limit = big(limit.min(i64::MAX as u64))?;
+    let offset = big(offset.min(i64::MAX as u64))?;
+    let providers = query(db, &sql, &[&account_id, &scim_enabled, &limit, &offset])
+        .await?
+        .iter()
+        .map(provider_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok((providers, total as u64))
+}
+
+fn secret_bytes(hash: &Option<SecretHash>) -> Option<Vec<u8>> {
+    hash.map(|h| h.as_bytes().to_vec())
+}
+
+pub(super) async fn create_identity_provider(
+    db: &impl GenericClient,
+    account_id: &str,
+    write: IdentityProviderWrite,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<IdentityProviderRecord> {
+    if query_opt(db, "SELECT 1 FROM accounts WHERE id = $1", &[&account_id])
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::NotFound { positions: vec![] });
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    execute(
+        db,
+        "INSERT INTO identity_providers (id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        &[
+            &id,
+            &account_id,
+            &write.name,
+            &write.kind,
+            &json_text(&write.config)?,
+            &json_text(&write.scim_flags)?,
+            &secret_bytes(&write.new_secret_hash),
+            &now.unix_micros(),
+        ],
+    )
+    .await?;
+    let created = lock_provider(db, Some(account_id), &id).await?;
+    audit(
+        db,
+        now,
+        Some(account_id),
+        actor,
+        "identity_provider.create",
+        &id,
+        None,
+        Some(&provider_json(&created)),
+    )
+    .await?;
+    Ok(created)
+}
+
+pub(super) async fn update_identity_provider(
+    db: &impl GenericClient,
+    account_id: &str,
+    id: &str,
+    write: IdentityProviderWrite,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<IdentityProviderRecord> {
+    let before = lock_provider(db, Some(account_id), id).await?;
+    execute(
+        db,
+        "UPDATE identity_providers SET name = $2, type = $3, config = $4, scim_config = $5,
+                scim_secret_hash = COALESCE($6, scim_secret_hash), updated_at = $7 WHERE id = $1",
+        &[
+            &id,
+            &write.name,
+            &write.kind,
+            &json_text(&write.config)?,
+            &json_text(&write.scim_flags)?,
+            &secret_bytes(&write.new_secret_hash),
+            &now.unix_micros(),
+        ],
+    )
+    .await?;
+    let after = lock_provider(db, Some(account_id), id).await?;
+    let (b, a) = (provider_json(&before), provider_json(&after));
+    if b != a || write.new_secret_hash.is_some() {
+        audit(
+            db,
+            now,
+            Some(account_id),
+            actor,
+            "identity_provider.update",
+            id,
+            Some(&b),
+            Some(&a),
+        )
+        .await?;
+    }
+    Ok(after)
+}
+
+pub(super) async fn delete_identity_provider(
+    db: &impl GenericClient,
+    account_id: &str,
+    id: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let before = lock_provider(db, Some(account_id), id).await?;
+    // SCIM users and groups go with it (ON DELETE CASCADE); the account's users stay.
+    execute(db, "DELETE FROM identity_providers WHERE id = $1", &[&id]).await?;
+    audit(
+        db,
+        now,
+        Some(account_id),
+        actor,
+        "identity_provider.delete",
+        id,
+        Some(&provider_json(&before)),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A listing's conditions, naming only the filters given so the planner uses their index.
+struct Conditions {
+    sql: Vec<String>,
+    params: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+fn refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect()
+}
+
+impl Conditions {
+    fn new(provider_id: &str) -> Self {
+        Conditions {
+            sql: vec!["provider_id = $1".into()],
+            params: vec![Box::new(provider_id.to_owned())],
+        }
+    }
+
+    fn equals(&mut self, column: &str, value: Option<String>) {
+        if let Some(value) = value {
+            self.params.push(Box::new(value));
+            self.sql.push(format!("{column} = ${}", self.params.len()));
+        }
+    }
+
+    fn any_of(&mut self, column: &str, values: &[String]) {
+        if !values.is_empty() {
+            self.params.push(Box::new(values.to_vec()));
+            self.sql.push(format!("{column} = ANY(${})", self.params.len()));
+        }
+    }
+
+    /// `(rows, total)` of `SELECT columns FROM table WHERE conditions` in creation order.
+    async fn page(
+        mut self,
+        db: &impl GenericClient,
+        table: &str,
+        columns: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<Row>, u64)> {
+        let conditions = self.sql.join(" AND ");
+        let total: i64 = query(
+            db,
+            &format!("SELECT COUNT(*) FROM {table} WHERE {conditions}"),
+            &refs(&self.params),
+        )
+        .await?[0]
+            .try_get(0)?;
+        self.params.push(Box::new(big(limit.min(i64::MAX as u64))?));
+        self.params.push(Box::new(big(offset.min(i64::MAX as u64))?));
+        let n = self.params.len();
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE {conditions} ORDER BY seq LIMIT ${} OFFSET ${n}",
+            n - 1
+        );
+        Ok((query(db, &sql, &refs(&self.params)).await?, total as u64))
+    }
+}
+
+const SCIM_USER_COLUMNS: &str = "id, provider_id, user_id, active, resource, version, created_at, updated_at";
+
+fn scim_user_from_row(r: &Row) -> StoreResult<ScimUserRecord> {
+    Ok(ScimUserRecord {
+        id: r.try_get(0)?,
+        provider_id: r.try_get(1)?,
+        user_id: r.try_get(2)?,
+        active: r.try_get(3)?,
+        resource: object(r.try_get(4)?)?,
+        version: r.try_get::<_, i64>(5)? as u64,
+        created_at: ts(r.try_get(6)?)?,
+        updated_at: ts(r.try_get(7)?)?,
+    })
+}
+
+pub(super) async fn scim_users(
+    db: &impl GenericClient,
+    provider_id: &str,
+    filter: ScimUserFilter,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(Vec<ScimUserRecord>, u64)> {
+    let mut c = Conditions::new(provider_id);
+    c.any_of("id", &filter.ids);
+    c.any_of("external_id", &filter.external_ids);
+    c.equals("user_name_key", filter.user_name.map(|u| u.to_lowercase()));
+    c.equals("email_key", filter.email.map(|e| formats::email_key(&e)));
+    c.equals("display_name", filter.display_name);
+    let (rows, total) = c.page(db, "scim_users", SCIM_USER_COLUMNS, offset, limit).await?;
+    let users = rows.iter().map(scim_user_from_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok((users, total))
+}
+
+pub(super) async fn scim_user(
+    db: &impl GenericClient,
+    provider_id: &str,
+    id: &str,
+) -> StoreResult<Option<ScimUserRecord>> {
+    let sql = format!("SELECT {SCIM_USER_COLUMNS} FROM scim_users WHERE provider_id = $1 AND id = $2");
+    query_opt(db, &sql, &[&provider_id, &id])
+        .await?
+        .map(|r| scim_user_from_row(&r))
+        .transpose()
+}
+
+fn check_version(found: u64, expected: ExpectedVersion) -> StoreResult<()> {
+    match expected {
+        Some(v) if v != found => Err(StoreError::Stale),
+        _ => Ok(()),
+    }
+}
+
+/// The account user of `email` (created, holding no seat, if there is none).
+async fn linked_user(
+    db: &impl GenericClient,
+    provider: &IdentityProviderRecord,
+    email: Option<&str>,
+    name: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<Option<String>> {
+    let Some(email) = email else { return Ok(None) };
+    let find = "SELECT id FROM users WHERE account_id = $1 AND email_key = $2";
+    let key = formats::email_key(email);
+    if let Some(row) = query_opt(db, find, &[&provider.account_id, &key]).await? {
+        return Ok(Some(row.try_get(0)?));
+    }
+    let actor = Actor::IdentityProvider(provider.id.clone());
+    match lifecycle::create_user(db, &provider.account_id, email, name.unwrap_or(""), &actor, now).await {
+        Ok(user) => Ok(Some(user.id)),
+        // A first login of the same email on another node won the race: link to that user.
+        Err(StoreError::Conflict(_)) => Ok(query_opt(db, find, &[&provider.account_id, &key])
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deprovisions the account user `user_id` as the provider's flags say: sessions and devices
+/// end (`user_deprovision`), and the seat is freed (`seat_deprovision` as well). Audited with
+/// the provider as actor.
+async fn deprovision(
+    db: &impl GenericClient,
+    provider: &IdentityProviderRecord,
+    user_id: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    if !provider.scim.user_deprovision() {
+        return Ok(());
+    }
+    let Some(row) = query_opt(
+        db,
+        "SELECT seat_uid, access_seat, gateway_seat,
+                (SELECT COUNT(*) FROM sessions s WHERE s.user_id = users.id),
+                (SELECT COUNT(*) FROM devices d WHERE d.user_id = users.id)
+         FROM users WHERE id = $1 FOR NO KEY UPDATE",
+        &[&user_id],
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let (seat_uid, access, gateway): (String, bool, bool) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    let (sessions, devices): (i64, i64) = (row.try_get(3)?, row.try_get(4)?);
+    let actor = Actor::IdentityProvider(provider.id.clone());
+    let account = Some(provider.account_id.as_str());
+    let seat = provider.scim.seat_deprovision() && (access || gateway);
+    if seat {
+        lock_account(db, &provider.account_id).await?;
+    }
+    execute(db, "DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await?;
+    execute(db, "DELETE FROM devices WHERE user_id = $1", &[&user_id]).await?;
+    let before = json!({"sessions": sessions, "devices": devices});
+    let after = json!({"sessions": 0, "devices": 0});
+    audit(
+        db,
+        now,
+        account,
+        &actor,
+        ACTION_DEPROVISION_USER,
+        &seat_uid,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    if seat {
+        execute(
+            db,
+            "UPDATE users SET access_seat = false, gateway_seat = false, seat_granted_at = NULL, updated_at = $2
+             WHERE id = $1",
+            &[&user_id, &now.unix_micros()],
+        )
+        .await?;
+        let (before, after) = (seats_json(access, gateway), seats_json(false, false));
+        audit(
+            db,
+            now,
+            account,
+            &actor,
+            ACTION_DEPROVISION_SEAT,
+            &seat_uid,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn put_scim_user(
+    db: &impl GenericClient,
+    provider_id: &str,
+    id: Option<&str>,
+    write: ScimUserWrite,
+    expected: ExpectedVersion,
+    now: Timestamp,
+) -> StoreResult<ScimUserRecord> {
+    let provider = lock_provider(db, None, provider_id).await?;
+    let before = match id {
+        Some(id) => {
+            let before = scim_user(db, provider_id, id)
+                .await?
+                .ok_or(StoreError::NotFound { positions: vec![] })?;
+            check_version(before.version, expected)?;
+            Some(before)
+        }
+        None => None,
+    };
+    let taken: Option<String> = query_opt(
+        db,
+        "SELECT id FROM scim_users WHERE provider_id = $1 AND user_name_key = $2",
+        &[&provider_id, &write.user_name.to_lowercase()],
+    )
+    .await?
+    .map(|r| r.try_get(0))
+    .transpose()?;
+    if taken.is_some_and(|t| before.as_ref().is_none_or(|b| b.id != t)) {
+        return Err(StoreError::Conflict(format!("userName {} is taken", write.user_name)));
+    }
+    let user_id = linked_user(
+        db,
+        &provider,
+        write.email.as_deref(),
+        write.display_name.as_deref(),
+        now,
+    )
+    .await?;
+    let id = before
+        .as_ref()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |b| b.id.clone());
+    let version = before.as_ref().map_or(1, |b| b.version as i64 + 1);
+    let created = before
+        .as_ref()
+        .map_or(now.unix_micros(), |b| b.created_at.unix_micros());
+    execute(
+        db,
+        "INSERT INTO scim_users (id, provider_id, user_id, user_name_key, external_id, email_key, display_name,
+                                 active, resource, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, user_name_key = excluded.user_name_key,
+             external_id = excluded.external_id, email_key = excluded.email_key,
+             display_name = excluded.display_name, active = excluded.active, resource = excluded.resource,
+             version = excluded.version, updated_at = excluded.updated_at",
+        &[
+            &id,
+            &provider_id,
+            &user_id,
+            &write.user_name.to_lowercase(),
+            &write.external_id,
+            &write.email.as_deref().map(formats::email_key),
+            &write.display_name,
+            &write.active,
+            &json_text(&write.resource)?,
+            &version,
+            &created,
+            &now.unix_micros(),
+        ],
+    )
+    .await?;
+    let was_active = before.as_ref().is_none_or(|b| b.active);
+    if was_active && !write.active {
+        if let Some(user_id) = &user_id {
+            deprovision(db, &provider, user_id, now).await?;
+        }
+    }
+    scim_user(db, provider_id, &id)
+        .await?
+        .ok_or_else(|| StoreError::other("SCIM user vanished"))
+}
+
+pub(super) async fn delete_scim_user(
+    db: &impl GenericClient,
+    provider_id: &str,
+    id: &str,
+    expected: ExpectedVersion,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let provider = lock_provider(db, None, provider_id).await?;
+    let before = scim_user(db, provider_id, id)
+        .await?
+        .ok_or(StoreError::NotFound { positions: vec![] })?;
+    check_version(before.version, expected)?;
+    execute(db, "DELETE FROM scim_users WHERE id = $1", &[&id]).await?;
+    if let (true, Some(user_id)) = (before.active, &before.user_id) {
+        deprovision(db, &provider, user_id, now).await?;
+    }
+    Ok(())
+}
+
+const SCIM_GROUP_COLUMNS: &str = "id, provider_id, display_name, resource, version, created_at, updated_at";
+
+async fn group_from_row(db: &impl GenericClient, r: &Row) -> StoreResult<ScimGroupRecord> {
+    let id: String = r.try_get(0)?;
+    let members = query(
+        db,
+        "SELECT user_id FROM scim_group_members WHERE group_id = $1 ORDER BY user_id",
+        &[&id],
+    )
+    .await?
+    .iter()
+    .map(|m| Ok(m.try_get(0)?))
+    .collect::<StoreResult<Vec<String>>>()?;
+    Ok(ScimGroupRecord {
+        id,
+        provider_id: r.try_get(1)?,
+        display_name: r.try_get(2)?,
+        resource: object(r.try_get(3)?)?,
+        members,
+        version: r.try_get::<_, i64>(4)? as u64,
+        created_at: ts(r.try_get(5)?)?,
+        updated_at: ts(r.try_get(6)?)?,
+    })
+}
+
+pub(super) async fn scim_groups(
+    db: &impl GenericClient,
+    provider_id: &str,
+    filter: ScimGroupFilter,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(Vec<ScimGroupRecord>, u64)> {
+    let mut c = Conditions::new(provider_id);
+    c.any_of("id", &filter.ids);
+    c.any_of("external_id", &filter.external_ids);
+    c.equals("display_name", filter.display_name);
+    let (rows, total) = c.page(db, "scim_groups", SCIM_GROUP_COLUMNS, offset, limit).await?;
+    let mut groups = Vec::with_capacity(rows.len());
+    for row in &rows {
+        groups.push(group_from_row(db, row).await?);
+    }
+    Ok((groups, total))
+}
+
+pub(super) async fn scim_group(
+    db: &impl GenericClient,
+    provider_id: &str,
+    id: &str,
+) -> StoreResult<Option<ScimGroupRecord>> {
+    let sql = format!("SELECT {SCIM_GROUP_COLUMNS} FROM scim_groups WHERE provider_id = $1 AND id = $2");
+    match query_opt(db, &sql, &[&provider_id, &id]).await? {
+        Some(row) => Ok(Some(group_from_row(db, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn put_scim_group(
+    db: &impl GenericClient,
+    provider_id: &str,
+    id: Option<&str>,
+    write: ScimGroupWrite,
+    expected: ExpectedVersion,
+    now: Timestamp,
+) -> StoreResult<ScimGroupRecord> {
+    lock_provider(db, None, provider_id).await?;
+    let before = match id {
+        Some(id) => {
+            let before = scim_group(db, provider_id, id)
+                .await?
+                .ok_or(StoreError::NotFound { positions: vec![] })?;
+            check_version(before.version, expected)?;
+            Some(before)
+        }
+        None => None,
+    };
+    let known: Vec<String> = query(
+        db,
+        "SELECT id FROM scim_users WHERE provider_id = $1 AND id = ANY($2)",
+        &[&provider_id, &write.members],
+    )
+    .await?
+    .iter()
+    .map(|r| r.try_get(0))
+    .collect::<Result<_, _>>()?;
+    let unknown: Vec<usize> = write
+        .members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !known.contains(m))
+        .map(|(i, _)| i)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(StoreError::NotFound { positions: unknown });
+    }
+    let taken: Option<String> = query_opt(
+        db,
+        "SELECT id FROM scim_groups WHERE provider_id = $1 AND display_name = $2",
+        &[&provider_id, &write.display_name],
+    )
+    .await?
+    .map(|r| r.try_get(0))
+    .transpose()?;
+    if taken.is_some_and(|t| before.as_ref().is_none_or(|b| b.id != t)) {
+        return Err(StoreError::Conflict(format!(
+            "displayName {} is taken",
+            write.display_name
+        )));
+    }
+    let id = before
+        .as_ref()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |b| b.id.clone());
+    let version = before.as_ref().map_or(1, |b| b.version as i64 + 1);
+    let created = before
+        .as_ref()
+        .map_or(now.unix_micros(), |b| b.created_at.unix_micros());
+    execute(
+        db,
+        "INSERT INTO scim_groups (id, provider_id, display_name, external_id, resource, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, external_id = excluded.external_id,
+             resource = excluded.resource, version = excluded.version, updated_at = excluded.updated_at",
+        &[
+            &id,
+            &provider_id,
+            &write.display_name,
+            &write.external_id,
+            &json_text(&write.resource)?,
+            &version,
+            &created,
+            &now.unix_micros(),
+        ],
+    )
+    .await?;
+    execute(db, "DELETE FROM scim_group_members WHERE group_id = $1", &[&id]).await?;
+    execute(
+        db,
+        "INSERT INTO scim_group_members (group_id, user_id) SELECT $1, m FROM UNNEST($2::text[]) AS m
+         ON CONFLICT DO NOTHING",
+        &[&id, &write.members],
+    )
+    .await?;
+    scim_group(db, provider_id, &id)
+        .await?
+        .ok_or_else(|| StoreError::other("SCIM group vanished"))
+}
+
+pub(super) async fn delete_scim_group(
+    db: &impl GenericClient,
+    provider_id: &str,
+    id: &str,
+    expected: ExpectedVersion,
+) -> StoreResult<()> {
+    lock_provider(db, None, provider_id).await?;
+    let before = scim_group(db, provider_id, id)
+        .await?
+        .ok_or(StoreError::NotFound { positions: vec![] })?;
+    check_version(before.version, expected)?;
+    execute(db, "DELETE FROM scim_groups WHERE id = $1", &[&id]).await?;
+    Ok(())
+}

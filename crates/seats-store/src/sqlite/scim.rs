@@ -1,0 +1,616 @@
+//! Identity providers and their SCIM users and groups: the SQL behind that part of the Store
+//! trait. Each function runs inside the transaction its caller opened.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use seats_types::{formats, Timestamp};
+use serde_json::{json, Map, Value};
+
+use super::lifecycle::{self, end_devices, end_sessions};
+use super::{audit, json_text, ts};
+use crate::identity_provider::*;
+use crate::model::Actor;
+use crate::rules::seats_json;
+use crate::secret::SecretHash;
+use crate::{StoreError, StoreResult};
+
+const PROVIDER_COLUMNS: &str =
+    "id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at";
+
+fn object(text: &str) -> rusqlite::Result<Map<String, Value>> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
+}
+
+fn provider_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IdentityProviderRecord> {
+    let hash: Option<Vec<u8>> = r.get(6)?;
+    Ok(IdentityProviderRecord {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        name: r.get(2)?,
+        kind: r.get(3)?,
+        config: object(&r.get::<_, String>(4)?)?,
+        scim: ScimSettings {
+            flags: object(&r.get::<_, String>(5)?)?,
+            secret_hash: hash.as_deref().and_then(SecretHash::from_slice),
+        },
+        created_at: ts(r.get(7)?)?,
+        updated_at: ts(r.get(8)?)?,
+    })
+}
+
+pub(super) fn identity_provider(
+    conn: &Connection,
+    account_id: Option<&str>,
+    id: &str,
+) -> StoreResult<Option<IdentityProviderRecord>> {
+    let sql =
+        format!("SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = ?1 AND (?2 IS NULL OR account_id = ?2)");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![id, account_id], provider_from_row)
+        .optional()?)
+}
+
+fn must_provider(conn: &Connection, account_id: Option<&str>, id: &str) -> StoreResult<IdentityProviderRecord> {
+    identity_provider(conn, account_id, id)?.ok_or(StoreError::NotFound { positions: vec![] })
+}
+
+pub(super) fn identity_providers(
+    conn: &Connection,
+    account_id: &str,
+    scim_enabled: bool,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(Vec<IdentityProviderRecord>, u64)> {
+    let only = "(?2 = 0 OR json_extract(scim_config, '$.enabled') = 1)";
+    let total: u64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM identity_providers WHERE account_id = ?1 AND {only}"
+        ))?
+        .query_row(params![account_id, scim_enabled], |r| r.get(0))?;
+    let sql = format!(
+        "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE account_id = ?1 AND {only}
+         ORDER BY created_at, id LIMIT ?3 OFFSET ?4"
+    );
+    let providers = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![account_id, scim_enabled, clamp(limit), clamp(offset)],
+            provider_from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((providers, total))
+}
+
+/// SQLite integers are signed: a page past `i64::MAX` is simply empty.
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn secret_blob(hash: &Option<SecretHash>) -> Option<Vec<u8>> {
+    hash.map(|h| h.as_bytes().to_vec())
+}
+
+pub(super) fn create_identity_provider(
+    conn: &Connection,
+    account_id: &str,
+    write: IdentityProviderWrite,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<IdentityProviderRecord> {
+    if !lifecycle::account_exists(conn, account_id)? {
+        return Err(StoreError::NotFound { positions: vec![] });
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    conn.prepare_cached(
+        "INSERT INTO identity_providers (id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+    )?
+    .execute(params![
+        id,
+        account_id,
+        write.name,
+        write.kind,
+        json_text(&write.config)?,
+        json_text(&write.scim_flags)?,
+        secret_blob(&write.new_secret_hash),
+        now.unix_micros()
+    ])?;
+    let created = must_provider(conn, Some(account_id), &id)?;
+    audit(
+        conn,
+        now,
+        Some(account_id),
+        actor,
+        "identity_provider.create",
+        &id,
+        None,
+        Some(&provider_json(&created)),
+    )?;
+    Ok(created)
+}
+
+pub(super) fn update_identity_provider(
+    conn: &Connection,
+    account_id: &str,
+    id: &str,
+    write: IdentityProviderWrite,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<IdentityProviderRecord> {
+    let before = must_provider(conn, Some(account_id), id)?;
+    conn.prepare_cached(
+        "UPDATE identity_providers SET name = ?2, type = ?3, config = ?4, scim_config = ?5,
+                scim_secret_hash = COALESCE(?6, scim_secret_hash), updated_at = ?7 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        write.name,
+        write.kind,
+        json_text(&write.config)?,
+        json_text(&write.scim_flags)?,
+        secret_blob(&write.new_secret_hash),
+        now.unix_micros()
+    ])?;
+    let after = must_provider(conn, Some(account_id), id)?;
+    let (b, a) = (provider_json(&before), provider_json(&after));
+    if b != a || write.new_secret_hash.is_some() {
+        audit(
+            conn,
+            now,
+            Some(account_id),
+            actor,
+            "identity_provider.update",
+            id,
+            Some(&b),
+            Some(&a),
+        )?;
+    }
+    Ok(after)
+}
+
+pub(super) fn delete_identity_provider(
+    conn: &Connection,
+    account_id: &str,
+    id: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let before = must_provider(conn, Some(account_id), id)?;
+    // SCIM users and groups go with it (ON DELETE CASCADE); the account's users stay.
+    conn.prepare_cached("DELETE FROM identity_providers WHERE id = ?1")?
+        .execute([id])?;
+    audit(
+        conn,
+        now,
+        Some(account_id),
+        actor,
+        "identity_provider.delete",
+        id,
+        Some(&provider_json(&before)),
+        None,
+    )?;
+    Ok(())
+}
+
+/// A listing's conditions, naming only the filters given so the planner uses their index.
+struct Conditions {
+    sql: Vec<String>,
+    params: Vec<SqlValue>,
+}
+
+impl Conditions {
+    fn new(provider_id: &str) -> Self {
+        Conditions {
+            sql: vec!["provider_id = ?1".into()],
+            params: vec![SqlValue::Text(provider_id.into())],
+        }
+    }
+
+    fn equals(&mut self, column: &str, value: Option<String>) {
+        if let Some(value) = value {
+            self.params.push(SqlValue::Text(value));
+            self.sql.push(format!("{column} = ?{}", self.params.len()));
+        }
+    }
+
+    fn any_of(&mut self, column: &str, values: &[String]) {
+        if !values.is_empty() {
+            self.params.push(SqlValue::Text(json!(values).to_string()));
+            self.sql.push(format!(
+                "{column} IN (SELECT value FROM json_each(?{}))",
+                self.params.len()
+            ));
+        }
+    }
+
+    /// `(rows, total)` of `SELECT columns FROM table WHERE conditions` in creation order.
+    fn page<T>(
+        mut self,
+        conn: &Connection,
+        table: &str,
+        columns: &str,
+        offset: u64,
+        limit: u64,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<(Vec<T>, u64)> {
+        let conditions = self.sql.join(" AND ");
+        let total: u64 = conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM {table} WHERE {conditions}"))?
+            .query_row(params_from_iter(&self.params), |r| r.get(0))?;
+        self.params.push(SqlValue::Integer(clamp(limit)));
+        self.params.push(SqlValue::Integer(clamp(offset)));
+        let n = self.params.len();
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE {conditions} ORDER BY seq LIMIT ?{} OFFSET ?{n}",
+            n - 1
+        );
+        let rows = conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(&self.params), row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((rows, total))
+    }
+}
+
+const SCIM_USER_COLUMNS: &str = "id, provider_id, user_id, active, resource, version, created_at, updated_at";
+
+fn scim_user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScimUserRecord> {
+    Ok(ScimUserRecord {
+        id: r.get(0)?,
+        provider_id: r.get(1)?,
+        user_id: r.get(2)?,
+        active: r.get(3)?,
+        resource: object(&r.get::<_, String>(4)?)?,
+        version: r.get(5)?,
+        created_at: ts(r.get(6)?)?,
+        updated_at: ts(r.get(7)?)?,
+    })
+}
+
+pub(super) fn scim_users(
+    conn: &Connection,
+    provider_id: &str,
+    filter: ScimUserFilter,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(Vec<ScimUserRecord>, u64)> {
+    let mut c = Conditions::new(provider_id);
+    c.any_of("id", &filter.ids);
+    c.any_of("external_id", &filter.external_ids);
+    c.equals("user_name_key", filter.user_name.map(|u| u.to_lowercase()));
+    c.equals("email_key", filter.email.map(|e| formats::email_key(&e)));
+    c.equals("display_name", filter.display_name);
+    c.page(conn, "scim_users", SCIM_USER_COLUMNS, offset, limit, scim_user_from_row)
+}
+
+pub(super) fn scim_user(conn: &Connection, provider_id: &str, id: &str) -> StoreResult<Option<ScimUserRecord>> {
+    let sql = format!("SELECT {SCIM_USER_COLUMNS} FROM scim_users WHERE provider_id = ?1 AND id = ?2");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![provider_id, id], scim_user_from_row)
+        .optional()?)
+}
+
+fn check_version(found: u64, expected: ExpectedVersion) -> StoreResult<()> {
+    match expected {
+        Some(v) if v != found => Err(StoreError::Stale),
+        _ => Ok(()),
+    }
+}
+
+/// The account user of `email` (created, holding no seat, if there is none).
+fn linked_user(
+    conn: &Connection,
+    provider: &IdentityProviderRecord,
+    email: Option<&str>,
+    name: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<Option<String>> {
+    let Some(email) = email else { return Ok(None) };
+    let existing: Option<String> = conn
+        .prepare_cached("SELECT id FROM users WHERE account_id = ?1 AND email_key = ?2")?
+        .query_row(params![provider.account_id, formats::email_key(email)], |r| r.get(0))
+        .optional()?;
+    if existing.is_some() {
+        return Ok(existing);
+    }
+    let actor = Actor::IdentityProvider(provider.id.clone());
+    let user = lifecycle::create_user(conn, &provider.account_id, email, name.unwrap_or(""), &actor, now)?;
+    Ok(Some(user.id))
+}
+
+/// Deprovisions the account user `user_id` as the provider's flags say: sessions and devices
+/// end (`user_deprovision`), and the seat is freed (`seat_deprovision` as well). Audited with
+/// the provider as actor.
+fn deprovision(conn: &Connection, provider: &IdentityProviderRecord, user_id: &str, now: Timestamp) -> StoreResult<()> {
+    if !provider.scim.user_deprovision() {
+        return Ok(());
+    }
+    let Some((seat_uid, access, gateway)) = conn
+        .prepare_cached("SELECT seat_uid, access_seat, gateway_seat FROM users WHERE id = ?1")?
+        .query_row([user_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?))
+        })
+        .optional()?
+    else {
+        return Ok(());
+    };
+    let actor = Actor::IdentityProvider(provider.id.clone());
+    let account = Some(provider.account_id.as_str());
+    let sessions: u64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM sessions WHERE user_id = ?1")?
+        .query_row([user_id], |r| r.get(0))?;
+    let devices: u64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM devices WHERE user_id = ?1")?
+        .query_row([user_id], |r| r.get(0))?;
+    end_sessions(conn, user_id)?;
+    end_devices(conn, user_id)?;
+    let before = json!({"sessions": sessions, "devices": devices});
+    let after = json!({"sessions": 0, "devices": 0});
+    audit(
+        conn,
+        now,
+        account,
+        &actor,
+        ACTION_DEPROVISION_USER,
+        &seat_uid,
+        Some(&before),
+        Some(&after),
+    )?;
+    if provider.scim.seat_deprovision() && (access || gateway) {
+        conn.prepare_cached(
+            "UPDATE users SET access_seat = 0, gateway_seat = 0, seat_granted_at = NULL, updated_at = ?2 WHERE id = ?1",
+        )?
+        .execute(params![user_id, now.unix_micros()])?;
+        let (before, after) = (seats_json(access, gateway), seats_json(false, false));
+        audit(
+            conn,
+            now,
+            account,
+            &actor,
+            ACTION_DEPROVISION_SEAT,
+            &seat_uid,
+            Some(&before),
+            Some(&after),
+        )?;
+    }
+    Ok(())
+}
+
+/// True when a unique index refused the write.
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+pub(super) fn put_scim_user(
+    conn: &Connection,
+    provider_id: &str,
+    id: Option<&str>,
+    write: ScimUserWrite,
+    expected: ExpectedVersion,
+    now: Timestamp,
+) -> StoreResult<ScimUserRecord> {
+    let provider = must_provider(conn, None, provider_id)?;
+    let before = match id {
+        Some(id) => {
+            let before = scim_user(conn, provider_id, id)?.ok_or(StoreError::NotFound { positions: vec![] })?;
+            check_version(before.version, expected)?;
+            Some(before)
+        }
+        None => None,
+    };
+    let user_id = linked_user(
+        conn,
+        &provider,
+        write.email.as_deref(),
+        write.display_name.as_deref(),
+        now,
+    )?;
+    let id = before
+        .as_ref()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |b| b.id.clone());
+    let version = before.as_ref().map_or(1, |b| b.version + 1);
+    let created = before
+        .as_ref()
+        .map_or(now.unix_micros(), |b| b.created_at.unix_micros());
+    let written = conn
+        .prepare_cached(
+            "INSERT INTO scim_users (id, provider_id, user_id, user_name_key, external_id, email_key, display_name,
+                                     active, resource, version, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, user_name_key = excluded.user_name_key,
+                 external_id = excluded.external_id, email_key = excluded.email_key,
+                 display_name = excluded.display_name, active = excluded.active, resource = excluded.resource,
+                 version = excluded.version, updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            id,
+            provider_id,
+            user_id,
+            write.user_name.to_lowercase(),
+            write.external_id,
+            write.email.as_deref().map(formats::email_key),
+            write.display_name,
+            write.active,
+            json_text(&write.resource)?,
+            version,
+            created,
+            now.unix_micros()
+        ]);
+    match written {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Conflict(format!("userName {} is taken", write.user_name)))
+        }
+        other => other?,
+    };
+    let was_active = before.as_ref().is_none_or(|b| b.active);
+    if was_active && !write.active {
+        if let Some(user_id) = &user_id {
+            deprovision(conn, &provider, user_id, now)?;
+        }
+    }
+    scim_user(conn, provider_id, &id)?.ok_or_else(|| StoreError::other("SCIM user vanished"))
+}
+
+pub(super) fn delete_scim_user(
+    conn: &Connection,
+    provider_id: &str,
+    id: &str,
+    expected: ExpectedVersion,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let provider = must_provider(conn, None, provider_id)?;
+    let before = scim_user(conn, provider_id, id)?.ok_or(StoreError::NotFound { positions: vec![] })?;
+    check_version(before.version, expected)?;
+    conn.prepare_cached("DELETE FROM scim_users WHERE id = ?1")?
+        .execute([id])?;
+    if let (true, Some(user_id)) = (before.active, &before.user_id) {
+        deprovision(conn, &provider, user_id, now)?;
+    }
+    Ok(())
+}
+
+const SCIM_GROUP_COLUMNS: &str = "id, provider_id, display_name, resource, version, created_at, updated_at";
+
+fn scim_group_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScimGroupRecord> {
+    Ok(ScimGroupRecord {
+        id: r.get(0)?,
+        provider_id: r.get(1)?,
+        display_name: r.get(2)?,
+        resource: object(&r.get::<_, String>(3)?)?,
+        members: Vec::new(),
+        version: r.get(4)?,
+        created_at: ts(r.get(5)?)?,
+        updated_at: ts(r.get(6)?)?,
+    })
+}
+
+fn with_members(conn: &Connection, mut group: ScimGroupRecord) -> StoreResult<ScimGroupRecord> {
+    group.members = conn
+        .prepare_cached("SELECT user_id FROM scim_group_members WHERE group_id = ?1 ORDER BY user_id")?
+        .query_map([&group.id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(group)
+}
+
+pub(super) fn scim_groups(
+    conn: &Connection,
+    provider_id: &str,
+    filter: ScimGroupFilter,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(Vec<ScimGroupRecord>, u64)> {
+    let mut c = Conditions::new(provider_id);
+    c.any_of("id", &filter.ids);
+    c.any_of("external_id", &filter.external_ids);
+    c.equals("display_name", filter.display_name);
+    let (groups, total) = c.page(
+        conn,
+        "scim_groups",
+        SCIM_GROUP_COLUMNS,
+        offset,
+        limit,
+        scim_group_from_row,
+    )?;
+    let groups = groups
+        .into_iter()
+        .map(|g| with_members(conn, g))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok((groups, total))
+}
+
+pub(super) fn scim_group(conn: &Connection, provider_id: &str, id: &str) -> StoreResult<Option<ScimGroupRecord>> {
+    let sql = format!("SELECT {SCIM_GROUP_COLUMNS} FROM scim_groups WHERE provider_id = ?1 AND id = ?2");
+    conn.prepare_cached(&sql)?
+        .query_row(params![provider_id, id], scim_group_from_row)
+        .optional()?
+        .map(|g| with_members(conn, g))
+        .transpose()
+}
+
+pub(super) fn put_scim_group(
+    conn: &Connection,
+    provider_id: &str,
+    id: Option<&str>,
+    write: ScimGroupWrite,
+    expected: ExpectedVersion,
+    now: Timestamp,
+) -> StoreResult<ScimGroupRecord> {
+    must_provider(conn, None, provider_id)?;
+    let before = match id {
+        Some(id) => {
+            let before = scim_group(conn, provider_id, id)?.ok_or(StoreError::NotFound { positions: vec![] })?;
+            check_version(before.version, expected)?;
+            Some(before)
+        }
+        None => None,
+    };
+    let unknown: Vec<usize> = write
+        .members
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| match scim_user(conn, provider_id, m) {
+            Ok(Some(_)) => None,
+            _ => Some(i),
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(StoreError::NotFound { positions: unknown });
+    }
+    let id = before
+        .as_ref()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |b| b.id.clone());
+    let version = before.as_ref().map_or(1, |b| b.version + 1);
+    let created = before
+        .as_ref()
+        .map_or(now.unix_micros(), |b| b.created_at.unix_micros());
+    let written = conn
+        .prepare_cached(
+            "INSERT INTO scim_groups (id, provider_id, display_name, external_id, resource, version, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, external_id = excluded.external_id,
+                 resource = excluded.resource, version = excluded.version, updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            id,
+            provider_id,
+            write.display_name,
+            write.external_id,
+            json_text(&write.resource)?,
+            version,
+            created,
+            now.unix_micros()
+        ]);
+    match written {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Conflict(format!(
+                "displayName {} is taken",
+                write.display_name
+            )))
+        }
+        other => other?,
+    };
+    conn.prepare_cached("DELETE FROM scim_group_members WHERE group_id = ?1")?
+        .execute([&id])?;
+    let mut insert =
+        conn.prepare_cached("INSERT OR IGNORE INTO scim_group_members (group_id, user_id) VALUES (?1, ?2)")?;
+    for member in &write.members {
+        insert.execute(params![id, member])?;
+    }
+    scim_group(conn, provider_id, &id)?.ok_or_else(|| StoreError::other("SCIM group vanished"))
+}
+
+pub(super) fn delete_scim_group(
+    conn: &Connection,
+    provider_id: &str,
+    id: &str,
+    expected: ExpectedVersion,
+) -> StoreResult<()> {
+    let before = scim_group(conn, provider_id, id)?.ok_or(StoreError::NotFound { positions: vec![] })?;
+    check_version(before.version, expected)?;
+    conn.prepare_cached("DELETE FROM scim_groups WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
