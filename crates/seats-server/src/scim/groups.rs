@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::ScimProvider;
 use super::error::ScimError;
-use super::views::{group_resource, GROUP_SCHEMA};
+use super::views::{group_resource, project, GROUP_SCHEMA};
 use super::{filter, if_match, list_response, paging, patch, Scim};
 use crate::extract::JsonBody;
 use crate::routes::pagination::QueryPairs;
@@ -120,18 +120,15 @@ pub async fn list(State(state): State<AppState>, scim: ScimProvider, query: Quer
         .store
         .scim_groups(&scim.provider.id, filter, start - 1, count)
         .await?;
-    // `excludedAttributes=members` (Entra asks for it) leaves the member lists out.
-    let without_members = query
-        .get("excludedAttributes")
-        .is_some_and(|a| a.split(',').any(|a| a.trim().eq_ignore_ascii_case("members")));
+    // Entra asks for `excludedAttributes=members`: member lists can be long.
     let resources = groups
         .iter()
         .map(|g| {
-            let mut r = group_resource(g, &scim.base);
-            if without_members {
-                r.as_object_mut().map(|o| o.remove("members"));
-            }
-            r
+            project(
+                group_resource(g, &scim.base),
+                query.get("attributes"),
+                query.get("excludedAttributes"),
+            )
         })
         .collect();
     Ok(list_response(resources, total, start))
@@ -152,9 +149,12 @@ pub async fn get(
     State(state): State<AppState>,
     scim: ScimProvider,
     Path((_, id)): Path<(String, String)>,
+    query: QueryPairs,
 ) -> Result<Scim, ScimError> {
     let group = load(&state, &scim, &id).await?;
-    Ok(Scim::resource(group_resource(&group, &scim.base), false))
+    let view = group_resource(&group, &scim.base);
+    let view = project(view, query.get("attributes"), query.get("excludedAttributes"));
+    Ok(Scim::resource(view, false))
 }
 
 pub async fn replace(

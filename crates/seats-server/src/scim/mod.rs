@@ -20,7 +20,7 @@ pub mod views;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
@@ -35,34 +35,70 @@ pub const MAX_RESULTS: u64 = 1000;
 /// `count` when a list does not give one.
 const DEFAULT_COUNT: u64 = 100;
 
-/// The SCIM routes of every provider.
+/// The SCIM routes of every provider. Unknown paths under a provider's base and methods a
+/// route does not serve answer with SCIM errors (404, 405), not Cloudflare's envelope.
 pub fn router() -> Router<AppState> {
     let base = "/populations/{identity_provider_id}/scim/v2";
+    let at = |path: &str| format!("{base}{path}");
     Router::new()
         .route(
-            &format!("{base}/ServiceProviderConfig"),
-            get(discovery::service_provider_config),
+            &at("/ServiceProviderConfig"),
+            get(discovery::service_provider_config).fallback(no_method),
         )
-        .route(&format!("{base}/ResourceTypes"), get(discovery::resource_types))
-        .route(&format!("{base}/ResourceTypes/{{name}}"), get(discovery::resource_type))
-        .route(&format!("{base}/Schemas"), get(discovery::schemas))
-        .route(&format!("{base}/Schemas/{{urn}}"), get(discovery::schema))
-        .route(&format!("{base}/Users"), get(users::list).post(users::create))
         .route(
-            &format!("{base}/Users/{{id}}"),
+            &at("/ResourceTypes"),
+            get(discovery::resource_types).fallback(no_method),
+        )
+        .route(
+            &at("/ResourceTypes/{name}"),
+            get(discovery::resource_type).fallback(no_method),
+        )
+        .route(&at("/Schemas"), get(discovery::schemas).fallback(no_method))
+        .route(&at("/Schemas/{urn}"), get(discovery::schema).fallback(no_method))
+        .route(&at("/Users"), get(users::list).post(users::create).fallback(no_method))
+        .route(
+            &at("/Users/{id}"),
             get(users::get)
                 .put(users::replace)
                 .patch(users::patch)
-                .delete(users::delete),
+                .delete(users::delete)
+                .fallback(no_method),
         )
-        .route(&format!("{base}/Groups"), get(groups::list).post(groups::create))
         .route(
-            &format!("{base}/Groups/{{id}}"),
+            &at("/Groups"),
+            get(groups::list).post(groups::create).fallback(no_method),
+        )
+        .route(
+            &at("/Groups/{id}"),
             get(groups::get)
                 .put(groups::replace)
                 .patch(groups::patch)
-                .delete(groups::delete),
+                .delete(groups::delete)
+                .fallback(no_method),
         )
+        .route(&at("/.search"), post(search_all).fallback(no_method))
+        .route(&at("/{*rest}"), any(no_route))
+}
+
+async fn no_method() -> ScimError {
+    ScimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        "this endpoint does not serve that method",
+    )
+}
+
+async fn no_route() -> ScimError {
+    ScimError::new(StatusCode::NOT_FOUND, None, "no such SCIM endpoint")
+}
+
+/// A search across resource types (RFC 7644 §3.4.3) is not offered: 501, as the RFC says.
+async fn search_all() -> ScimError {
+    ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        "searching several resource types at once is not supported; query /Users or /Groups",
+    )
 }
 
 /// A SCIM response: `application/scim+json`, with `ETag` and `Location` when given.

@@ -127,10 +127,21 @@ fn parse_path(raw: &str) -> Result<Path, ScimError> {
     if let Some(prefix) = CORE_PREFIXES.iter().find(|p| lower.starts_with(*p)) {
         rest = &raw[prefix.len()..];
     } else if lower.starts_with("urn:") {
-        // An extension: the URN runs up to the last ':' before the attribute.
+        // An extension: the URN runs up to the last ':' before the attribute. URNs end in a
+        // version and a resource name (`...:2.0:User`): a path ending there is the whole
+        // extension, an attribute of the resource named by its URN.
         let cut = raw.find('[').unwrap_or(raw.len());
         let colon = raw[..cut].rfind(':').ok_or_else(bad)?;
-        urn = Some(raw[..colon].to_owned());
+        let head = &raw[..colon];
+        if head.rsplit(':').next().is_some_and(|segment| segment.contains('.')) {
+            return Ok(Path {
+                urn: None,
+                attr: raw.to_owned(),
+                filter: None,
+                sub: None,
+            });
+        }
+        urn = Some(head.to_owned());
         rest = &raw[colon + 1..];
     }
     let (head, filter, tail) = match rest.split_once('[') {
@@ -353,6 +364,29 @@ mod tests {
                    "phoneNumbers": [{"type": "mobile", "value": "+1"}],
                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}})
         );
+    }
+
+    #[test]
+    fn a_whole_extension_is_added_replaced_and_removed_by_its_urn() {
+        const EXT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let out = patch(
+            json!({"userName": "a"}),
+            json!([{"op": "add", "path": EXT, "value": {"department": "R&D"}},
+                   {"op": "add", "path": EXT, "value": {"division": "X"}}]),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"userName": "a", EXT: {"department": "R&D", "division": "X"}})
+        );
+        let out = patch(
+            out,
+            json!([{"op": "replace", "path": EXT, "value": {"costCenter": "9"}}]),
+        )
+        .unwrap();
+        assert_eq!(out, json!({"userName": "a", EXT: {"costCenter": "9"}}));
+        let out = patch(out, json!([{"op": "remove", "path": EXT}])).unwrap();
+        assert_eq!(out, json!({"userName": "a"}));
     }
 
     #[test]

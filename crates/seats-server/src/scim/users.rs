@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::auth::ScimProvider;
 use super::error::ScimError;
 use super::patch::find;
-use super::views::{user_resource, USER_SCHEMA};
+use super::views::{project, user_resource, USER_SCHEMA};
 use super::{filter, if_match, list_response, paging, patch, Scim};
 use crate::extract::JsonBody;
 use crate::routes::pagination::QueryPairs;
@@ -80,15 +80,22 @@ pub fn check(body: Value) -> Result<ScimUserWrite, ScimError> {
             Some(_) => return Err(ScimError::invalid_value(format!("{key} must be a string"))),
         }
     }
-    // Some clients send `"active": "False"`: a boolean in a string.
+    // Some clients send `"active": "False"`: a boolean in a string. Absent, the user is
+    // active (and the attribute stays absent).
     let active = match resource.get("active") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
+        None => None,
+        Some(Value::Null) => {
+            resource.remove("active");
+            None
+        }
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
         Some(_) => return Err(ScimError::invalid_value("active must be a boolean")),
     };
-    resource.insert("active".into(), Value::Bool(active));
+    if let Some(active) = active {
+        resource.insert("active".into(), Value::Bool(active));
+    }
     match resource.get("emails") {
         None | Some(Value::Null) => {}
         Some(Value::Array(emails)) if emails.iter().all(Value::is_object) => {}
@@ -122,7 +129,16 @@ pub async fn list(State(state): State<AppState>, scim: ScimProvider, query: Quer
         .store
         .scim_users(&scim.provider.id, filter, start - 1, count)
         .await?;
-    let resources = users.iter().map(|u| user_resource(u, &scim.base)).collect();
+    let resources = users
+        .iter()
+        .map(|u| {
+            project(
+                user_resource(u, &scim.base),
+                query.get("attributes"),
+                query.get("excludedAttributes"),
+            )
+        })
+        .collect();
     Ok(list_response(resources, total, start))
 }
 
@@ -139,9 +155,12 @@ pub async fn get(
     State(state): State<AppState>,
     scim: ScimProvider,
     Path((_, id)): Path<(String, String)>,
+    query: QueryPairs,
 ) -> Result<Scim, ScimError> {
     let user = load(&state, &scim, &id).await?;
-    Ok(Scim::resource(user_resource(&user, &scim.base), false))
+    let view = user_resource(&user, &scim.base);
+    let view = project(view, query.get("attributes"), query.get("excludedAttributes"));
+    Ok(Scim::resource(view, false))
 }
 
 pub async fn replace(
@@ -181,7 +200,6 @@ pub async fn patch(
             return Err(StoreError::Stale.into());
         }
         let mut resource = current.resource.clone();
-        resource.insert("active".into(), Value::Bool(current.active));
         patch::apply(&mut resource, &body)?;
         if let Some(key) = find(&resource, "id") {
             resource.remove(&key);

@@ -42,8 +42,7 @@ pub fn user_resource(u: &ScimUserRecord, base: &str) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), json!(u.id));
     out.extend(u.resource.clone());
-    out.insert("active".into(), json!(u.active));
-    out.entry("schemas").or_insert_with(|| json!([USER_SCHEMA]));
+    list_extensions(&mut out, USER_SCHEMA);
     out.insert(
         "meta".into(),
         meta(
@@ -62,7 +61,7 @@ pub fn group_resource(g: &ScimGroupRecord, base: &str) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), json!(g.id));
     out.extend(g.resource.clone());
-    out.entry("schemas").or_insert_with(|| json!([GROUP_SCHEMA]));
+    list_extensions(&mut out, GROUP_SCHEMA);
     let members: Vec<Value> = g
         .members
         .iter()
@@ -80,6 +79,131 @@ pub fn group_resource(g: &ScimGroupRecord, base: &str) -> Value {
         ),
     );
     Value::Object(out)
+}
+
+/// `schemas` lists the core schema and exactly the extensions the resource holds (RFC 7643
+/// §3: an extension's attributes live under its URN, which `schemas` must name); an extension
+/// left empty by a PATCH is dropped.
+fn list_extensions(resource: &mut Map<String, Value>, core: &str) {
+    resource.retain(|k, v| !(k.starts_with("urn:") && v.as_object().is_some_and(Map::is_empty)));
+    let mut schemas = vec![json!(core)];
+    schemas.extend(resource.keys().filter(|k| k.starts_with("urn:")).map(|k| json!(k)));
+    resource.insert("schemas".into(), Value::Array(schemas));
+}
+
+/// Which attributes a response carries (RFC 7644 §3.4.2.5): with `attributes`, only those
+/// (and `id`, `schemas`, `meta`, always returned); with `excludedAttributes`, all but those.
+/// Names are case-insensitive and may be `attr.sub` or prefixed by a schema URN.
+pub fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
+    let Value::Object(mut obj) = resource else {
+        return resource;
+    };
+    let parse = |list: &str| -> Vec<Vec<String>> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(split_path)
+            .collect()
+    };
+    if let Some(list) = attributes.filter(|a| !a.trim().is_empty()) {
+        let wanted = parse(list);
+        let mut out = Map::new();
+        for key in ["id", "schemas", "meta"] {
+            if let Some(v) = obj.remove(key) {
+                out.insert(key.into(), v);
+            }
+        }
+        for path in &wanted {
+            copy_path(&obj, &mut out, path);
+        }
+        obj = out;
+    } else if let Some(list) = excluded {
+        for path in parse(list) {
+            if !["id", "schemas"].contains(&path[0].as_str()) {
+                remove_path(&mut obj, &path);
+            }
+        }
+    }
+    Value::Object(obj)
+}
+
+/// `urn:...:enterprise:2.0:User:manager.value` -> [urn, manager, value];
+/// `urn:...:core:2.0:User:name.givenName` -> [name, givenName].
+fn split_path(raw: &str) -> Vec<String> {
+    let lower = raw.to_ascii_lowercase();
+    for core in [USER_SCHEMA, GROUP_SCHEMA] {
+        let prefix = format!("{}:", core.to_ascii_lowercase());
+        if lower.starts_with(&prefix) {
+            return raw[prefix.len()..].split('.').map(str::to_owned).collect();
+        }
+    }
+    if lower.starts_with("urn:") {
+        // An extension URN, alone or followed by `:attr[.sub]`: URNs end in a version-like
+        // segment followed by a resource name (`...:2.0:User`), so split at the last ':'
+        // only when what follows it is not the whole URN's last segment.
+        if let Some(colon) = raw.rfind(':') {
+            let (head, tail) = (&raw[..colon], &raw[colon + 1..]);
+            if head.rsplit(':').next().is_some_and(|seg| seg.contains('.')) {
+                // `...:2.0:User` alone: the whole extension.
+                return vec![raw.to_owned()];
+            }
+            let mut path = vec![head.to_owned()];
+            path.extend(tail.split('.').map(str::to_owned));
+            return path;
+        }
+    }
+    raw.split('.').map(str::to_owned).collect()
+}
+
+fn key_of(obj: &Map<String, Value>, name: &str) -> Option<String> {
+    obj.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
+}
+
+fn copy_path(from: &Map<String, Value>, to: &mut Map<String, Value>, path: &[String]) {
+    let Some(key) = key_of(from, &path[0]) else { return };
+    let value = &from[&key];
+    if path.len() == 1 {
+        to.insert(key, value.clone());
+        return;
+    }
+    match value {
+        Value::Object(inner) => {
+            let slot = to.entry(key).or_insert_with(|| Value::Object(Map::new()));
+            if let Some(slot) = slot.as_object_mut() {
+                copy_path(inner, slot, &path[1..]);
+            }
+        }
+        Value::Array(items) => {
+            let picked: Vec<Value> = items
+                .iter()
+                .filter_map(Value::as_object)
+                .map(|item| {
+                    let mut out = Map::new();
+                    copy_path(item, &mut out, &path[1..]);
+                    Value::Object(out)
+                })
+                .collect();
+            to.insert(key, Value::Array(picked));
+        }
+        _ => {}
+    }
+}
+
+fn remove_path(obj: &mut Map<String, Value>, path: &[String]) {
+    let Some(key) = key_of(obj, &path[0]) else { return };
+    if path.len() == 1 {
+        obj.remove(&key);
+        return;
+    }
+    match obj.get_mut(&key) {
+        Some(Value::Object(inner)) => remove_path(inner, &path[1..]),
+        Some(Value::Array(items)) => {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                remove_path(item, &path[1..]);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn text(resource: &Map<String, Value>, key: &str) -> Option<String> {

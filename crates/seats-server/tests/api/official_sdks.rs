@@ -3,6 +3,8 @@
 //!
 //! - Python: `pip install cloudflare`; the interpreter is `$SEATS_PYTHON` or `python3`.
 //! - TypeScript: `npm ci --prefix tests/sdk` (the version is pinned in tests/sdk/package.json).
+//! - scim2-tester (an independent SCIM checker, not an SDK, run the same way):
+//!   `pip install -r tests/scim/requirements.txt`.
 //!
 //! Without an SDK installed its test skips, saying so, unless `SEATS_REQUIRE_SDK_TESTS=1`
 //! (set by `.ci/run`, which installs both).
@@ -119,6 +121,132 @@ async fn official_typescript_sdk_edits_seats() {
         let mut cmd = Command::new("node");
         cmd.current_dir(sdk_dir()).arg("ts_edit_seats.cjs");
         run_script(cmd, (false, true)).await;
+    })
+    .await;
+}
+
+/// The Python SDK manages identity providers; between its steps the test provisions Alice
+/// over SCIM with the secret the SDK was shown and deactivates her, which frees her seat, and
+/// the SDK then lists her as a SCIM user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_manages_identity_providers() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    on_each_backend(|| async {
+        let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
+        if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
+            return;
+        }
+        let app = spawn_app(&test_seed()).await;
+        let mut child = Command::new(python)
+            .arg(sdk_dir().join("python_identity_providers.py"))
+            .env("SEATS_BASE_URL", app.url("/client/v4"))
+            .env("SEATS_ACCOUNT_ID", ACCOUNT)
+            .env("SEATS_EMAIL", EMAIL)
+            .env("SEATS_KEY", KEY)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let first = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            (line, stdout)
+        });
+        let (line, mut stdout) = first.await.unwrap();
+        let Some([id, secret]) = line
+            .trim()
+            .strip_prefix("idp: ok ")
+            .map(|rest| rest.split(' ').map(str::to_owned).collect::<Vec<_>>())
+            .and_then(|v| <[String; 2]>::try_from(v).ok())
+        else {
+            let output = child.wait_with_output().unwrap();
+            panic!("SDK script failed: {line}\n{}", String::from_utf8_lossy(&output.stderr));
+        };
+
+        let scim = app.url(&format!("/populations/{id}/scim/v2/Users"));
+        let created: serde_json::Value = app
+            .client
+            .post(&scim)
+            .bearer_auth(&secret)
+            .json(&serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "alice", "externalId": "00u1", "emails": [{"value": "alice@example.com", "primary": true}]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let resp = app
+            .client
+            .patch(format!("{scim}/{}", created["id"].as_str().unwrap()))
+            .bearer_auth(&secret)
+            .json(&serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"active": false}}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let alice = app.user(ALICE_SEAT).await;
+        assert_eq!((alice.access_seat, alice.gateway_seat), (false, false), "seat freed");
+
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let rest = tokio::task::spawn_blocking(move || {
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+            let output = child.wait_with_output().unwrap();
+            (rest, output)
+        });
+        let (rest, output) = rest.await.unwrap();
+        assert!(
+            output.status.success(),
+            "SDK script failed:\n{rest}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(rest.contains("scim users: ok") && rest.contains("delete: ok"), "{rest}");
+    })
+    .await;
+}
+
+/// scim2-tester, an independent SCIM 2.0 conformance checker (pinned in
+/// tests/scim/requirements.txt), finds no error (no broken MUST of RFC 7643/7644) in a
+/// provider's SCIM endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim2_tester_finds_no_error() {
+    on_each_backend(|| async {
+        let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
+        if !sdk_available(
+            "scim2-tester",
+            Command::new(&python).args(["-c", "import scim2_tester, httpx2"]),
+        ) {
+            return;
+        }
+        let app = spawn_app(&test_seed()).await;
+        let (status, body) = app
+            .call(
+                reqwest::Method::POST,
+                &format!("/accounts/{ACCOUNT}/access/identity_providers"),
+                Auth::Key(EMAIL, KEY),
+                Some(serde_json::json!({"name": "Okta", "type": "okta", "config": {},
+                    "scim_config": {"enabled": true, "user_deprovision": true, "seat_deprovision": true}})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let scim = &body["result"]["scim_config"];
+        let mut cmd = Command::new(python);
+        cmd.arg(sdk_dir().join("../scim/check.py"))
+            .arg(scim["scim_base_url"].as_str().unwrap())
+            .arg(scim["secret"].as_str().unwrap());
+        let stdout = run_sdk(cmd).await;
+        let summary = stdout.lines().last().unwrap_or_default();
+        assert!(
+            summary.starts_with("scim2-tester: ") && !summary.contains("ERROR"),
+            "{stdout}"
+        );
+        assert!(summary.contains("SUCCESS"), "{stdout}");
     })
     .await;
 }
