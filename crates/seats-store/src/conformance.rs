@@ -760,6 +760,56 @@ pub async fn export_import_round_trip(source: &dyn Store, target: &dyn Store) {
         .await
         .unwrap();
     assert!(source.claim_sweep(t0, at("2030-01-01T01:00:00Z")).await.unwrap());
+    let provider = source
+        .create_identity_provider(
+            ACCOUNT,
+            crate::identity_provider::IdentityProviderWrite {
+                name: "Okta".into(),
+                kind: "okta".into(),
+                config: serde_json::json!({"okta_account": "https://x.okta.com"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                scim_flags: serde_json::json!({"enabled": true}).as_object().unwrap().clone(),
+                new_secret_hash: Some(crate::secret::Secret::new("scim-secret").hash()),
+            },
+            op.clone(),
+            t0,
+        )
+        .await
+        .unwrap();
+    let scim_user = |name: &str, email: &str| {
+        crate::identity_provider::ScimUserWrite::from_resource(
+            serde_json::json!({"userName": name, "externalId": format!("ext-{name}"),
+                "emails": [{"value": email, "primary": true}], "name": {"givenName": name}})
+            .as_object()
+            .unwrap()
+            .clone(),
+        )
+    };
+    let linked = source
+        .put_scim_user(&provider.id, None, scim_user("m", "m@x.com"), None, t0)
+        .await
+        .unwrap();
+    source
+        .put_scim_user(&provider.id, None, scim_user("new", "new@x.com"), None, t0)
+        .await
+        .unwrap();
+    source
+        .put_scim_group(
+            &provider.id,
+            None,
+            crate::identity_provider::ScimGroupWrite {
+                resource: serde_json::json!({"displayName": "Eng"}).as_object().unwrap().clone(),
+                display_name: "Eng".into(),
+                external_id: Some("g1".into()),
+                members: vec![linked.id.clone()],
+            },
+            None,
+            t0,
+        )
+        .await
+        .unwrap();
 
     let exported = export_all(source).await;
     assert!(matches!(exported[0], crate::export::Record::Header { .. }));
@@ -777,6 +827,9 @@ pub async fn export_import_round_trip(source: &dyn Store, target: &dyn Store) {
         "login",
         "member",
         "token",
+        "identity_provider",
+        "scim_user",
+        "scim_group",
         "audit",
         "sweep_schedule",
     ] {
@@ -788,7 +841,7 @@ pub async fn export_import_round_trip(source: &dyn Store, target: &dyn Store) {
         );
     }
     let summary = import_all(target, exported.clone()).await.unwrap();
-    assert_eq!((summary.accounts, summary.users), (1, 5));
+    assert_eq!((summary.accounts, summary.users), (1, 6), "new@x.com came with SCIM");
     assert_eq!(export_all(target).await, exported, "the target exports the same state");
 
     let (a, b) = (

@@ -86,6 +86,50 @@ pub enum Record {
         created_at: i64,
         modified_at: i64,
     },
+    /// An identity provider; its SCIM secret travels as the SHA-256 hash the database holds.
+    IdentityProvider {
+        id: String,
+        account_id: String,
+        name: String,
+        #[serde(rename = "type")]
+        kind: String,
+        /// JSON text.
+        config: String,
+        /// JSON text.
+        scim_config: String,
+        scim_secret_hash: Option<String>,
+        created_at: i64,
+        updated_at: i64,
+    },
+    /// A SCIM user, in the order they were created.
+    ScimUser {
+        id: String,
+        provider_id: String,
+        user_id: Option<String>,
+        user_name_key: String,
+        external_id: Option<String>,
+        email_key: Option<String>,
+        display_name: Option<String>,
+        active: bool,
+        /// JSON text.
+        resource: String,
+        version: i64,
+        created_at: i64,
+        updated_at: i64,
+    },
+    /// A SCIM group with the ids of its members, in the order groups were created.
+    ScimGroup {
+        id: String,
+        provider_id: String,
+        display_name: String,
+        external_id: Option<String>,
+        /// JSON text.
+        resource: String,
+        version: i64,
+        created_at: i64,
+        updated_at: i64,
+        members: Vec<String>,
+    },
     /// An audit event with its place in the one order of the log.
     Audit {
         seq: i64,

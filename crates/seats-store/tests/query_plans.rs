@@ -188,7 +188,93 @@ async fn run_operations(store: &dyn Store, steps: &AtomicU64) -> BTreeMap<&'stat
     );
     let removed = measure!("expire_seats", store.expire_seats(Some(ACCOUNT), now));
     assert_eq!(removed.len(), STALE_USERS, "the sweep freed the stale seats only");
+    scim_operations(store, steps, now, &mut costs).await;
     costs
+}
+
+/// The identity provider and SCIM operations, each once, measured into `costs`.
+async fn scim_operations(
+    store: &dyn Store,
+    steps: &AtomicU64,
+    now: Timestamp,
+    costs: &mut BTreeMap<&'static str, u64>,
+) {
+    use seats_store::identity_provider::*;
+    let actor = Actor::Operator;
+    macro_rules! measure {
+        ($name:expr, $op:expr) => {{
+            let before = steps.load(Ordering::SeqCst);
+            let out = $op.await.unwrap();
+            costs.insert($name, steps.load(Ordering::SeqCst) - before);
+            out
+        }};
+    }
+    let object = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let provider = IdentityProviderWrite {
+        name: "Okta".into(),
+        kind: "okta".into(),
+        config: object(serde_json::json!({})),
+        scim_flags: object(serde_json::json!({"enabled": true, "user_deprovision": true, "seat_deprovision": true})),
+        new_secret_hash: Some(seats_store::secret::Secret::new("s").hash()),
+    };
+    let p = measure!(
+        "create_identity_provider",
+        store.create_identity_provider(ACCOUNT, provider, actor.clone(), now)
+    );
+    measure!("identity_provider", store.identity_provider(None, &p.id));
+    measure!("identity_providers", store.identity_providers(ACCOUNT, true, 0, 50));
+    let resource = |active: bool| {
+        object(
+            serde_json::json!({"userName": "user8", "externalId": "x8", "active": active,
+            "emails": [{"value": "user8@example.com", "primary": true}]}),
+        )
+    };
+    let u = measure!(
+        "put_scim_user create (linked)",
+        store.put_scim_user(&p.id, None, ScimUserWrite::from_resource(resource(true)), None, now)
+    );
+    let by = |f: ScimUserFilter| store.scim_users(&p.id, f, 0, 50);
+    measure!(
+        "scim_users userName",
+        by(ScimUserFilter {
+            user_name: Some("USER8".into()),
+            ..Default::default()
+        })
+    );
+    measure!(
+        "scim_users email",
+        by(ScimUserFilter {
+            email: Some("user8@example.com".into()),
+            ..Default::default()
+        })
+    );
+    measure!(
+        "scim_users externalId",
+        by(ScimUserFilter {
+            external_ids: vec!["x8".into()],
+            ..Default::default()
+        })
+    );
+    measure!("scim_user", store.scim_user(&p.id, &u.id));
+    measure!(
+        "put_scim_user deactivate (frees the seat)",
+        store.put_scim_user(
+            &p.id,
+            Some(&u.id),
+            ScimUserWrite::from_resource(resource(false)),
+            Some(1),
+            now
+        )
+    );
+    let group = ScimGroupWrite {
+        resource: object(serde_json::json!({"displayName": "Eng"})),
+        display_name: "Eng".into(),
+        external_id: None,
+        members: vec![u.id.clone()],
+    };
+    let g = measure!("put_scim_group", store.put_scim_group(&p.id, None, group, None, now));
+    measure!("scim_group", store.scim_group(&p.id, &g.id));
+    measure!("delete_scim_user", store.delete_scim_user(&p.id, &u.id, None, now));
 }
 
 fn plan(conn: &Connection, sql: &str) -> Vec<String> {
@@ -213,6 +299,10 @@ fn full_scan(detail: &str) -> Option<&'static str> {
         ("devices", "devices"),
         ("d", "devices"),
         ("logins", "logins"),
+        ("scim_users", "scim_users"),
+        ("scim_groups", "scim_groups"),
+        ("scim_group_members", "scim_group_members"),
+        ("identity_providers", "identity_providers"),
     ];
     let scanned = detail.strip_prefix("SCAN ")?.split_whitespace().next()?;
     if detail.contains("VIRTUAL TABLE INDEX") {

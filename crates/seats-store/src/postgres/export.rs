@@ -168,6 +168,71 @@ pub(super) async fn export(client: &mut deadpool_postgres::Object, out: mpsc::Se
     n += send_rows(
         db,
         &out,
+        "SELECT id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at
+         FROM identity_providers ORDER BY created_at, id",
+        |r| {
+            Ok(Record::IdentityProvider {
+                id: r.try_get(0)?,
+                account_id: r.try_get(1)?,
+                name: r.try_get(2)?,
+                kind: r.try_get(3)?,
+                config: r.try_get(4)?,
+                scim_config: r.try_get(5)?,
+                scim_secret_hash: r.try_get::<_, Option<Vec<u8>>>(6)?.map(hex::encode),
+                created_at: r.try_get(7)?,
+                updated_at: r.try_get(8)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(
+        db,
+        &out,
+        "SELECT id, provider_id, user_id, user_name_key, external_id, email_key, display_name, active, resource,
+                version, created_at, updated_at
+         FROM scim_users ORDER BY seq",
+        |r| {
+            Ok(Record::ScimUser {
+                id: r.try_get(0)?,
+                provider_id: r.try_get(1)?,
+                user_id: r.try_get(2)?,
+                user_name_key: r.try_get(3)?,
+                external_id: r.try_get(4)?,
+                email_key: r.try_get(5)?,
+                display_name: r.try_get(6)?,
+                active: r.try_get(7)?,
+                resource: r.try_get(8)?,
+                version: r.try_get(9)?,
+                created_at: r.try_get(10)?,
+                updated_at: r.try_get(11)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(
+        db,
+        &out,
+        "SELECT g.id, g.provider_id, g.display_name, g.external_id, g.resource, g.version, g.created_at, g.updated_at,
+                ARRAY(SELECT m.user_id FROM scim_group_members m WHERE m.group_id = g.id ORDER BY m.user_id)
+         FROM scim_groups g ORDER BY g.seq",
+        |r| {
+            Ok(Record::ScimGroup {
+                id: r.try_get(0)?,
+                provider_id: r.try_get(1)?,
+                display_name: r.try_get(2)?,
+                external_id: r.try_get(3)?,
+                resource: r.try_get(4)?,
+                version: r.try_get(5)?,
+                created_at: r.try_get(6)?,
+                updated_at: r.try_get(7)?,
+                members: r.try_get(8)?,
+            })
+        },
+    )
+    .await?;
+    n += send_rows(
+        db,
+        &out,
         "SELECT seq, at, account_id, actor_kind, actor_id, action, subject, before, after
          FROM audit_events ORDER BY seq",
         |r| {
@@ -432,6 +497,98 @@ async fn import_one(db: &impl GenericClient, record: Record) -> StoreResult<()> 
                     &created_at,
                     &modified_at,
                 ],
+            )
+            .await?;
+        }
+        Record::IdentityProvider {
+            id,
+            account_id,
+            name,
+            kind,
+            config,
+            scim_config,
+            scim_secret_hash,
+            created_at,
+            updated_at,
+        } => {
+            let hash = scim_secret_hash.as_deref().map(hash_from_hex).transpose()?;
+            execute(
+                db,
+                "INSERT INTO identity_providers (id, account_id, name, type, config, scim_config, scim_secret_hash,
+                                                 created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &id,
+                    &account_id,
+                    &name,
+                    &kind,
+                    &config,
+                    &scim_config,
+                    &hash,
+                    &created_at,
+                    &updated_at,
+                ],
+            )
+            .await?;
+        }
+        Record::ScimUser {
+            id,
+            provider_id,
+            user_id,
+            user_name_key,
+            external_id,
+            email_key,
+            display_name,
+            active,
+            resource,
+            version,
+            created_at,
+            updated_at,
+        } => {
+            execute(
+                db,
+                "INSERT INTO scim_users (id, provider_id, user_id, user_name_key, external_id, email_key, display_name,
+                                         active, resource, version, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                &[
+                    &id,
+                    &provider_id,
+                    &user_id,
+                    &user_name_key,
+                    &external_id,
+                    &email_key,
+                    &display_name,
+                    &active,
+                    &resource,
+                    &version,
+                    &created_at,
+                    &updated_at,
+                ],
+            )
+            .await?;
+        }
+        Record::ScimGroup {
+            id,
+            provider_id,
+            display_name,
+            external_id,
+            resource,
+            version,
+            created_at,
+            updated_at,
+            members,
+        } => {
+            execute(
+                db,
+                "INSERT INTO scim_groups (id, provider_id, display_name, external_id, resource, version, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[&id, &provider_id, &display_name, &external_id, &resource, &version, &created_at, &updated_at],
+            )
+            .await?;
+            execute(
+                db,
+                "INSERT INTO scim_group_members (group_id, user_id) SELECT $1, m FROM UNNEST($2::text[]) AS m",
+                &[&id, &members],
             )
             .await?;
         }

@@ -159,6 +159,72 @@ fn export_all(conn: &Connection, out: &mpsc::Sender<Record>) -> StoreResult<u64>
     n += send_rows(
         conn,
         out,
+        "SELECT id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at
+         FROM identity_providers ORDER BY created_at, id",
+        |r| {
+            let hash: Option<Vec<u8>> = r.get(6)?;
+            Ok(Record::IdentityProvider {
+                id: r.get(0)?,
+                account_id: r.get(1)?,
+                name: r.get(2)?,
+                kind: r.get(3)?,
+                config: r.get(4)?,
+                scim_config: r.get(5)?,
+                scim_secret_hash: hash.map(hex::encode),
+                created_at: r.get(7)?,
+                updated_at: r.get(8)?,
+            })
+        },
+    )?;
+    n += send_rows(
+        conn,
+        out,
+        "SELECT id, provider_id, user_id, user_name_key, external_id, email_key, display_name, active, resource,
+                version, created_at, updated_at
+         FROM scim_users ORDER BY seq",
+        |r| {
+            Ok(Record::ScimUser {
+                id: r.get(0)?,
+                provider_id: r.get(1)?,
+                user_id: r.get(2)?,
+                user_name_key: r.get(3)?,
+                external_id: r.get(4)?,
+                email_key: r.get(5)?,
+                display_name: r.get(6)?,
+                active: r.get(7)?,
+                resource: r.get(8)?,
+                version: r.get(9)?,
+                created_at: r.get(10)?,
+                updated_at: r.get(11)?,
+            })
+        },
+    )?;
+    n += send_rows(
+        conn,
+        out,
+        "SELECT g.id, g.provider_id, g.display_name, g.external_id, g.resource, g.version, g.created_at, g.updated_at,
+                (SELECT json_group_array(user_id) FROM (SELECT user_id FROM scim_group_members m
+                                                        WHERE m.group_id = g.id ORDER BY user_id))
+         FROM scim_groups g ORDER BY g.seq",
+        |r| {
+            let members: String = r.get(8)?;
+            Ok(Record::ScimGroup {
+                id: r.get(0)?,
+                provider_id: r.get(1)?,
+                display_name: r.get(2)?,
+                external_id: r.get(3)?,
+                resource: r.get(4)?,
+                version: r.get(5)?,
+                created_at: r.get(6)?,
+                updated_at: r.get(7)?,
+                members: serde_json::from_str(&members)
+                    .map_err(|e| rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, e.into()))?,
+            })
+        },
+    )?;
+    n += send_rows(
+        conn,
+        out,
         "SELECT seq, at, account_id, actor_kind, actor_id, action, subject, before, after
          FROM audit_events ORDER BY seq",
         |r| {
@@ -351,6 +417,90 @@ fn import_one(conn: &Connection, record: Record) -> StoreResult<()> {
             .execute(params![
                 seq, at, account_id, actor_kind, actor_id, action, subject, before, after
             ])?;
+        }
+        Record::IdentityProvider {
+            id,
+            account_id,
+            name,
+            kind,
+            config,
+            scim_config,
+            scim_secret_hash,
+            created_at,
+            updated_at,
+        } => {
+            let hash = scim_secret_hash.as_deref().map(hash_from_hex).transpose()?;
+            conn.prepare_cached(
+                "INSERT INTO identity_providers (id, account_id, name, type, config, scim_config, scim_secret_hash,
+                                                 created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                id,
+                account_id,
+                name,
+                kind,
+                config,
+                scim_config,
+                hash,
+                created_at,
+                updated_at
+            ])?;
+        }
+        Record::ScimUser {
+            id,
+            provider_id,
+            user_id,
+            user_name_key,
+            external_id,
+            email_key,
+            display_name,
+            active,
+            resource,
+            version,
+            created_at,
+            updated_at,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO scim_users (id, provider_id, user_id, user_name_key, external_id, email_key, display_name,
+                                         active, resource, version, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                id,
+                provider_id,
+                user_id,
+                user_name_key,
+                external_id,
+                email_key,
+                display_name,
+                active,
+                resource,
+                version,
+                created_at,
+                updated_at
+            ])?;
+        }
+        Record::ScimGroup {
+            id,
+            provider_id,
+            display_name,
+            external_id,
+            resource,
+            version,
+            created_at,
+            updated_at,
+            members,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO scim_groups (id, provider_id, display_name, external_id, resource, version, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![id, provider_id, display_name, external_id, resource, version, created_at, updated_at])?;
+            for member in members {
+                conn.prepare_cached("INSERT INTO scim_group_members (group_id, user_id) VALUES (?1, ?2)")?
+                    .execute(params![id, member])?;
+            }
         }
         Record::SweepSchedule { next_due } => {
             conn.prepare_cached("UPDATE sweep_schedule SET next_due = ?1 WHERE id = 1")?
