@@ -4,6 +4,7 @@ mod admin;
 mod api;
 mod database;
 mod edit;
+mod idp;
 mod output;
 mod serve;
 mod transfer;
@@ -28,6 +29,8 @@ enum Command {
     Edit(edit::EditArgs),
     /// Users of an account (the users API).
     Users(users::UsersArgs),
+    /// Access identity providers and their SCIM provisioning (the identity providers API).
+    Idp(idp::IdpArgs),
     /// Administer a seats server through its operator API.
     Admin(admin::AdminArgs),
     /// Write the whole state of a database (hashes, never secrets) as JSON Lines.
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Edit(args) => api::run(edit::run(args)),
         Command::Users(args) => api::run(users::run(args)),
+        Command::Idp(args) => api::run(idp::run(args)),
         Command::Admin(args) => api::run(admin::run(args)),
         Command::Export(args) => transfer::run_export(args),
         Command::Import(args) => transfer::run_import(args),

@@ -210,3 +210,87 @@ async fn each_error_class_maps_to_its_variant_with_the_envelope_codes() {
     })
     .await;
 }
+
+/// Identity providers through the client: the SCIM secret comes once, SCIM users provisioned
+/// with it are listed, and a refused body is a typed error with its pointer.
+#[tokio::test]
+async fn manages_identity_providers_and_lists_their_scim_users() {
+    use seats_client::resources::{IdentityProviderListParams, ScimUserListParams};
+    use seats_types::{IdentityProvider, ScimConfig};
+
+    on_each_backend(|| async {
+        let app = spawn_app().await;
+        let client = Client::builder()
+            .api_email("user@example.com")
+            .api_key("144c9defac04969c7bfad8efaa8ea194")
+            .base_url(&app.base_url)
+            .build()
+            .unwrap();
+        let idps = client.zero_trust().identity_providers();
+        let mut okta = IdentityProvider {
+            name: "Okta".into(),
+            kind: "okta".into(),
+            scim_config: Some(ScimConfig {
+                enabled: Some(true),
+                user_deprovision: Some(true),
+                seat_deprovision: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = idps.create(ACCOUNT, &okta).await.unwrap();
+        let id = created.id.clone().unwrap();
+        let scim = created.scim_config.unwrap();
+        let secret = scim.secret.unwrap();
+        assert_eq!(secret.len(), 64);
+        let base = scim.scim_base_url.unwrap();
+        assert_eq!(base, format!("{}/populations/{id}/scim/v2", app.base_url.trim_end_matches("/client/v4")));
+        assert_eq!(idps.get(ACCOUNT, &id).await.unwrap().scim_config.unwrap().secret.as_deref(), Some("**********"));
+
+        let resp = reqwest::Client::new()
+            .post(format!("{base}/Users"))
+            .bearer_auth(&secret)
+            .json(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "alice@example.com", "externalId": "00u1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let params = ScimUserListParams {
+            account_id: ACCOUNT.into(),
+            identity_provider_id: id.clone(),
+            idp_resource_id: vec!["00u1".into()],
+            ..Default::default()
+        };
+        let users = idps.scim().users(&params).await.unwrap();
+        assert_eq!(users.result.len(), 1);
+        assert_eq!(users.result[0].external_id.as_deref(), Some("00u1"));
+        assert_eq!(users.result[0].active, Some(true));
+
+        let fresh = idps.refresh_scim_secret(ACCOUNT, &id).await.unwrap();
+        assert_ne!(fresh.scim_config.unwrap().secret.unwrap(), secret);
+
+        okta.scim_config = Some(ScimConfig {
+            user_deprovision: Some(false),
+            ..Default::default()
+        });
+        match idps.update(ACCOUNT, &id, &okta).await {
+            Err(Error::BadRequest(e)) => {
+                assert_eq!(e.errors[0].code, 12006);
+                assert_eq!(
+                    e.errors[0].source.as_ref().and_then(|s| s.pointer.as_deref()),
+                    Some("/scim_config/seat_deprovision")
+                );
+            }
+            other => panic!("expected a 400, got {other:?}"),
+        }
+        let list = IdentityProviderListParams {
+            account_id: ACCOUNT.into(),
+            scim_enabled: true,
+            ..Default::default()
+        };
+        assert_eq!(idps.list(&list).await.unwrap().result.len(), 1);
+        assert_eq!(idps.delete(ACCOUNT, &id).await.unwrap().id, id);
+        assert!(idps.list(&list).await.unwrap().result.is_empty());
+    })
+    .await;
+}

@@ -1,9 +1,11 @@
 //! The API's resources, grouped as in the official SDKs: `client.zero_trust().seats()`.
 
+mod identity_providers;
 mod organizations;
 mod seats;
 mod users;
 
+pub use identity_providers::{IdentityProviderListParams, IdentityProviders, Scim, ScimUserListParams};
 pub use organizations::Organizations;
 pub use seats::{SeatEditParams, SeatEditParamsBody, Seats};
 pub use users::{Page, UserListParams, UserNewParams, UserUpdateParams, Users};
@@ -33,6 +35,12 @@ impl<'a> ZeroTrust<'a> {
     /// `client.zero_trust().access()`: Access resources (users).
     pub fn access(&self) -> Access<'a> {
         Access { client: self.client }
+    }
+
+    /// `client.zero_trust().identity_providers()`: Access identity providers and their SCIM
+    /// resources.
+    pub fn identity_providers(&self) -> IdentityProviders<'a> {
+        IdentityProviders::new(self.client)
     }
 
     /// `client.zero_trust().organizations()`: organization settings.
