@@ -9,6 +9,12 @@ use http_body_util::{BodyExt, LengthLimitError};
 use crate::config::ServerConfig;
 use crate::error::ApiError;
 
+/// The value of the path parameter `name`, as given; `None` when the route has none.
+pub async fn path_param<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> Option<String> {
+    let params = RawPathParams::from_request_parts(parts, state).await.ok()?;
+    params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_owned())
+}
+
 /// The `{account_id}` of the path, checked to be 32 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountId(String);
@@ -23,14 +29,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AccountId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NoRoute)?;
-        let id = params
-            .iter()
-            .find(|(k, _)| *k == "account_id")
-            .map(|(_, v)| v.to_owned());
-        match id {
+        match path_param(parts, state, "account_id").await {
             Some(id) if seats_types::formats::is_account_id(&id) => {
                 tracing::Span::current().record("account_id", id.as_str());
                 Ok(AccountId(id))

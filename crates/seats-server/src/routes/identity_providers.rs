@@ -9,7 +9,7 @@
 //! merges the `scim_config` fields given into the stored ones, so an update that leaves
 //! `scim_config` out does not turn SCIM off.
 
-use axum::extract::{FromRequestParts, RawPathParams, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::{AccountAccess, Auth, Permission};
 use crate::error::{ApiError, Problem};
-use crate::extract::{AccountId, JsonBody};
+use crate::extract::{path_param, AccountId, JsonBody};
 use crate::openapi::FailureEnvelope;
 use crate::routes::body::ObjectBody;
 use crate::routes::operator::generate_secret;
@@ -46,13 +46,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ProviderIdPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NoRoute)?;
-        let id = params
-            .iter()
-            .find(|(k, _)| *k == "identity_provider_id")
-            .map(|(_, v)| v.to_owned());
+        let id = path_param(parts, state, "identity_provider_id").await;
         id.map(ProviderIdPath).ok_or(ApiError::NoRoute)
     }
 }
@@ -259,10 +253,9 @@ pub async fn list(
             )]))
         }
     };
-    let offset = (page.page - 1).saturating_mul(page.per_page);
     let (providers, total) = state
         .store
-        .identity_providers(access.account_id(), scim_enabled, offset, page.per_page)
+        .identity_providers(access.account_id(), scim_enabled, page.offset(), page.per_page)
         .await?;
     let base = public_base(&headers);
     let info = ResultInfo::paged(page.page, page.per_page, providers.len() as u64, total);
@@ -517,10 +510,9 @@ pub async fn scim_users(
         display_name: query.get("name").map(str::to_owned),
     };
     let provider = id.load(&state, &access).await?;
-    let offset = (page.page - 1).saturating_mul(page.per_page);
     let (users, total) = state
         .store
-        .scim_users(&provider.id, filter, offset, page.per_page)
+        .scim_users(&provider.id, filter, page.offset(), page.per_page)
         .await?;
     let info = ResultInfo::paged(page.page, page.per_page, users.len() as u64, total);
     Ok(Json(Envelope::page(
@@ -567,10 +559,9 @@ pub async fn scim_groups(
         display_name: query.get("name").map(str::to_owned),
     };
     let provider = id.load(&state, &access).await?;
-    let offset = (page.page - 1).saturating_mul(page.per_page);
     let (groups, total) = state
         .store
-        .scim_groups(&provider.id, filter, offset, page.per_page)
+        .scim_groups(&provider.id, filter, page.offset(), page.per_page)
         .await?;
     let info = ResultInfo::paged(page.page, page.per_page, groups.len() as u64, total);
     Ok(Json(Envelope::page(

@@ -66,6 +66,11 @@ impl Pagination {
         }
     }
 
+    /// How many items come before this page.
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+
     /// The slice of `items` this page covers.
     pub fn slice<'a, T>(&self, items: &'a [T]) -> &'a [T] {
         let start = usize::try_from((self.page - 1).saturating_mul(self.per_page)).unwrap_or(usize::MAX);

@@ -1,6 +1,6 @@
 //! `/client/v4/accounts/{account_id}/access/users`: users, and what they did (SPEC §6).
 
-use axum::extract::{FromRequestParts, RawPathParams, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::auth::{AccountAccess, Auth, Permission};
 use crate::error::{ApiError, Problem};
-use crate::extract::{AccountId, JsonBody};
+use crate::extract::{path_param, AccountId, JsonBody};
 use crate::openapi::FailureEnvelope;
 use crate::routes::body::ObjectBody;
 use crate::routes::pagination::{Pagination, QueryPairs};
@@ -27,10 +27,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UserIdPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NoRoute)?;
-        let id = params.iter().find(|(k, _)| *k == "user_id").map(|(_, v)| v.to_owned());
+        let id = path_param(parts, state, "user_id").await;
         id.map(UserIdPath).ok_or(ApiError::NoRoute)
     }
 }

@@ -2,13 +2,14 @@
 //! only while SCIM is enabled on it. An unknown provider is 404; a missing or wrong secret,
 //! or SCIM turned off, is 401 with `WWW-Authenticate: Bearer` (what SCIM clients expect).
 
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use seats_store::identity_provider::IdentityProviderRecord;
 use seats_store::secret::Secret;
 
 use super::error::ScimError;
+use crate::extract::path_param;
 use crate::routes::identity_providers::public_base;
 use crate::AppState;
 
@@ -22,13 +23,8 @@ impl FromRequestParts<AppState> for ScimProvider {
     type Rejection = ScimError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state)
+        let id = path_param(parts, state, "identity_provider_id")
             .await
-            .map_err(|_| ScimError::new(StatusCode::NOT_FOUND, None, "no such endpoint"))?;
-        let id = params
-            .iter()
-            .find(|(k, _)| *k == "identity_provider_id")
-            .map(|(_, v)| v.to_owned())
             .unwrap_or_default();
         let not_found = || ScimError::new(StatusCode::NOT_FOUND, None, format!("no identity provider {id}"));
         if uuid::Uuid::parse_str(&id).is_err() {

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::auth::ScimProvider;
 use super::error::ScimError;
 use super::views::{group_resource, project, GROUP_SCHEMA};
-use super::{filter, if_match, list_response, paging, patch, Scim};
+use super::{filter, if_match, list_response, paging, resource, Scim};
 use crate::extract::JsonBody;
 use crate::routes::pagination::QueryPairs;
 use crate::AppState;
@@ -21,42 +21,8 @@ const CANONICAL: &[&str] = &["schemas", "displayName", "externalId", "members"];
 
 /// Checks a Group resource and reads the keys it is stored by.
 fn check(body: Value) -> Result<ScimGroupWrite, ScimError> {
-    let Value::Object(given) = body else {
-        return Err(ScimError::invalid_syntax("a Group must be a JSON object"));
-    };
-    let mut resource = Map::new();
-    for (key, value) in given {
-        if DROPPED.iter().any(|d| d.eq_ignore_ascii_case(&key)) {
-            continue;
-        }
-        let key = CANONICAL
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(&key))
-            .map_or(key, |c| (*c).to_owned());
-        resource.insert(key, value);
-    }
-    let schemas = resource.get("schemas").and_then(Value::as_array);
-    if !schemas.is_some_and(|s| {
-        s.iter()
-            .any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(GROUP_SCHEMA)))
-    }) {
-        return Err(ScimError::invalid_syntax(format!("schemas must list {GROUP_SCHEMA}")));
-    }
-    let display_name = match resource.get("displayName") {
-        Some(Value::String(d)) if !d.trim().is_empty() => {
-            if let Some(problem) =
-                seats_types::formats::text_problem("displayName", d, seats_types::formats::MAX_NAME_CHARS)
-            {
-                return Err(ScimError::invalid_value(problem));
-            }
-            d.clone()
-        }
-        _ => {
-            return Err(ScimError::invalid_value(
-                "displayName is required and must be a non-empty string",
-            ))
-        }
-    };
+    let mut resource = resource::read(body, "Group", GROUP_SCHEMA, DROPPED, CANONICAL)?;
+    let display_name = resource::required_text(&resource, "displayName")?;
     let external_id = match resource.get("externalId") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
@@ -175,8 +141,6 @@ pub async fn replace(
     Ok(Scim::resource(group_resource(&replaced, &scim.base), false))
 }
 
-const PATCH_ATTEMPTS: usize = 3;
-
 pub async fn patch(
     State(state): State<AppState>,
     scim: ScimProvider,
@@ -186,40 +150,31 @@ pub async fn patch(
 ) -> Result<Scim, ScimError> {
     let expected = if_match(&headers)?;
     let body = body.read(&state.config).await?;
-    patch::operations(&body)?;
-    for _ in 0..PATCH_ATTEMPTS {
-        let current = load(&state, &scim, &id).await?;
-        if expected.is_some_and(|v| v != current.version) {
-            return Err(StoreError::Stale.into());
-        }
-        let mut resource = current.resource.clone();
-        resource.insert("displayName".into(), json!(current.display_name));
-        let members: Vec<Value> = current.members.iter().map(|m| json!({"value": m})).collect();
-        resource.insert("members".into(), Value::Array(members));
-        patch::apply(&mut resource, &body)?;
-        let group = check(Value::Object(resource))?;
-        let members = group.members.clone();
-        match state
-            .store
-            .put_scim_group(
-                &scim.provider.id,
-                Some(&id),
-                group,
-                Some(current.version),
-                state.clock.now(),
-            )
-            .await
-        {
-            Ok(patched) => return Ok(Scim::resource(group_resource(&patched, &scim.base), false)),
-            Err(StoreError::Stale) if expected.is_none() => continue,
-            Err(e) => return Err(refused(Some(&id), &members)(e)),
-        }
-    }
-    Err(ScimError::new(
-        StatusCode::CONFLICT,
-        None,
-        "the group kept changing; try again",
-    ))
+    let (state, scim, id) = (&state, &scim, &id);
+    let load = || -> resource::Step<'_, _> {
+        Box::pin(async move {
+            let current = load(state, scim, id).await?;
+            let mut resource = current.resource;
+            resource.insert("displayName".into(), json!(current.display_name));
+            let members: Vec<Value> = current.members.iter().map(|m| json!({"value": m})).collect();
+            resource.insert("members".into(), Value::Array(members));
+            Ok((current.version, resource))
+        })
+    };
+    let put = |edited: Map<String, Value>, version: u64| -> resource::Step<'_, Scim> {
+        Box::pin(async move {
+            let group = check(Value::Object(edited))?;
+            let members = group.members.clone();
+            let provider = &scim.provider.id;
+            let patched = state
+                .store
+                .put_scim_group(provider, Some(id), group, Some(version), state.clock.now())
+                .await
+                .map_err(refused(Some(id), &members))?;
+            Ok(Scim::resource(group_resource(&patched, &scim.base), false))
+        })
+    };
+    resource::patch_with_retries(expected, &body, load, put).await
 }
 
 pub async fn delete(

@@ -15,6 +15,7 @@ pub mod error;
 mod filter;
 mod groups;
 mod patch;
+mod resource;
 mod users;
 pub mod views;
 

@@ -9,9 +9,8 @@ use serde_json::{Map, Value};
 
 use super::auth::ScimProvider;
 use super::error::ScimError;
-use super::patch::find;
 use super::views::{project, user_resource, USER_SCHEMA};
-use super::{filter, if_match, list_response, paging, patch, Scim};
+use super::{filter, if_match, list_response, paging, resource, Scim};
 use crate::extract::JsonBody;
 use crate::routes::pagination::QueryPairs;
 use crate::AppState;
@@ -31,41 +30,8 @@ const CANONICAL: &[&str] = &[
 
 /// Checks a User resource and reads the keys it is stored by.
 pub fn check(body: Value) -> Result<ScimUserWrite, ScimError> {
-    let Value::Object(given) = body else {
-        return Err(ScimError::invalid_syntax("a User must be a JSON object"));
-    };
-    let mut resource = Map::new();
-    for (key, value) in given {
-        if DROPPED.iter().any(|d| d.eq_ignore_ascii_case(&key)) {
-            continue;
-        }
-        let key = CANONICAL
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(&key))
-            .map_or(key, |c| (*c).to_owned());
-        resource.insert(key, value);
-    }
-    let schemas = resource.get("schemas").and_then(Value::as_array);
-    if !schemas.is_some_and(|s| {
-        s.iter()
-            .any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(USER_SCHEMA)))
-    }) {
-        return Err(ScimError::invalid_syntax(format!("schemas must list {USER_SCHEMA}")));
-    }
-    match resource.get("userName") {
-        Some(Value::String(u)) if !u.trim().is_empty() => {
-            if let Some(problem) =
-                seats_types::formats::text_problem("userName", u, seats_types::formats::MAX_NAME_CHARS)
-            {
-                return Err(ScimError::invalid_value(problem));
-            }
-        }
-        _ => {
-            return Err(ScimError::invalid_value(
-                "userName is required and must be a non-empty string",
-            ))
-        }
-    }
+    let mut resource = resource::read(body, "User", USER_SCHEMA, DROPPED, CANONICAL)?;
+    resource::required_text(&resource, "userName")?;
     for key in ["externalId", "displayName"] {
         match resource.get(key) {
             None | Some(Value::Null) => {
@@ -180,10 +146,6 @@ pub async fn replace(
     Ok(Scim::resource(user_resource(&replaced, &scim.base), false))
 }
 
-/// Times a PATCH without `If-Match` is retried when another write lands between its read
-/// and its write.
-const PATCH_ATTEMPTS: usize = 3;
-
 pub async fn patch(
     State(state): State<AppState>,
     scim: ScimProvider,
@@ -193,39 +155,26 @@ pub async fn patch(
 ) -> Result<Scim, ScimError> {
     let expected = if_match(&headers)?;
     let body = body.read(&state.config).await?;
-    patch::operations(&body)?;
-    for _ in 0..PATCH_ATTEMPTS {
-        let current = load(&state, &scim, &id).await?;
-        if expected.is_some_and(|v| v != current.version) {
-            return Err(StoreError::Stale.into());
-        }
-        let mut resource = current.resource.clone();
-        patch::apply(&mut resource, &body)?;
-        if let Some(key) = find(&resource, "id") {
-            resource.remove(&key);
-        }
-        let user = check(Value::Object(resource))?;
-        match state
-            .store
-            .put_scim_user(
-                &scim.provider.id,
-                Some(&id),
-                user,
-                Some(current.version),
-                state.clock.now(),
-            )
-            .await
-        {
-            Ok(patched) => return Ok(Scim::resource(user_resource(&patched, &scim.base), false)),
-            Err(StoreError::Stale) if expected.is_none() => continue,
-            Err(e) => return Err(not_found_as(&id)(e)),
-        }
-    }
-    Err(ScimError::new(
-        StatusCode::CONFLICT,
-        None,
-        "the user kept changing; try again",
-    ))
+    let (state, scim, id) = (&state, &scim, &id);
+    let load = || -> resource::Step<'_, _> {
+        Box::pin(async move {
+            let current = load(state, scim, id).await?;
+            Ok((current.version, current.resource))
+        })
+    };
+    let put = |edited: Map<String, Value>, version: u64| -> resource::Step<'_, Scim> {
+        Box::pin(async move {
+            let user = check(Value::Object(edited))?;
+            let provider = &scim.provider.id;
+            let patched = state
+                .store
+                .put_scim_user(provider, Some(id), user, Some(version), state.clock.now())
+                .await
+                .map_err(not_found_as(id))?;
+            Ok(Scim::resource(user_resource(&patched, &scim.base), false))
+        })
+    };
+    resource::patch_with_retries(expected, &body, load, put).await
 }
 
 pub async fn delete(
