@@ -12,9 +12,9 @@
 mod auth;
 mod discovery;
 pub mod error;
-mod filter;
+pub mod filter;
 mod groups;
-mod patch;
+pub mod patch;
 mod resource;
 mod users;
 pub mod views;
