@@ -254,7 +254,7 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
     let key = operator_key(&args).map_err(CliError::Usage)?;
     let op = OperatorClient::new(&args.url, &key)?;
     let base = format!("{}/_seats/v1", args.url.trim_end_matches('/'));
-    let fail = |e| CliError::from_call(e, &base);
+    let fail = |e| CliError::from_operator_call(e, &base);
     let json = args.json;
     match args.command {
         AdminCommand::Accounts(cmd) => match cmd {

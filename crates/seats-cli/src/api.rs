@@ -95,6 +95,8 @@ pub enum CliError {
     Usage(anyhow::Error),
     /// The API answered with an error: exit 3.
     Api(Error),
+    /// The API answered with an error whose likely cause we can name: exit 3, with the hint.
+    Hinted { error: Error, hint: &'static str },
     /// The API could not be reached in time: exit 4. Says where it tried.
     Connection { error: Error, base_url: Option<String> },
 }
@@ -124,11 +126,25 @@ impl CliError {
         }
     }
 
+    /// An error of a call to the operator API: a 404 7000 (no such route) means the server
+    /// runs without the operator API, and says how to turn it on.
+    pub fn from_operator_call(e: Error, base_url: &str) -> Self {
+        match CliError::from_call(e, base_url) {
+            CliError::Api(Error::NotFound(api)) if api.code() == Some(7000) => CliError::Hinted {
+                error: Error::NotFound(api),
+                hint: "this server runs without its operator API: start `seats serve` with \
+                       SEATS_OPERATOR_KEY set (or --operator-key) and give `seats admin` the same key",
+            },
+            other => other,
+        }
+    }
+
     /// Prints the error on stderr and gives the exit code.
     pub fn report(self) -> ExitCode {
         let (code, msg) = match self {
             CliError::Usage(e) => (exit::USAGE, format!("{e:#}")),
             CliError::Api(e) => (exit::API, e.to_string()),
+            CliError::Hinted { error, hint } => (exit::API, format!("{error}\nhint: {hint}")),
             CliError::Connection {
                 error,
                 base_url: Some(url),

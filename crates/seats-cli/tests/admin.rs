@@ -292,5 +292,28 @@ fn admin_usage_and_key_errors() {
     let out = run_with(&["users", "list"], &[("CLOUDFLARE_API_TOKEN", "t")], None);
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("--account-id"), "{}", out.stderr);
+
+    // A server without the operator API: the 404 says why and how to turn it on.
+    let plain = start(&["--demo", "--listen", "127.0.0.1:0"], &[]);
+    let out = run_with(
+        &["admin", "--url", &plain.base, "accounts", "list"],
+        &[("SEATS_OPERATOR_KEY", KEY)],
+        None,
+    );
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("GET /accounts: 404 Not Found: 7000 No route for that URI\nhint: "),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "hint: this server runs without its operator API: start `seats serve` with \
+             SEATS_OPERATOR_KEY set (or --operator-key) and give `seats admin` the same key"
+        ),
+        "{}",
+        out.stderr
+    );
     server.terminate();
 }

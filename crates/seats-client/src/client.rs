@@ -190,6 +190,7 @@ impl ClientBuilder {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::Config(format!("base URL {base_url:?} must be http or https")));
         }
+        guard_demo_credentials(&credentials, &parsed)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("seats-client/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -206,6 +207,43 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// The demo server's credentials belong on a local `seats`: they are never sent to
+/// Cloudflare (the default base URL, when `CLOUDFLARE_BASE_URL` was forgotten), and going to
+/// another host that is not this machine is logged as a warning.
+fn guard_demo_credentials(credentials: &Credentials, url: &reqwest::Url) -> Result<(), Error> {
+    use seats_types::formats::{DEMO_API_KEY, DEMO_API_TOKEN};
+    let demo = match credentials {
+        Credentials::ApiToken(token) => token == DEMO_API_TOKEN,
+        Credentials::ApiKey { key, .. } => key == DEMO_API_KEY,
+    };
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    if !demo {
+        return Ok(());
+    }
+    if host == "cloudflare.com" || host.ends_with(".cloudflare.com") {
+        return Err(Error::Config(format!(
+            "refusing to send the seats demo credential to {host}: point the client at your seats \
+             server with CLOUDFLARE_BASE_URL (or .base_url), e.g. http://127.0.0.1:8788/client/v4"
+        )));
+    }
+    let local = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    };
+    if !local {
+        tracing::warn!(%host, "the seats demo credential is going to a host that is not this machine");
+    }
+    Ok(())
 }
 
 impl Client {
@@ -361,4 +399,43 @@ async fn decode<T: DeserializeOwned>(request: String, resp: reqwest::Response) -
         errors: envelope.errors,
         messages: envelope.messages,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seats_types::formats::{DEMO_API_KEY, DEMO_API_TOKEN};
+
+    #[test]
+    fn the_demo_credential_never_goes_to_cloudflare() {
+        let refused = |builder: ClientBuilder| match builder.build() {
+            Err(Error::Config(message)) => message,
+            other => panic!("expected a refusal, got {:?}", other.map(|c| c.base_url().to_owned())),
+        };
+        let message = refused(Client::builder().api_token(DEMO_API_TOKEN));
+        assert_eq!(
+            message,
+            "refusing to send the seats demo credential to api.cloudflare.com: point the client at your seats \
+             server with CLOUDFLARE_BASE_URL (or .base_url), e.g. http://127.0.0.1:8788/client/v4"
+        );
+        let key = Client::builder()
+            .api_key(DEMO_API_KEY)
+            .api_email("user@example.com")
+            .base_url("https://API.Cloudflare.com./client/v4");
+        assert!(refused(key).contains("to api.cloudflare.com:"));
+
+        for local in [
+            "http://127.0.0.1:8788/client/v4",
+            "http://localhost:1/client/v4",
+            "http://[::1]:2/x",
+            "http://seats.internal:8788/client/v4",
+        ] {
+            let client = Client::builder().api_token(DEMO_API_TOKEN).base_url(local).build();
+            assert!(client.is_ok(), "{local}");
+        }
+        assert!(
+            Client::builder().api_token("another-token").build().is_ok(),
+            "other tokens go anywhere"
+        );
+    }
 }

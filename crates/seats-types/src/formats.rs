@@ -2,6 +2,11 @@
 //!
 //! They are chosen to accept every real Cloudflare credential while refusing what cannot be one.
 
+/// The API token of `seats serve --demo` (and of Cloudflare's documentation examples).
+pub const DEMO_API_TOKEN: &str = "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY";
+/// The global API key of the demo member `user@example.com`.
+pub const DEMO_API_KEY: &str = "144c9defac04969c7bfad8efaa8ea194";
+
 /// An account id: exactly 32 lowercase hex characters.
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))

@@ -5,7 +5,7 @@
 //! cargo run --release -- serve --demo &
 //! CLOUDFLARE_BASE_URL=http://127.0.0.1:8788/client/v4 \
 //! CLOUDFLARE_API_TOKEN=Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY \
-//!   cargo run -p seats-client --example edit_seat
+//!   cargo run -p seats-client-example
 //! ```
 
 use seats_client::{Client, SeatEditParams, SeatEditParamsBody};
