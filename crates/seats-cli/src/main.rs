@@ -3,6 +3,7 @@
 mod admin;
 mod api;
 mod database;
+mod docs;
 mod edit;
 mod idp;
 mod output;
@@ -37,6 +38,10 @@ enum Command {
     Export(transfer::ExportArgs),
     /// Load an export into an empty database (either backend), all or nothing.
     Import(transfer::ImportArgs),
+    /// Print shell completions: `source <(seats completions bash)`.
+    Completions(docs::CompletionsArgs),
+    /// Print the man page: `seats man > seats.1` (or every page with --out-dir).
+    Man(docs::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,5 +54,7 @@ fn main() -> ExitCode {
         Command::Admin(args) => api::run(admin::run(args)),
         Command::Export(args) => transfer::run_export(args),
         Command::Import(args) => transfer::run_import(args),
+        Command::Completions(args) => docs::completions::<Cli>(args),
+        Command::Man(args) => docs::man::<Cli>(args),
     }
 }
