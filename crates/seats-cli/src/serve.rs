@@ -71,6 +71,12 @@ pub struct ServeArgs {
     /// past it 429 (971) with Retry-After. Off unless given.
     #[arg(long, env = "SEATS_RATE_LIMIT", value_name = "N/DURATION")]
     rate_limit: Option<seats_server::rate_limit::RateLimit>,
+    /// Requests the journal keeps for the operator API's /_seats/v1/journal (0 turns it off).
+    #[arg(long, env = "SEATS_JOURNAL_SIZE", default_value_t = 1000)]
+    journal_size: usize,
+    /// Keep request and response bodies in the journal (secret fields redacted).
+    #[arg(long, env = "SEATS_JOURNAL_BODIES")]
+    journal_bodies: bool,
     /// Log format.
     #[arg(long, env = "SEATS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -227,6 +233,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         body_chunk_timeout: args.body_chunk_timeout,
         body_timeout: args.body_timeout,
         rate_limit: args.rate_limit,
+        journal_size: args.journal_size,
+        journal_bodies: args.journal_bodies,
     };
     raise_descriptor_limit(args.max_connections as usize);
     let limits = ConnectionLimits {

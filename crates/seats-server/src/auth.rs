@@ -157,6 +157,12 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let principal = rate_limited(parts, state, authenticate(parts, state), Principal::subject).await?;
+        if let Some(note) = parts.extensions.get::<crate::toolkit::CredentialNote>() {
+            note.set(match &principal {
+                Principal::Token(t) => t.id.clone(),
+                Principal::Member(m) => m.email.clone(),
+            });
+        }
         Ok(Auth {
             principal,
             store: state.store.clone(),

@@ -17,6 +17,10 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// Cloudflare's rate limit, off when `None` (see [`crate::rate_limit`]).
     pub rate_limit: Option<crate::rate_limit::RateLimit>,
+    /// Requests the journal keeps (0 turns it off); see [`crate::toolkit`].
+    pub journal_size: usize,
+    /// Keep request and response bodies in the journal, secrets redacted.
+    pub journal_bodies: bool,
 }
 
 impl Default for ServerConfig {
@@ -28,6 +32,8 @@ impl Default for ServerConfig {
             body_chunk_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             rate_limit: None,
+            journal_size: 1000,
+            journal_bodies: false,
         }
     }
 }

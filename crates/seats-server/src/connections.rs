@@ -113,7 +113,14 @@ pub async fn serve_with(
                     async move {
                         let response = response.await;
                         drop(busy);
-                        response
+                        match response {
+                            // A `reset` fault: an error makes hyper drop the connection unanswered.
+                            Ok(r) if r.extensions().get::<crate::toolkit::ResetConnection>().is_some() => {
+                                Err(std::io::Error::other("connection reset by a fault rule"))
+                            }
+                            Ok(r) => Ok(r),
+                            Err(never) => match never {},
+                        }
                     }
                 }
             });

@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod scim;
 pub mod sweep;
+pub mod toolkit;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub sweeper: Arc<sweep::Sweeper>,
     /// Set with `config.rate_limit`.
     pub rate_limiter: Option<Arc<rate_limit::RateLimiter>>,
+    /// The request journal and fault rules.
+    pub toolkit: Arc<toolkit::Toolkit>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             rate_limiter: config
                 .rate_limit
                 .map(|limit| Arc::new(rate_limit::RateLimiter::new(limit))),
+            toolkit: Arc::new(toolkit::Toolkit::new(config.journal_size, config.journal_bodies)),
             config: Arc::new(config),
             sweeper: Default::default(),
         }
@@ -72,12 +76,14 @@ impl AppState {
 
 /// The whole HTTP application: routes, envelope fallbacks, request ids and request logs.
 pub fn build_router(state: AppState) -> Router {
-    let (router, _doc) = routes::api_routes(state.config.operator_key.is_some()).split_for_parts();
+    let (router, doc) = routes::api_routes(state.config.operator_key.is_some()).split_for_parts();
+    state.toolkit.learn_routes(operations(&doc));
     router
         .merge(scim::router())
         // Must come after the routes: it applies to those registered before it.
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)
         .fallback(routes::fallback::no_route)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), toolkit::observe))
         .with_state(state)
         .layer(
             TraceLayer::new_for_http()
@@ -104,6 +110,26 @@ pub fn build_router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(axum::middleware::map_request(drop_unsafe_request_id))
+}
+
+/// `(method, path, operation id)` of every operation in `doc`.
+fn operations(doc: &utoipa::openapi::OpenApi) -> Vec<(axum::http::Method, String, String)> {
+    let mut out = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let ops = [
+            (axum::http::Method::GET, &item.get),
+            (axum::http::Method::POST, &item.post),
+            (axum::http::Method::PUT, &item.put),
+            (axum::http::Method::PATCH, &item.patch),
+            (axum::http::Method::DELETE, &item.delete),
+        ];
+        for (method, op) in ops {
+            if let Some(id) = op.as_ref().and_then(|o| o.operation_id.clone()) {
+                out.push((method, path.clone(), id));
+            }
+        }
+    }
+    out
 }
 
 /// The longest client `X-Request-Id` kept.

@@ -14,6 +14,7 @@ mod organization;
 mod seat;
 mod timestamp;
 mod token;
+mod toolkit;
 mod user;
 
 pub use duration::parse_go_duration;
@@ -33,4 +34,5 @@ pub use timestamp::Timestamp;
 pub use token::{
     Effect, PermissionGroup, PermissionGroupRef, Policy, TokenStatus, ACCOUNT_RESOURCE_PREFIX, ALL_ACCOUNTS_RESOURCE,
 };
+pub use toolkit::{FaultAction, FaultMatch, FaultRule, JournalEntry, NewFaultRule};
 pub use user::{ActiveSession, FailedLogin, User, UserCreateParams, UserUpdateParams};

@@ -61,4 +61,11 @@ pub fn api_routes(operator_api: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(operator::logins::expire))
         .routes(routes!(operator::audit::list))
         .routes(routes!(operator::clock::get, operator::clock::advance))
+        .routes(routes!(operator::journal::list, operator::journal::clear))
+        .routes(routes!(
+            operator::faults::create,
+            operator::faults::list,
+            operator::faults::clear
+        ))
+        .routes(routes!(operator::faults::delete))
 }

@@ -49,6 +49,9 @@ impl FromRequestParts<AppState> for ScimProvider {
                 "the SCIM secret is not valid for this identity provider",
             ));
         }
+        if let Some(note) = parts.extensions.get::<crate::toolkit::CredentialNote>() {
+            note.set(format!("identity_provider:{}", provider.id));
+        }
         let base = format!("{}/populations/{}/scim/v2", public_base(&parts.headers), provider.id);
         Ok(ScimProvider { provider, base })
     }

@@ -19,4 +19,5 @@ mod rate_limit;
 mod scim;
 mod seats;
 mod service;
+mod toolkit;
 mod users;

@@ -5,6 +5,8 @@
 pub mod accounts;
 pub mod audit;
 pub mod clock;
+pub mod faults;
+pub mod journal;
 pub mod logins;
 pub mod members;
 pub mod tokens;

@@ -1,0 +1,338 @@
+//! The test toolkit of the operator API: the request journal, asserted on the way a user's
+//! test would, and fault rules (statuses, delays, resets, hangs) that leave the operator API
+//! alone.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use seats_server::ServerConfig;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const SEATS_OP: &str = "zero-trust-seats-update-a-user-seat";
+
+async fn spawn(journal_bodies: bool) -> TestApp {
+    let config = ServerConfig {
+        operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
+        journal_bodies,
+        ..Default::default()
+    };
+    spawn_app_with(&test_seed(), config).await
+}
+
+async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
+    let (status, body) = app.operator(Method::GET, &format!("/journal{query}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    body["result"].as_array().unwrap().clone()
+}
+
+async fn add_fault(app: &TestApp, rule: Value) -> String {
+    let (status, body) = app.operator(Method::POST, "/faults", Some(rule)).await;
+    assert_eq!(status, 201, "{body}");
+    body["result"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_journal_says_what_a_job_sent() {
+    on_each_backend(|| async {
+        let app = spawn(true).await;
+        let resp = app.patch_seats(&example_body()).await;
+        assert_eq!(resp.status(), 200);
+        let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let (status, _) = app
+            .call(
+                Method::GET,
+                &format!("/accounts/{ACCOUNT}/access/users"),
+                Auth::Key(EMAIL, KEY),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        let resp = app.request(Method::GET, "/client/v4/nowhere").send().await.unwrap();
+        assert_eq!(resp.status(), 404);
+        app.operator(Method::GET, "/accounts", None).await;
+
+        // "My job sent one PATCH, with these seats, as the demo token."
+        let patches = journal(&app, &format!("?operation_id={SEATS_OP}")).await;
+        assert_eq!(patches.len(), 1, "{patches:?}");
+        let entry = &patches[0];
+        assert_eq!(entry["method"], "PATCH");
+        assert_eq!(entry["path"], format!("/client/v4/accounts/{ACCOUNT}/access/seats"));
+        assert_eq!(entry["account_id"], ACCOUNT);
+        assert_eq!(entry["credential_id"], "demo");
+        assert_eq!(entry["status"], 200);
+        assert_eq!(entry["request_id"], json!(request_id));
+        assert_eq!(entry["request_body"], example_body());
+        assert_eq!(entry["response_body"]["result"][0]["seat_uid"], ALICE_SEAT);
+        assert_eq!(entry["request_bytes"], json!(example_body().to_string().len()));
+        assert!(entry["response_bytes"].as_u64().unwrap() > 0);
+        assert!(entry.get("fault").is_none());
+
+        let all = journal(&app, "").await;
+        let listed: Vec<(String, u64, Option<&str>)> = all
+            .iter()
+            .map(|e| {
+                (
+                    e["method"].as_str().unwrap().to_owned(),
+                    e["status"].as_u64().unwrap(),
+                    e["credential_id"].as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("PATCH".into(), 200, Some("demo")),
+                ("GET".into(), 200, Some(EMAIL)),
+                ("GET".into(), 404, None)
+            ],
+            "oldest first; the operator API is not journaled"
+        );
+        assert_eq!(all[1]["operation_id"], "zero-trust-users-get-users");
+        assert!(all[2].get("operation_id").is_none(), "no route, no operation");
+        assert_eq!(journal(&app, "?status=404").await.len(), 1);
+        assert_eq!(
+            journal(&app, "?method=get&limit=1").await[0]["status"],
+            404,
+            "the newest"
+        );
+        assert_eq!(journal(&app, "?since=2999-01-01T00:00:00Z").await.len(), 0);
+        let text = serde_json::to_string(&all).unwrap();
+        assert!(!text.contains(TOKEN) && !text.contains(KEY), "never a credential");
+
+        let (status, body) = app.operator(Method::DELETE, "/journal", None).await;
+        assert_eq!((status.as_u16(), body["result"].clone()), (200, json!({"cleared": 3})));
+        assert_eq!(journal(&app, "").await, Vec::<Value>::new());
+
+        let resp = app
+            .operator_raw(Method::GET, "/journal?status=1000&since=yesterday&limit=0", None)
+            .await;
+        assert_error(
+            resp,
+            400,
+            &[
+                (
+                    12006,
+                    "access.api.error.invalid_request: status must be an HTTP status, got \"1000\"",
+                    Some("/status"),
+                ),
+                (
+                    12006,
+                    "access.api.error.invalid_request: since must be an RFC 3339 time, got \"yesterday\"",
+                    Some("/since"),
+                ),
+                (
+                    12006,
+                    "access.api.error.invalid_request: limit must be an integer between 1 and 10000, got \"0\"",
+                    Some("/limit"),
+                ),
+            ],
+        )
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn secrets_in_bodies_are_redacted_and_bodies_are_kept_only_when_asked() {
+    let app = spawn(true).await;
+    let idp =
+        json!({"name": "Okta", "type": "okta", "config": {"client_secret": "shh"}, "scim_config": {"enabled": true}});
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/accounts/{ACCOUNT}/access/identity_providers"),
+            Auth::Key(EMAIL, KEY),
+            Some(idp),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let secret = body["result"]["scim_config"]["secret"].as_str().unwrap().to_owned();
+    let entry = &journal(&app, "?method=POST").await[0];
+    assert_eq!(entry["request_body"]["config"]["client_secret"], "[redacted]");
+    assert_eq!(entry["response_body"]["result"]["scim_config"]["secret"], "[redacted]");
+    assert!(!serde_json::to_string(entry).unwrap().contains(&secret));
+
+    let plain = spawn(false).await;
+    plain.patch_seats(&example_body()).await;
+    let entry = &journal(&plain, "").await[0];
+    assert!(
+        entry.get("request_body").is_none() && entry.get("response_body").is_none(),
+        "{entry}"
+    );
+    assert_eq!(
+        entry["request_bytes"],
+        json!(example_body().to_string().len()),
+        "sizes are kept"
+    );
+}
+
+#[tokio::test]
+async fn a_one_shot_429_then_service_as_usual() {
+    on_each_backend(|| async {
+        let app = spawn(false).await;
+        let id = add_fault(
+            &app,
+            json!({"match": {"operation_id": SEATS_OP}, "action": {"status": 429}, "times": 1}),
+        )
+        .await;
+        let resp = app.patch_seats(&example_body()).await;
+        assert_eq!(resp.headers()["retry-after"], "1");
+        assert_error(
+            resp,
+            429,
+            &[(971, "Please wait and consider throttling your request speed", None)],
+        )
+        .await;
+        assert!(
+            app.user(ALICE_SEAT).await.access_seat,
+            "the faulted request changed nothing"
+        );
+        assert_eq!(app.patch_seats(&example_body()).await.status(), 200);
+        assert!(!app.user(ALICE_SEAT).await.access_seat);
+
+        let entries = journal(&app, "").await;
+        assert_eq!(entries[0]["fault"], json!(id));
+        assert_eq!(entries[0]["status"], 429);
+        assert!(entries[1].get("fault").is_none());
+        let (_, rules) = app.operator(Method::GET, "/faults", None).await;
+        assert_eq!(rules["result"][0]["fired"], 1);
+        assert_eq!(rules["result"][0]["remaining"], 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn statuses_delays_resets_hangs_and_credentials() {
+    let app = spawn(false).await;
+    let users = format!("/client/v4/accounts/{ACCOUNT}/access/users");
+
+    // A 503 for the demo token only, with Cloudflare's shape and a hint to retry.
+    add_fault(
+        &app,
+        json!({"match": {"credential_id": "demo", "path": "/client/v4/accounts/*/access/users"},
+        "action": {"status": 503, "message": "down for maintenance"}}),
+    )
+    .await;
+    let resp = Auth::Token(TOKEN)
+        .apply(app.request(Method::GET, &users))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-should-retry"], "true");
+    assert_error(resp, 503, &[(10003, "down for maintenance", None)]).await;
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/accounts/{ACCOUNT}/access/users"),
+            Auth::Key(EMAIL, KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "another credential is served");
+
+    // Never the operator API or the health checks, even with a rule on every path.
+    add_fault(&app, json!({"match": {"path": "*"}, "action": {"status": 500}})).await;
+    let (status, rules) = app.operator(Method::GET, "/faults", None).await;
+    assert_eq!((status.as_u16(), rules["result"].as_array().unwrap().len()), (200, 2));
+    assert_eq!(app.request(Method::GET, "/healthz").send().await.unwrap().status(), 200);
+    let (status, body) = app.operator(Method::DELETE, "/faults", None).await;
+    assert_eq!((status.as_u16(), body["result"].clone()), (200, json!({"removed": 2})));
+
+    add_fault(
+        &app,
+        json!({"match": {"method": "GET", "path": "/client/v4/accounts"}, "action": {"delay_ms": 300}, "times": 1}),
+    )
+    .await;
+    let started = Instant::now();
+    let (status, _) = app.call(Method::GET, "/accounts", Auth::Token(TOKEN), None).await;
+    assert_eq!(status, 200, "delayed, then served");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    add_fault(
+        &app,
+        json!({"match": {"method": "GET", "path": "/client/v4/accounts"}, "action": {"reset": true}, "times": 1}),
+    )
+    .await;
+    let err = Auth::Token(TOKEN)
+        .apply(app.request(Method::GET, "/client/v4/accounts"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_request() && !err.is_timeout(),
+        "the connection closed unanswered: {err:?}"
+    );
+
+    add_fault(
+        &app,
+        json!({"match": {"method": "GET", "path": "/client/v4/accounts"}, "action": {"hang": true}, "times": 1}),
+    )
+    .await;
+    let err = Auth::Token(TOKEN)
+        .apply(app.request(Method::GET, "/client/v4/accounts"))
+        .timeout(Duration::from_millis(500))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    let (status, _) = app.call(Method::GET, "/accounts", Auth::Token(TOKEN), None).await;
+    assert_eq!(status, 200, "the rules ran out");
+
+    let resp = app
+        .operator_raw(
+            Method::POST,
+            "/faults",
+            Some(json!({"action": {"status": 200, "reset": true}, "probability": 2, "times": 0})),
+        )
+        .await;
+    let p = "access.api.error.invalid_request: ";
+    assert_error(
+        resp,
+        400,
+        &[
+            (
+                12006,
+                &format!("{p}status must be between 400 and 599, got 200"),
+                Some("/action/status"),
+            ),
+            (
+                12006,
+                &format!("{p}choose one of status, reset and hang"),
+                Some("/action"),
+            ),
+            (
+                12006,
+                &format!("{p}probability must be between 0 and 1, got 2"),
+                Some("/probability"),
+            ),
+            (12006, &format!("{p}times must be at least 1"), Some("/times")),
+        ],
+    )
+    .await;
+    let resp = app
+        .operator_raw(Method::POST, "/faults", Some(json!({"action": {"status": "soon"}})))
+        .await;
+    assert_error(
+        resp,
+        400,
+        &[(
+            12006,
+            &format!("{p}invalid type: string \"soon\", expected u16"),
+            Some("/action/status"),
+        )],
+    )
+    .await;
+    let resp = app.operator_raw(Method::DELETE, "/faults/fault-99", None).await;
+    assert_error(
+        resp,
+        404,
+        &[(
+            12130,
+            "access.api.error.not_found: no fault rule \"fault-99\"",
+            Some(""),
+        )],
+    )
+    .await;
+}
