@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand};
-use seats_client::operator::{NewToken, OperatorClient};
+use seats_client::operator::{JournalQuery, NewToken, OperatorClient};
 use seats_client::{OperatorAccount, OperatorToken, Policy};
+use seats_types::{FaultAction, FaultMatch, NewFaultRule};
 use serde::Serialize;
 
 use crate::api::CliError;
@@ -73,6 +74,88 @@ enum AdminCommand {
         #[arg(long)]
         advance: Option<String>,
     },
+    /// The requests the server answered, oldest first (or --clear them).
+    Journal {
+        /// An OpenAPI operation id, e.g. zero-trust-seats-update-a-user-seat.
+        #[arg(long)]
+        operation_id: Option<String>,
+        #[arg(long)]
+        account_id: Option<String>,
+        #[arg(long)]
+        method: Option<String>,
+        #[arg(long)]
+        status: Option<u16>,
+        /// RFC 3339: requests that arrived at or after it.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many, the newest.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Empty the journal instead.
+        #[arg(long, conflicts_with_all = ["operation_id", "account_id", "method", "status", "since", "limit"])]
+        clear: bool,
+    },
+    /// Fault rules: answer chosen requests with an error, a delay, a reset or silence.
+    #[command(subcommand)]
+    Faults(FaultsCommand),
+}
+
+// Parsed once per run: the size of the rule's flags does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+enum FaultsCommand {
+    /// Add a rule: what to match (every flag given must hold) and what to do.
+    Add {
+        /// e.g. PATCH.
+        #[arg(long)]
+        method: Option<String>,
+        /// An OpenAPI operation id.
+        #[arg(long)]
+        operation_id: Option<String>,
+        /// A path pattern; `*` stands for any run of characters.
+        #[arg(long)]
+        path: Option<String>,
+        #[arg(long)]
+        account_id: Option<String>,
+        /// A token id or member email.
+        #[arg(long)]
+        credential_id: Option<String>,
+        /// Answer this status (400-599) in Cloudflare's envelope.
+        #[arg(long)]
+        status: Option<u16>,
+        /// The envelope's error code.
+        #[arg(long)]
+        code: Option<i64>,
+        #[arg(long)]
+        message: Option<String>,
+        /// Retry-After seconds.
+        #[arg(long)]
+        retry_after: Option<u64>,
+        /// Wait this many milliseconds first.
+        #[arg(long)]
+        delay_ms: Option<u64>,
+        /// Close the connection without an answer.
+        #[arg(long)]
+        reset: bool,
+        /// Never answer.
+        #[arg(long)]
+        hang: bool,
+        /// Fire for the next N matching requests only.
+        #[arg(long)]
+        times: Option<u64>,
+        /// Fire with this probability (0 to 1)...
+        #[arg(long)]
+        probability: Option<f64>,
+        /// ...drawn from a generator seeded with this.
+        #[arg(long, requires = "probability")]
+        seed: Option<u64>,
+    },
+    /// List the rules and how often each fired.
+    List,
+    /// Remove one rule.
+    Delete { id: String },
+    /// Remove every rule.
+    Clear,
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,6 +259,81 @@ fn operator_key(args: &AdminArgs) -> anyhow::Result<String> {
 }
 
 /// Prints JSON, or the table `render` makes.
+async fn faults(op: &OperatorClient, command: FaultsCommand, json: bool) -> Result<(), seats_client::Error> {
+    match command {
+        FaultsCommand::Add {
+            method,
+            operation_id,
+            path,
+            account_id,
+            credential_id,
+            status,
+            code,
+            message,
+            retry_after,
+            delay_ms,
+            reset,
+            hang,
+            times,
+            probability,
+            seed,
+        } => {
+            let rule = NewFaultRule {
+                matches: FaultMatch {
+                    method,
+                    operation_id,
+                    path,
+                    account_id,
+                    credential_id,
+                },
+                action: FaultAction {
+                    status,
+                    code,
+                    message,
+                    retry_after,
+                    delay_ms,
+                    reset,
+                    hang,
+                },
+                times,
+                probability,
+                seed,
+            };
+            let added = op.add_fault(&rule).await?;
+            show(json, &added, |r| format!("{}\n", r.id));
+        }
+        FaultsCommand::List => {
+            let rules = op.faults().await?;
+            show(json, &rules, |rules| {
+                let rows: Vec<Vec<String>> = rules
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.clone(),
+                            serde_json::to_string(&r.matches).unwrap_or_default(),
+                            serde_json::to_string(&r.action).unwrap_or_default(),
+                            r.remaining.map_or_else(|| "-".into(), |n| n.to_string()),
+                            r.fired.to_string(),
+                        ]
+                    })
+                    .collect();
+                output::table(&["ID", "MATCH", "ACTION", "REMAINING", "FIRED"], &rows)
+            });
+        }
+        FaultsCommand::Delete { id } => {
+            op.delete_fault(&id).await?;
+            show(json, &serde_json::json!({"id": id}), |_| format!("deleted {id}\n"));
+        }
+        FaultsCommand::Clear => {
+            let removed = op.clear_faults().await?;
+            show(json, &serde_json::json!({"removed": removed}), |_| {
+                format!("removed {removed} rules\n")
+            });
+        }
+    }
+    Ok(())
+}
+
 fn show<T: Serialize>(json: bool, value: &T, render: impl FnOnce(&T) -> String) {
     if json {
         output::json(value);
@@ -426,6 +584,53 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
             };
             show(json, &reading, |r| format!("{}\n", r.now));
         }
+        AdminCommand::Journal { clear: true, .. } => {
+            let cleared = op.clear_journal().await.map_err(fail)?;
+            show(json, &serde_json::json!({"cleared": cleared}), |_| {
+                format!("cleared {cleared} entries\n")
+            });
+        }
+        AdminCommand::Journal {
+            operation_id,
+            account_id,
+            method,
+            status,
+            since,
+            limit,
+            clear: false,
+        } => {
+            let query = JournalQuery {
+                operation_id,
+                account_id,
+                method,
+                status,
+                since,
+                limit,
+            };
+            let entries = op.journal(&query).await.map_err(fail)?;
+            show(json, &entries, |entries| {
+                let rows: Vec<Vec<String>> = entries
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.seq.to_string(),
+                            e.at.to_string(),
+                            e.method.clone(),
+                            e.path.clone(),
+                            e.status.to_string(),
+                            e.credential_id.clone().unwrap_or_default(),
+                            format!("{:.1}", e.latency_ms),
+                            e.fault.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &["SEQ", "AT", "METHOD", "PATH", "STATUS", "CREDENTIAL", "MS", "FAULT"],
+                    &rows,
+                )
+            });
+        }
+        AdminCommand::Faults(command) => faults(&op, command, json).await.map_err(fail)?,
     }
     Ok(())
 }

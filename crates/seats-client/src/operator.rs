@@ -4,7 +4,8 @@
 
 use reqwest::Method;
 use seats_types::{
-    AuditEvent, ClockReading, ExpiredSeats, OperatorAccount, OperatorMember, OperatorToken, Policy, User,
+    AuditEvent, ClockReading, ExpiredSeats, FaultRule, JournalEntry, NewFaultRule, OperatorAccount, OperatorMember,
+    OperatorToken, Policy, User,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -29,6 +30,23 @@ pub struct NewToken {
     /// Valid until (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_on: Option<String>,
+}
+
+/// Which journal entries [`OperatorClient::journal`] returns: every condition given holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalQuery {
+    /// An OpenAPI operation id, e.g. `zero-trust-seats-update-a-user-seat`.
+    pub operation_id: Option<String>,
+    /// Requests naming this account.
+    pub account_id: Option<String>,
+    /// `GET`, `PATCH`, ... (case-insensitive).
+    pub method: Option<String>,
+    /// Answers with this status.
+    pub status: Option<u16>,
+    /// RFC 3339: entries that arrived at or after it.
+    pub since: Option<String>,
+    /// At most this many, the newest (1 to 10000).
+    pub limit: Option<u32>,
 }
 
 /// Talks to `/_seats/v1` with the operator key.
@@ -240,5 +258,58 @@ impl OperatorClient {
             .call(Method::POST, "/clock", Some(&json!({"advance": by})))
             .await?
             .0)
+    }
+
+    /// Requests the server answered, oldest first (see [`JournalQuery`]).
+    pub async fn journal(&self, query: &JournalQuery) -> Result<Vec<JournalEntry>, Error> {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("operation_id", query.operation_id.clone()),
+            ("account_id", query.account_id.clone()),
+            ("method", query.method.clone()),
+            ("status", query.status.map(|s| s.to_string())),
+            ("since", query.since.clone()),
+            ("limit", query.limit.map(|l| l.to_string())),
+        ] {
+            if let Some(v) = value {
+                q.append_pair(name, &v);
+            }
+        }
+        let q = q.finish();
+        let path = if q.is_empty() {
+            "/journal".to_owned()
+        } else {
+            format!("/journal?{q}")
+        };
+        Ok(self.call::<(), _>(Method::GET, &path, None).await?.0)
+    }
+
+    /// Empties the journal; returns how many entries it held.
+    pub async fn clear_journal(&self) -> Result<u64, Error> {
+        let (result, _) = self.call::<(), Value>(Method::DELETE, "/journal", None).await?;
+        Ok(result["cleared"].as_u64().unwrap_or(0))
+    }
+
+    /// Adds a fault rule.
+    pub async fn add_fault(&self, rule: &NewFaultRule) -> Result<FaultRule, Error> {
+        Ok(self.call(Method::POST, "/faults", Some(rule)).await?.0)
+    }
+
+    /// The fault rules, with how often each fired.
+    pub async fn faults(&self) -> Result<Vec<FaultRule>, Error> {
+        Ok(self.call::<(), _>(Method::GET, "/faults", None).await?.0)
+    }
+
+    /// Removes one fault rule.
+    pub async fn delete_fault(&self, id: &str) -> Result<(), Error> {
+        let path = format!("/faults/{}", path_segment("fault_id", id)?);
+        self.call::<(), Value>(Method::DELETE, &path, None).await?;
+        Ok(())
+    }
+
+    /// Removes every fault rule; returns how many there were.
+    pub async fn clear_faults(&self) -> Result<u64, Error> {
+        let (result, _) = self.call::<(), Value>(Method::DELETE, "/faults", None).await?;
+        Ok(result["removed"].as_u64().unwrap_or(0))
     }
 }

@@ -116,12 +116,19 @@ fn builder_and_environment_rules() {
 #[test]
 fn secrets_never_in_debug() {
     let token = "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY";
-    let builder = Client::builder().api_token(token);
+    let builder = Client::builder()
+        .api_token(token)
+        .base_url("http://127.0.0.1:8788/client/v4");
     assert!(!format!("{builder:?}").contains(token));
     let client = builder.build().unwrap();
     assert!(!format!("{client:?}").contains(token));
     let key = "144c9defac04969c7bfad8efaa8ea194";
-    let client = Client::builder().api_key(key).api_email("u@x.y").build().unwrap();
+    let client = Client::builder()
+        .api_key(key)
+        .api_email("u@x.y")
+        .base_url("http://127.0.0.1:8788/client/v4")
+        .build()
+        .unwrap();
     assert!(!format!("{client:?}").contains(key));
 }
 

@@ -294,3 +294,95 @@ async fn manages_identity_providers_and_lists_their_scim_users() {
     })
     .await;
 }
+
+/// Waits that take no time, counted.
+#[derive(Default)]
+struct InstantTimer(std::sync::Mutex<u32>);
+
+impl seats_client::retry::Timer for InstantTimer {
+    fn now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now()
+    }
+
+    fn sleep(&self, _: std::time::Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        *self.0.lock().unwrap() += 1;
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// Against the server's fault rules, set through the operator client: the client retries
+/// through a one-shot 429 and succeeds, and gives up on a persistent 503 after its retries;
+/// the journal shows each attempt.
+#[tokio::test]
+async fn retries_through_injected_faults_and_gives_up_on_persistent_ones() {
+    use seats_client::operator::{JournalQuery, OperatorClient};
+    use seats_types::{FaultAction, FaultMatch, NewFaultRule};
+
+    let app = spawn_app_with(ServerConfig {
+        operator_key: Some(seats_store::secret::Secret::new("op-key").hash()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let server = app.base_url.trim_end_matches("/client/v4").to_owned();
+    let operator = OperatorClient::new(&server, "op-key").unwrap();
+    let timer = Arc::new(InstantTimer::default());
+    let client = Client::builder()
+        .api_token(TOKEN)
+        .base_url(&app.base_url)
+        .timer(timer.clone())
+        .build()
+        .unwrap();
+    let on_seats = |status: u16, times: Option<u64>| NewFaultRule {
+        matches: FaultMatch {
+            operation_id: Some("zero-trust-seats-update-a-user-seat".into()),
+            ..Default::default()
+        },
+        action: FaultAction {
+            status: Some(status),
+            ..Default::default()
+        },
+        times,
+        ..Default::default()
+    };
+    let statuses = |entries: Vec<seats_types::JournalEntry>| entries.iter().map(|e| e.status).collect::<Vec<_>>();
+
+    let rule = operator.add_fault(&on_seats(429, Some(1))).await.unwrap();
+    let page = client
+        .zero_trust()
+        .seats()
+        .edit(edit(SEAT, false, false))
+        .await
+        .unwrap();
+    assert_eq!(page.result[0].access_seat, Some(false));
+    assert_eq!(*timer.0.lock().unwrap(), 1, "one wait, as Retry-After asked");
+    assert_eq!(
+        statuses(operator.journal(&JournalQuery::default()).await.unwrap()),
+        [429, 200]
+    );
+    assert_eq!(operator.faults().await.unwrap()[0].fired, 1);
+    operator.delete_fault(&rule.id).await.unwrap();
+
+    assert_eq!(operator.clear_journal().await.unwrap(), 2);
+    operator.add_fault(&on_seats(503, None)).await.unwrap();
+    let err = client
+        .zero_trust()
+        .seats()
+        .edit(edit(SEAT, true, false))
+        .await
+        .unwrap_err();
+    let Error::InternalServer(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((api.status.as_u16(), api.errors[0].code), (503, 10003));
+    let query = JournalQuery {
+        status: Some(503),
+        ..Default::default()
+    };
+    assert_eq!(
+        operator.journal(&query).await.unwrap().len(),
+        3,
+        "a try and two retries"
+    );
+    assert_eq!(operator.clear_faults().await.unwrap(), 1);
+    assert!(client.zero_trust().seats().edit(edit(SEAT, true, false)).await.is_ok());
+}

@@ -250,3 +250,67 @@ async fn scim2_tester_finds_no_error() {
     })
     .await;
 }
+
+/// The official Python SDK, with its default retries (two), retries through a one-shot 429
+/// and succeeds, and gives up on a persistent 503 after three attempts, as the journal shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_retries_through_faults() {
+    let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
+    if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
+        return;
+    }
+    let config = seats_server::ServerConfig {
+        operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
+        ..Default::default()
+    };
+    let app = spawn_app_with(&test_seed(), config).await;
+    let script = |mode: &str| {
+        let mut cmd = Command::new(&python);
+        cmd.arg(sdk_dir().join("python_faults.py"))
+            .arg(mode)
+            .env("SEATS_BASE_URL", app.url("/client/v4"))
+            .env("SEATS_ACCOUNT_ID", ACCOUNT)
+            .env("SEATS_TOKEN", TOKEN)
+            .env("SEATS_SEAT_UID", ALICE_SEAT);
+        cmd
+    };
+    let rule = |action: serde_json::Value, times: Option<u64>| {
+        let mut rule =
+            serde_json::json!({"match": {"operation_id": "zero-trust-seats-update-a-user-seat"}, "action": action});
+        if let Some(n) = times {
+            rule["times"] = n.into();
+        }
+        rule
+    };
+    let statuses = |entries: &serde_json::Value| -> Vec<u64> {
+        entries["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["status"].as_u64().unwrap())
+            .collect()
+    };
+
+    let (status, _) = app
+        .operator(
+            reqwest::Method::POST,
+            "/faults",
+            Some(rule(serde_json::json!({"status": 429}), Some(1))),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert!(run_sdk(script("retries-429")).await.contains("retries-429: ok"));
+    let (_, entries) = app.operator(reqwest::Method::GET, "/journal", None).await;
+    assert_eq!(statuses(&entries), [429, 200]);
+
+    app.operator(reqwest::Method::DELETE, "/journal", None).await;
+    app.operator(
+        reqwest::Method::POST,
+        "/faults",
+        Some(rule(serde_json::json!({"status": 503}), None)),
+    )
+    .await;
+    assert!(run_sdk(script("gives-up-503")).await.contains("gives-up-503: ok"));
+    let (_, entries) = app.operator(reqwest::Method::GET, "/journal", None).await;
+    assert_eq!(statuses(&entries), [503, 503, 503], "one try and two retries");
+}

@@ -1,0 +1,105 @@
+//! `seats admin faults` and `seats admin journal` against a spawned server, as a user's test
+//! script would drive them.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const KEY: &str = "cli-operator-key";
+
+fn admin(server: &Server, args: &[&str]) -> Output {
+    let mut all = vec!["admin", "--url", &server.base];
+    all.extend_from_slice(args);
+    run_with(&all, &[("SEATS_OPERATOR_KEY", KEY)], None)
+}
+
+#[test]
+fn a_fault_from_the_command_line_shows_in_the_journal() {
+    let server = start(&["--demo", "--listen", "127.0.0.1:0"], &[("SEATS_OPERATOR_KEY", KEY)]);
+    let out = admin(
+        &server,
+        &[
+            "faults",
+            "add",
+            "--operation-id",
+            "zero-trust-seats-update-a-user-seat",
+            "--status",
+            "503",
+            "--times",
+            "1",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), "fault-1");
+
+    let base = format!("{}/client/v4", server.base);
+    let edit = |retries: &str| {
+        run_with(
+            &[
+                "edit",
+                "--account-id",
+                ACCOUNT,
+                "--seat-uid",
+                SEAT,
+                "--access",
+                "false",
+                "--gateway",
+                "false",
+                "--max-retries",
+                retries,
+            ],
+            &[("CLOUDFLARE_API_TOKEN", TOKEN), ("CLOUDFLARE_BASE_URL", &base)],
+            None,
+        )
+    };
+    let out = edit("0");
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("503 Service Unavailable: 10003 Service unavailable"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(edit("0").code, Some(0), "the rule fired once");
+
+    let out = admin(
+        &server,
+        &[
+            "journal",
+            "--operation-id",
+            "zero-trust-seats-update-a-user-seat",
+            "--json",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let entries: Value = serde_json::from_str(&out.stdout).unwrap();
+    let seen: Vec<(u64, Option<&str>)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["status"].as_u64().unwrap(), e["fault"].as_str()))
+        .collect();
+    assert_eq!(seen, [(503, Some("fault-1")), (200, None)]);
+
+    let out = admin(&server, &["faults", "list"]);
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("fault-1"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    let last_two: Vec<&str> = row.split_whitespace().rev().take(2).collect();
+    assert_eq!(last_two, ["1", "0"], "fired once, none remaining: {row}");
+    let out = admin(&server, &["journal", "--clear"]);
+    assert_eq!(out.stdout.trim(), "cleared 2 entries", "{}", out.stderr);
+    let out = admin(&server, &["faults", "delete", "fault-9"]);
+    assert_eq!(out.code, Some(3));
+    assert!(out.stderr.contains("12130"), "{}", out.stderr);
+    let out = admin(&server, &["faults", "add", "--reset", "--hang"]);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("choose one of status, reset and hang"),
+        "{}",
+        out.stderr
+    );
+}
