@@ -927,3 +927,83 @@ pub async fn a_bad_import_stores_nothing(store: &dyn Store) {
     assert!(matches!(miscounted, Err(StoreError::Conflict(_))), "{miscounted:?}");
     assert!(store.is_empty().await.unwrap());
 }
+
+/// A snapshot (an export) restores exactly, whatever happened since; a reset leaves the
+/// start seed alone, or nothing; tokens created since stop working at once.
+pub async fn reset_and_restore(store: &dyn Store) {
+    let t0 = at("2030-01-01T00:00:00Z");
+    store
+        .load_seed(seed_with(5, &[("s1", true, true, 1), ("s2", false, false, 0)]), t0)
+        .await
+        .unwrap();
+    let snapshot = export_all(store).await;
+
+    let op = Actor::Operator;
+    store
+        .edit_seats(
+            ACCOUNT,
+            vec![item("s1", false, false), item("s2", true, false)],
+            op.clone(),
+            t0,
+        )
+        .await
+        .unwrap();
+    store
+        .create_user(ACCOUNT, "late@x.com", "Late", op.clone(), t0)
+        .await
+        .unwrap();
+    let token = crate::NewToken {
+        id: "late-token".into(),
+        name: "late".into(),
+        value_hash: crate::secret::Secret::new("late-value").hash(),
+        policies: vec![],
+        not_before: None,
+        expires_on: None,
+    };
+    store.create_token(token, op.clone(), t0).await.unwrap();
+    assert!(store
+        .token_by_hash(crate::secret::Secret::new("late-value").hash())
+        .await
+        .unwrap()
+        .is_some());
+
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let feed = async {
+        for r in snapshot.clone() {
+            tx.send(r).await.unwrap();
+        }
+        drop(tx);
+    };
+    let (summary, ()) = tokio::join!(store.restore(rx), feed);
+    assert_eq!(summary.unwrap().users, 2);
+    assert_eq!(export_all(store).await, snapshot, "exactly the state of the snapshot");
+    assert!(
+        store
+            .token_by_hash(crate::secret::Secret::new("late-value").hash())
+            .await
+            .unwrap()
+            .is_none(),
+        "a token created after the snapshot is gone at once"
+    );
+    let account = store.account(ACCOUNT).await.unwrap().unwrap();
+    assert_eq!(account.seats_in_use, 1, "maintained figures follow the restored rows");
+
+    let summary = store
+        .reset(Some(seed_with(9, &[("r1", true, false, 0)])), t0)
+        .await
+        .unwrap();
+    assert_eq!(summary.users, 1);
+    let account = store.account(ACCOUNT).await.unwrap().unwrap();
+    assert_eq!((account.seat_limit, account.seats_in_use), (9, 1));
+    let (users, total) = store.list_users(ACCOUNT, Default::default(), 1, 10, t0).await.unwrap();
+    assert_eq!((users.len(), total), (1, 1));
+    assert_eq!(
+        store.audit_events(ACCOUNT, 1, 10).await.unwrap().1,
+        0,
+        "the audit log starts over"
+    );
+
+    store.reset(None, t0).await.unwrap();
+    assert!(store.is_empty().await.unwrap());
+    assert!(store.account(ACCOUNT).await.unwrap().is_none());
+}

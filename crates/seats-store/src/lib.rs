@@ -59,6 +59,14 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::InvalidSeed`] (every problem, nothing stored) if the seed is not valid.
     async fn load_seed(&self, seed: seed::SeedDocument, now: Timestamp) -> StoreResult<seed::SeedSummary>;
 
+    /// Empties the database and, with `seed`, loads it: one transaction, so every other
+    /// request sees the state before or after (the test toolkit's reset).
+    async fn reset(&self, seed: Option<seed::SeedDocument>, now: Timestamp) -> StoreResult<seed::SeedSummary>;
+
+    /// Empties the database and loads an export, in one transaction (a snapshot's restore).
+    async fn restore(&self, records: tokio::sync::mpsc::Receiver<export::Record>)
+        -> StoreResult<export::ImportSummary>;
+
     /// The token whose secret hashes to `hash`.
     async fn token_by_hash(&self, hash: secret::SecretHash) -> StoreResult<Option<TokenRecord>>;
 

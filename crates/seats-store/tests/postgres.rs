@@ -90,6 +90,14 @@ async fn sweep_claims_are_once_per_period() {
     conformance::sweep_claims_are_once_per_period(&*a, &*b).await;
 }
 
+#[tokio::test]
+async fn reset_and_restore() {
+    let Some((_db, store)) = fresh("reset_and_restore").await else {
+        return;
+    };
+    conformance::reset_and_restore(&*store).await;
+}
+
 /// A SQLite deployment moves to PostgreSQL, and back.
 #[tokio::test]
 async fn export_import_round_trip_between_backends() {

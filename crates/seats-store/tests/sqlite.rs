@@ -130,6 +130,12 @@ async fn sweep_claims_are_once_per_period() {
 }
 
 #[tokio::test]
+async fn reset_and_restore() {
+    let (_dir, store) = fresh();
+    conformance::reset_and_restore(&store).await;
+}
+
+#[tokio::test]
 async fn export_import_round_trip() {
     let (_a, source) = fresh();
     let (_b, target) = fresh();

@@ -263,12 +263,18 @@ pub(super) async fn export(client: &mut deadpool_postgres::Object, out: mpsc::Se
     Ok(n + 1)
 }
 
+/// Loads an export into an empty database; with `wipe`, empties it first in the same
+/// transaction (a snapshot's restore).
 pub(super) async fn import(
     client: &mut deadpool_postgres::Object,
     mut records: mpsc::Receiver<Record>,
+    wipe: bool,
 ) -> StoreResult<ImportSummary> {
     let tx = client.transaction().await?;
     tx.batch_execute(super::UNBOUNDED).await?;
+    if wipe {
+        super::wipe(&tx).await?;
+    }
     tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;
     if !super::is_empty(&tx).await? {
         return Err(StoreError::Conflict("the database already holds data".into()));

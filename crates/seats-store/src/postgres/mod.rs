@@ -498,6 +498,20 @@ async fn lock_account(db: &impl GenericClient, account_id: &str) -> StoreResult<
     Ok((row.try_get::<_, i64>(0)? as u64, row.try_get::<_, i64>(1)? as u64))
 }
 
+/// Empties every table but the schedule in one statement; its lock makes every other
+/// transaction, on every node, wait for the commit. TRUNCATE fires no row triggers, so the
+/// credentials version is moved by hand: every node's cache reloads.
+async fn wipe(db: &impl GenericClient) -> StoreResult<()> {
+    db.batch_execute(
+        "TRUNCATE scim_group_members, scim_groups, scim_users, identity_providers, logins, sessions, devices,
+                  users, member_accounts, members, tokens, audit_events, audit_counts, accounts;
+         UPDATE credentials_version SET version = version + 1;
+         SELECT pg_notify('seats_credentials', current_schema());",
+    )
+    .await?;
+    Ok(())
+}
+
 async fn is_empty(db: &impl GenericClient) -> StoreResult<bool> {
     Ok(query(
         db,
@@ -650,7 +664,36 @@ impl Store for PgStore {
         // Not bounded by the operation timeout: a large seed takes as long as it takes, and
         // each of its statements is still bounded by the statement timeout.
         let mut client = self.client().await?;
-        let result = seed::load(&mut client, seed, now).await;
+        let result = seed::load(&mut client, seed, now, false).await;
+        self.credentials.invalidate();
+        let summary = result?;
+        analyze(&client).await?;
+        Ok(summary)
+    }
+
+    async fn reset(&self, seed: Option<SeedDocument>, now: Timestamp) -> StoreResult<SeedSummary> {
+        let mut client = self.client().await?;
+        let result = match seed {
+            Some(seed) => seed::load(&mut client, seed, now, true).await,
+            None => {
+                let tx = client.transaction().await?;
+                wipe(&tx).await?;
+                tx.commit().await?;
+                Ok(SeedSummary::default())
+            }
+        };
+        self.credentials.invalidate();
+        let summary = result?;
+        analyze(&client).await?;
+        Ok(summary)
+    }
+
+    async fn restore(
+        &self,
+        records: tokio::sync::mpsc::Receiver<crate::export::Record>,
+    ) -> StoreResult<crate::export::ImportSummary> {
+        let mut client = self.client().await?;
+        let result = export::import(&mut client, records, true).await;
         self.credentials.invalidate();
         let summary = result?;
         analyze(&client).await?;
@@ -886,7 +929,7 @@ impl Store for PgStore {
         records: tokio::sync::mpsc::Receiver<crate::export::Record>,
     ) -> StoreResult<crate::export::ImportSummary> {
         let mut client = self.client().await?;
-        let result = export::import(&mut client, records).await;
+        let result = export::import(&mut client, records, false).await;
         self.credentials.invalidate();
         let summary = result?;
         analyze(&client).await?;

@@ -167,13 +167,19 @@ impl SeedSink for ChannelSink {
     }
 }
 
+/// Loads `document` into an empty database; with `wipe`, empties it first in the same
+/// transaction (a reset).
 pub(super) async fn load(
     client: &mut deadpool_postgres::Object,
     document: SeedDocument,
     now: Timestamp,
+    wipe: bool,
 ) -> StoreResult<SeedSummary> {
     let tx = client.transaction().await?;
     tx.batch_execute(super::UNBOUNDED).await?;
+    if wipe {
+        super::wipe(&tx).await?;
+    }
     // Two nodes started with the same seed: one loads it, the other finds it not empty.
     tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;
     if !is_empty(&tx).await? {

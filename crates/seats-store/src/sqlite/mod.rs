@@ -288,6 +288,18 @@ fn audit(
     Ok(())
 }
 
+/// Deletes every row but the schedule and the credentials version, children first; the
+/// triggers keep the search index and the figures right as rows go.
+fn wipe(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "DELETE FROM scim_group_members; DELETE FROM scim_groups; DELETE FROM scim_users;
+         DELETE FROM identity_providers; DELETE FROM logins; DELETE FROM sessions; DELETE FROM devices;
+         DELETE FROM users; DELETE FROM member_accounts; DELETE FROM members; DELETE FROM tokens;
+         DELETE FROM audit_events; DELETE FROM accounts;",
+    )?;
+    Ok(())
+}
+
 pub(super) fn is_empty(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT NOT EXISTS (SELECT 1 FROM accounts) AND NOT EXISTS (SELECT 1 FROM members)
@@ -442,6 +454,28 @@ impl Store for SqliteStore {
     async fn load_seed(&self, seed: SeedDocument, now: Timestamp) -> StoreResult<SeedSummary> {
         self.write_credentials(move |c| seed::load(c, seed.into_reader(), now))
             .await
+    }
+
+    async fn reset(&self, seed: Option<SeedDocument>, now: Timestamp) -> StoreResult<SeedSummary> {
+        self.write_credentials(move |c| {
+            wipe(c)?;
+            match seed {
+                Some(seed) => seed::load(c, seed.into_reader(), now),
+                None => Ok(SeedSummary::default()),
+            }
+        })
+        .await
+    }
+
+    async fn restore(
+        &self,
+        records: tokio::sync::mpsc::Receiver<crate::export::Record>,
+    ) -> StoreResult<crate::export::ImportSummary> {
+        self.write_credentials(move |c| {
+            wipe(c)?;
+            export::import(c, records)
+        })
+        .await
     }
 
     async fn token_by_hash(&self, hash: SecretHash) -> StoreResult<Option<TokenRecord>> {
