@@ -135,6 +135,20 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
+/// The seed `POST /_seats/v1/reset` loads again: the file (read anew) or the demo.
+fn start_seed(args: &ServeArgs) -> Option<seats_server::toolkit::snapshots::SeedSource> {
+    match (&args.seed, args.demo) {
+        (Some(path), _) => {
+            let path = path.clone();
+            Some(std::sync::Arc::new(move || seed::SeedDocument::open(&path)))
+        }
+        (None, true) => Some(std::sync::Arc::new(|| {
+            seed::parse(seed::DEMO_SEED.as_bytes()).map_err(|e| std::io::Error::other(e.to_string()))
+        })),
+        (None, false) => None,
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // A seed file is checked while it streams into the database, in one transaction: a
     // problem anywhere rolls it all back (and a database file this run created is removed).
@@ -243,10 +257,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         idle_timeout: args.idle_timeout,
         ..ConnectionLimits::default()
     };
-    let state = match manual_clock {
+    let mut state = match manual_clock {
         Some(manual) => AppState::with_manual_clock(store, manual, config),
         None => AppState::new(store, clock, config),
     };
+    state.start_seed = start_seed(&args);
     // The first expiry sweep runs before the port opens, then hourly.
     state.sweeper.run_if_due(&state).await;
     seats_server::sweep::spawn(state.clone());

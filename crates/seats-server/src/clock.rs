@@ -35,6 +35,11 @@ impl ManualClock {
         Self::default()
     }
 
+    /// Back to the real time (a reset of the test toolkit).
+    pub fn reset(&self) {
+        self.offset_micros.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Moves the clock forward by `by`, or refuses (leaving it where it is) when that would
     /// pass [`LATEST`]; returns the new time.
     pub fn advance(&self, by: std::time::Duration) -> Result<Timestamp, TooLate> {

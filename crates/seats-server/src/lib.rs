@@ -46,8 +46,10 @@ pub struct AppState {
     pub sweeper: Arc<sweep::Sweeper>,
     /// Set with `config.rate_limit`.
     pub rate_limiter: Option<Arc<rate_limit::RateLimiter>>,
-    /// The request journal and fault rules.
+    /// The request journal, fault rules and snapshots.
     pub toolkit: Arc<toolkit::Toolkit>,
+    /// The seed the server started with, for `POST /_seats/v1/reset` (none: reset empties).
+    pub start_seed: Option<toolkit::snapshots::SeedSource>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
                 .rate_limit
                 .map(|limit| Arc::new(rate_limit::RateLimiter::new(limit))),
             toolkit: Arc::new(toolkit::Toolkit::new(config.journal_size, config.journal_bodies)),
+            start_seed: None,
             config: Arc::new(config),
             sweeper: Default::default(),
         }

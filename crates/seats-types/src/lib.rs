@@ -34,5 +34,7 @@ pub use timestamp::Timestamp;
 pub use token::{
     Effect, PermissionGroup, PermissionGroupRef, Policy, TokenStatus, ACCOUNT_RESOURCE_PREFIX, ALL_ACCOUNTS_RESOURCE,
 };
-pub use toolkit::{FaultAction, FaultMatch, FaultRule, JournalEntry, NewFaultRule};
+pub use toolkit::{
+    FaultAction, FaultMatch, FaultRule, JournalEntry, NewFaultRule, NewSnapshot, Snapshot, StateRestored,
+};
 pub use user::{ActiveSession, FailedLogin, User, UserCreateParams, UserUpdateParams};

@@ -128,3 +128,34 @@ pub struct FaultRule {
     /// How many requests it fired on.
     pub fired: u64,
 }
+
+/// A named snapshot of the whole state, held in the server's memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Snapshot {
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub taken_at: Timestamp,
+    /// Export records it holds (accounts, users, tokens, audit events, ...).
+    pub records: u64,
+}
+
+/// A snapshot to take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewSnapshot {
+    /// 1 to 64 letters, digits, `.`, `_` or `-`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]+$")
+    )]
+    pub name: String,
+}
+
+/// What a reset or a restore brought back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StateRestored {
+    pub accounts: u64,
+    pub users: u64,
+}

@@ -68,4 +68,8 @@ pub fn api_routes(operator_api: bool) -> OpenApiRouter<AppState> {
             operator::faults::clear
         ))
         .routes(routes!(operator::faults::delete))
+        .routes(routes!(operator::snapshots::reset))
+        .routes(routes!(operator::snapshots::create, operator::snapshots::list))
+        .routes(routes!(operator::snapshots::restore))
+        .routes(routes!(operator::snapshots::delete))
 }

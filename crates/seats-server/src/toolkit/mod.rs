@@ -5,6 +5,7 @@
 
 pub mod faults;
 pub mod journal;
+pub mod snapshots;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,7 @@ fn exempt(path: &str) -> bool {
 pub struct Toolkit {
     pub journal: Journal,
     pub faults: Faults,
+    pub snapshots: snapshots::Snapshots,
     /// Keep request and response bodies in the journal (secrets redacted).
     pub journal_bodies: bool,
     /// Set once the router is built (from its OpenAPI document).
@@ -44,6 +46,7 @@ impl Toolkit {
         Toolkit {
             journal: Journal::new(journal_size),
             faults: Faults::default(),
+            snapshots: Default::default(),
             journal_bodies,
             operations: std::sync::OnceLock::new(),
         }

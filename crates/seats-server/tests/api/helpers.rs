@@ -60,6 +60,23 @@ pub async fn spawn_operator_app(seed: &Value) -> TestApp {
     start(db, store, state).await
 }
 
+/// A server with the operator API, a manual clock, and `seed` as the start-up seed that
+/// `POST /_seats/v1/reset` goes back to.
+pub async fn spawn_toolkit_app(seed: &Value, journal_bodies: bool) -> TestApp {
+    let (db, store) = seeded_store(seed).await;
+    let config = ServerConfig {
+        operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
+        journal_bodies,
+        ..Default::default()
+    };
+    let mut state = AppState::with_manual_clock(store.clone(), Arc::new(seats_server::ManualClock::new()), config);
+    let text = seed.to_string();
+    state.start_seed = Some(Arc::new(move || {
+        Ok(seed::parse(text.as_bytes()).expect("test seed is valid"))
+    }));
+    start(db, store, state).await
+}
+
 async fn seeded_store(seed: &Value) -> (TestDb, Arc<dyn Store>) {
     let db = TestDb::create().await;
     let store = db.open().await;

@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use seats_server::ServerConfig;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -13,12 +12,7 @@ use crate::helpers::*;
 const SEATS_OP: &str = "zero-trust-seats-update-a-user-seat";
 
 async fn spawn(journal_bodies: bool) -> TestApp {
-    let config = ServerConfig {
-        operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
-        journal_bodies,
-        ..Default::default()
-    };
-    spawn_app_with(&test_seed(), config).await
+    spawn_toolkit_app(&test_seed(), journal_bodies).await
 }
 
 async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
@@ -334,5 +328,112 @@ async fn statuses_delays_resets_hangs_and_credentials() {
             Some(""),
         )],
     )
+    .await;
+}
+
+#[tokio::test]
+async fn reset_goes_back_to_the_start_seed_and_clears_faults_journal_and_clock() {
+    on_each_backend(|| async {
+        let app = spawn(false).await;
+        assert_eq!(app.patch_seats(&example_body()).await.status(), 200);
+        let (status, _) = app
+            .call(
+                Method::POST,
+                &format!("/accounts/{ACCOUNT}/access/users"),
+                Auth::Token(TOKEN),
+                Some(json!({"email": "new@example.com"})),
+            )
+            .await;
+        assert_eq!(status, 201);
+        add_fault(
+            &app,
+            json!({"match": {"path": "/client/v4/accounts"}, "action": {"status": 500}}),
+        )
+        .await;
+        let (_, clock) = app
+            .operator(Method::POST, "/clock", Some(json!({"advance": "800h"})))
+            .await;
+        let advanced = clock["result"]["now"].as_str().unwrap().to_owned();
+
+        let (status, body) = app.operator(Method::POST, "/reset", None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["result"], json!({"accounts": 2, "users": 5}));
+        assert!(app.user(ALICE_SEAT).await.access_seat, "Alice's seat is back");
+        let (_, users) = app
+            .call(
+                Method::GET,
+                &format!("/accounts/{ACCOUNT}/access/users?email=new@example.com"),
+                Auth::Token(TOKEN),
+                None,
+            )
+            .await;
+        assert_eq!(users["result"], json!([]), "the user created since is gone");
+        let (_, rules) = app.operator(Method::GET, "/faults", None).await;
+        assert_eq!(rules["result"], json!([]));
+        let (status, _) = app.call(Method::GET, "/accounts", Auth::Token(TOKEN), None).await;
+        assert_eq!(status, 200, "the fault is gone");
+        assert_eq!(journal(&app, "").await.len(), 2, "cleared, then the two requests above");
+        let (_, clock) = app.operator(Method::GET, "/clock", None).await;
+        assert!(
+            clock["result"]["now"].as_str().unwrap() < advanced.as_str(),
+            "back to the real time"
+        );
+        assert_eq!(app.audit_count(ACCOUNT).await, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn snapshots_restore_exactly_while_requests_keep_arriving() {
+    on_each_backend(|| async {
+        let app = spawn(false).await;
+        let (status, body) = app.operator(Method::POST, "/snapshots", Some(json!({"name": "before-offboarding"}))).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["result"]["name"], "before-offboarding");
+        assert!(body["result"]["records"].as_u64().unwrap() > 5);
+
+        assert_eq!(app.patch_seats(&example_body()).await.status(), 200);
+        assert!(!app.user(ALICE_SEAT).await.access_seat);
+
+        // Readers keep reading while the restore runs: each sees Alice with or without her
+        // seat, as one state or the other, never an error or a half-restored account.
+        let reader = {
+            let client = app.client.clone();
+            let url = app.url(&format!("/client/v4/accounts/{ACCOUNT}/access/users?email=alice@example.com"));
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                for _ in 0..40 {
+                    let resp = client.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+                    assert_eq!(resp.status(), 200);
+                    let body: Value = resp.json().await.unwrap();
+                    assert_eq!(body["result"].as_array().unwrap().len(), 1, "{body}");
+                    seen.push(body["result"][0]["access_seat"].as_bool().unwrap());
+                }
+                seen
+            })
+        };
+        let (status, body) = app.operator(Method::POST, "/snapshots/before-offboarding/restore", None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["result"], json!({"accounts": 2, "users": 5}));
+        let seen = reader.await.unwrap();
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "before, then after, never back: {seen:?}");
+        assert!(app.user(ALICE_SEAT).await.access_seat, "restored");
+
+        let (_, list) = app.operator(Method::GET, "/snapshots", None).await;
+        assert_eq!(list["result"].as_array().unwrap().len(), 1);
+        let resp = app.operator_raw(Method::POST, "/snapshots", Some(json!({"name": "before-offboarding"}))).await;
+        assert_error(resp, 409, &[(12010, "access.api.error.conflict: a snapshot named before-offboarding exists", None)]).await;
+        let resp = app.operator_raw(Method::POST, "/snapshots", Some(json!({"name": "no spaces"}))).await;
+        assert_error(
+            resp,
+            400,
+            &[(12006, "access.api.error.invalid_request: name must be 1 to 64 letters, digits, '.', '_' or '-', got \"no spaces\"", Some("/name"))],
+        )
+        .await;
+        let (status, _) = app.operator(Method::DELETE, "/snapshots/before-offboarding", None).await;
+        assert_eq!(status, 200);
+        let resp = app.operator_raw(Method::POST, "/snapshots/before-offboarding/restore", None).await;
+        assert_error(resp, 404, &[(12130, "access.api.error.not_found: no snapshot \"before-offboarding\"", Some(""))]).await;
+    })
     .await;
 }

@@ -9,6 +9,7 @@ pub mod faults;
 pub mod journal;
 pub mod logins;
 pub mod members;
+pub mod snapshots;
 pub mod tokens;
 
 use axum::extract::FromRequestParts;
