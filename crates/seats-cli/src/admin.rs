@@ -98,6 +98,24 @@ enum AdminCommand {
     /// Fault rules: answer chosen requests with an error, a delay, a reset or silence.
     #[command(subcommand)]
     Faults(FaultsCommand),
+    /// Back to the start-up seed (or empty); removes fault rules, clears the journal, puts a
+    /// manual clock back to the real time.
+    Reset,
+    /// Snapshots of the whole state, kept in the server's memory.
+    #[command(subcommand)]
+    Snapshots(SnapshotsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotsCommand {
+    /// Take a snapshot named NAME.
+    Take { name: String },
+    /// List the snapshots.
+    List,
+    /// Replace the whole state with a snapshot's.
+    Restore { name: String },
+    /// Forget a snapshot.
+    Delete { name: String },
 }
 
 // Parsed once per run: the size of the rule's flags does not matter.
@@ -631,6 +649,40 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
             });
         }
         AdminCommand::Faults(command) => faults(&op, command, json).await.map_err(fail)?,
+        AdminCommand::Reset => {
+            let back = op.reset().await.map_err(fail)?;
+            show(json, &back, |b| {
+                format!("reset: {} accounts, {} users\n", b.accounts, b.users)
+            });
+        }
+        AdminCommand::Snapshots(command) => match command {
+            SnapshotsCommand::Take { name } => {
+                let taken = op.take_snapshot(&name).await.map_err(fail)?;
+                show(json, &taken, |t| format!("{} ({} records)\n", t.name, t.records));
+            }
+            SnapshotsCommand::List => {
+                let all = op.snapshots().await.map_err(fail)?;
+                show(json, &all, |all| {
+                    let rows: Vec<Vec<String>> = all
+                        .iter()
+                        .map(|s| vec![s.name.clone(), s.taken_at.to_string(), s.records.to_string()])
+                        .collect();
+                    output::table(&["NAME", "TAKEN_AT", "RECORDS"], &rows)
+                });
+            }
+            SnapshotsCommand::Restore { name } => {
+                let back = op.restore_snapshot(&name).await.map_err(fail)?;
+                show(json, &back, |b| {
+                    format!("restored {name}: {} accounts, {} users\n", b.accounts, b.users)
+                });
+            }
+            SnapshotsCommand::Delete { name } => {
+                op.delete_snapshot(&name).await.map_err(fail)?;
+                show(json, &serde_json::json!({"name": name}), |_| {
+                    format!("deleted {name}\n")
+                });
+            }
+        },
     }
     Ok(())
 }

@@ -103,3 +103,75 @@ fn a_fault_from_the_command_line_shows_in_the_journal() {
         out.stderr
     );
 }
+
+#[test]
+fn snapshots_and_reset_from_the_command_line() {
+    let server = start(&["--demo", "--listen", "127.0.0.1:0"], &[("SEATS_OPERATOR_KEY", KEY)]);
+    let base = format!("{}/client/v4", server.base);
+    let api = |args: &[&str]| {
+        run_with(
+            args,
+            &[("CLOUDFLARE_API_TOKEN", TOKEN), ("CLOUDFLARE_BASE_URL", &base)],
+            None,
+        )
+    };
+    let alice_seat = || {
+        let out = api(&[
+            "users",
+            "--account-id",
+            ACCOUNT,
+            "list",
+            "--email",
+            "alice@example.com",
+            "--json",
+        ]);
+        let users: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stderr));
+        users[0]["access_seat"].as_bool().unwrap()
+    };
+    let out = admin(&server, &["snapshots", "take", "start"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.starts_with("start ("), "{}", out.stdout);
+
+    let out = api(&[
+        "edit",
+        "--account-id",
+        ACCOUNT,
+        "--seat-uid",
+        SEAT,
+        "--access",
+        "false",
+        "--gateway",
+        "false",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(!alice_seat());
+    let out = admin(&server, &["snapshots", "restore", "start"]);
+    assert_eq!(
+        out.stdout.trim(),
+        "restored start: 1 accounts, 1 users",
+        "{}",
+        out.stderr
+    );
+    assert!(alice_seat());
+
+    api(&[
+        "edit",
+        "--account-id",
+        ACCOUNT,
+        "--seat-uid",
+        SEAT,
+        "--access",
+        "false",
+        "--gateway",
+        "false",
+    ]);
+    let out = admin(&server, &["reset"]);
+    assert_eq!(out.stdout.trim(), "reset: 1 accounts, 1 users", "{}", out.stderr);
+    assert!(alice_seat(), "the demo seed again");
+    let out = admin(&server, &["snapshots", "list", "--json"]);
+    let list: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(list[0]["name"], "start", "a reset keeps snapshots");
+    let out = admin(&server, &["snapshots", "restore", "nope"]);
+    assert_eq!(out.code, Some(3));
+    assert!(out.stderr.contains("12130"), "{}", out.stderr);
+}

@@ -5,7 +5,7 @@
 use reqwest::Method;
 use seats_types::{
     AuditEvent, ClockReading, ExpiredSeats, FaultRule, JournalEntry, NewFaultRule, OperatorAccount, OperatorMember,
-    OperatorToken, Policy, User,
+    OperatorToken, Policy, Snapshot, StateRestored, User,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -311,5 +311,36 @@ impl OperatorClient {
     pub async fn clear_faults(&self) -> Result<u64, Error> {
         let (result, _) = self.call::<(), Value>(Method::DELETE, "/faults", None).await?;
         Ok(result["removed"].as_u64().unwrap_or(0))
+    }
+
+    /// Back to the start-up seed (or empty); fault rules, the journal and a manual clock too.
+    pub async fn reset(&self) -> Result<StateRestored, Error> {
+        Ok(self.call::<Value, _>(Method::POST, "/reset", Some(&json!({}))).await?.0)
+    }
+
+    /// Keeps the whole state as `name`, in the server's memory.
+    pub async fn take_snapshot(&self, name: &str) -> Result<Snapshot, Error> {
+        Ok(self
+            .call(Method::POST, "/snapshots", Some(&json!({"name": name})))
+            .await?
+            .0)
+    }
+
+    /// The snapshots held.
+    pub async fn snapshots(&self) -> Result<Vec<Snapshot>, Error> {
+        Ok(self.call::<(), _>(Method::GET, "/snapshots", None).await?.0)
+    }
+
+    /// Replaces the whole state with the snapshot's, in one transaction.
+    pub async fn restore_snapshot(&self, name: &str) -> Result<StateRestored, Error> {
+        let path = format!("/snapshots/{}/restore", path_segment("name", name)?);
+        Ok(self.call::<Value, _>(Method::POST, &path, Some(&json!({}))).await?.0)
+    }
+
+    /// Forgets a snapshot.
+    pub async fn delete_snapshot(&self, name: &str) -> Result<(), Error> {
+        let path = format!("/snapshots/{}", path_segment("name", name)?);
+        self.call::<(), Value>(Method::DELETE, &path, None).await?;
+        Ok(())
     }
 }
