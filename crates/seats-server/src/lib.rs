@@ -9,6 +9,7 @@ pub mod config;
 pub mod connections;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
@@ -81,6 +82,7 @@ impl AppState {
 pub fn build_router(state: AppState) -> Router {
     let (router, doc) = routes::api_routes(state.config.operator_key.is_some()).split_for_parts();
     state.toolkit.learn_routes(operations(&doc));
+    metrics::handle();
     router
         .merge(scim::router())
         // Must come after the routes: it applies to those registered before it.

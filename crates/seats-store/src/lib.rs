@@ -10,6 +10,7 @@ pub mod credentials;
 mod error;
 pub mod export;
 pub mod identity_provider;
+mod metrics;
 mod model;
 pub mod organization;
 pub mod postgres;

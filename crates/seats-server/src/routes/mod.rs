@@ -7,6 +7,7 @@ pub mod body;
 pub mod fallback;
 pub mod health;
 pub mod identity_providers;
+pub mod metrics;
 pub mod operator;
 pub mod organizations;
 pub mod pagination;
@@ -46,6 +47,7 @@ pub fn api_routes(operator_api: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::verify))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
         .routes(routes!(crate::openapi::document));
     if !operator_api {
         return router;

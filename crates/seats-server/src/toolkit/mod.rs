@@ -163,13 +163,23 @@ fn json_of(bytes: &Bytes) -> Option<serde_json::Value> {
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let toolkit = state.toolkit.clone();
-    if exempt(&path) || (!toolkit.journal.enabled() && toolkit.faults.is_empty()) {
-        return next.run(req).await;
-    }
     let started = Instant::now();
-    let at = state.clock.now();
     let method = req.method().clone();
     let (operation_id, account_id) = toolkit.route(&method, &path);
+    let operation = match &operation_id {
+        Some(id) => id.as_str(),
+        None if path.starts_with("/populations/") => "scim",
+        None => "none",
+    }
+    .to_owned();
+    if exempt(&path) || (!toolkit.journal.enabled() && toolkit.faults.is_empty()) {
+        let response = next.run(req).await;
+        if path != "/metrics" {
+            crate::metrics::request(&operation, response.status().as_u16(), started.elapsed());
+        }
+        return response;
+    }
+    let at = state.clock.now();
     let note = CredentialNote::default();
     req.extensions_mut().insert(note.clone());
 
@@ -243,6 +253,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         response_body = json_of(&bytes);
         response = Response::from_parts(parts, Body::from(bytes));
     }
+    crate::metrics::request(&operation, response.status().as_u16(), started.elapsed());
     toolkit.journal.record(JournalEntry {
         seq: 0,
         at,

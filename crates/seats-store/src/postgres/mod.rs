@@ -272,12 +272,19 @@ macro_rules! write_tx {
         $store
             .bounded(async {
                 let mut client = $store.client().await?;
+                let started = std::time::Instant::now();
                 let $tx = client.transaction().await?;
                 let out = $body.await?;
                 $tx.commit().await?;
+                crate::metrics::committed(1, started.elapsed());
                 Ok(out)
             })
             .await
+            .inspect_err(|e| {
+                if matches!(e, StoreError::Other(_)) {
+                    crate::metrics::storage_error();
+                }
+            })
     };
 }
 

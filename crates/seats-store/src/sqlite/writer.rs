@@ -86,8 +86,11 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
     // A job that is dropped unrun answers its caller with an error (its reply sender goes).
     if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, jobs = group.len(), "could not begin a SQLite write transaction");
+        crate::metrics::storage_error();
         return;
     }
+    let started = std::time::Instant::now();
+    let size = group.len();
     let mut finishes = Vec::with_capacity(group.len());
     let mut broken: Option<rusqlite::Error> = None;
     for job in group {
@@ -113,9 +116,13 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
     };
     let outcome = outcome.map_err(|e| {
         tracing::error!(error = %e, "SQLite transaction failed; rolling back the group");
+        crate::metrics::storage_error();
         let _ = conn.execute_batch("ROLLBACK");
         e.to_string()
     });
+    if outcome.is_ok() {
+        crate::metrics::committed(size, started.elapsed());
+    }
     for finish in finishes {
         finish(outcome.clone().map_err(StoreError::other));
     }
