@@ -987,6 +987,21 @@ pub async fn reset_and_restore(store: &dyn Store) {
     );
     let account = store.account(ACCOUNT).await.unwrap().unwrap();
     assert_eq!(account.seats_in_use, 1, "maintained figures follow the restored rows");
+    let search = crate::UserFilter {
+        search: Some("USER1@EXAMPLE".into()),
+        ..Default::default()
+    };
+    let (found, total) = store.list_users(ACCOUNT, search, 1, 10, t0).await.unwrap();
+    assert_eq!(
+        (found.len(), total),
+        (1, 1),
+        "the search index follows the restored rows"
+    );
+    let late = crate::UserFilter {
+        search: Some("late@x".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.list_users(ACCOUNT, late, 1, 10, t0).await.unwrap().1, 0);
 
     let summary = store
         .reset(Some(seed_with(9, &[("r1", true, false, 0)])), t0)

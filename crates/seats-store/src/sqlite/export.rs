@@ -249,6 +249,33 @@ fn export_all(conn: &Connection, out: &mpsc::Sender<Record>) -> StoreResult<u64>
     Ok(n + 1)
 }
 
+/// Empties the database and loads an export the bulk way: the indexes and triggers of users,
+/// devices and sessions are set aside while rows go in and out, then created again, and
+/// what they maintain (figures, activity, the search index) is computed once.
+pub(super) fn restore(conn: &Connection, records: mpsc::Receiver<Record>) -> StoreResult<ImportSummary> {
+    let set_aside = super::seed::set_aside(conn)?;
+    conn.execute_batch("INSERT INTO users_search (users_search) VALUES ('delete-all');")?;
+    super::wipe(conn)?;
+    let summary = import(conn, records)?;
+    for (_, _, sql) in set_aside.iter().filter(|(k, ..)| k == "index") {
+        conn.execute_batch(sql)?;
+    }
+    conn.execute_batch(
+        "UPDATE users SET active_at = MAX(
+             COALESCE(last_successful_login, 0), COALESCE(seat_granted_at, 0),
+             COALESCE((SELECT MAX(d.last_seen_at) FROM devices d WHERE d.user_id = users.id), 0));
+         UPDATE accounts SET
+             user_count   = (SELECT COUNT(*) FROM users u WHERE u.account_id = accounts.id),
+             seats_in_use = (SELECT COUNT(*) FROM users u WHERE u.account_id = accounts.id
+                                                        AND (u.access_seat = 1 OR u.gateway_seat = 1));
+         INSERT INTO users_search (users_search) VALUES ('rebuild');",
+    )?;
+    for (_, _, sql) in set_aside.iter().filter(|(k, ..)| k == "trigger") {
+        conn.execute_batch(sql)?;
+    }
+    Ok(summary)
+}
+
 pub(super) fn import(conn: &Connection, mut records: mpsc::Receiver<Record>) -> StoreResult<ImportSummary> {
     if !super::is_empty(conn)? {
         return Err(StoreError::Conflict("the database already holds data".into()));

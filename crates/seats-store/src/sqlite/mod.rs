@@ -290,7 +290,7 @@ fn audit(
 
 /// Deletes every row but the schedule and the credentials version, children first; the
 /// triggers keep the search index and the figures right as rows go.
-fn wipe(conn: &Connection) -> StoreResult<()> {
+pub(super) fn wipe(conn: &Connection) -> StoreResult<()> {
     conn.execute_batch(
         "DELETE FROM scim_group_members; DELETE FROM scim_groups; DELETE FROM scim_users;
          DELETE FROM identity_providers; DELETE FROM logins; DELETE FROM sessions; DELETE FROM devices;
@@ -471,11 +471,7 @@ impl Store for SqliteStore {
         &self,
         records: tokio::sync::mpsc::Receiver<crate::export::Record>,
     ) -> StoreResult<crate::export::ImportSummary> {
-        self.write_credentials(move |c| {
-            wipe(c)?;
-            export::import(c, records)
-        })
-        .await
+        self.write_credentials(move |c| export::restore(c, records)).await
     }
 
     async fn token_by_hash(&self, hash: SecretHash) -> StoreResult<Option<TokenRecord>> {

@@ -35,9 +35,9 @@ pub(super) fn load(conn: &Connection, reader: impl Read, now: Timestamp) -> Stor
 /// SQLite's default page cache (2 MiB), for the load.
 const SEED_CACHE_SIZE: i64 = -2000;
 
-fn load_rows(conn: &Connection, reader: impl Read, now: Timestamp) -> StoreResult<SeedSummary> {
-    // Users arrive before the account row that closes their object.
-    conn.pragma_update(None, "defer_foreign_keys", "ON")?;
+/// Drops the indexes and triggers of the bulk tables; returns `(type, name, sql)` of each, to
+/// create them again once the rows are in.
+pub(super) fn set_aside(conn: &Connection) -> StoreResult<Vec<(String, String, String)>> {
     let set_aside: Vec<(String, String, String)> = conn
         .prepare(&format!(
             "SELECT type, name, sql FROM sqlite_master
@@ -48,6 +48,13 @@ fn load_rows(conn: &Connection, reader: impl Read, now: Timestamp) -> StoreResul
     for (kind, name, _) in &set_aside {
         conn.execute_batch(&format!("DROP {kind} \"{name}\""))?;
     }
+    Ok(set_aside)
+}
+
+fn load_rows(conn: &Connection, reader: impl Read, now: Timestamp) -> StoreResult<SeedSummary> {
+    // Users arrive before the account row that closes their object.
+    conn.pragma_update(None, "defer_foreign_keys", "ON")?;
+    let set_aside = set_aside(conn)?;
     let mut sink = Sink {
         conn,
         now_us: now.unix_micros(),
