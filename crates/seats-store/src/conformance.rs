@@ -588,6 +588,122 @@ pub async fn invalid_seed_is_reported_in_full(store: &dyn Store) {
     assert_eq!(store.account(ACCOUNT).await.unwrap().unwrap().seats_in_use, 1);
 }
 
+/// Browsing by key set: creation order forward and backward from a key, the seat filters,
+/// a search, a short page where the scan runs out, and pages that join up with no gap or
+/// repeat.
+pub async fn browse_users_by_key_set(store: &dyn Store) {
+    use crate::browse::{SeatFilter, UserBrowse, UserKey};
+    let t0 = at("2030-01-01T00:00:00Z");
+    // u0..u9: access on even, gateway on multiples of three; all created at the same instant,
+    // so the id breaks the tie.
+    let users: Vec<(String, bool, bool, u64)> = (0..10).map(|i| (format!("s{i}"), i % 2 == 0, i % 3 == 0, 0)).collect();
+    let refs: Vec<(&str, bool, bool, u64)> = users.iter().map(|(u, a, g, d)| (u.as_str(), *a, *g, *d)).collect();
+    store.load_seed(seed_with(10, &refs), t0).await.unwrap();
+    let (all, _) = store.list_users(ACCOUNT, Default::default(), 1, 100, t0).await.unwrap();
+    let order: Vec<String> = all.iter().map(|u| u.seat_uid.clone()).collect();
+    let key_of = |uid: &str| UserKey::of(all.iter().find(|u| u.seat_uid == uid).unwrap());
+    let page =
+        |seat: SeatFilter, from: Option<UserKey>, backward: bool, limit: u64, scan: u64, search: Option<&str>| {
+            let browse = UserBrowse {
+                search: search.map(str::to_owned),
+                seat,
+                from,
+                backward,
+                limit,
+                scan,
+            };
+            async move { store.browse_users(ACCOUNT, browse, t0).await.unwrap() }
+        };
+    let uids = |p: &crate::browse::UserBrowsePage| p.users.iter().map(|u| u.seat_uid.clone()).collect::<Vec<_>>();
+
+    // Forward through everything, three at a time: the pages join up.
+    let mut seen = Vec::new();
+    let mut from = None;
+    loop {
+        let p = page(SeatFilter::Any, from.clone(), false, 3, 100, None).await;
+        assert!(p.users.len() <= 3);
+        seen.extend(uids(&p));
+        match p.resume {
+            Some(k) => from = Some(k),
+            None => break,
+        }
+    }
+    assert_eq!(seen, order, "forward pages cover every user once, in creation order");
+
+    // Backward from the end, then from a key.
+    let last = page(SeatFilter::Any, None, true, 3, 100, None).await;
+    assert_eq!(uids(&last), order[7..], "the last page, in creation order");
+    let before = page(SeatFilter::Any, Some(key_of(&order[7])), true, 3, 100, None).await;
+    assert_eq!(uids(&before), order[4..7]);
+    assert_eq!(
+        before.resume,
+        Some(key_of(&order[4])),
+        "going on backward starts before its first user"
+    );
+    assert_eq!(before.first, Some(key_of(&order[6])));
+
+    // Seat filters.
+    let holders = |f: fn(&(String, bool, bool, u64)) -> bool| -> Vec<String> {
+        let wanted: Vec<&String> = users.iter().filter(|u| f(u)).map(|u| &u.0).collect();
+        order.iter().filter(|u| wanted.contains(u)).cloned().collect()
+    };
+    for (filter, expected) in [
+        (SeatFilter::Access, holders(|u| u.1)),
+        (SeatFilter::Gateway, holders(|u| u.2)),
+        (SeatFilter::Holding, holders(|u| u.1 || u.2)),
+        (SeatFilter::None, holders(|u| !u.1 && !u.2)),
+    ] {
+        let p = page(filter, None, false, 100, 100, None).await;
+        assert_eq!(uids(&p), expected, "{filter:?}");
+        assert!(p.users.iter().all(|u| match filter {
+            SeatFilter::Access => u.access_seat,
+            SeatFilter::Gateway => u.gateway_seat,
+            SeatFilter::Holding => u.access_seat || u.gateway_seat,
+            _ => !u.access_seat && !u.gateway_seat,
+        }));
+    }
+
+    // The scan bounds the rows read: a short page, and where to go on from.
+    let none = holders(|u| !u.1 && !u.2);
+    let p = page(SeatFilter::None, None, false, 100, 4, None).await;
+    assert_eq!(
+        uids(&p),
+        none.iter()
+            .filter(|u| order[..4].contains(u))
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(p.resume, Some(key_of(&order[3])), "resumes after the fourth row read");
+    let rest = page(SeatFilter::None, p.resume.clone(), false, 100, 100, None).await;
+    assert_eq!([uids(&p), uids(&rest)].concat(), none, "no match lost between the two");
+
+    // A search narrows as the API's does; the seat filter applies on top.
+    let p = page(SeatFilter::Any, None, false, 100, 100, Some("USER1")).await;
+    assert_eq!(p.users.len(), 1, "user1@ only (user10 does not exist)");
+    assert_eq!(p.users[0].email, "user1@example.com");
+    let p = page(SeatFilter::Access, None, false, 100, 100, Some("example.com")).await;
+    assert_eq!(uids(&p), holders(|u| u.1));
+    assert_eq!(
+        page(SeatFilter::Any, None, false, 10, 10, Some("nobody")).await.users,
+        vec![]
+    );
+    // Another account's users never show.
+    let other = UserBrowse {
+        search: None,
+        seat: SeatFilter::Any,
+        from: None,
+        backward: false,
+        limit: 10,
+        scan: 10,
+    };
+    assert!(store
+        .browse_users("ffffffffffffffffffffffffffffffff", other, t0)
+        .await
+        .unwrap()
+        .users
+        .is_empty());
+}
+
 /// Filters by email, name and substring search, with SQLite's rules on every backend: ASCII
 /// case folding only, `%` and `_` taken literally; creation order, paging and totals.
 pub async fn list_users_filters_and_search(store: &dyn Store) {

@@ -5,6 +5,7 @@
 //! at all, and every business rule that must hold across processes (the seat limit) is
 //! checked inside that transaction.
 
+pub mod browse;
 pub mod conformance;
 pub mod credentials;
 mod error;
@@ -112,6 +113,16 @@ pub trait Store: Send + Sync + 'static {
         per_page: u64,
         now: Timestamp,
     ) -> StoreResult<(Vec<UserRecord>, u64)>;
+
+    /// A page of the account's users in creation order, by key set (see [`browse`]): reads
+    /// at most `browse.scan` rows beyond the search's own index work, however large the
+    /// account and however deep the page.
+    async fn browse_users(
+        &self,
+        account_id: &str,
+        browse: browse::UserBrowse,
+        now: Timestamp,
+    ) -> StoreResult<browse::UserBrowsePage>;
 
     async fn user(&self, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserRecord>>;
 

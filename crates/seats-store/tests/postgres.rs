@@ -44,6 +44,8 @@ conformance_tests! {
     invalid_seed_is_reported_in_full,
     #[tokio::test]
     list_users_filters_and_search,
+    #[tokio::test]
+    browse_users_by_key_set,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

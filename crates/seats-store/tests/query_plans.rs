@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
+use seats_store::browse::{SeatFilter, UserBrowse, UserKey};
 use seats_store::sqlite::{SqliteOptions, SqliteStore};
 use seats_store::{seed, Actor, Durability, LoginRequest, Store, UserFilter, Via};
 use seats_types::{SeatEditItem, Timestamp};
@@ -149,6 +150,39 @@ async fn run_operations(store: &dyn Store, steps: &AtomicU64) -> BTreeMap<&'stat
         "list_users name and search",
         store.list_users(ACCOUNT, both, 1, 50, now)
     );
+    // The dashboard's users page: first page, last page, a deep page from a key, and a seat
+    // filter bounded by its scan (below the smaller account's size, so it reads as flat).
+    let browse = |seat: SeatFilter, from: Option<UserKey>, backward: bool, search: Option<&str>| UserBrowse {
+        search: search.map(Into::into),
+        seat,
+        from,
+        backward,
+        limit: 20,
+        scan: 200,
+    };
+    measure!(
+        "browse_users first page",
+        store.browse_users(ACCOUNT, browse(SeatFilter::Any, None, false, None), now)
+    );
+    let last = measure!(
+        "browse_users last page",
+        store.browse_users(ACCOUNT, browse(SeatFilter::Any, None, true, None), now)
+    );
+    assert_eq!(last.users.len(), 20);
+    let deep = Some(UserKey::of(&last.users[0]));
+    measure!(
+        "browse_users deep page",
+        store.browse_users(ACCOUNT, browse(SeatFilter::Any, deep.clone(), false, None), now)
+    );
+    measure!(
+        "browse_users holding no seat",
+        store.browse_users(ACCOUNT, browse(SeatFilter::None, deep, true, None), now)
+    );
+    let found = measure!(
+        "browse_users search",
+        store.browse_users(ACCOUNT, browse(SeatFilter::None, None, false, Some("R7@E")), now)
+    );
+    assert_eq!(found.users.len(), 1);
     let created = measure!(
         "create_user",
         store.create_user(ACCOUNT, "new@example.com", "New", actor.clone(), now)

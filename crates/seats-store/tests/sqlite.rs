@@ -68,6 +68,12 @@ async fn limit_holds_across_two_handles_on_one_file() {
 }
 
 #[tokio::test]
+async fn browse_users_by_key_set() {
+    let (_dir, store) = fresh();
+    conformance::browse_users_by_key_set(&store).await;
+}
+
+#[tokio::test]
 async fn list_users_filters_and_search() {
     let (_dir, store) = fresh();
     conformance::list_users_filters_and_search(&store).await;

@@ -12,6 +12,7 @@ use tokio_postgres::Row;
 use super::{
     audit, big, execute, is_unique_violation, json_text, lock_account, opt_ts, query, query_opt, ts, AuditBatch,
 };
+use crate::browse::{self, UserBrowse, UserBrowsePage, UserKey};
 use crate::model::*;
 use crate::rules::{self, account_json, user_json, OrganizationWrite, SESSION_LIFETIME_US};
 use crate::secret::SecretHash;
@@ -104,7 +105,7 @@ pub(super) async fn list_users(
     // The SQL names only the filters given, so the planner picks the index each needs: the
     // email index, the name index, the trigram indexes over the folded columns for `search`, or creation order.
     let now_us = now.unix_micros();
-    let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(now_us), Box::new(account_id.to_owned())];
+    let mut params: Params = vec![Box::new(now_us), Box::new(account_id.to_owned())];
     let mut conditions = vec!["u.account_id = $2".to_owned()];
     if let Some(email) = &filter.email {
         params.push(Box::new(formats::email_key(email)));
@@ -115,11 +116,7 @@ pub(super) async fn list_users(
         conditions.push(format!("u.name = ${}", params.len()));
     }
     if let Some(search) = &filter.search {
-        params.push(Box::new(format!("%{}%", like_literal(&search.to_ascii_lowercase()))));
-        let n = params.len();
-        conditions.push(format!(
-            "(u.email_fold LIKE ${n} ESCAPE '\\' OR u.name_fold LIKE ${n} ESCAPE '\\')"
-        ));
+        conditions.push(search_condition(search, &mut params));
     }
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
     let where_ = conditions.join(" AND ");
@@ -152,6 +149,76 @@ pub(super) async fn list_users(
         .map(user_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
     Ok((users, total))
+}
+
+type Params = Vec<Box<dyn ToSql + Sync + Send>>;
+
+/// The `search` rule over the folded columns (their trigram indexes narrow it), its pattern
+/// pushed as the next parameter.
+fn search_condition(search: &str, params: &mut Params) -> String {
+    params.push(Box::new(format!("%{}%", like_literal(&search.to_ascii_lowercase()))));
+    let n = params.len();
+    format!("(u.email_fold LIKE ${n} ESCAPE '\\' OR u.name_fold LIKE ${n} ESCAPE '\\')")
+}
+
+/// A page of users by key set (see [`crate::browse`]): the keys come from a walk of at most
+/// `scan` rows in creation order, then the users on the page are read in one statement.
+pub(super) async fn browse_users(
+    db: &impl GenericClient,
+    account_id: &str,
+    browse: &UserBrowse,
+    now: Timestamp,
+) -> StoreResult<UserBrowsePage> {
+    let mut params: Params = vec![Box::new(account_id.to_owned())];
+    let mut conditions = vec!["u.account_id = $1".to_owned()];
+    if let Some(search) = &browse.search {
+        conditions.push(search_condition(search, &mut params));
+    }
+    if let Some(from) = &browse.from {
+        params.push(Box::new(from.created_at.unix_micros()));
+        params.push(Box::new(from.id.clone()));
+        let n = params.len();
+        let op = if browse.backward { "<" } else { ">" };
+        conditions.push(format!(
+            "(u.account_id, u.created_at, u.id) {op} ($1, ${}, ${n})",
+            n - 1
+        ));
+    }
+    params.push(Box::new(big(browse.scan.min(i64::MAX as u64))?));
+    let order = if browse.backward { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT u.created_at, u.id, {} FROM users u WHERE {} ORDER BY u.created_at {order}, u.id {order} LIMIT ${}",
+        browse.seat.sql().unwrap_or("true"),
+        conditions.join(" AND "),
+        params.len()
+    );
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+    let rows = query(db, &sql, &refs)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                UserKey {
+                    created_at: ts(r.try_get(0)?)?,
+                    id: r.try_get(1)?,
+                },
+                r.try_get::<_, bool>(2)?,
+            ))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let walk = browse::walk(rows, browse);
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.account_id = $2 AND u.id = ANY($3)");
+    let mut found = query(db, &sql, &[&now.unix_micros(), &account_id, &walk.ids])
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(UserBrowsePage {
+        users: found,
+        first: walk.first,
+        resume: walk.resume,
+    })
 }
 
 /// Inserts a user holding no seat; `None` if the email is taken in the account.

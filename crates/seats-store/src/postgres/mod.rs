@@ -746,6 +746,15 @@ impl Store for PgStore {
         write_tx!(self, |tx| edit_seats(&tx, account_id, &items, &actor, now))
     }
 
+    async fn browse_users(
+        &self,
+        account_id: &str,
+        browse: crate::browse::UserBrowse,
+        now: Timestamp,
+    ) -> StoreResult<crate::browse::UserBrowsePage> {
+        read!(self, |db| lifecycle::browse_users(db, account_id, &browse, now))
+    }
+
     async fn list_users(
         &self,
         account_id: &str,

@@ -8,6 +8,7 @@ use seats_types::{formats, Timestamp, TokenStatus};
 use serde_json::{json, Map, Value};
 
 use super::{audit, json_text, opt_ts, ts};
+use crate::browse::{self, UserBrowse, UserBrowsePage, UserKey};
 use crate::model::*;
 use crate::rules::{self, account_json, user_json, OrganizationWrite, SESSION_LIFETIME_US};
 use crate::secret::SecretHash;
@@ -161,6 +162,65 @@ pub(super) fn list_users(
         .mapped(user_from_row)
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((users, total))
+}
+
+/// A page of users by key set (see [`crate::browse`]): the keys come from a walk of at most
+/// `scan` rows in creation order, then each user on the page is read by id.
+pub(super) fn browse_users(
+    conn: &Connection,
+    account_id: &str,
+    browse: &UserBrowse,
+    now: Timestamp,
+) -> StoreResult<UserBrowsePage> {
+    let filter = UserFilter {
+        search: browse.search.clone(),
+        ..Default::default()
+    };
+    let mut query = UserQuery::new(account_id, &filter, now);
+    if let Some(from) = &browse.from {
+        query.conditions.push(if browse.backward {
+            "(u.created_at, u.id) < (?9, ?10)"
+        } else {
+            "(u.created_at, u.id) > (?9, ?10)"
+        });
+        query.params.push((9, SqlValue::Integer(from.created_at.unix_micros())));
+        query.params.push((10, SqlValue::Text(from.id.clone())));
+    }
+    let order = if browse.backward { "DESC" } else { "ASC" };
+    let select = format!("u.created_at, u.id, {}", browse.seat.sql().unwrap_or("1"));
+    let sql = query.sql(
+        &select,
+        &format!("ORDER BY u.created_at {order}, u.id {order} LIMIT ?11"),
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    query.bind(&mut stmt)?;
+    stmt.raw_bind_parameter(11, browse.scan.min(i64::MAX as u64) as i64)?;
+    let rows = stmt
+        .raw_query()
+        .mapped(|r| {
+            Ok((
+                UserKey {
+                    created_at: ts(r.get(0)?)?,
+                    id: r.get(1)?,
+                },
+                r.get::<_, bool>(2)?,
+            ))
+        })
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let walk = browse::walk(rows, browse);
+    let mut users = walk
+        .ids
+        .iter()
+        .map(|id| must_user(conn, account_id, id, now))
+        .collect::<StoreResult<Vec<_>>>()?;
+    if browse.backward {
+        users.reverse();
+    }
+    Ok(UserBrowsePage {
+        users,
+        first: walk.first,
+        resume: walk.resume,
+    })
 }
 
 fn insert_user(conn: &Connection, account_id: &str, email: &str, name: &str, now: Timestamp) -> StoreResult<String> {

@@ -555,6 +555,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn browse_users(
+        &self,
+        account_id: &str,
+        browse: crate::browse::UserBrowse,
+        now: Timestamp,
+    ) -> StoreResult<crate::browse::UserBrowsePage> {
+        let account_id = account_id.to_owned();
+        self.readers
+            .read(move |c| lifecycle::browse_users(c, &account_id, &browse, now))
+            .await
+    }
+
     async fn user(&self, account_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<UserRecord>> {
         let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
         self.readers
