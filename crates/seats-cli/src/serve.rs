@@ -249,6 +249,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rate_limit: args.rate_limit,
         journal_size: args.journal_size,
         journal_bodies: args.journal_bodies,
+        demo: args.demo && args.seed.is_none(),
     };
     raise_descriptor_limit(args.max_connections as usize);
     let limits = ConnectionLimits {
@@ -273,6 +274,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening");
     // On stdout, for scripts and tests that start the server on port 0.
     println!("seats listening on http://{addr}");
+    let mut shown = addr;
+    if shown.ip().is_unspecified() {
+        shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    println!("dashboard: http://{shown}/dashboard");
+    if args.demo && args.seed.is_none() {
+        println!("sign in with the demo token {}", seats_types::formats::DEMO_API_TOKEN);
+    }
     seats_server::serve_with(listener, router, shutdown_signal(), limits).await?;
     tracing::info!("stopped");
     Ok(())

@@ -156,7 +156,7 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let principal = rate_limited(parts, state, authenticate(parts, state), Principal::subject).await?;
+        let principal = rate_limited(parts, state, authenticate(&parts.headers, state), Principal::subject).await?;
         if let Some(note) = parts.extensions.get::<crate::toolkit::CredentialNote>() {
             note.set(match &principal {
                 Principal::Token(t) => t.id.clone(),
@@ -170,8 +170,30 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
-    Ok(match Credential::from_headers(&parts.headers)? {
+impl Auth {
+    /// Authenticates credential headers that did not come with the request (the dashboard
+    /// sends what its sign-in form or session cookie holds): the same format checks, lookups
+    /// and rate limit as a request carrying them.
+    pub async fn from_credential_headers(
+        parts: &Parts,
+        headers: &HeaderMap,
+        state: &AppState,
+    ) -> Result<Auth, ApiError> {
+        let principal = rate_limited(parts, state, authenticate(headers, state), Principal::subject).await?;
+        Ok(Auth {
+            principal,
+            store: state.store.clone(),
+        })
+    }
+
+    /// Who is calling.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
+    Ok(match Credential::from_headers(headers)? {
         Credential::Token(secret) => {
             let token = state.store.token_by_hash(secret.hash()).await?;
             match token {
@@ -272,16 +294,25 @@ impl Auth {
     /// are all 403 10000, so an account's existence does not leak.
     pub async fn require(&self, permission: Permission, account: &AccountId) -> Result<AccountAccess, ApiError> {
         let id = account.as_str();
-        let allowed = match &self.principal {
-            Principal::Member(m) => m.accounts.iter().any(|a| a == id),
-            Principal::Token(t) => permission.groups().iter().any(|g| policies_allow(&t.policies, *g, id)),
-        };
-        if !allowed || !self.store.account_exists(id).await? {
+        if !self.allows(permission, id) || !self.store.account_exists(id).await? {
             return Err(ApiError::Forbidden);
         }
         Ok(AccountAccess {
             account_id: id.to_owned(),
         })
+    }
+
+    /// Whether the caller's credential grants `permission` on the account (which
+    /// [`Auth::require`] also checks exists): what the dashboard asks before it offers an
+    /// action.
+    pub fn allows(&self, permission: Permission, account_id: &str) -> bool {
+        match &self.principal {
+            Principal::Member(m) => m.accounts.iter().any(|a| a == account_id),
+            Principal::Token(t) => permission
+                .groups()
+                .iter()
+                .any(|g| policies_allow(&t.policies, *g, account_id)),
+        }
     }
 
     /// Whether the caller holds any permission on the account (for `GET /accounts`).

@@ -21,6 +21,8 @@ pub struct ServerConfig {
     pub journal_size: usize,
     /// Keep request and response bodies in the journal, secrets redacted.
     pub journal_bodies: bool,
+    /// Started with `--demo`: the dashboard's sign-in page fills in the demo token.
+    pub demo: bool,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +36,7 @@ impl Default for ServerConfig {
             rate_limit: None,
             journal_size: 1000,
             journal_bodies: false,
+            demo: false,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod connections;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -85,6 +86,7 @@ pub fn build_router(state: AppState) -> Router {
     metrics::handle();
     router
         .merge(scim::router())
+        .merge(dashboard::router())
         // Must come after the routes: it applies to those registered before it.
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)
         .fallback(routes::fallback::no_route)

@@ -358,6 +358,14 @@ pub async fn logins_take_seats_until_full(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(a2.refused, None);
+    let activity = store.user_activity(ACCOUNT, &a.user.id, t1).await.unwrap().unwrap();
+    let devices: Vec<_> = activity
+        .devices
+        .iter()
+        .map(|d| (d.id.as_str(), d.last_seen_at))
+        .collect();
+    assert_eq!(devices, [("phone", t1)], "the device a's gateway login registered");
+    assert_eq!(activity.sessions.len(), 1, "a's access session is still live");
     assert_eq!(a2.user.id, a.user.id, "emails match case-insensitively");
     assert!(a2.user.access_seat && a2.user.gateway_seat);
     assert_eq!(store.account(ACCOUNT).await.unwrap().unwrap().seats_in_use, 2);

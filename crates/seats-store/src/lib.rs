@@ -31,8 +31,8 @@ use seats_types::{SeatEditItem, Timestamp};
 
 pub use error::{StoreError, StoreResult};
 pub use model::{
-    AccountRecord, Actor, AuditRecord, LoginOutcome, LoginRecord, LoginRequest, MemberRecord, NewAccount, NewToken,
-    OrganizationRecord, SeatRecord, SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord, Via,
+    AccountRecord, Actor, AuditRecord, DeviceRecord, LoginOutcome, LoginRecord, LoginRequest, MemberRecord, NewAccount,
+    NewToken, OrganizationRecord, SeatRecord, SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord, Via,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError};
 

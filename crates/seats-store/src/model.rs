@@ -98,10 +98,20 @@ pub struct SessionRecord {
     pub expires_at: Timestamp,
 }
 
-/// What a user did: live sessions, refused logins (newest first), the last accepted login.
+/// A registered WARP device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub id: String,
+    pub registered_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+/// What a user did: live sessions, registered devices (most recently seen first), refused
+/// logins (newest first), the last accepted login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserActivity {
     pub sessions: Vec<SessionRecord>,
+    pub devices: Vec<DeviceRecord>,
     pub failed_logins: Vec<LoginRecord>,
     pub last_login: Option<LoginRecord>,
 }

@@ -32,7 +32,8 @@ impl<S: Send + Sync> FromRequestParts<S> for UserIdPath {
     }
 }
 
-fn user_not_found(id: &str) -> ApiError {
+/// 404 12130 for a user id the account does not have.
+pub fn user_not_found(id: &str) -> ApiError {
     ApiError::NotFound(vec![Problem::new(
         "",
         format!("no user with id {id:?} in this account"),
@@ -40,16 +41,22 @@ fn user_not_found(id: &str) -> ApiError {
 }
 
 impl UserIdPath {
-    /// The user, or 404 12130 (a user id that is not a UUID included).
-    async fn load(&self, state: &AppState, access: &AccountAccess) -> Result<UserRecord, ApiError> {
+    /// The user of `account_id`, or 404 12130 (a user id that is not a UUID included), for
+    /// a caller whose access to the account is already checked.
+    pub async fn load_in(&self, state: &AppState, account_id: &str) -> Result<UserRecord, ApiError> {
         if uuid::Uuid::parse_str(&self.0).is_err() {
             return Err(user_not_found(&self.0));
         }
         state
             .store
-            .user(access.account_id(), &self.0, state.clock.now())
+            .user(account_id, &self.0, state.clock.now())
             .await?
             .ok_or_else(|| user_not_found(&self.0))
+    }
+
+    /// The user, or 404 12130 (a user id that is not a UUID included).
+    async fn load(&self, state: &AppState, access: &AccountAccess) -> Result<UserRecord, ApiError> {
+        self.load_in(state, access.account_id()).await
     }
 }
 

@@ -25,9 +25,13 @@ use crate::AppState;
 use faults::{Faults, Seen};
 use journal::Journal;
 
-/// Requests of these paths are neither journaled nor touched by faults.
+/// Requests of these paths are neither journaled nor touched by faults: the operator API,
+/// the health checks and the dashboard (whose sign-in form carries a credential).
 fn exempt(path: &str) -> bool {
-    path.starts_with("/_seats/") || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/openapi.json")
+    path.starts_with("/_seats/")
+        || path == "/dashboard"
+        || path.starts_with("/dashboard/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/openapi.json")
 }
 
 /// The journal, the fault rules, and how to name a request's operation.

@@ -4,6 +4,7 @@
 mod bounds;
 mod concurrency;
 mod connections;
+mod dashboard;
 mod errors;
 mod faults;
 mod helpers;

@@ -396,6 +396,21 @@ pub(super) async fn user_activity(
         })
     })
     .collect::<StoreResult<Vec<_>>>()?;
+    let devices = query(
+        db,
+        "SELECT device_id, registered_at, last_seen_at FROM devices WHERE user_id = $1 ORDER BY last_seen_at DESC, device_id",
+        &[&user.id],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(DeviceRecord {
+            id: r.try_get(0)?,
+            registered_at: ts(r.try_get(1)?)?,
+            last_seen_at: ts(r.try_get(2)?)?,
+        })
+    })
+    .collect::<StoreResult<Vec<_>>>()?;
     let failed_logins = query(
         db,
         "SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = $1 AND NOT succeeded ORDER BY id DESC",
@@ -416,6 +431,7 @@ pub(super) async fn user_activity(
     .transpose()?;
     Ok(Some(UserActivity {
         sessions,
+        devices,
         failed_logins,
         last_login,
     }))

@@ -348,6 +348,12 @@ pub(super) fn user_activity(
             Ok(SessionRecord { id: r.get(0)?, created_at: ts(r.get(1)?)?, expires_at: ts(r.get(2)?)? })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let devices = conn
+        .prepare_cached("SELECT device_id, registered_at, last_seen_at FROM devices WHERE user_id = ?1 ORDER BY last_seen_at DESC, device_id")?
+        .query_map([&user.id], |r| {
+            Ok(DeviceRecord { id: r.get(0)?, registered_at: ts(r.get(1)?)?, last_seen_at: ts(r.get(2)?)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     let failed_logins = conn
         .prepare_cached("SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = ?1 AND succeeded = 0 ORDER BY id DESC")?
         .query_map([&user.id], login_from_row)?
@@ -358,6 +364,7 @@ pub(super) fn user_activity(
         .optional()?;
     Ok(Some(UserActivity {
         sessions,
+        devices,
         failed_logins,
         last_login,
     }))
