@@ -40,7 +40,7 @@ pub async fn list(
             p { "No change has been recorded." }
         } @else {
             table.audit {
-                caption { (total) " changes, newest first; page " (page_no) " of " (pages) }
+                caption { (total) @if total == 1 { " change" } @else { " changes" } ", newest first; page " (page_no) " of " (pages) }
                 thead { tr {
                     th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "Action" }
                     th scope="col" { "Subject" } th scope="col" { "Before" } th scope="col" { "After" }

@@ -39,8 +39,12 @@ impl Series {
             level = if after { level.saturating_sub(1) } else { level + 1 };
         }
         if back.len() > 1 {
+            // The level before the oldest change, drawn a little earlier so that change shows
+            // as a step: a tenth of the span, at least a minute.
             let oldest = back.last().expect("not empty").0;
-            back.push((oldest, level));
+            let pad = ((now.unix_micros() - oldest.unix_micros()) / 10).max(60_000_000);
+            let start = Timestamp::from_unix_micros(oldest.unix_micros() - pad).unwrap_or(oldest);
+            back.push((start, level));
         }
         back.reverse();
         Series { points: back }
@@ -153,7 +157,7 @@ mod tests {
         assert_eq!(
             series.points,
             [
-                (at("2030-01-01T01:00:00Z"), 6),
+                (at("2030-01-01T00:36:00Z"), 6),
                 (at("2030-01-01T01:00:00Z"), 7),
                 (at("2030-01-01T02:00:00Z"), 6),
                 (at("2030-01-01T04:00:00Z"), 5),

@@ -110,6 +110,10 @@ impl IntoResponse for DashboardError {
                 }
                 let body = html! {
                     (page::error_box(&e))
+                    @if matches!(e, ApiError::Forbidden) {
+                        p { "The credential you signed in with does not hold the permission this "
+                            "needs on this account (or there is no such account)." }
+                    }
                     p { a href="/dashboard/accounts" { "Back to the accounts" } }
                 };
                 (e.status(), Page::new("Something went wrong").render(body)).into_response()

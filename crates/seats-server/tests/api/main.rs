@@ -2,6 +2,7 @@
 //! each test runs on SQLite and, with `SEATS_TEST_POSTGRES_URL` set, on PostgreSQL too.
 
 mod bounds;
+mod browser;
 mod concurrency;
 mod connections;
 mod dashboard;
@@ -22,3 +23,4 @@ mod seats;
 mod service;
 mod toolkit;
 mod users;
+mod webdriver;
