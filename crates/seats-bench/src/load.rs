@@ -20,6 +20,8 @@ pub struct Call {
     pub method: Method,
     pub path: String,
     pub body: Option<Bytes>,
+    /// A header of this call's own (the dashboard's session cookie).
+    pub header: Option<(&'static str, Arc<str>)>,
 }
 
 /// Builds the `n`th request of connection `conn`.
@@ -111,6 +113,9 @@ async fn drive(
         if let Some(auth) = &authorization {
             request = request.header("authorization", auth);
         }
+        if let Some((name, value)) = &call.header {
+            request = request.header(*name, &**value);
+        }
         if call.body.is_some() {
             request = request.header("content-type", "application/json");
         }
@@ -130,4 +135,26 @@ async fn drive(
         latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
     }
     Ok(latencies)
+}
+
+/// Signs in to the dashboard with an API token, as its sign-in form does; returns the
+/// session cookie (`name=value`) to send with dashboard pages.
+pub async fn dashboard_cookie(addr: SocketAddr, token: &str) -> anyhow::Result<String> {
+    let stream = TcpStream::connect(addr).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/dashboard/sign-in")
+        .header("host", addr.to_string())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(format!("kind=token&token={token}"))))?;
+    let response = sender.send_request(request).await?;
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    cookie.with_context(|| format!("the dashboard refused the sign-in: {}", response.status()))
 }

@@ -5,7 +5,8 @@
 //! For each size it seeds a fresh SQLite database through `seats serve --seed` (timing the
 //! load and reading its peak memory), restarts the server on it (cold start, idle memory),
 //! and drives it over HTTP: 1-seat PATCHes at 16 connections, 1000-seat batches, and the
-//! latency of an email lookup, a search and the first users page. Server logs go to a file,
+//! latency of an email lookup, a search, the first users page, and the dashboard's users
+//! page (first, last, and a seat filter that matches nobody). Server logs go to a file,
 //! as in production. Durability is the default (`full`: fsync before every answer).
 //!
 //! With `--postgres URL` it does the same on PostgreSQL, in a fresh database per size on
@@ -140,6 +141,8 @@ struct Traffic {
     email_ms: f64,
     search_ms: f64,
     first_page_ms: f64,
+    /// The dashboard's users page: first, last, and filtered to no match (ms).
+    dashboard_ms: [f64; 3],
 }
 
 fn patch_path() -> String {
@@ -158,6 +161,7 @@ fn one_seat(users: usize) -> MakeCall {
             method: Method::PATCH,
             path: patch_path(),
             body: Some(Bytes::from(body)),
+            header: None,
         }
     })
 }
@@ -183,6 +187,7 @@ fn batch(users: usize) -> MakeCall {
             method: Method::PATCH,
             path: patch_path(),
             body: Some(Bytes::from(body)),
+            header: None,
         }
     })
 }
@@ -192,6 +197,18 @@ fn get(path_of: impl Fn(usize, u64) -> String + Send + Sync + 'static) -> MakeCa
         method: Method::GET,
         path: path_of(conn, n),
         body: None,
+        header: None,
+    })
+}
+
+/// A dashboard page, with the session cookie.
+fn page(path: String, cookie: &str) -> MakeCall {
+    let cookie: Arc<str> = cookie.into();
+    Arc::new(move |_, _| Call {
+        method: Method::GET,
+        path: path.clone(),
+        body: None,
+        header: Some(("cookie", cookie.clone())),
     })
 }
 
@@ -269,6 +286,15 @@ async fn traffic(
     })
     .await?;
     let first_page_ms = latency(addrs[0], lookup, get(move |_, _| users_path.clone())).await?;
+    // The dashboard's users page: the first, the last (key-set paging: no deeper read), and
+    // a seat filter nobody matches (every seeded user holds a Gateway seat), which reads its
+    // bound of users and stops.
+    let cookie = load::dashboard_cookie(addrs[0], TOKEN).await?;
+    let dashboard = format!("/dashboard/accounts/{ACCOUNT}/users");
+    let mut dashboard_ms = [0.0; 3];
+    for (ms, query) in dashboard_ms.iter_mut().zip(["", "?before=", "?seat=none"]) {
+        *ms = latency(addrs[0], lookup, page(format!("{dashboard}{query}"), &cookie)).await?;
+    }
     for server in servers {
         server.stop();
     }
@@ -280,6 +306,7 @@ async fn traffic(
         email_ms,
         search_ms,
         first_page_ms,
+        dashboard_ms,
     })
 }
 
@@ -314,8 +341,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!();
         println!("SQLite, durability full:");
         println!();
-        println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | dashboard first / last / no-match page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let mut smallest = None;
         for &users in &args.sizes {
             let db_url = format!("sqlite://{}", dir.path().join(format!("seats-{users}.db")).display());
@@ -343,8 +370,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             None => println!("PostgreSQL, synchronous_commit on; pgbench is not installed, so no pgbench column"),
         }
         println!();
-        println!("| seats | nodes | 1-seat PATCH req/s | × pgbench -N | × baseline | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| seats | nodes | 1-seat PATCH req/s | × pgbench -N | × baseline | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | dashboard first / last / no-match page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for &users in &args.sizes {
             let db = postgres::Database::create(admin_url, &format!("seats_bench_{users}")).await?;
             let seeded = seed(&seats, dir.path(), &db.url, users)?;
@@ -376,13 +403,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
 /// The cells both tables share, from p50 on.
 fn common_cells(seeded: &Seeded, t: &Traffic) -> String {
     format!(
-        "{:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1}",
+        "{:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} / {:.2} | {:.2} | {:.0} | {:.0} | {:.1}",
         t.patch.quantile_ms(0.5),
         t.patch.quantile_ms(0.99),
         t.batch_seats_per_s,
         t.email_ms,
         t.search_ms,
         t.first_page_ms,
+        t.dashboard_ms[0],
+        t.dashboard_ms[1],
+        t.dashboard_ms[2],
         seeded.load.as_secs_f64(),
         seeded.peak_mib,
         t.cold_start.as_secs_f64() * 1000.0,

@@ -273,14 +273,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
     // On stdout, for scripts and tests that start the server on port 0.
-    println!("seats listening on http://{addr}");
+    // One write, whose failure is ignored: a reader that takes the first line and closes
+    // the pipe (as scripts do) must not stop the server.
     let mut shown = addr;
     if shown.ip().is_unspecified() {
         shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    println!("dashboard: http://{shown}/dashboard");
+    let mut banner = format!("seats listening on http://{addr}\ndashboard: http://{shown}/dashboard\n");
     if args.demo && args.seed.is_none() {
-        println!("sign in with the demo token {}", seats_types::formats::DEMO_API_TOKEN);
+        banner.push_str(&format!(
+            "sign in with the demo token {}\n",
+            seats_types::formats::DEMO_API_TOKEN
+        ));
+    }
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     }
     seats_server::serve_with(listener, router, shutdown_signal(), limits).await?;
     tracing::info!("stopped");

@@ -255,3 +255,82 @@ fn the_expiry_sweep_runs_at_start_up() {
     let listening = log.find("listening").unwrap();
     assert!(sweep < listening, "the sweep ran before the port opened: {log}");
 }
+
+/// `--demo` prints the dashboard's address and the token to sign in with; the sign-in page
+/// there has the demo token filled in, and signing in with it opens the demo account. The
+/// server keeps serving after its reader has closed stdout.
+#[test]
+fn demo_prints_the_dashboard_which_opens_into_the_demo_account() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let mut child = seats()
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn seats");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lines: Vec<String> = std::io::BufReader::new(stdout)
+            .lines()
+            .take(3)
+            .map_while(Result::ok)
+            .collect();
+        let _ = tx.send(lines);
+    });
+    let lines = rx.recv_timeout(PATIENCE).expect("three lines from seats serve --demo");
+    let base = lines[0]
+        .strip_prefix("seats listening on ")
+        .expect("the listening line")
+        .to_owned();
+    assert_eq!(lines[1], format!("dashboard: {base}/dashboard"));
+    assert_eq!(lines[2], format!("sign in with the demo token {TOKEN}"));
+
+    let result = std::panic::catch_unwind(|| {
+        block_on(async {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(PATIENCE)
+                .build()
+                .unwrap();
+            let resp = http().get(format!("{base}/dashboard")).send().await.unwrap();
+            assert_eq!(resp.url().path(), "/dashboard/sign-in");
+            let page = resp.text().await.unwrap();
+            assert!(
+                page.contains(&format!("value=\"{TOKEN}\"")),
+                "the demo token is filled in: {page}"
+            );
+            let resp = client
+                .post(format!("{base}/dashboard/sign-in"))
+                .form(&[("kind", "token"), ("token", TOKEN)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 303);
+            let cookie = resp.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned();
+            let resp = client
+                .get(format!("{base}/dashboard"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                resp.headers()["location"].to_str().unwrap(),
+                format!("/dashboard/accounts/{ACCOUNT}")
+            );
+        })
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}

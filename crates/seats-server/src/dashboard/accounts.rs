@@ -100,7 +100,7 @@ pub async fn overview(
     session: SignedIn,
     Ui(axum::extract::Query(notice)): Ui<axum::extract::Query<Notice>>,
 ) -> Result<Markup, DashboardError> {
-    let record = session.viewer.reach(&state, &account).await?;
+    let record = session.viewer.account(&state, None, &account).await?;
     let id = record.id.as_str();
     let viewer = &session.viewer;
     let organization = if viewer.may(Permission::OrganizationsRead, id) {
@@ -192,7 +192,7 @@ pub async fn set_expiry(
     session.check_csrf(&form.csrf)?;
     session
         .viewer
-        .require(&state, Permission::OrganizationsWrite, &account)
+        .account(&state, Some(Permission::OrganizationsWrite), &account)
         .await?;
     let mut fields = Map::new();
     fields.insert(EXPIRY.into(), Value::String(form.expiry.trim().to_owned()));

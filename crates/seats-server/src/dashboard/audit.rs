@@ -26,11 +26,10 @@ pub async fn list(
     session: SignedIn,
     Ui(Query(query)): Ui<Query<AuditQuery>>,
 ) -> Result<Markup, DashboardError> {
-    session
+    let record = session
         .viewer
-        .require(&state, Permission::AuditLogsRead, &account)
+        .account(&state, Some(Permission::AuditLogsRead), &account)
         .await?;
-    let record = session.viewer.reach(&state, &account).await?;
     let id = record.id.as_str();
     let page_no = query.page.unwrap_or(1).max(1);
     let (events, total) = state.store.audit_events(id, page_no, PAGE_SIZE).await?;

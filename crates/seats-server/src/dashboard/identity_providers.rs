@@ -21,11 +21,10 @@ pub async fn list(
     Ui(account): Ui<AccountId>,
     session: SignedIn,
 ) -> Result<Markup, DashboardError> {
-    session
+    let record = session
         .viewer
-        .require(&state, Permission::OrganizationsRead, &account)
+        .account(&state, Some(Permission::OrganizationsRead), &account)
         .await?;
-    let record = session.viewer.reach(&state, &account).await?;
     let id = record.id.as_str();
     let (providers, total) = state.store.identity_providers(id, false, 0, MOST).await?;
     let mut rows = Vec::with_capacity(providers.len());

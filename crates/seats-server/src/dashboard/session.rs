@@ -100,16 +100,6 @@ pub enum Viewer {
 }
 
 impl Viewer {
-    /// Checks `permission` on the account as the API does (403 10000 when refused or when
-    /// there is no such account); the operator may do everything on an account that exists.
-    pub async fn require(&self, state: &AppState, permission: Permission, account: &AccountId) -> Result<(), ApiError> {
-        match self {
-            Viewer::Api(auth) => auth.require(permission, account).await.map(|_| ()),
-            Viewer::Operator if state.store.account_exists(account.as_str()).await? => Ok(()),
-            Viewer::Operator => Err(ApiError::Forbidden),
-        }
-    }
-
     /// Whether to offer what needs `permission` (the server checks again when it is used).
     pub fn may(&self, permission: Permission, account_id: &str) -> bool {
         match self {
@@ -118,14 +108,23 @@ impl Viewer {
         }
     }
 
-    /// 403 10000 unless the viewer holds some permission on the account, which exists.
-    pub async fn reach(&self, state: &AppState, account: &AccountId) -> Result<AccountRecord, ApiError> {
-        let reaches = match self {
-            Viewer::Api(auth) => auth.reaches(account.as_str()),
-            Viewer::Operator => true,
+    /// The account, once the viewer is known to hold `needs` on it (with `None`, any
+    /// permission, as `GET /accounts` asks): 403 10000 otherwise, or when there is no such
+    /// account, as the API answers. The operator may do everything.
+    pub async fn account(
+        &self,
+        state: &AppState,
+        needs: Option<Permission>,
+        account: &AccountId,
+    ) -> Result<AccountRecord, ApiError> {
+        let id = account.as_str();
+        let allowed = match (self, needs) {
+            (Viewer::Operator, _) => true,
+            (Viewer::Api(auth), Some(permission)) => auth.allows(permission, id),
+            (Viewer::Api(auth), None) => auth.reaches(id),
         };
-        match state.store.account(account.as_str()).await? {
-            Some(record) if reaches => Ok(record),
+        match state.store.account(id).await? {
+            Some(record) if allowed => Ok(record),
             _ => Err(ApiError::Forbidden),
         }
     }

@@ -6,7 +6,7 @@
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use seats_store::UserRecord;
+use seats_store::{AccountRecord, UserRecord};
 use seats_types::SeatEditItem;
 use serde::Deserialize;
 
@@ -34,11 +34,10 @@ pub async fn show(
     session: SignedIn,
     Ui(Query(notice)): Ui<Query<Notice>>,
 ) -> Result<Markup, DashboardError> {
-    session
+    let record = session
         .viewer
-        .require(&state, Permission::AuditLogsRead, &account)
+        .account(&state, Some(Permission::AuditLogsRead), &account)
         .await?;
-    let record = session.viewer.reach(&state, &account).await?;
     let id = record.id.as_str();
     let user = user_id.load_in(&state, id).await?;
     let activity = state
@@ -150,7 +149,7 @@ pub async fn set_seats(
     UiForm(form): UiForm<SeatsForm>,
 ) -> Result<Response, DashboardError> {
     session.check_csrf(&form.csrf)?;
-    let user = writable_user(&state, &account, &user_id, &session).await?;
+    let (_, user) = writable_user(&state, &account, &user_id, &session).await?;
     edit(&state, &session, &user, form.access.is_some(), form.gateway.is_some()).await?;
     Ok(Redirect::to(&format!(
         "/dashboard/accounts/{}/users/{}?saved=1",
@@ -167,8 +166,7 @@ pub async fn confirm_removal(
     Ui(user_id): Ui<UserIdPath>,
     session: SignedIn,
 ) -> Result<Markup, DashboardError> {
-    let user = writable_user(&state, &account, &user_id, &session).await?;
-    let record = session.viewer.reach(&state, &account).await?;
+    let (record, user) = writable_user(&state, &account, &user_id, &session).await?;
     let base = format!("/dashboard/accounts/{}/users/{}", record.id, user.id);
     let body = html! {
         p { "Remove the seat of " strong { (user.email) } "? They lose "
@@ -203,7 +201,7 @@ pub async fn remove_seat(
     UiForm(form): UiForm<ConfirmForm>,
 ) -> Result<Response, DashboardError> {
     session.check_csrf(&form.csrf)?;
-    let user = writable_user(&state, &account, &user_id, &session).await?;
+    let (_, user) = writable_user(&state, &account, &user_id, &session).await?;
     edit(&state, &session, &user, false, false).await?;
     Ok(Redirect::to(&format!(
         "/dashboard/accounts/{}/users/{}?removed=1",
@@ -213,15 +211,19 @@ pub async fn remove_seat(
     .into_response())
 }
 
-/// The user, once the viewer is known to hold Seats Write on the account.
+/// The account and the user, once the viewer is known to hold Seats Write on the account.
 async fn writable_user(
     state: &AppState,
     account: &AccountId,
     user_id: &UserIdPath,
     session: &SignedIn,
-) -> Result<UserRecord, DashboardError> {
-    session.viewer.require(state, Permission::SeatsWrite, account).await?;
-    Ok(user_id.load_in(state, account.as_str()).await?)
+) -> Result<(AccountRecord, UserRecord), DashboardError> {
+    let record = session
+        .viewer
+        .account(state, Some(Permission::SeatsWrite), account)
+        .await?;
+    let user = user_id.load_in(state, &record.id).await?;
+    Ok((record, user))
 }
 
 async fn edit(

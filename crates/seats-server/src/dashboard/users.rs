@@ -47,11 +47,10 @@ pub async fn list(
     session: SignedIn,
     Ui(Query(query)): Ui<Query<ListQuery>>,
 ) -> Result<Markup, DashboardError> {
-    session
+    let record = session
         .viewer
-        .require(&state, Permission::AuditLogsRead, &account)
+        .account(&state, Some(Permission::AuditLogsRead), &account)
         .await?;
-    let record = session.viewer.reach(&state, &account).await?;
     let id = record.id.as_str();
     let search = query.search.trim();
     if let Some(problem) = seats_types::formats::text_problem("search", search, seats_types::formats::MAX_NAME_CHARS) {
