@@ -191,8 +191,11 @@ impl FromRequestParts<AppState> for SignedIn {
                 viewer,
                 csrf: csrf_for(&cookie),
             }),
-            // The credential stopped working (revoked, expired, the limit spent): back to
-            // the sign-in page, which says why.
+            // A spent rate limit or a failing store says nothing about the credential: an
+            // error page, and the session stays.
+            Err(e @ (ApiError::RateLimited { .. } | ApiError::Internal(_))) => Err(DashboardError::Api(e)),
+            // The credential stopped working (revoked, expired, deleted): back to the
+            // sign-in page, which says why.
             Err(e) => Err(DashboardError::SignIn(Some(e))),
         }
     }

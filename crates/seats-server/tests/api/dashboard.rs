@@ -668,3 +668,32 @@ async fn the_dashboard_is_kept_out_of_the_journal() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_spent_rate_limit_shows_its_error_and_keeps_the_session() {
+    on_each_backend(|| async {
+        let config = seats_server::ServerConfig {
+            rate_limit: Some(seats_server::rate_limit::RateLimit {
+                requests: 3,
+                window: std::time::Duration::from_secs(300),
+            }),
+            ..Default::default()
+        };
+        let app = spawn_app_with(&test_seed(), config).await;
+        let mut browser = Browser::new(&app);
+        // The sign-in and each page spend the token's budget, as API requests do.
+        browser.sign_in_with_token(TOKEN).await;
+        for _ in 0..2 {
+            assert_eq!(browser.get(&account_path("")).await.status, StatusCode::OK);
+        }
+        let page = browser.get(&account_path("")).await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            page.errors(),
+            ["Error 971: Please wait and consider throttling your request speed"]
+        );
+        assert!(page.set_cookie.is_none(), "still signed in");
+        assert!(browser.cookie.is_some());
+    })
+    .await;
+}
