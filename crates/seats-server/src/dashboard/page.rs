@@ -130,7 +130,9 @@ pub fn usage(used: u64, limit: u64, id: &str) -> Markup {
     let label = format!("{used} of {limit} seats in use");
     html! {
         div.usage {
-            meter id=(id) min="0" max=(limit.max(1)) value=(used) high=(limit.max(1) * 9 / 10)
+            // Green below three quarters of the limit, amber to nine tenths, red above.
+            meter id=(id) min="0" max=(limit.max(1)) value=(used) optimum="0"
+                low=(limit.max(1) * 3 / 4) high=(limit.max(1) * 9 / 10)
                 aria-label=(label) { (label) }
             span.figures { (label) }
         }
