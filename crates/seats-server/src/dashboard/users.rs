@@ -64,21 +64,21 @@ pub async fn list(
             .parse()
             .map_err(|_| invalid("/seat", "seat must be one of any, holding, access, gateway, none"))?
     };
-    let key = |v: &Option<String>| -> Result<Option<UserKey>, DashboardError> {
+    let key = |v: &Option<String>, name: &str| -> Result<Option<UserKey>, DashboardError> {
         match v.as_deref().filter(|s| !s.is_empty()) {
             None => Ok(None),
             Some(s) => s
                 .parse()
                 .map(Some)
-                .map_err(|_| invalid("/after", "not a place in the list")),
+                .map_err(|_| invalid(&format!("/{name}"), "not a place in the list")),
         }
     };
-    let (after, before) = (key(&query.after)?, key(&query.before)?);
+    let (after, before) = (key(&query.after, "after")?, key(&query.before, "before")?);
     let backward = query.before.is_some();
     let browse = UserBrowse {
         search: (!search.is_empty()).then(|| search.to_owned()),
         seat,
-        from: if backward { before } else { after.clone() },
+        from: if backward { before } else { after },
         backward,
         limit: PAGE_SIZE,
         scan: SCAN,
@@ -87,8 +87,9 @@ pub async fn list(
     let page = state.store.browse_users(id, browse, state.clock.now()).await?;
     // Links onward: the way read goes on from where the walk stopped; the other way starts
     // beyond the first row read.
+    // The last page (backward from the end) has nothing after it.
     let (next, previous) = if backward {
-        (page.first.clone().or(after), page.resume.clone())
+        (if started { page.first.clone() } else { None }, page.resume.clone())
     } else {
         (page.resume.clone(), if started { page.first.clone() } else { None })
     };

@@ -613,6 +613,15 @@ async fn users_pages_walk_a_large_account_by_key() {
         assert_eq!(emails(&browser.get(&previous).await), pages[0]);
         let last = browser.get(&format!("{start}?before=")).await;
         assert_eq!(emails(&last), expected[80..]);
+        assert_eq!(last.attr("a[rel=next]", "href"), None, "nothing after the last page");
+        let previous = last.attr("a[rel=prev]", "href").unwrap();
+        assert_eq!(emails(&browser.get(&previous).await), expected[30..80]);
+        let page = browser.get(&format!("{start}?before=12_x")).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            page.errors(),
+            ["Error 12006: access.api.error.invalid_request: not a place in the list (at /before)"]
+        );
 
         // A seat filter pages the same way and keeps itself in the links.
         let page = browser.get(&format!("{start}?seat=access")).await;
