@@ -137,24 +137,40 @@ async fn drive(
     Ok(latencies)
 }
 
-/// Signs in to the dashboard with an API token, as its sign-in form does; returns the
-/// session cookie (`name=value`) to send with dashboard pages.
+/// Signs in to the dashboard with an API token, as a person does (the form, then posting it
+/// with the value the form's cookie holds); returns the session cookie (`name=value`).
 pub async fn dashboard_cookie(addr: SocketAddr, token: &str) -> anyhow::Result<String> {
     let stream = TcpStream::connect(addr).await?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
+    let first_cookie = |response: &hyper::Response<hyper::body::Incoming>| {
+        response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned)
+    };
+    let form = Request::builder()
+        .uri("/dashboard/sign-in")
+        .header("host", addr.to_string())
+        .body(Full::new(Bytes::new()))?;
+    let response = sender.send_request(form).await?;
+    let form_cookie = first_cookie(&response).context("the sign-in form set no cookie")?;
+    response.into_body().collect().await?;
+    let nonce = form_cookie.split_once('=').context("a cookie")?.1.to_owned();
+    sender.ready().await?;
     let request = Request::builder()
         .method(Method::POST)
         .uri("/dashboard/sign-in")
         .header("host", addr.to_string())
+        .header("cookie", form_cookie)
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from(format!("kind=token&token={token}"))))?;
+        .body(Full::new(Bytes::from(format!(
+            "kind=token&token={token}&nonce={nonce}"
+        ))))?;
     let response = sender.send_request(request).await?;
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned);
-    cookie.with_context(|| format!("the dashboard refused the sign-in: {}", response.status()))
+    first_cookie(&response)
+        .filter(|c| c.starts_with("seats_dashboard="))
+        .with_context(|| format!("the dashboard refused the sign-in: {}", response.status()))
 }

@@ -297,14 +297,25 @@ fn demo_prints_the_dashboard_which_opens_into_the_demo_account() {
                 .unwrap();
             let resp = http().get(format!("{base}/dashboard")).send().await.unwrap();
             assert_eq!(resp.url().path(), "/dashboard/sign-in");
+            // The form's own cookie holds the value its forms echo.
+            let form_cookie = resp.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned();
             let page = resp.text().await.unwrap();
             assert!(
                 page.contains(&format!("value=\"{TOKEN}\"")),
                 "the demo token is filled in: {page}"
             );
+            let nonce = form_cookie.split_once('=').unwrap().1.to_owned();
+            assert!(page.contains(&format!("name=\"nonce\" value=\"{nonce}\"")));
             let resp = client
                 .post(format!("{base}/dashboard/sign-in"))
-                .form(&[("kind", "token"), ("token", TOKEN)])
+                .header("cookie", &form_cookie)
+                .form(&[("kind", "token"), ("token", TOKEN), ("nonce", &nonce)])
                 .send()
                 .await
                 .unwrap();

@@ -29,6 +29,9 @@ use crate::extract::AccountId;
 use crate::AppState;
 
 const COOKIE_NAME: &str = "seats_dashboard";
+/// The sign-in form's own cookie: a random value its forms echo, so that no other site can
+/// sign a browser in (with the other site's credential).
+const SIGN_IN_COOKIE: &str = "seats_dashboard_sign_in";
 
 /// The credential a browser signed in with, as its cookie holds it.
 enum Stored {
@@ -180,7 +183,7 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = DashboardError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(cookie) = read_cookie(&parts.headers) else {
+        let Some(cookie) = read_cookie(&parts.headers, COOKIE_NAME) else {
             return Err(DashboardError::SignIn(None));
         };
         let Some(stored) = Stored::decode(&cookie) else {
@@ -215,14 +218,14 @@ async fn authenticate(parts: &Parts, state: &AppState, stored: &Stored) -> Resul
         .map(Viewer::Api)
 }
 
-fn read_cookie(headers: &HeaderMap) -> Option<String> {
+fn read_cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -253,6 +256,8 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 /// The sign-in form's fields; which are filled says which credential it is.
 #[derive(Deserialize)]
 pub struct SignInForm {
+    #[serde(default)]
+    nonce: String,
     kind: String,
     #[serde(default)]
     token: String,
@@ -263,13 +268,29 @@ pub struct SignInForm {
 }
 
 /// `GET /dashboard/sign-in`.
-pub async fn form(State(state): State<AppState>) -> Markup {
-    sign_in_page(&state, None)
+pub async fn form(State(state): State<AppState>) -> Response {
+    sign_in_response(&state, StatusCode::OK, None)
 }
 
-/// `POST /dashboard/sign-in`: checks the credential as the API would, then keeps it in the
-/// session cookie.
+/// The sign-in page, with a fresh value for its forms to echo in its cookie.
+pub fn sign_in_response(state: &AppState, status: StatusCode, error: Option<&ApiError>) -> Response {
+    let nonce = hex(&rand::random::<[u8; 16]>());
+    let cookie = format!("{SIGN_IN_COOKIE}={nonce}; Path=/dashboard/sign-in; HttpOnly; SameSite=Strict");
+    let mut response = (status, sign_in_page(state, &nonce, error)).into_response();
+    response.headers_mut().append(
+        SET_COOKIE,
+        HeaderValue::from_str(&cookie).expect("hex is a valid header value"),
+    );
+    response
+}
+
+/// `POST /dashboard/sign-in`: checks the form came from our sign-in page, then the
+/// credential as the API would, then keeps it in the session cookie.
 pub async fn sign_in(State(state): State<AppState>, parts: Parts, UiForm(form): UiForm<SignInForm>) -> Response {
+    let expected = read_cookie(&parts.headers, SIGN_IN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.nonce.as_bytes()) {
+        return sign_in_response(&state, StatusCode::FORBIDDEN, Some(&ApiError::Forbidden));
+    }
     let stored = match form.kind.as_str() {
         "token" => Stored::Token(form.token.trim().to_owned()),
         "key" => Stored::Key {
@@ -277,25 +298,26 @@ pub async fn sign_in(State(state): State<AppState>, parts: Parts, UiForm(form): 
             key: form.key.trim().to_owned(),
         },
         "operator" => Stored::Operator(form.key.trim().to_owned()),
-        _ => {
-            return (
-                StatusCode::BAD_REQUEST,
-                sign_in_page(&state, Some(&ApiError::MissingCredentials)),
-            )
-                .into_response()
-        }
+        _ => return sign_in_response(&state, StatusCode::BAD_REQUEST, Some(&ApiError::MissingCredentials)),
     };
     if let Err(e) = authenticate(&parts, &state, &stored).await {
-        return (e.status(), sign_in_page(&state, Some(&e))).into_response();
+        return sign_in_response(&state, e.status(), Some(&e));
     }
     let cookie = format!(
         "{COOKIE_NAME}={}; Path=/dashboard; HttpOnly; SameSite=Strict",
         stored.encode()
     );
     let mut response = Redirect::to("/dashboard").into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.append(
         SET_COOKIE,
         HeaderValue::from_str(&cookie).expect("hex is a valid header value"),
+    );
+    headers.append(
+        SET_COOKIE,
+        HeaderValue::from_static(
+            "seats_dashboard_sign_in=; Path=/dashboard/sign-in; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
     );
     response
 }
@@ -325,7 +347,7 @@ pub fn signed_out(mut response: Response) -> Response {
     response
 }
 
-pub fn sign_in_page(state: &AppState, error: Option<&ApiError>) -> Markup {
+fn sign_in_page(state: &AppState, nonce: &str, error: Option<&ApiError>) -> Markup {
     let demo_token = state.config.demo.then_some(seats_types::formats::DEMO_API_TOKEN);
     let body = html! {
         @if let Some(e) = error { (page::error_box(e)) }
@@ -338,6 +360,7 @@ pub fn sign_in_page(state: &AppState, error: Option<&ApiError>) -> Markup {
             form method="post" action="/dashboard/sign-in" {
                 h2 { "API token" }
                 input type="hidden" name="kind" value="token";
+                input type="hidden" name="nonce" value=(nonce);
                 label for="token" { "API token" }
                 input #token type="password" name="token" autocomplete="off" required
                     value=[demo_token];
@@ -346,6 +369,7 @@ pub fn sign_in_page(state: &AppState, error: Option<&ApiError>) -> Markup {
             form method="post" action="/dashboard/sign-in" {
                 h2 { "Global API key" }
                 input type="hidden" name="kind" value="key";
+                input type="hidden" name="nonce" value=(nonce);
                 label for="email" { "Email" }
                 input #email type="email" name="email" autocomplete="username" required;
                 label for="key" { "Global API key" }
@@ -356,6 +380,7 @@ pub fn sign_in_page(state: &AppState, error: Option<&ApiError>) -> Markup {
                 form method="post" action="/dashboard/sign-in" {
                     h2 { "Operator key" }
                     input type="hidden" name="kind" value="operator";
+                    input type="hidden" name="nonce" value=(nonce);
                     label for="operator-key" { "Operator key" }
                     input #operator-key type="password" name="key" autocomplete="off" required;
                     button type="submit" { "Sign in as operator" }
@@ -394,10 +419,10 @@ mod tests {
     fn the_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
         headers.append(COOKIE, HeaderValue::from_static("a=1; seats_dashboard=abcd"));
-        assert_eq!(read_cookie(&headers).as_deref(), Some("abcd"));
+        assert_eq!(read_cookie(&headers, COOKIE_NAME).as_deref(), Some("abcd"));
         headers.clear();
         headers.append(COOKIE, HeaderValue::from_static("seats_dashboardx=1"));
-        assert_eq!(read_cookie(&headers), None);
+        assert_eq!(read_cookie(&headers, COOKIE_NAME), None);
     }
 
     #[test]

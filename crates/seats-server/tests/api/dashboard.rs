@@ -10,17 +10,18 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A browser session without JavaScript: follows no redirect by itself, keeps the cookie.
+/// A browser session without JavaScript: follows no redirect by itself, keeps its cookies.
 struct Browser<'a> {
     app: &'a TestApp,
     client: reqwest::Client,
-    cookie: Option<String>,
+    cookies: std::collections::BTreeMap<String, String>,
 }
 
 /// A page as received.
 struct Page {
     status: StatusCode,
     location: Option<String>,
+    /// The `Set-Cookie` of the session cookie, if the page set or dropped it.
     set_cookie: Option<String>,
     html: Html,
 }
@@ -70,28 +71,41 @@ impl<'a> Browser<'a> {
         Browser {
             app,
             client,
-            cookie: None,
+            cookies: Default::default(),
         }
+    }
+
+    /// The session cookie (`name=value`), while signed in.
+    fn session(&self) -> Option<String> {
+        self.cookies
+            .get("seats_dashboard")
+            .map(|v| format!("seats_dashboard={v}"))
     }
 
     async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
         let mut req = self.client.request(method, self.app.url(path));
-        if let Some(cookie) = &self.cookie {
-            req = req.header(COOKIE, cookie);
+        if !self.cookies.is_empty() {
+            let all: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            req = req.header(COOKIE, all.join("; "));
         }
         if let Some(form) = form {
             req = req.form(form);
         }
         let resp = req.send().await.unwrap();
-        let header = |name| {
-            resp.headers()
-                .get(name)
-                .map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned())
-        };
-        let (status, location, set_cookie) = (resp.status(), header(LOCATION), header(SET_COOKIE));
-        if let Some(set) = &set_cookie {
-            let pair = set.split(';').next().unwrap().to_owned();
-            self.cookie = (!set.contains("Max-Age=0")).then_some(pair);
+        let status = resp.status();
+        let location = resp.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+        let mut set_cookie = None;
+        for set in resp.headers().get_all(SET_COOKIE) {
+            let set = set.to_str().unwrap().to_owned();
+            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
+            if set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+            if name == "seats_dashboard" {
+                set_cookie = Some(set.clone());
+            }
         }
         let text = resp.text().await.unwrap();
         Page {
@@ -110,8 +124,13 @@ impl<'a> Browser<'a> {
         self.send(Method::POST, path, Some(form)).await
     }
 
+    /// Signs in as a person does: the form first, then posting it.
     async fn sign_in(&mut self, form: &[(&str, &str)]) -> Page {
-        self.post("/dashboard/sign-in", form).await
+        let page = self.get("/dashboard/sign-in").await;
+        let nonce = page.attr("input[name=nonce]", "value").expect("the form's nonce");
+        let mut form = form.to_vec();
+        form.push(("nonce", &nonce));
+        self.post("/dashboard/sign-in", &form).await
     }
 
     async fn sign_in_with_token(&mut self, token: &str) -> Page {
@@ -163,7 +182,7 @@ async fn the_credential_lives_in_a_session_cookie_only() {
         for header in ["cache-control"] {
             let resp = reqwest::Client::new()
                 .get(app.url(&account_path("")))
-                .header(COOKIE, browser.cookie.clone().unwrap())
+                .header(COOKIE, browser.session().unwrap())
                 .send()
                 .await
                 .unwrap();
@@ -188,6 +207,37 @@ async fn the_credential_lives_in_a_session_cookie_only() {
             browser.get(&account_path("")).await.one(".who"),
             format!("Signed in as {EMAIL}")
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sign_in_not_posted_from_our_form_is_refused() {
+    on_each_backend(|| async {
+        let app = spawn_app(&test_seed()).await;
+        let mut browser = Browser::new(&app);
+        // Straight at the endpoint, as another site's form would: no form cookie, no nonce.
+        let page = browser
+            .post("/dashboard/sign-in", &[("kind", "token"), ("token", TOKEN)])
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert_eq!(page.errors(), ["Error 10000: Authentication error"]);
+        assert!(browser.session().is_none());
+        // With this browser's form cookie but another value.
+        browser.get("/dashboard/sign-in").await;
+        let page = browser
+            .post(
+                "/dashboard/sign-in",
+                &[("kind", "token"), ("token", TOKEN), ("nonce", "0011")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert!(browser.session().is_none());
+        // The form it was given signs in, and its cookie goes once used.
+        let page = browser.sign_in(&[("kind", "token"), ("token", TOKEN)]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert!(browser.session().is_some());
+        assert!(!browser.cookies.contains_key("seats_dashboard_sign_in"));
     })
     .await;
 }
@@ -242,7 +292,7 @@ async fn a_refused_sign_in_says_why_with_cloudflare_codes() {
             assert!(page.set_cookie.is_none(), "no session for {form:?}");
             assert_eq!(page.count("input[name=token]"), 1, "the form is shown again");
         }
-        assert!(browser.cookie.is_none());
+        assert!(browser.session().is_none());
 
         // A token revoked after sign-in ends the session at the next page, saying why.
         browser.sign_in_with_token("wildcard-token").await;
@@ -702,7 +752,7 @@ async fn a_spent_rate_limit_shows_its_error_and_keeps_the_session() {
             ["Error 971: Please wait and consider throttling your request speed"]
         );
         assert!(page.set_cookie.is_none(), "still signed in");
-        assert!(browser.cookie.is_some());
+        assert!(browser.session().is_some());
     })
     .await;
 }
