@@ -60,13 +60,21 @@ impl JsonBody {
     /// `body_timeout`) and parses it as JSON (6007 if it is empty or not JSON), whatever the
     /// `Content-Type` says.
     pub async fn read(self, config: &ServerConfig) -> Result<serde_json::Value, ApiError> {
-        let limit = config.max_body_bytes;
-        let limited = http_body_util::Limited::new(self.0, limit);
-        let bytes = tokio::time::timeout(config.body_timeout, collect(limited, limit, config.body_chunk_timeout))
-            .await
-            .map_err(|_| ApiError::BodyTimeout)??;
+        let bytes = read_bytes(self.0, config).await?;
         serde_json::from_slice(&bytes).map_err(|_| ApiError::MalformedJson)
     }
+}
+
+/// A request body's bytes under the configured bounds: at most `max_body_bytes` (413 past
+/// that), each piece within `body_chunk_timeout` and the whole within `body_timeout` (408),
+/// 6007 when the client stops mid-body. Handlers read through [`JsonBody::read`]; the
+/// journal reads through this too, so a body it keeps meets the same bounds.
+pub async fn read_bytes(body: Body, config: &ServerConfig) -> Result<Vec<u8>, ApiError> {
+    let limit = config.max_body_bytes;
+    let limited = http_body_util::Limited::new(body, limit);
+    tokio::time::timeout(config.body_timeout, collect(limited, limit, config.body_chunk_timeout))
+        .await
+        .map_err(|_| ApiError::BodyTimeout)?
 }
 
 /// The body's bytes (at most `limit`), each frame awaited at most `chunk_timeout`.

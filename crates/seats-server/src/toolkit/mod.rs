@@ -208,16 +208,9 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .unwrap_or(0);
     if toolkit.journal_bodies {
         let (parts, body) = req.into_parts();
-        let limited = http_body_util::Limited::new(body, state.config.max_body_bytes);
-        let bytes = match tokio::time::timeout(state.config.body_timeout, limited.collect()).await {
-            Ok(Ok(collected)) => collected.to_bytes(),
-            Ok(Err(_)) => {
-                return crate::error::ApiError::PayloadTooLarge {
-                    limit: state.config.max_body_bytes,
-                }
-                .into_response()
-            }
-            Err(_) => return crate::error::ApiError::BodyTimeout.into_response(),
+        let bytes = match crate::extract::read_bytes(body, &state.config).await {
+            Ok(bytes) => Bytes::from(bytes),
+            Err(e) => return e.into_response(),
         };
         request_bytes = bytes.len() as u64;
         request_body = json_of(&bytes);

@@ -119,8 +119,19 @@ async fn idle_connections_are_closed_and_busy_ones_are_not() {
 
 #[tokio::test]
 async fn a_stalled_body_is_answered_408_in_the_envelope_and_changes_nothing() {
+    stalled_body(false).await;
+}
+
+/// The journal, keeping bodies, reads them under the same bounds as the handlers.
+#[tokio::test]
+async fn a_stalled_body_is_answered_408_when_the_journal_keeps_bodies_too() {
+    stalled_body(true).await;
+}
+
+async fn stalled_body(journal_bodies: bool) {
     let config = ServerConfig {
         body_chunk_timeout: Duration::from_millis(300),
+        journal_bodies,
         ..ServerConfig::default()
     };
     let app = spawn_app_limited(&test_seed(), config, limits(16, 10_000, 30_000)).await;
