@@ -71,13 +71,16 @@ pub async fn list(State(state): State<AppState>, session: SignedIn) -> Result<Ma
 
 /// The organization's expiry setting: `None` without an organization, `Some(None)` when off.
 async fn expiry_setting(state: &AppState, account_id: &str) -> Result<Option<Option<String>>, ApiError> {
-    Ok(state.store.organization(account_id).await?.map(|org| {
-        org.fields
-            .get(EXPIRY)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    }))
+    Ok(state
+        .store
+        .organization(account_id)
+        .await?
+        .map(|org| expiry_of(&org.fields).map(str::to_owned)))
+}
+
+/// The expiry setting of an organization's fields; `None` when off (`null` or `""`).
+fn expiry_of(fields: &Map<String, Value>) -> Option<&str> {
+    fields.get(EXPIRY).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 fn describe_expiry(setting: Option<&str>) -> Markup {
@@ -133,7 +136,7 @@ pub async fn overview(
                         dt { "Name" } dd { (org.fields.get("name").and_then(Value::as_str).unwrap_or("")) }
                         dt { "Auth domain" } dd { (org.fields.get("auth_domain").and_then(Value::as_str).unwrap_or("")) }
                         dt { "Seat expiry after inactivity" }
-                        dd { (describe_expiry(org.fields.get(EXPIRY).and_then(Value::as_str).filter(|s| !s.is_empty()))) }
+                        dd { (describe_expiry(expiry_of(&org.fields))) }
                     }
                     @if may_write_org {
                         form.inline-form method="post" action=(format!("/dashboard/accounts/{id}/organization")) {
@@ -141,7 +144,7 @@ pub async fn overview(
                             label for="expiry" { "Free a seat after this long without a login" }
                             input #expiry name="expiry" type="text" inputmode="text" placeholder="730h"
                                 aria-describedby="expiry-help"
-                                value=(org.fields.get(EXPIRY).and_then(Value::as_str).unwrap_or(""));
+                                value=(expiry_of(&org.fields).unwrap_or(""));
                             button type="submit" { "Save expiry" }
                             p #expiry-help .help { "A duration such as 730h or 43800m (at least 1h); empty turns it off." }
                         }

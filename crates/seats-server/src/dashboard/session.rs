@@ -32,6 +32,8 @@ const COOKIE_NAME: &str = "seats_dashboard";
 /// The sign-in form's own cookie: a random value its forms echo, so that no other site can
 /// sign a browser in (with the other site's credential).
 const SIGN_IN_COOKIE: &str = "seats_dashboard_sign_in";
+const SESSION_PATH: &str = "/dashboard";
+const SIGN_IN_PATH: &str = "/dashboard/sign-in";
 
 /// The credential a browser signed in with, as its cookie holds it.
 enum Stored {
@@ -171,7 +173,7 @@ pub struct SignedIn {
 impl SignedIn {
     /// Refuses a form whose token is not this session's (403 10000).
     pub fn check_csrf(&self, given: &str) -> Result<(), DashboardError> {
-        if constant_time_eq(given.as_bytes(), self.csrf.as_bytes()) {
+        if same_secret(given, &self.csrf) {
             Ok(())
         } else {
             Err(DashboardError::Api(ApiError::Forbidden))
@@ -218,6 +220,16 @@ async fn authenticate(parts: &Parts, state: &AppState, stored: &Stored) -> Resul
         .map(Viewer::Api)
 }
 
+/// A `Set-Cookie` value for one of the dashboard's cookies: scripts cannot read it, other
+/// sites never send it, and it lasts the browser session; `None` drops it.
+fn cookie(name: &str, value: Option<&str>, path: &str) -> HeaderValue {
+    let text = match value {
+        Some(value) => format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict"),
+        None => format!("{name}=; Path={path}; HttpOnly; SameSite=Strict; Max-Age=0"),
+    };
+    HeaderValue::from_str(&text).expect("cookie values are hex")
+}
+
 fn read_cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
@@ -235,8 +247,12 @@ fn csrf_for(cookie: &str) -> String {
     hex(&hash.as_bytes()[..16])
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether two secrets are equal, compared as their hashes ([`SecretHash`]'s equality is
+/// constant-time), as the operator key is.
+///
+/// [`SecretHash`]: seats_store::secret::SecretHash
+fn same_secret(given: &str, expected: &str) -> bool {
+    Secret::new(given).hash() == Secret::new(expected).hash()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -275,12 +291,10 @@ pub async fn form(State(state): State<AppState>) -> Response {
 /// The sign-in page, with a fresh value for its forms to echo in its cookie.
 pub fn sign_in_response(state: &AppState, status: StatusCode, error: Option<&ApiError>) -> Response {
     let nonce = hex(&rand::random::<[u8; 16]>());
-    let cookie = format!("{SIGN_IN_COOKIE}={nonce}; Path=/dashboard/sign-in; HttpOnly; SameSite=Strict");
     let mut response = (status, sign_in_page(state, &nonce, error)).into_response();
-    response.headers_mut().append(
-        SET_COOKIE,
-        HeaderValue::from_str(&cookie).expect("hex is a valid header value"),
-    );
+    response
+        .headers_mut()
+        .append(SET_COOKIE, cookie(SIGN_IN_COOKIE, Some(&nonce), SIGN_IN_PATH));
     response
 }
 
@@ -288,7 +302,7 @@ pub fn sign_in_response(state: &AppState, status: StatusCode, error: Option<&Api
 /// credential as the API would, then keeps it in the session cookie.
 pub async fn sign_in(State(state): State<AppState>, parts: Parts, UiForm(form): UiForm<SignInForm>) -> Response {
     let expected = read_cookie(&parts.headers, SIGN_IN_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.nonce.as_bytes()) {
+    if expected.is_empty() || !same_secret(&form.nonce, &expected) {
         return sign_in_response(&state, StatusCode::FORBIDDEN, Some(&ApiError::Forbidden));
     }
     let stored = match form.kind.as_str() {
@@ -303,22 +317,10 @@ pub async fn sign_in(State(state): State<AppState>, parts: Parts, UiForm(form): 
     if let Err(e) = authenticate(&parts, &state, &stored).await {
         return sign_in_response(&state, e.status(), Some(&e));
     }
-    let cookie = format!(
-        "{COOKIE_NAME}={}; Path=/dashboard; HttpOnly; SameSite=Strict",
-        stored.encode()
-    );
     let mut response = Redirect::to("/dashboard").into_response();
     let headers = response.headers_mut();
-    headers.append(
-        SET_COOKIE,
-        HeaderValue::from_str(&cookie).expect("hex is a valid header value"),
-    );
-    headers.append(
-        SET_COOKIE,
-        HeaderValue::from_static(
-            "seats_dashboard_sign_in=; Path=/dashboard/sign-in; HttpOnly; SameSite=Strict; Max-Age=0",
-        ),
-    );
+    headers.append(SET_COOKIE, cookie(COOKIE_NAME, Some(&stored.encode()), SESSION_PATH));
+    headers.append(SET_COOKIE, cookie(SIGN_IN_COOKIE, None, SIGN_IN_PATH));
     response
 }
 
@@ -340,10 +342,9 @@ pub async fn sign_out(signed_in: Result<SignedIn, DashboardError>, UiForm(form):
 
 /// `response`, telling the browser to drop the session cookie.
 pub fn signed_out(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        SET_COOKIE,
-        HeaderValue::from_static("seats_dashboard=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, cookie(COOKIE_NAME, None, SESSION_PATH));
     response
 }
 
@@ -430,8 +431,6 @@ mod tests {
         assert_eq!(csrf_for("abcd"), csrf_for("abcd"));
         assert_ne!(csrf_for("abcd"), csrf_for("abce"));
         assert_eq!(csrf_for("abcd").len(), 32);
-        assert!(
-            constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"ab", b"abc")
-        );
+        assert!(same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("ab", "abc"));
     }
 }

@@ -93,18 +93,7 @@ pub async fn list(
     } else {
         (page.resume.clone(), if started { page.first.clone() } else { None })
     };
-    let link = |param: &str, k: &UserKey| {
-        let mut url = format!("/dashboard/accounts/{id}/users?{param}={k}");
-        if !search.is_empty() {
-            url.push_str("&search=");
-            url.push_str(&urlencode(search));
-        }
-        if seat != SeatFilter::Any {
-            url.push_str("&seat=");
-            url.push_str(seat.as_str());
-        }
-        url
-    };
+    let link = |param: &str, k: &UserKey| users_url(id, search, seat, Some((param, k.to_string())));
     let short = (page.users.len() as u64) < PAGE_SIZE && (page.resume.is_some() && !backward);
     let body = html! {
         (page::usage(record.seats_in_use, record.seat_limit, "usage"))
@@ -147,10 +136,10 @@ pub async fn list(
             p.help { "Read the next " (SCAN) " users for matches; “Next” goes on from there." }
         }
         nav.paging aria-label="Pages" {
-            a href=(format!("/dashboard/accounts/{id}/users{}", keep(search, seat))) { "First" }
+            a href=(users_url(id, search, seat, None)) { "First" }
             @if let Some(k) = &previous { a rel="prev" href=(link("before", k)) { "Previous" } }
             @if let Some(k) = &next { a rel="next" href=(link("after", k)) { "Next" } }
-            a href=(link_end(id, search, seat)) { "Last" }
+            a href=(users_url(id, search, seat, Some(("before", String::new())))) { "Last" }
         }
     };
     Ok(Page::new("Users")
@@ -163,27 +152,25 @@ fn invalid(pointer: &str, message: &str) -> DashboardError {
     ApiError::Invalid(vec![Problem::new(pointer, message)]).into()
 }
 
-/// The query string that keeps the search and filter.
-fn keep(search: &str, seat: SeatFilter) -> String {
+/// The users page with the search and filter kept, and a place in the list (`after` or
+/// `before` a key; `before` nothing is the last page).
+fn users_url(id: &str, search: &str, seat: SeatFilter, place: Option<(&str, String)>) -> String {
     let mut parts = Vec::new();
+    if let Some((param, key)) = place {
+        parts.push(format!("{param}={key}"));
+    }
     if !search.is_empty() {
         parts.push(format!("search={}", urlencode(search)));
     }
     if seat != SeatFilter::Any {
         parts.push(format!("seat={}", seat.as_str()));
     }
-    if parts.is_empty() {
+    let query = if parts.is_empty() {
         String::new()
     } else {
         format!("?{}", parts.join("&"))
-    }
-}
-
-/// The last page: backward from the end.
-fn link_end(id: &str, search: &str, seat: SeatFilter) -> String {
-    let keep = keep(search, seat);
-    let sep = if keep.is_empty() { "?" } else { "&" };
-    format!("/dashboard/accounts/{id}/users{keep}{sep}before=")
+    };
+    format!("/dashboard/accounts/{id}/users{query}")
 }
 
 /// Percent-encodes a query value.
@@ -205,10 +192,13 @@ mod tests {
     #[test]
     fn query_values_are_encoded() {
         assert_eq!(urlencode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
-        assert_eq!(keep("", SeatFilter::Any), "");
-        assert_eq!(keep("x y", SeatFilter::None), "?search=x%20y&seat=none");
+        assert_eq!(users_url("a", "", SeatFilter::Any, None), "/dashboard/accounts/a/users");
         assert_eq!(
-            link_end("a", "", SeatFilter::Any),
+            users_url("a", "x y", SeatFilter::None, None),
+            "/dashboard/accounts/a/users?search=x%20y&seat=none"
+        );
+        assert_eq!(
+            users_url("a", "", SeatFilter::Any, Some(("before", String::new()))),
             "/dashboard/accounts/a/users?before="
         );
     }
