@@ -5,6 +5,9 @@
 //! Users: `userName`, `externalId`, `id`, `displayName`, `emails.value`,
 //! `emails[type eq "work"].value` (any type) and `emails[value eq "..."]`.
 //! Groups: `displayName`, `externalId`, `id`.
+//!
+//! Parsing goes one bracket deep at most: a bracket inside a bracket is refused
+//! (`invalidFilter`), so the work is linear in the filter's length and the stack is flat.
 
 use seats_store::identity_provider::{ScimGroupFilter, ScimUserFilter};
 
@@ -21,7 +24,10 @@ struct Equals {
 
 /// Splits `filter` into its `and`-joined equality tests.
 fn parse(filter: &str) -> Result<Vec<Equals>, ScimError> {
-    let mut tokens = Tokens { rest: filter.trim() };
+    let mut tokens = Tokens {
+        rest: filter.trim(),
+        nested: false,
+    };
     let mut tests = Vec::new();
     loop {
         tests.push(tokens.equals()?);
@@ -41,6 +47,10 @@ fn parse(filter: &str) -> Result<Vec<Equals>, ScimError> {
 
 struct Tokens<'a> {
     rest: &'a str,
+    /// Inside a `[...]`: another bracket is refused. RFC 7644's grammar has no value filter
+    /// within another (`valFilter` holds attribute expressions only), and refusing keeps the
+    /// parse one level deep however deep a client nests them.
+    nested: bool,
 }
 
 impl<'a> Tokens<'a> {
@@ -93,6 +103,9 @@ impl<'a> Tokens<'a> {
 
     fn equals(&mut self) -> Result<Equals, ScimError> {
         let attribute = self.word()?;
+        if self.nested && attribute.contains('[') {
+            return Err(ScimError::invalid_filter("a [...] filter cannot hold another [...]"));
+        }
         let path = reduce(attribute)?;
         if let Some(value) = bracket_value(attribute)? {
             // `emails[value eq "x"]` is itself a complete test.
@@ -143,7 +156,7 @@ fn bracket_value(attribute: &str) -> Result<Option<String>, ScimError> {
     let Some(inner) = rest.strip_suffix(']') else {
         return Ok(None);
     };
-    let mut tokens = Tokens { rest: inner };
+    let mut tokens = Tokens { rest: inner, nested: true };
     let test = tokens.equals()?;
     if test.path == "type" {
         // `emails[type eq "work"]` alone names no value to compare.
@@ -236,6 +249,21 @@ mod tests {
     }
 
     #[test]
+    fn brackets_nested_deeper_than_the_stack_allows_are_refused_not_followed() {
+        // 100,000 levels: far past what recursion would survive on a 2 MiB worker stack.
+        let depth = 100_000;
+        let filter = format!("{}userName eq \"x\"{}", "a[".repeat(depth), "]".repeat(depth));
+        let e = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || users(&filter).unwrap_err())
+            .unwrap()
+            .join()
+            .expect("parsing a deep filter must not overflow a small stack");
+        assert_eq!(e.scim_type, Some("invalidFilter"));
+        assert_eq!(e.detail, "a [...] filter cannot hold another [...]");
+    }
+
+    #[test]
     fn what_is_not_supported_is_invalid_filter() {
         for filter in [
             r#"userName co "a""#,
@@ -246,6 +274,7 @@ mod tests {
             "userName",
             r#"emails[type eq "work"]"#,
             r#"userName eq "a" and userName eq "b""#,
+            r#"emails[value eq "a"[value eq "b"]]"#,
         ] {
             let e = users(filter).unwrap_err();
             assert_eq!(e.scim_type, Some("invalidFilter"), "{filter}");

@@ -10,9 +10,17 @@
 //! `emails[type eq "work"].value`), and a `remove` of `members` with a value removes just the
 //! members listed (Okta, Entra).
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::error::ScimError;
+
+/// Most operations in one PatchOp body. Identity providers send a handful; Entra and Okta
+/// batch group membership changes in far fewer.
+pub const MAX_OPERATIONS: usize = 1000;
+/// Most elements one operation's `value` array may carry.
+pub const MAX_VALUES_PER_OPERATION: usize = 1000;
 
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const CORE_PREFIXES: &[&str] = &[
@@ -59,6 +67,12 @@ pub fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
         .and_then(Value::as_array)
         .filter(|ops| !ops.is_empty())
         .ok_or_else(|| ScimError::invalid_syntax("Operations must be a non-empty array"))?;
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::invalid_value(format!(
+            "at most {MAX_OPERATIONS} operations in one PATCH ({} sent)",
+            ops.len()
+        )));
+    }
     ops.iter()
         .map(|op| {
             let op = op
@@ -73,6 +87,14 @@ pub fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
                 Some(Value::String(p)) => Some(p.clone()),
                 Some(_) => return Err(ScimError::invalid_path("path must be a string")),
             };
+            if let Some(Value::Array(values)) = op.get("value") {
+                if values.len() > MAX_VALUES_PER_OPERATION {
+                    return Err(ScimError::invalid_value(format!(
+                        "at most {MAX_VALUES_PER_OPERATION} values in one operation ({} sent)",
+                        values.len()
+                    )));
+                }
+            }
             Ok(Operation {
                 op: name.to_owned(),
                 path,
@@ -203,11 +225,29 @@ fn matches(element: &Value, (sub, value): &(String, String)) -> bool {
     })
 }
 
-/// Two elements of a multi-valued attribute are the same when their `value`s are.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a.get("value"), b.get("value")) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
+/// What makes two elements of a multi-valued attribute the same: their `value`s when both
+/// have one, else the whole elements. Compared through a hash set, so adding or removing `n`
+/// elements against `m` costs `O(n + m)`, not `O(n × m)`.
+#[derive(PartialEq, Eq, Hash)]
+enum Identity {
+    Value(String),
+    Whole(String),
+}
+
+fn identity(element: &Value) -> Identity {
+    match element.get("value") {
+        Some(v) => Identity::Value(v.to_string()),
+        None => Identity::Whole(element.to_string()),
+    }
+}
+
+/// Appends the elements of `new` that `items` does not hold yet (nor `new` earlier).
+fn add_missing(items: &mut Vec<Value>, new: Vec<Value>) {
+    let mut seen: HashSet<Identity> = items.iter().map(identity).collect();
+    for v in new {
+        if seen.insert(identity(&v)) {
+            items.push(v);
+        }
     }
 }
 
@@ -218,18 +258,8 @@ fn set(resource: &mut Map<String, Value>, path: &Path, value: Value, op: Op) -> 
         (None, None) => {
             let existing = target.get_mut(&key);
             match (op, existing, value) {
-                (Op::Add, Some(Value::Array(items)), Value::Array(new)) => {
-                    for v in new {
-                        if !items.iter().any(|i| same(i, &v)) {
-                            items.push(v);
-                        }
-                    }
-                }
-                (Op::Add, Some(Value::Array(items)), v) => {
-                    if !items.iter().any(|i| same(i, &v)) {
-                        items.push(v);
-                    }
-                }
+                (Op::Add, Some(Value::Array(items)), Value::Array(new)) => add_missing(items, new),
+                (Op::Add, Some(Value::Array(items)), v) => add_missing(items, vec![v]),
                 (Op::Add, Some(Value::Object(obj)), Value::Object(new)) => obj.extend(new),
                 (_, _, v) => {
                     target.insert(key, v);
@@ -286,7 +316,8 @@ fn remove(resource: &mut Map<String, Value>, path: &Path, value: Option<Value>) 
     match (&path.filter, &path.sub) {
         (None, None) => match (target.get_mut(&key), value) {
             (Some(Value::Array(items)), Some(Value::Array(listed))) => {
-                items.retain(|i| !listed.iter().any(|l| same(i, l)));
+                let listed: HashSet<Identity> = listed.iter().map(identity).collect();
+                items.retain(|i| !listed.contains(&identity(i)));
             }
             _ => {
                 target.remove(&key);
@@ -404,6 +435,44 @@ mod tests {
         assert_eq!(out, json!({"displayName": "g", "members": [{"value": "1"}]}));
         let out = patch(out, json!([{"op": "remove", "path": "members"}])).unwrap();
         assert_eq!(out, json!({"displayName": "g"}));
+    }
+
+    #[test]
+    fn duplicates_are_dropped_whatever_the_order_and_the_identity() {
+        let out = patch(
+            json!({"userName": "a", "emails": [{"value": "a@x.com", "type": "work"}], "tags": ["x"]}),
+            json!([
+                {"op": "add", "path": "emails", "value": [{"value": "a@x.com"}, {"value": "b@x.com"}, {"value": "b@x.com"}]},
+                {"op": "add", "path": "tags", "value": ["x", "y", "y"]},
+                {"op": "add", "path": "tags", "value": "z"},
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"userName": "a", "emails": [{"value": "a@x.com", "type": "work"}, {"value": "b@x.com"}],
+                   "tags": ["x", "y", "z"]})
+        );
+    }
+
+    #[test]
+    fn operations_and_their_values_are_capped() {
+        let many: Vec<Value> = (0..=MAX_VALUES_PER_OPERATION).map(|i| json!({"value": i.to_string()})).collect();
+        let e = patch(json!({"userName": "a"}), json!([{"op": "add", "path": "emails", "value": many}])).unwrap_err();
+        assert_eq!(
+            (e.status, e.scim_type, e.detail.as_str()),
+            (
+                axum::http::StatusCode::BAD_REQUEST,
+                Some("invalidValue"),
+                "at most 1000 values in one operation (1001 sent)"
+            )
+        );
+        let ops: Vec<Value> = (0..=MAX_OPERATIONS).map(|_| json!({"op": "add", "path": "title", "value": "x"})).collect();
+        let e = patch(json!({"userName": "a"}), Value::Array(ops)).unwrap_err();
+        assert_eq!(
+            (e.scim_type, e.detail.as_str()),
+            (Some("invalidValue"), "at most 1000 operations in one PATCH (1001 sent)")
+        );
     }
 
     #[test]

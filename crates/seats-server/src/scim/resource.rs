@@ -49,6 +49,42 @@ pub fn read(
     Ok(resource)
 }
 
+/// Applies a PATCH on a blocking thread: its cost follows the stored resource (a group's
+/// members) as well as the body, so it never holds an async worker.
+async fn apply_off_the_runtime(
+    mut resource: Map<String, Value>,
+    body: std::sync::Arc<Value>,
+) -> Result<Map<String, Value>, ScimError> {
+    tokio::task::spawn_blocking(move || patch::apply(&mut resource, &body).map(|()| resource))
+        .await
+        .map_err(|e| ScimError::new(StatusCode::INTERNAL_SERVER_ERROR, None, format!("the PATCH failed: {e}")))?
+}
+
+/// Most elements of one multi-valued attribute of a User (`emails`, `phoneNumbers`, ...).
+pub const MAX_USER_VALUES: usize = 100;
+
+/// Refuses a User whose multi-valued attributes (at the top or in an extension) hold more
+/// than [`MAX_USER_VALUES`] elements.
+pub fn bounded_values(resource: &Map<String, Value>) -> Result<(), ScimError> {
+    let top = resource.iter();
+    let nested = resource
+        .iter()
+        .filter(|(k, _)| k.starts_with("urn:"))
+        .filter_map(|(_, v)| v.as_object())
+        .flat_map(|ext| ext.iter());
+    for (key, value) in top.chain(nested) {
+        if let Value::Array(items) = value {
+            if items.len() > MAX_USER_VALUES {
+                return Err(ScimError::invalid_value(format!(
+                    "{key}: at most {MAX_USER_VALUES} values ({} given)",
+                    items.len()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A required, non-empty `displayName`-like string under the text rule.
 pub fn required_text(resource: &Map<String, Value>, key: &str) -> Result<String, ScimError> {
     match resource.get(key) {
@@ -81,12 +117,13 @@ pub async fn patch_with_retries<'a, T>(
     put: impl Fn(Map<String, Value>, u64) -> Step<'a, T>,
 ) -> Result<T, ScimError> {
     patch::operations(body)?;
+    let body = std::sync::Arc::new(body.clone());
     for _ in 0..PATCH_ATTEMPTS {
-        let (version, mut resource) = load().await?;
+        let (version, resource) = load().await?;
         if expected.is_some_and(|v| v != version) {
             return Err(seats_store::StoreError::Stale.into());
         }
-        patch::apply(&mut resource, body)?;
+        let resource = apply_off_the_runtime(resource, body.clone()).await?;
         match put(resource, version).await {
             Err(e) if e.status == StatusCode::PRECONDITION_FAILED && expected.is_none() => continue,
             other => return other,

@@ -32,6 +32,7 @@ const CANONICAL: &[&str] = &[
 pub fn check(body: Value) -> Result<ScimUserWrite, ScimError> {
     let mut resource = resource::read(body, "User", USER_SCHEMA, DROPPED, CANONICAL)?;
     resource::required_text(&resource, "userName")?;
+    resource::bounded_values(&resource)?;
     for key in ["externalId", "displayName"] {
         match resource.get(key) {
             None | Some(Value::Null) => {
