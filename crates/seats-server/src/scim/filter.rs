@@ -156,7 +156,10 @@ fn bracket_value(attribute: &str) -> Result<Option<String>, ScimError> {
     let Some(inner) = rest.strip_suffix(']') else {
         return Ok(None);
     };
-    let mut tokens = Tokens { rest: inner, nested: true };
+    let mut tokens = Tokens {
+        rest: inner,
+        nested: true,
+    };
     let test = tokens.equals()?;
     if test.path == "type" {
         // `emails[type eq "work"]` alone names no value to compare.

@@ -457,8 +457,14 @@ mod tests {
 
     #[test]
     fn operations_and_their_values_are_capped() {
-        let many: Vec<Value> = (0..=MAX_VALUES_PER_OPERATION).map(|i| json!({"value": i.to_string()})).collect();
-        let e = patch(json!({"userName": "a"}), json!([{"op": "add", "path": "emails", "value": many}])).unwrap_err();
+        let many: Vec<Value> = (0..=MAX_VALUES_PER_OPERATION)
+            .map(|i| json!({"value": i.to_string()}))
+            .collect();
+        let e = patch(
+            json!({"userName": "a"}),
+            json!([{"op": "add", "path": "emails", "value": many}]),
+        )
+        .unwrap_err();
         assert_eq!(
             (e.status, e.scim_type, e.detail.as_str()),
             (
@@ -467,7 +473,9 @@ mod tests {
                 "at most 1000 values in one operation (1001 sent)"
             )
         );
-        let ops: Vec<Value> = (0..=MAX_OPERATIONS).map(|_| json!({"op": "add", "path": "title", "value": "x"})).collect();
+        let ops: Vec<Value> = (0..=MAX_OPERATIONS)
+            .map(|_| json!({"op": "add", "path": "title", "value": "x"}))
+            .collect();
         let e = patch(json!({"userName": "a"}), Value::Array(ops)).unwrap_err();
         assert_eq!(
             (e.scim_type, e.detail.as_str()),

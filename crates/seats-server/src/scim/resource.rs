@@ -57,7 +57,13 @@ async fn apply_off_the_runtime(
 ) -> Result<Map<String, Value>, ScimError> {
     tokio::task::spawn_blocking(move || patch::apply(&mut resource, &body).map(|()| resource))
         .await
-        .map_err(|e| ScimError::new(StatusCode::INTERNAL_SERVER_ERROR, None, format!("the PATCH failed: {e}")))?
+        .map_err(|e| {
+            ScimError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                format!("the PATCH failed: {e}"),
+            )
+        })?
 }
 
 /// Most elements of one multi-valued attribute of a User (`emails`, `phoneNumbers`, ...).
