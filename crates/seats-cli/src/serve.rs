@@ -55,7 +55,11 @@ pub struct ServeArgs {
     /// Most connections served at once; one more is answered 503 (10003) with Retry-After.
     #[arg(long, env = "SEATS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_connections: u32,
-    /// Longest a request's headers may take to arrive, from their first byte.
+    /// Of those, most from one client address (0: no cap); one more is answered 503 (10003).
+    #[arg(long, env = "SEATS_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    max_connections_per_address: u32,
+    /// Longest a request's headers may take to arrive: from the accept for a connection's first
+    /// request (a connection that sends nothing is closed then), from their first byte after.
     #[arg(long, env = "SEATS_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
     header_timeout: std::time::Duration,
     /// Longest a kept-alive connection may wait for its next request.
@@ -254,6 +258,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     raise_descriptor_limit(args.max_connections as usize);
     let limits = ConnectionLimits {
         max_connections: args.max_connections as usize,
+        max_connections_per_address: args.max_connections_per_address as usize,
         header_timeout: args.header_timeout,
         idle_timeout: args.idle_timeout,
         ..ConnectionLimits::default()

@@ -6,19 +6,30 @@
 //!   accepted and answered `503` (10003) with `Retry-After: 1` and `Connection: close`,
 //!   within a second; a few dozen such refusals at most run at once, and past those a
 //!   connection is closed at once.
-//! * **Headers** must arrive within `header_timeout` of their first byte; **an idle
-//!   connection** (no request in progress) is closed after `idle_timeout`. A connection
+//! * **Per address.** One client address holds at most `max_connections_per_address` of
+//!   those slots (0: no such cap); past it, it is refused as over the cap, so one client
+//!   cannot take every slot. Behind a reverse proxy every connection comes from the proxy:
+//!   raise it there, or turn it off.
+//! * **Headers** must arrive within `header_timeout`: of the accept for a connection's first
+//!   request (a client that connects and sends nothing is closed then), of their first byte
+//!   for the next ones. **An idle connection** (no request in progress) is closed after
+//!   `idle_timeout`. A connection
 //!   whose client stops reading a response is closed once that response has been idle for
 //!   `idle_timeout` too. Closing is silent: HTTP has no answer for a request that never
-//!   arrived. Request bodies have their own timeouts (see [`crate::extract::JsonBody`]).
+//!   arrived. Request bodies have their own timeouts (see [`crate::extract::read_bytes`]).
+//! * **Too many headers** (hyper reads 100) or a head too large: hyper answers a bare `431`
+//!   before any route runs; [`Watched`] sends [`ApiError::HeadersTooLarge`]'s envelope in
+//!   its place, as every other refusal has.
 //! * **Accept errors** (out of file descriptors) are logged at most once a second, and the
 //!   loop pauses briefly instead of spinning.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -41,7 +52,10 @@ use crate::error::ApiError;
 pub struct ConnectionLimits {
     /// Connections served at once; more are refused with 503.
     pub max_connections: usize,
-    /// Longest a request's headers may take, from their first byte.
+    /// Of those, most from one client address (0: no cap); more are refused with 503.
+    pub max_connections_per_address: usize,
+    /// Longest a request's headers may take: from the accept for the first request, from their
+    /// first byte for the later ones on a kept-alive connection.
     pub header_timeout: Duration,
     /// Longest a connection may sit idle between requests.
     pub idle_timeout: Duration,
@@ -53,6 +67,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {
             max_connections: 1024,
+            max_connections_per_address: 64,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(30),
@@ -77,6 +92,7 @@ pub async fn serve_with(
 ) -> io::Result<()> {
     let limits = Arc::new(limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = Arc::new(PerAddress::new(limits.max_connections_per_address));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let graceful = GracefulShutdown::new();
     let mut last_accept_error: Option<Instant> = None;
@@ -97,11 +113,15 @@ pub async fn serve_with(
             },
         };
         let _ = stream.set_nodelay(true);
-        if let Ok(slot) = slots.clone().try_acquire_owned() {
+        let admitted = per_address
+            .admit(peer.ip())
+            .and_then(|held| Some((held, slots.clone().try_acquire_owned().ok()?)));
+        if let Some((held, slot)) = admitted {
             let activity = Arc::new(Activity::new());
             let io = TokioIo::new(Watched {
                 io: stream,
                 activity: activity.clone(),
+                replacing: None,
             });
             let service = hyper::service::service_fn({
                 let activity = activity.clone();
@@ -136,6 +156,7 @@ pub async fn serve_with(
                     why = activity.watch(&limits) => tracing::debug!(%peer, why, "closing a connection"),
                 }
                 drop(slot);
+                drop(held);
             });
         } else if let Ok(refusal) = refusals.clone().try_acquire_owned() {
             tokio::spawn(async move {
@@ -154,6 +175,54 @@ pub async fn serve_with(
         tracing::warn!("connections still open after the shutdown timeout; closing them");
     }
     Ok(())
+}
+
+/// How many connections each client address holds, for the per-address cap. An address is
+/// listed only while it holds one, so the table is no larger than the connections open.
+struct PerAddress {
+    cap: usize,
+    held: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One connection of an address, released on drop.
+struct Held {
+    table: Arc<PerAddress>,
+    address: IpAddr,
+}
+
+impl PerAddress {
+    fn new(cap: usize) -> Self {
+        PerAddress {
+            cap,
+            held: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A place for one more connection of `address`; `None` when it holds its cap.
+    fn admit(self: &Arc<Self>, address: IpAddr) -> Option<Held> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let count = held.entry(address).or_insert(0);
+        if self.cap != 0 && *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(Held {
+            table: self.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut held = self.table.held.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = held.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.address);
+            }
+        }
+    }
 }
 
 /// Answers one request on `stream` with 503 (10003) and closes it.
@@ -182,8 +251,11 @@ struct Activity {
     in_flight: AtomicUsize,
     /// When the last request finished (or the connection opened).
     idle_since: AtomicU64,
-    /// When the first byte of the next request arrived; [`NEVER`] while none has.
+    /// When the next request's head started: the accept for the first request, its first
+    /// byte for later ones; [`NEVER`] while none has.
     head_started: AtomicU64,
+    /// Whether any byte has arrived on the connection.
+    heard: AtomicBool,
 }
 
 impl Activity {
@@ -192,7 +264,10 @@ impl Activity {
             opened: Instant::now(),
             in_flight: AtomicUsize::new(0),
             idle_since: AtomicU64::new(0),
-            head_started: AtomicU64::new(NEVER),
+            // The header timeout runs from the accept: a silent client holds its slot no
+            // longer than a slow one.
+            head_started: AtomicU64::new(0),
+            heard: AtomicBool::new(false),
         }
     }
 
@@ -208,6 +283,7 @@ impl Activity {
     }
 
     fn read_some(&self) {
+        self.heard.store(true, Ordering::SeqCst);
         if self.in_flight.load(Ordering::SeqCst) == 0 {
             let _ = self
                 .head_started
@@ -226,8 +302,13 @@ impl Activity {
             let due = if self.in_flight.load(Ordering::SeqCst) > 0 {
                 None
             } else {
+                let idle = (self.idle_since.load(Ordering::SeqCst) + ms(limits.idle_timeout), "idle");
                 match self.head_started.load(Ordering::SeqCst) {
-                    NEVER => Some((self.idle_since.load(Ordering::SeqCst) + ms(limits.idle_timeout), "idle")),
+                    NEVER => Some(idle),
+                    // Nothing arrived since the accept: the first of the two timeouts.
+                    0 if !self.heard.load(Ordering::SeqCst) => {
+                        Some(idle.min((ms(limits.header_timeout), "silent since the accept")))
+                    }
                     started => Some((started + ms(limits.header_timeout), "headers too slow")),
                 }
             };
@@ -251,10 +332,62 @@ impl Drop for Busy {
     }
 }
 
-/// A socket that tells its [`Activity`] when request bytes arrive.
+/// A socket that tells its [`Activity`] when request bytes arrive, and sends the envelope
+/// in place of hyper's own bare `431`.
 struct Watched {
     io: TcpStream,
     activity: Arc<Activity>,
+    /// The response being sent in place of one hyper wrote: its bytes, and how many are sent.
+    replacing: Option<(Vec<u8>, usize)>,
+}
+
+/// How hyper's own answer to too many (or too large) headers begins. No response of ours
+/// has this status, so a write beginning with it is always hyper's.
+const HYPER_431: &[u8] = b"HTTP/1.1 431 ";
+
+/// The whole response sent in place of hyper's bare 431.
+fn headers_too_large_response() -> Vec<u8> {
+    let body = serde_json::to_vec(&seats_types::Envelope::<()>::failure(
+        ApiError::HeadersTooLarge.messages(),
+    ))
+    .unwrap_or_default();
+    let mut out = format!(
+        "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    out
+}
+
+impl Watched {
+    /// Writes `first` (of `total` bytes hyper offers), or its replacement once it is
+    /// hyper's 431; the count returned is always of hyper's bytes.
+    fn write_replacing(
+        &mut self,
+        cx: &mut Context<'_>,
+        first: &[u8],
+        total: usize,
+        plain: impl FnOnce(&mut TcpStream, &mut Context<'_>) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if self.replacing.is_none() && first.starts_with(HYPER_431) {
+            self.replacing = Some((headers_too_large_response(), 0));
+        }
+        let Some((bytes, sent)) = &mut self.replacing else {
+            return plain(&mut self.io, cx);
+        };
+        while *sent < bytes.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &bytes[*sent..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => *sent += n,
+                other => return other,
+            }
+        }
+        // Sent: hyper's own bytes (offered again until taken, and anything after) go nowhere;
+        // it closes the connection next.
+        Poll::Ready(Ok(total))
+    }
 }
 
 impl AsyncRead for Watched {
@@ -271,7 +404,8 @@ impl AsyncRead for Watched {
 
 impl AsyncWrite for Watched {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+        self.get_mut()
+            .write_replacing(cx, buf, buf.len(), |io, cx| Pin::new(io).poll_write(cx, buf))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -287,7 +421,10 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+        let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &b[..]);
+        let total = bufs.iter().map(|b| b.len()).sum();
+        self.get_mut()
+            .write_replacing(cx, first, total, |io, cx| Pin::new(io).poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {

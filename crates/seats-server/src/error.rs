@@ -58,6 +58,9 @@ pub enum ApiError {
     BodyTimeout,
     /// 429 971 (with `Retry-After`): the caller's budget is spent (`--rate-limit`).
     RateLimited { retry_after: std::time::Duration },
+    /// 431 6003: more request headers than the server reads (100), or a head too large; the
+    /// connection layer sends it in place of hyper's bare 431.
+    HeadersTooLarge,
     /// 503 10003: every connection slot is taken (`--max-connections`); with `Retry-After`.
     TooManyConnections,
     /// 404 12130, one error per missing item.
@@ -92,6 +95,7 @@ impl ApiError {
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::SeatLimit { .. } | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -139,6 +143,10 @@ impl ApiError {
                 "access.api.error.request_timeout: the request body did not arrive in time",
             ),
             ApiError::RateLimited { .. } => one(971, "Please wait and consider throttling your request speed"),
+            ApiError::HeadersTooLarge => one(
+                6003,
+                "Invalid request headers: more than 100 headers, or headers too large",
+            ),
             ApiError::TooManyConnections => one(
                 10003,
                 "Service temporarily unavailable: too many open connections, retry shortly",

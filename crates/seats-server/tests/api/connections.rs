@@ -243,3 +243,104 @@ async fn over_the_cap_a_client_is_refused_at_once_and_served_when_a_slot_frees()
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_at_the_header_timeout_from_the_accept() {
+    // The idle timeout is long: only the header timeout, counted from the accept, closes it.
+    let app = spawn_app_limited(&test_seed(), ServerConfig::default(), limits(16, 300, 30_000)).await;
+    let mut silent = TcpStream::connect(app.addr).await.unwrap();
+    let opened = Instant::now();
+    assert_eq!(read_until_closed(&mut silent, Duration::from_secs(10)).await, b"");
+    let held = opened.elapsed();
+    assert!(
+        held >= Duration::from_millis(300),
+        "closed before the timeout: {held:?}"
+    );
+    assert!(held < Duration::from_secs(5), "held for the idle timeout: {held:?}");
+}
+
+/// A connection to the app from `source`, one of the loopback addresses other than 127.0.0.1.
+async fn connect_from(source: &str, app: &TestApp) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    socket.connect(app.addr).await.unwrap()
+}
+
+#[tokio::test]
+async fn one_address_holds_at_most_its_share_of_the_connections() {
+    let limits = ConnectionLimits {
+        max_connections_per_address: 2,
+        ..limits(16, 10_000, 30_000)
+    };
+    let app = spawn_app_limited(&test_seed(), ServerConfig::default(), limits).await;
+    // 127.0.0.2 holds its two (silent) connections...
+    let _first = connect_from("127.0.0.2", &app).await;
+    let _second = connect_from("127.0.0.2", &app).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...its third is refused in the envelope...
+    let mut third = connect_from("127.0.0.2", &app).await;
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: seats\r\n\r\n")
+        .await
+        .unwrap();
+    let (status, head, body) = parse_response(&read_until_closed(&mut third, Duration::from_secs(5)).await);
+    assert!(status.starts_with("HTTP/1.1 503"), "{status}");
+    assert!(head.contains("retry-after: 1"), "{head}");
+    assert_eq!(body["success"], false);
+    assert_eq!(body["errors"][0]["code"], 10003);
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Service temporarily unavailable: too many open connections, retry shortly"
+    );
+    // ...while another address is served.
+    let resp = app.request(Method::GET, "/healthz").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    // Once one of its connections closes, the address is served again.
+    drop(_first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut again = connect_from("127.0.0.2", &app).await;
+        again
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: seats\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let raw = read_until_closed(&mut again, Duration::from_secs(5)).await;
+        if raw.starts_with(b"HTTP/1.1 200") {
+            break;
+        }
+        assert!(raw.starts_with(b"HTTP/1.1 503"), "{}", String::from_utf8_lossy(&raw));
+        assert!(Instant::now() < deadline, "the address's slot was not freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn too_many_headers_are_answered_431_in_the_envelope() {
+    let app = spawn_app(&test_seed()).await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let mut request = String::from("GET /healthz HTTP/1.1\r\nHost: seats\r\n");
+    for i in 0..120 {
+        request.push_str(&format!("X-Header-{i}: {i}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let (status, head, body) = parse_response(&read_until_closed(&mut stream, Duration::from_secs(5)).await);
+    assert_eq!(status, "HTTP/1.1 431 Request Header Fields Too Large");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert_eq!(
+        body,
+        json!({
+            "success": false,
+            "errors": [{
+                "code": 6003,
+                "message": "Invalid request headers: more than 100 headers, or headers too large"
+            }],
+            "messages": [],
+            "result": null
+        })
+    );
+    // The server goes on serving.
+    let resp = app.request(Method::GET, "/healthz").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
