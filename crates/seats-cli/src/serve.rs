@@ -78,6 +78,21 @@ pub struct ServeArgs {
     /// Requests the journal keeps for the operator API's /_seats/v1/journal (0 turns it off).
     #[arg(long, env = "SEATS_JOURNAL_SIZE", default_value_t = 1000)]
     journal_size: usize,
+    /// Wrong secrets (API tokens, global keys, the operator key, SCIM secrets, dashboard
+    /// sign-ins) one client address may send per window before its requests are refused
+    /// with 429 (971) until the window ends, e.g. 30/5m; `off` turns it off.
+    #[arg(long, env = "SEATS_FAILED_AUTH_LIMIT", value_name = "N/DURATION|off", default_value = "30/5m", value_parser = parse_failed_auth_limit)]
+    failed_auth_limit: FailedAuthLimit,
+    /// Mark the dashboard's cookies `Secure` (browsers reach the server over HTTPS through a
+    /// proxy). Without it they are `Secure` when the proxy sends `X-Forwarded-Proto: https`.
+    #[arg(long, env = "SEATS_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// A dashboard session ends after this long without a request.
+    #[arg(long, env = "SEATS_DASHBOARD_IDLE_TIMEOUT", default_value = "30m", value_parser = parse_timeout)]
+    dashboard_idle_timeout: std::time::Duration,
+    /// A dashboard session ends this long after sign-in, whatever its use.
+    #[arg(long, env = "SEATS_DASHBOARD_SESSION_LIFETIME", default_value = "12h", value_parser = parse_timeout)]
+    dashboard_session_lifetime: std::time::Duration,
     /// Keep request and response bodies in the journal (secret fields redacted).
     #[arg(long, env = "SEATS_JOURNAL_BODIES")]
     journal_bodies: bool,
@@ -93,6 +108,21 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
         Err(e) => Err(format!("{e} (write e.g. 5s or 500ms)")),
     }
 }
+
+/// `--failed-auth-limit`: a limit, or `off`.
+#[derive(Debug, Clone, Copy)]
+struct FailedAuthLimit(Option<seats_server::rate_limit::RateLimit>);
+
+fn parse_failed_auth_limit(s: &str) -> Result<FailedAuthLimit, String> {
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(FailedAuthLimit(None));
+    }
+    s.parse().map(|limit| FailedAuthLimit(Some(limit)))
+}
+
+/// The shortest operator key `seats serve` takes outside `--demo`: 32 characters, e.g. the
+/// 64 of `openssl rand -hex 32`.
+const MIN_OPERATOR_KEY: usize = 32;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum DurabilityArg {
@@ -154,6 +184,15 @@ fn start_seed(args: &ServeArgs) -> Option<seats_server::toolkit::snapshots::Seed
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(key) = args.operator_key.as_deref().filter(|k| !k.is_empty()) {
+        let length = key.chars().count();
+        if length < MIN_OPERATOR_KEY && !args.demo {
+            anyhow::bail!(
+                "the operator key is {length} characters; it must have at least {MIN_OPERATOR_KEY} \
+                 (make one with `openssl rand -hex 32`), or run with --demo"
+            );
+        }
+    }
     // A seed file is checked while it streams into the database, in one transaction: a
     // problem anywhere rolls it all back (and a database file this run created is removed).
     let seed = match (&args.seed, args.demo) {
@@ -254,6 +293,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         journal_size: args.journal_size,
         journal_bodies: args.journal_bodies,
         demo: args.demo && args.seed.is_none(),
+        failed_auth_limit: args.failed_auth_limit.0,
+        secure_cookies: args.secure_cookies,
+        dashboard_idle_timeout: args.dashboard_idle_timeout,
+        dashboard_session_lifetime: args.dashboard_session_lifetime,
     };
     raise_descriptor_limit(args.max_connections as usize);
     let limits = ConnectionLimits {

@@ -10,7 +10,7 @@ use reqwest::Method;
 use seats_store::postgres::testing::TestDatabase;
 use serde_json::{json, Value};
 
-const OPERATOR_KEY: &str = "nodes-operator-key";
+const OPERATOR_KEY: &str = "nodes-operator-key-0123456789abcdef";
 const ACCOUNT: &str = common::ACCOUNT;
 const TOKEN: &str = common::TOKEN;
 

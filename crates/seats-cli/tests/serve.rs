@@ -209,6 +209,32 @@ fn refused_configurations() {
     let (code, stderr) = run(&["serve", "--database", "mysql://x", "--listen", "127.0.0.1:0"]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("unsupported database URL scheme `mysql`"), "{stderr}");
+
+    // A guessable operator key is refused outside --demo, before anything is opened.
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("seats.db").display());
+    let out = run_with(
+        &["serve", "--database", &db, "--listen", "127.0.0.1:0"],
+        &[("SEATS_OPERATOR_KEY", "change-me")],
+        None,
+    );
+    assert_eq!(out.code, Some(1));
+    assert_eq!(
+        out.stderr.trim(),
+        "error: the operator key is 9 characters; it must have at least 32 (make one with \
+         `openssl rand -hex 32`), or run with --demo"
+    );
+    assert!(!dir.path().join("seats.db").exists(), "no database was created");
+    let out = run_with(
+        &["serve", "--database", "mysql://x", "--listen", "127.0.0.1:0"],
+        &[("SEATS_OPERATOR_KEY", "0123456789abcdef0123456789abcdef")],
+        None,
+    );
+    assert!(
+        out.stderr.contains("unsupported database URL scheme"),
+        "a 32-character key passes: {}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-const KEY: &str = "cli-operator-key";
+const KEY: &str = "cli-operator-key-0123456789abcdef";
 
 fn admin(server: &Server, args: &[&str]) -> Output {
     let mut all = vec!["admin", "--url", &server.base];

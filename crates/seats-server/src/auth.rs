@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use seats_store::secret::Secret;
+use seats_store::secret::{Secret, SecretHash};
 use seats_store::{Actor, MemberRecord, Store, TokenRecord};
 use seats_types::{formats, Effect, Message, PermissionGroup, Policy, ACCOUNT_RESOURCE_PREFIX, ALL_ACCOUNTS_RESOURCE};
 
@@ -186,6 +186,16 @@ impl Auth {
         })
     }
 
+    /// Authenticates a credential kept as its hash (a dashboard session's), with the same
+    /// lookups and limits as a request carrying it.
+    pub async fn from_hashed(parts: &Parts, credential: &HashedCredential, state: &AppState) -> Result<Auth, ApiError> {
+        let principal = rate_limited(parts, state, principal(credential, state), Principal::subject).await?;
+        Ok(Auth {
+            principal,
+            store: state.store.clone(),
+        })
+    }
+
     /// Who is calling.
     pub fn principal(&self) -> &Principal {
         &self.principal
@@ -193,18 +203,43 @@ impl Auth {
 }
 
 async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
-    Ok(match Credential::from_headers(headers)? {
-        Credential::Token(secret) => {
-            let token = state.store.token_by_hash(secret.hash()).await?;
+    principal(&Credential::from_headers(headers)?.hashed(), state).await
+}
+
+/// A credential as the store knows it: the hash of its secret. What a request's headers carry
+/// once hashed, or what a dashboard session keeps (`seats_store::dashboard_session`).
+#[derive(Debug, Clone)]
+pub enum HashedCredential {
+    Token(SecretHash),
+    Key { email: String, key: SecretHash },
+}
+
+impl Credential {
+    pub fn hashed(&self) -> HashedCredential {
+        match self {
+            Credential::Token(secret) => HashedCredential::Token(secret.hash()),
+            Credential::Key { email, key } => HashedCredential::Key {
+                email: email.clone(),
+                key: key.hash(),
+            },
+        }
+    }
+}
+
+/// Who holds the credential: a token usable now, or a member whose key it is (9109, 10001).
+async fn principal(credential: &HashedCredential, state: &AppState) -> Result<Principal, ApiError> {
+    Ok(match credential {
+        HashedCredential::Token(hash) => {
+            let token = state.store.token_by_hash(*hash).await?;
             match token {
                 Some(t) if t.usable_at(state.clock.now()) => Principal::Token(t),
                 _ => return Err(ApiError::InvalidToken),
             }
         }
-        Credential::Key { email, key } => {
-            let member = state.store.member_by_email(&email).await?;
+        HashedCredential::Key { email, key } => {
+            let member = state.store.member_by_email(email).await?;
             match member {
-                Some(m) if m.key_hash == key.hash() => Principal::Member(m),
+                Some(m) if m.key_hash == *key => Principal::Member(m),
                 _ => return Err(ApiError::UnknownKey),
             }
         }
@@ -220,6 +255,13 @@ pub async fn rate_limited<T>(
     authenticate: impl std::future::Future<Output = Result<T, ApiError>>,
     subject: impl FnOnce(&T) -> Subject,
 ) -> Result<T, ApiError> {
+    let authenticate = crate::failed_auth::guarded(
+        state,
+        parts,
+        authenticate,
+        |e| matches!(e, ApiError::InvalidToken | ApiError::UnknownKey),
+        |retry_after| ApiError::RateLimited { retry_after },
+    );
     refuse_spent_address(parts, state)?;
     match authenticate.await {
         Ok(caller) => {
@@ -264,12 +306,7 @@ fn count_request(state: &AppState, subject: Subject) -> Result<(), ApiError> {
     }
 }
 
-fn client_address(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip())
-}
+use crate::failed_auth::client_address;
 
 impl Principal {
     /// Whose budget a request spends.

@@ -17,12 +17,21 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// Cloudflare's rate limit, off when `None` (see [`crate::rate_limit`]).
     pub rate_limit: Option<crate::rate_limit::RateLimit>,
+    /// Wrong secrets one client address may send in a window before it is refused, off when
+    /// `None` (see [`crate::failed_auth`]).
+    pub failed_auth_limit: Option<crate::rate_limit::RateLimit>,
     /// Requests the journal keeps (0 turns it off); see [`crate::toolkit`].
     pub journal_size: usize,
     /// Keep request and response bodies in the journal, secrets redacted.
     pub journal_bodies: bool,
     /// Started with `--demo`: the dashboard's sign-in page fills in the demo token.
     pub demo: bool,
+    /// Dashboard cookies carry `Secure` (the server is reached over HTTPS, through a proxy).
+    pub secure_cookies: bool,
+    /// A dashboard session ends after this long without a request.
+    pub dashboard_idle_timeout: Duration,
+    /// A dashboard session ends this long after sign-in, whatever its use.
+    pub dashboard_session_lifetime: Duration,
 }
 
 impl Default for ServerConfig {
@@ -34,9 +43,13 @@ impl Default for ServerConfig {
             body_chunk_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             rate_limit: None,
+            failed_auth_limit: Some(crate::failed_auth::DEFAULT_LIMIT),
             journal_size: 1000,
             journal_bodies: false,
             demo: false,
+            secure_cookies: false,
+            dashboard_idle_timeout: Duration::from_secs(30 * 60),
+            dashboard_session_lifetime: Duration::from_secs(12 * 3600),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod connections;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod failed_auth;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub sweeper: Arc<sweep::Sweeper>,
     /// Set with `config.rate_limit`.
     pub rate_limiter: Option<Arc<rate_limit::RateLimiter>>,
+    /// Set with `config.failed_auth_limit` (on by default).
+    pub failed_auth: Option<Arc<failed_auth::FailedAuth>>,
     /// The request journal, fault rules and snapshots.
     pub toolkit: Arc<toolkit::Toolkit>,
     /// The seed the server started with, for `POST /_seats/v1/reset` (none: reset empties).
@@ -63,6 +66,9 @@ impl AppState {
             rate_limiter: config
                 .rate_limit
                 .map(|limit| Arc::new(rate_limit::RateLimiter::new(limit))),
+            failed_auth: config
+                .failed_auth_limit
+                .map(|limit| Arc::new(failed_auth::FailedAuth::new(limit))),
             toolkit: Arc::new(toolkit::Toolkit::new(config.journal_size, config.journal_bodies)),
             start_seed: None,
             config: Arc::new(config),

@@ -61,8 +61,9 @@ pub enum Subject {
     Address(IpAddr),
 }
 
-/// Most budgets tracked at once. Past it, windows that have ended are dropped; if none has,
-/// a new subject goes uncounted (and the event is logged) rather than growing without bound.
+/// Most budgets tracked at once. Past it, windows that have ended are dropped, then the
+/// oldest: a flood of new subjects pushes out old counts rather than growing the table or
+/// going uncounted.
 const MAX_SUBJECTS: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
@@ -71,46 +72,47 @@ struct Window {
     used: u32,
 }
 
-/// The budgets of one server.
+/// Fixed windows of `limit.window`, each opened by its key's first hit, holding at most
+/// `capacity` keys (see [`MAX_SUBJECTS`]). The rate limit and the failed-authentication limit
+/// ([`crate::failed_auth`]) both count through it.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct Windows<K> {
     limit: RateLimit,
-    windows: Mutex<HashMap<Subject, Window>>,
+    capacity: usize,
+    open: Mutex<HashMap<K, Window>>,
 }
 
-impl RateLimiter {
-    pub fn new(limit: RateLimit) -> Self {
-        RateLimiter {
+impl<K: std::hash::Hash + Eq + Clone> Windows<K> {
+    pub fn new(limit: RateLimit, capacity: usize) -> Self {
+        Windows {
             limit,
-            windows: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+            open: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts one request of `subject`; past the budget, how long until its window ends.
-    pub fn hit(&self, subject: Subject) -> Result<(), Duration> {
-        self.hit_at(subject, Instant::now())
-    }
-
-    /// How long `subject` must still wait, without counting a request.
-    pub fn refused(&self, subject: &Subject) -> Option<Duration> {
-        let now = Instant::now();
-        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        let window = windows.get(subject)?;
+    /// How long `key` must still wait, without counting: `Some` once its window is spent.
+    pub fn refused(&self, key: &K, now: Instant) -> Option<Duration> {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let window = open.get(key)?;
         let ends = window.opened + self.limit.window;
         (window.used >= self.limit.requests && ends > now).then(|| ends - now)
     }
 
-    fn hit_at(&self, subject: Subject, now: Instant) -> Result<(), Duration> {
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+    /// Counts one hit of `key`; past the budget (not counted), how long until its window ends.
+    pub fn hit(&self, key: K, now: Instant) -> Result<(), Duration> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let span = self.limit.window;
-        if !windows.contains_key(&subject) && windows.len() >= MAX_SUBJECTS {
-            windows.retain(|_, w| w.opened + span > now);
-            if windows.len() >= MAX_SUBJECTS {
-                tracing::warn!("rate limit: {MAX_SUBJECTS} budgets open at once; a new client goes uncounted");
-                return Ok(());
+        if !open.contains_key(&key) && open.len() >= self.capacity {
+            open.retain(|_, w| w.opened + span > now);
+            if open.len() >= self.capacity {
+                let oldest = open.iter().min_by_key(|(_, w)| w.opened).map(|(k, _)| k.clone());
+                if let Some(oldest) = oldest {
+                    open.remove(&oldest);
+                }
             }
         }
-        let window = windows.entry(subject).or_insert(Window { opened: now, used: 0 });
+        let window = open.entry(key).or_insert(Window { opened: now, used: 0 });
         if window.opened + span <= now {
             *window = Window { opened: now, used: 0 };
         }
@@ -119,6 +121,45 @@ impl RateLimiter {
         }
         window.used += 1;
         Ok(())
+    }
+
+    /// How many keys are tracked.
+    pub fn len(&self) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether no key is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The budgets of one server.
+#[derive(Debug)]
+pub struct RateLimiter {
+    windows: Windows<Subject>,
+}
+
+impl RateLimiter {
+    pub fn new(limit: RateLimit) -> Self {
+        RateLimiter {
+            windows: Windows::new(limit, MAX_SUBJECTS),
+        }
+    }
+
+    /// Counts one request of `subject`; past the budget, how long until its window ends.
+    pub fn hit(&self, subject: Subject) -> Result<(), Duration> {
+        self.windows.hit(subject, Instant::now())
+    }
+
+    /// How long `subject` must still wait, without counting a request.
+    pub fn refused(&self, subject: &Subject) -> Option<Duration> {
+        self.windows.refused(subject, Instant::now())
+    }
+
+    #[cfg(test)]
+    fn hit_at(&self, subject: Subject, now: Instant) -> Result<(), Duration> {
+        self.windows.hit(subject, now)
     }
 }
 
@@ -168,5 +209,31 @@ mod tests {
             Ok(()),
             "a new window"
         );
+    }
+
+    #[test]
+    fn a_full_table_drops_ended_windows_then_the_oldest() {
+        let windows = Windows::new(
+            RateLimit {
+                requests: 1,
+                window: Duration::from_secs(10),
+            },
+            3,
+        );
+        let t0 = Instant::now();
+        let at = |s| t0 + Duration::from_secs(s);
+        for (key, s) in [(1, 0), (2, 1), (3, 2)] {
+            assert_eq!(windows.hit(key, at(s)), Ok(()));
+        }
+        // Full, nothing ended: the oldest (1) goes, and the new key is counted.
+        assert_eq!(windows.hit(4, at(3)), Ok(()));
+        assert_eq!(windows.len(), 3);
+        assert_eq!(windows.refused(&1, at(3)), None, "1 was dropped");
+        assert_eq!(windows.hit(4, at(3)), Err(Duration::from_secs(10)), "4 is counted");
+        assert_eq!(windows.refused(&2, at(3)), Some(Duration::from_secs(8)), "2 is kept");
+        // Later, the ended windows (2, 3) go first.
+        assert_eq!(windows.hit(5, at(12)), Ok(()));
+        assert_eq!(windows.len(), 2);
+        assert_eq!(windows.refused(&4, at(12)), Some(Duration::from_secs(1)));
     }
 }

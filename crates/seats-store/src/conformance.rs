@@ -1146,3 +1146,86 @@ pub async fn reset_and_restore(store: &dyn Store) {
     assert!(store.is_empty().await.unwrap());
     assert!(store.account(ACCOUNT).await.unwrap().is_none());
 }
+
+/// Dashboard sessions: kept, read back, touched and deleted; ended ones and the oldest of a
+/// credential past its cap go when a new one is kept.
+pub async fn dashboard_sessions_live_and_end(store: &dyn Store) {
+    use crate::dashboard_session::{DashboardSession, SessionCredential, MAX_SESSIONS_PER_CREDENTIAL};
+    let t0 = at("2030-01-01T00:00:00Z");
+    let micros = |s: i64| Timestamp::from_unix_micros(t0.unix_micros() + s * 1_000_000).unwrap();
+    let session = |n: usize, credential: SessionCredential, created: i64| DashboardSession {
+        id_hash: Secret::new(format!("session {n}")).hash(),
+        credential,
+        created_at: micros(created),
+        last_seen_at: micros(created),
+        expires_at: micros(created + 3600),
+    };
+    let token = SessionCredential::Token(Secret::new("a token").hash());
+    let key = SessionCredential::Key {
+        email: "admin@example.com".into(),
+        key: Secret::new("a key").hash(),
+    };
+    let operator = SessionCredential::Operator(Secret::new("operator").hash());
+    for (n, credential) in [(1, &token), (2, &key), (3, &operator)] {
+        let s = session(n, credential.clone(), 0);
+        store.create_dashboard_session(s.clone(), micros(-60)).await.unwrap();
+        assert_eq!(store.dashboard_session(s.id_hash).await.unwrap(), Some(s));
+    }
+    let first = session(1, token.clone(), 0);
+    store.touch_dashboard_session(first.id_hash, micros(30)).await.unwrap();
+    let read = store.dashboard_session(first.id_hash).await.unwrap().unwrap();
+    assert_eq!(read.last_seen_at, micros(30));
+    assert_eq!(read.created_at, micros(0));
+    store.delete_dashboard_session(first.id_hash).await.unwrap();
+    assert_eq!(store.dashboard_session(first.id_hash).await.unwrap(), None);
+    store.delete_dashboard_session(first.id_hash).await.unwrap();
+
+    // A session kept later: the key's (idle since 0) goes, the operator's (expired) too.
+    let later = session(4, token.clone(), 4000);
+    store
+        .create_dashboard_session(later.clone(), micros(100))
+        .await
+        .unwrap();
+    for gone in [2, 3] {
+        assert_eq!(
+            store
+                .dashboard_session(Secret::new(format!("session {gone}")).hash())
+                .await
+                .unwrap(),
+            None,
+            "session {gone} ended"
+        );
+    }
+    // One credential's sessions past the cap: the oldest go.
+    for n in 0..MAX_SESSIONS_PER_CREDENTIAL + 2 {
+        let s = session(100 + n, token.clone(), 4001 + n as i64);
+        store.create_dashboard_session(s, micros(100)).await.unwrap();
+    }
+    assert_eq!(
+        store.dashboard_session(later.id_hash).await.unwrap(),
+        None,
+        "the oldest went"
+    );
+    assert_eq!(
+        store
+            .dashboard_session(Secret::new("session 100").hash())
+            .await
+            .unwrap(),
+        None
+    );
+    // A server key: the first candidate stays, whoever asks next.
+    let first = store.server_key("dashboard", [1; 32]).await.unwrap();
+    assert_eq!(first, [1; 32]);
+    assert_eq!(store.server_key("dashboard", [2; 32]).await.unwrap(), [1; 32]);
+    assert_eq!(store.server_key("other", [3; 32]).await.unwrap(), [3; 32]);
+    for n in [102, 100 + MAX_SESSIONS_PER_CREDENTIAL + 1] {
+        assert!(
+            store
+                .dashboard_session(Secret::new(format!("session {n}")).hash())
+                .await
+                .unwrap()
+                .is_some(),
+            "session {n} kept"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 pub mod browse;
 pub mod conformance;
 pub mod credentials;
+pub mod dashboard_session;
 mod error;
 pub mod export;
 pub mod identity_provider;
@@ -176,6 +177,31 @@ pub trait Store: Send + Sync + 'static {
     /// servers that differ by less than a period agree on whose it is; a schedule more than a
     /// period ahead of `next` (a clock moved back, e.g. after a manual clock) is claimable.
     async fn claim_sweep(&self, now: Timestamp, next: Timestamp) -> StoreResult<bool>;
+
+    /// Keeps a new dashboard session. Sessions that ended (`expires_at` or a `last_seen_at`
+    /// before `idle_before`) go first, and so do the oldest of the same credential past
+    /// [`dashboard_session::MAX_SESSIONS_PER_CREDENTIAL`].
+    async fn create_dashboard_session(
+        &self,
+        session: dashboard_session::DashboardSession,
+        idle_before: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// The session whose id hashes to `id_hash`, ended or not.
+    async fn dashboard_session(
+        &self,
+        id_hash: secret::SecretHash,
+    ) -> StoreResult<Option<dashboard_session::DashboardSession>>;
+
+    /// Records a request of the session at `now`.
+    async fn touch_dashboard_session(&self, id_hash: secret::SecretHash, now: Timestamp) -> StoreResult<()>;
+
+    /// Ends the session (signed out, or found ended); nothing when there is none.
+    async fn delete_dashboard_session(&self, id_hash: secret::SecretHash) -> StoreResult<()>;
+
+    /// The key named `name` that every server on the database shares: `candidate` (a random
+    /// key of the caller's) if none is stored yet, else the one stored first. A reset keeps it.
+    async fn server_key(&self, name: &str, candidate: [u8; 32]) -> StoreResult<[u8; 32]>;
 
     /// Records an authentication (SPEC §8): creates the user if new, takes a seat unless the
     /// account is full (then the user and a refused login are committed, nothing else).

@@ -46,6 +46,8 @@ conformance_tests! {
     list_users_filters_and_search,
     #[tokio::test]
     browse_users_by_key_set,
+    #[tokio::test]
+    dashboard_sessions_live_and_end,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -136,6 +136,12 @@ async fn sweep_claims_are_once_per_period() {
 }
 
 #[tokio::test]
+async fn dashboard_sessions_live_and_end() {
+    let (_dir, store) = fresh();
+    conformance::dashboard_sessions_live_and_end(&store).await;
+}
+
+#[tokio::test]
 async fn reset_and_restore() {
     let (_dir, store) = fresh();
     conformance::reset_and_restore(&store).await;

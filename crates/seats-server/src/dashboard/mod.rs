@@ -138,13 +138,18 @@ where
     }
 }
 
-/// A posted form, refused with the dashboard's error page when it does not parse.
+/// A posted form, refused with the dashboard's error page when it does not parse. Its body is
+/// read as the API's are ([`crate::extract::read_bytes`]): at most `--max-body-bytes` (413),
+/// within the body timeouts (408), so a stalled or huge form holds nothing for long.
 pub struct UiForm<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for UiForm<T> {
     type Rejection = DashboardError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = crate::extract::read_bytes(body, &state.config).await?;
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         axum::Form::<T>::from_request(req, state)
             .await
             .map(|axum::Form(form)| UiForm(form))

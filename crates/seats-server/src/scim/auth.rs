@@ -1,10 +1,12 @@
 //! SCIM authentication: `Authorization: Bearer <secret>` of the provider the path names, and
-//! only while SCIM is enabled on it. An unknown provider is 404; a missing or wrong secret,
-//! or SCIM turned off, is 401 with `WWW-Authenticate: Bearer` (what SCIM clients expect).
+//! only while SCIM is enabled on it. A missing secret, a wrong one, or an unknown provider
+//! id are all 401 with `WWW-Authenticate: Bearer` (what SCIM clients expect), the last two
+//! with the same detail, so that a path does not tell whether its provider exists; only the
+//! right secret learns that SCIM is turned off. A wrong secret counts against the client
+//! address ([`crate::failed_auth`]), refused with 429 once it has sent too many.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use seats_store::identity_provider::IdentityProviderRecord;
 use seats_store::secret::Secret;
 
@@ -26,11 +28,6 @@ impl FromRequestParts<AppState> for ScimProvider {
         let id = path_param(parts, state, "identity_provider_id")
             .await
             .unwrap_or_default();
-        let not_found = || ScimError::new(StatusCode::NOT_FOUND, None, format!("no identity provider {id}"));
-        if uuid::Uuid::parse_str(&id).is_err() {
-            return Err(not_found());
-        }
-        let provider = state.store.identity_provider(None, &id).await?.ok_or_else(not_found)?;
         let mut values = parts.headers.get_all("authorization").iter();
         let secret = match (values.next(), values.next()) {
             (Some(v), None) => v
@@ -41,14 +38,41 @@ impl FromRequestParts<AppState> for ScimProvider {
             _ => None,
         }
         .ok_or_else(|| ScimError::unauthorized("send the provider's SCIM secret as Authorization: Bearer"))?;
-        if !provider.scim.enabled() {
-            return Err(ScimError::unauthorized("SCIM is not enabled on this identity provider"));
-        }
-        if provider.scim.secret_hash != Some(secret.hash()) {
-            return Err(ScimError::unauthorized(
-                "the SCIM secret is not valid for this identity provider",
-            ));
-        }
+        // Errors paired with whether they answer a guessed secret.
+        let check = async {
+            let wrong = || {
+                (
+                    ScimError::unauthorized("the SCIM secret is not valid for this identity provider"),
+                    true,
+                )
+            };
+            if uuid::Uuid::parse_str(&id).is_err() {
+                return Err(wrong());
+            }
+            let provider = state
+                .store
+                .identity_provider(None, &id)
+                .await
+                .map_err(|e| (e.into(), false))?
+                .ok_or_else(wrong)?;
+            if provider.scim.secret_hash != Some(secret.hash()) {
+                return Err(wrong());
+            }
+            if !provider.scim.enabled() {
+                let off = ScimError::unauthorized("SCIM is not enabled on this identity provider");
+                return Err((off, false));
+            }
+            Ok(provider)
+        };
+        let provider = crate::failed_auth::guarded(
+            state,
+            parts,
+            check,
+            |(_, guessed)| *guessed,
+            |wait| (ScimError::too_many_failures(wait), false),
+        )
+        .await
+        .map_err(|(e, _)| e)?;
         if let Some(note) = parts.extensions.get::<crate::toolkit::CredentialNote>() {
             note.set(format!("identity_provider:{}", provider.id));
         }

@@ -16,6 +16,8 @@ pub struct ScimError {
     pub status: StatusCode,
     pub scim_type: Option<&'static str>,
     pub detail: String,
+    /// Whole seconds for `Retry-After` (on a 429).
+    pub retry_after: Option<u64>,
 }
 
 impl ScimError {
@@ -24,6 +26,21 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429: the client address sent too many wrong secrets (see [`crate::failed_auth`]).
+    pub fn too_many_failures(retry_after: std::time::Duration) -> Self {
+        // Whole seconds, rounded up: a client that waits this long is served.
+        let seconds = (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
+        ScimError {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                format!("too many failed authentications from this address; retry in {seconds} s"),
+            )
         }
     }
 
@@ -75,6 +92,9 @@ impl IntoResponse for ScimError {
         let mut response = (self.status, body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
+        if let Some(seconds) = self.retry_after {
+            headers.insert("retry-after", HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert("www-authenticate", HeaderValue::from_static("Bearer realm=\"SCIM\""));
         }

@@ -756,3 +756,214 @@ async fn a_spent_rate_limit_shows_its_error_and_keeps_the_session() {
     })
     .await;
 }
+
+/// How many dashboard sessions of `kind` the server's database holds.
+async fn session_count_of(app: &TestApp, kind: &str) -> i64 {
+    app.db
+        .count("SELECT COUNT(*) FROM dashboard_sessions WHERE kind = $1", kind)
+        .await
+}
+
+async fn session_count(app: &TestApp) -> i64 {
+    session_count_of(app, "token").await
+}
+
+#[tokio::test]
+async fn the_cookie_holds_a_random_id_and_the_server_no_credential() {
+    on_each_backend(|| async {
+        let app = spawn_app(&test_seed()).await;
+        let mut first = Browser::new(&app);
+        first.sign_in_with_token(TOKEN).await;
+        let cookie = first.cookies["seats_dashboard"].clone();
+        assert_eq!(cookie.len(), 64, "{cookie}");
+        assert!(cookie.bytes().all(|b| b.is_ascii_hexdigit()), "{cookie}");
+        let token_hex: String = TOKEN.bytes().map(|b| format!("{b:02x}")).collect();
+        assert!(!cookie.contains(&token_hex) && !cookie.contains(TOKEN));
+        // The database keeps the id's hash and the credential's hash, never either.
+        assert_eq!(session_count(&app).await, 1);
+        let hash = |s: &str| seats_store::secret::Secret::new(s).hash();
+        let kept = app.store.dashboard_session(hash(&cookie)).await.unwrap().unwrap();
+        assert_eq!(
+            kept.credential,
+            seats_store::dashboard_session::SessionCredential::Token(hash(TOKEN))
+        );
+
+        // Another sign-in with the same token: another id, and another form token.
+        let mut second = Browser::new(&app);
+        second.sign_in_with_token(TOKEN).await;
+        assert_ne!(second.cookies["seats_dashboard"], cookie);
+        assert_ne!(first.csrf().await, second.csrf().await);
+        assert_eq!(session_count(&app).await, 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_on_the_server() {
+    on_each_backend(|| async {
+        let app = spawn_app(&test_seed()).await;
+        let mut browser = Browser::new(&app);
+        browser.sign_in_with_token(TOKEN).await;
+        let old_cookie = browser.session().unwrap();
+        let csrf = browser.csrf().await;
+        let page = browser.post("/dashboard/sign-out", &[("csrf", &csrf)]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(session_count(&app).await, 0, "the row is gone");
+        // The old cookie, replayed, opens nothing.
+        let resp = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(app.url(&account_path("")))
+            .header(COOKIE, old_cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(resp.headers()[LOCATION], "/dashboard/sign-in");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_and_at_their_lifetime() {
+    let clock = std::sync::Arc::new(seats_server::ManualClock::new());
+    let config = seats_server::ServerConfig {
+        dashboard_idle_timeout: std::time::Duration::from_secs(30 * 60),
+        dashboard_session_lifetime: std::time::Duration::from_secs(3 * 3600),
+        ..Default::default()
+    };
+    let app = spawn_app_full(&test_seed(), config, clock.clone()).await;
+    let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
+    // Idle: 29 minutes between pages keep it; 30 end it.
+    let mut browser = Browser::new(&app);
+    browser.sign_in_with_token(TOKEN).await;
+    for _ in 0..3 {
+        clock.advance(minutes(29)).unwrap();
+        assert_eq!(browser.get(&account_path("")).await.status, StatusCode::OK);
+    }
+    clock.advance(minutes(30)).unwrap();
+    let page = browser.get(&account_path("")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "idle for 30 minutes");
+    assert_eq!(page.location.as_deref(), Some("/dashboard/sign-in"));
+    assert_eq!(session_count(&app).await, 0, "an ended session is deleted");
+
+    // Lifetime: in use every 20 minutes, it still ends 3 hours after sign-in.
+    let mut browser = Browser::new(&app);
+    browser.sign_in_with_token(TOKEN).await;
+    for _ in 0..8 {
+        clock.advance(minutes(20)).unwrap();
+        assert_eq!(browser.get(&account_path("")).await.status, StatusCode::OK);
+    }
+    clock.advance(minutes(20)).unwrap();
+    let page = browser.get(&account_path("")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "3 hours after sign-in");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_https() {
+    // A proxy that terminates TLS says so.
+    let app = spawn_app(&test_seed()).await;
+    let mut browser = Browser::new(&app);
+    let page = browser.sign_in_with_token(TOKEN).await;
+    assert!(!page.set_cookie.unwrap().contains("Secure"), "plain HTTP");
+    let resp = browser
+        .client
+        .get(app.url("/dashboard/sign-in"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        set.starts_with("seats_dashboard_sign_in=") && set.ends_with("; Secure"),
+        "{set}"
+    );
+
+    // Or the operator does.
+    let config = seats_server::ServerConfig {
+        secure_cookies: true,
+        ..Default::default()
+    };
+    let app = spawn_app_with(&test_seed(), config).await;
+    let mut browser = Browser::new(&app);
+    let page = browser.sign_in_with_token(TOKEN).await;
+    let cookie = page.set_cookie.unwrap();
+    for part in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(cookie.contains(part), "{part} in {cookie}");
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_form_the_server_did_not_sign_is_refused() {
+    let app = spawn_app(&test_seed()).await;
+    let mut browser = Browser::new(&app);
+    // An equal cookie and form value of the right shape, made up by someone else.
+    let made_up = "ab".repeat(40);
+    browser
+        .cookies
+        .insert("seats_dashboard_sign_in".into(), made_up.clone());
+    let page = browser
+        .post(
+            "/dashboard/sign-in",
+            &[("kind", "token"), ("token", TOKEN), ("nonce", &made_up)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(page.errors(), ["Error 10000: Authentication error"]);
+    assert!(browser.session().is_none());
+    // Another server's form (another database: another key) is refused too.
+    let other = spawn_app(&test_seed()).await;
+    let mut elsewhere = Browser::new(&other);
+    let form = elsewhere.get("/dashboard/sign-in").await;
+    let nonce = form.attr("input[name=nonce]", "value").unwrap();
+    browser.cookies.insert("seats_dashboard_sign_in".into(), nonce.clone());
+    let page = browser
+        .post(
+            "/dashboard/sign-in",
+            &[("kind", "token"), ("token", TOKEN), ("nonce", &nonce)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(browser.session().is_none());
+}
+
+#[tokio::test]
+async fn an_old_sign_in_form_is_refused() {
+    let clock = std::sync::Arc::new(seats_server::ManualClock::new());
+    let app = spawn_app_full(&test_seed(), Default::default(), clock.clone()).await;
+    let mut browser = Browser::new(&app);
+    let form = browser.get("/dashboard/sign-in").await;
+    let nonce = form.attr("input[name=nonce]", "value").unwrap();
+    clock.advance(std::time::Duration::from_secs(3600)).unwrap();
+    let page = browser
+        .post(
+            "/dashboard/sign-in",
+            &[("kind", "token"), ("token", TOKEN), ("nonce", &nonce)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(browser.session().is_none());
+    // The page it answers with carries a fresh form, which works.
+    let page = browser.sign_in(&[("kind", "token"), ("token", TOKEN)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_form_body_is_read_under_the_body_bounds() {
+    let config = seats_server::ServerConfig {
+        max_body_bytes: 64 * 1024,
+        ..Default::default()
+    };
+    let app = spawn_app_with(&test_seed(), config).await;
+    let mut browser = Browser::new(&app);
+    browser.get("/dashboard/sign-in").await;
+    let big = "a".repeat(100 * 1024);
+    let page = browser
+        .post("/dashboard/sign-in", &[("kind", "token"), ("token", &big)])
+        .await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(page.errors().len(), 1);
+    assert!(page.errors()[0].starts_with("Error 12007:"), "{:?}", page.errors());
+    assert!(browser.session().is_none());
+}

@@ -7,6 +7,7 @@ mod concurrency;
 mod connections;
 mod dashboard;
 mod errors;
+mod failed_auth;
 mod faults;
 mod helpers;
 mod identity_providers;

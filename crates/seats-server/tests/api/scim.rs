@@ -154,8 +154,8 @@ async fn only_the_providers_own_secret_opens_its_endpoint() {
             (
                 Scim::new(&app, "00000000-0000-4000-8000-000000000000", &secret),
                 "/Users",
-                404,
-                "no identity provider 00000000-0000-4000-8000-000000000000",
+                401,
+                "the SCIM secret is not valid for this identity provider",
             ),
         ] {
             let (status, headers, body) = who.send(Method::GET, path, None, None).await;

@@ -28,6 +28,7 @@
 //! drops its snapshot at once. If the listening connection is down, the snapshot's version is
 //! still compared after [`crate::credentials::RECHECK_AFTER`] (1 s): that is the stated bound.
 
+mod dashboard_sessions;
 mod export;
 mod lifecycle;
 mod listen;
@@ -58,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_sweep_schedule.sql"),
     include_str!("../../migrations/postgres/0003_search_and_in_place_updates.sql"),
     include_str!("../../migrations/postgres/0004_identity_providers_and_scim.sql"),
+    include_str!("../../migrations/postgres/0005_dashboard_sessions.sql"),
 ];
 
 /// The advisory lock under which migrations run: nodes starting together take turns, and the
@@ -511,7 +513,8 @@ async fn lock_account(db: &impl GenericClient, account_id: &str) -> StoreResult<
 async fn wipe(db: &impl GenericClient) -> StoreResult<()> {
     db.batch_execute(
         "TRUNCATE scim_group_members, scim_groups, scim_users, identity_providers, logins, sessions, devices,
-                  users, member_accounts, members, tokens, audit_events, audit_counts, accounts;
+                  users, member_accounts, members, tokens, audit_events, audit_counts, accounts,
+                  dashboard_sessions;
          UPDATE credentials_version SET version = version + 1;
          SELECT pg_notify('seats_credentials', current_schema());",
     )
@@ -845,6 +848,33 @@ impl Store for PgStore {
             .await?;
             Ok(claimed == 1)
         })
+    }
+
+    async fn create_dashboard_session(
+        &self,
+        session: crate::dashboard_session::DashboardSession,
+        idle_before: Timestamp,
+    ) -> StoreResult<()> {
+        write_tx!(self, |tx| dashboard_sessions::create(&tx, &session, idle_before))
+    }
+
+    async fn dashboard_session(
+        &self,
+        id_hash: SecretHash,
+    ) -> StoreResult<Option<crate::dashboard_session::DashboardSession>> {
+        read!(self, |db| dashboard_sessions::get(db, &id_hash))
+    }
+
+    async fn touch_dashboard_session(&self, id_hash: SecretHash, now: Timestamp) -> StoreResult<()> {
+        read!(self, |db| dashboard_sessions::touch(db, &id_hash, now))
+    }
+
+    async fn delete_dashboard_session(&self, id_hash: SecretHash) -> StoreResult<()> {
+        read!(self, |db| dashboard_sessions::delete(db, &id_hash))
+    }
+
+    async fn server_key(&self, name: &str, candidate: [u8; 32]) -> StoreResult<[u8; 32]> {
+        read!(self, |db| dashboard_sessions::server_key(db, name, candidate))
     }
 
     async fn login(

@@ -2,6 +2,7 @@
 //! readers.
 
 mod checkpoint;
+mod dashboard_sessions;
 mod export;
 mod lifecycle;
 mod readers;
@@ -35,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_credentials_version.sql"),
     include_str!("../../migrations/sqlite/0005_sweep_schedule.sql"),
     include_str!("../../migrations/sqlite/0006_identity_providers_and_scim.sql"),
+    include_str!("../../migrations/sqlite/0007_dashboard_sessions.sql"),
 ];
 
 /// Sees the SQL of every statement the store runs, with its parameters bound.
@@ -295,7 +297,7 @@ pub(super) fn wipe(conn: &Connection) -> StoreResult<()> {
         "DELETE FROM scim_group_members; DELETE FROM scim_groups; DELETE FROM scim_users;
          DELETE FROM identity_providers; DELETE FROM logins; DELETE FROM sessions; DELETE FROM devices;
          DELETE FROM users; DELETE FROM member_accounts; DELETE FROM members; DELETE FROM tokens;
-         DELETE FROM audit_events; DELETE FROM accounts;",
+         DELETE FROM audit_events; DELETE FROM accounts; DELETE FROM dashboard_sessions;",
     )?;
     Ok(())
 }
@@ -659,6 +661,42 @@ impl Store for SqliteStore {
                     .execute(params![now.unix_micros(), next.unix_micros()])?;
                 Ok(claimed == 1)
             })
+            .await
+    }
+
+    async fn create_dashboard_session(
+        &self,
+        session: crate::dashboard_session::DashboardSession,
+        idle_before: Timestamp,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |c| dashboard_sessions::create(c, &session, idle_before))
+            .await
+    }
+
+    async fn dashboard_session(
+        &self,
+        id_hash: SecretHash,
+    ) -> StoreResult<Option<crate::dashboard_session::DashboardSession>> {
+        self.readers.read(move |c| dashboard_sessions::get(c, &id_hash)).await
+    }
+
+    async fn touch_dashboard_session(&self, id_hash: SecretHash, now: Timestamp) -> StoreResult<()> {
+        self.writer
+            .write(move |c| dashboard_sessions::touch(c, &id_hash, now))
+            .await
+    }
+
+    async fn delete_dashboard_session(&self, id_hash: SecretHash) -> StoreResult<()> {
+        self.writer
+            .write(move |c| dashboard_sessions::delete(c, &id_hash))
+            .await
+    }
+
+    async fn server_key(&self, name: &str, candidate: [u8; 32]) -> StoreResult<[u8; 32]> {
+        let name = name.to_owned();
+        self.writer
+            .write(move |c| dashboard_sessions::server_key(c, &name, candidate))
             .await
     }
 

@@ -40,10 +40,19 @@ impl FromRequestParts<AppState> for Operator {
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, key)| Secret::new(key.trim()).hash());
-        match given {
-            Some(hash) if hash == expected => Ok(Operator),
-            _ => Err(ApiError::Forbidden),
-        }
+        // A wrong key counts against the address (see `crate::failed_auth`); none guesses nothing.
+        let check = async {
+            match given {
+                Some(hash) if hash == expected => Ok(Operator),
+                Some(_) => Err(Some(ApiError::Forbidden)),
+                None => Err(None),
+            }
+        };
+        crate::failed_auth::guarded(state, parts, check, Option::is_some, |retry_after| {
+            Some(ApiError::RateLimited { retry_after })
+        })
+        .await
+        .map_err(|e| e.unwrap_or(ApiError::Forbidden))
     }
 }
 
