@@ -21,8 +21,8 @@ pub struct ServeArgs {
     listen: SocketAddr,
     /// `sqlite://PATH`, a plain file path, or `postgres://...` [default: sqlite://seats.db;
     /// with --demo, a temporary database removed at exit]
-    #[arg(long, env = "SEATS_DATABASE")]
-    database: Option<String>,
+    #[arg(long, env = "SEATS_DATABASE", value_parser = parse_database)]
+    database: Option<DatabaseArg>,
     /// Load this seed file into an empty database before serving.
     #[arg(long, env = "SEATS_SEED", value_name = "FILE")]
     seed: Option<PathBuf>,
@@ -31,8 +31,8 @@ pub struct ServeArgs {
     demo: bool,
     /// Serve the operator API under /_seats/v1, guarded by this key (prefer SEATS_OPERATOR_KEY:
     /// command lines are visible to other users of the machine).
-    #[arg(long, env = "SEATS_OPERATOR_KEY", hide_env_values = true, value_name = "KEY")]
-    operator_key: Option<String>,
+    #[arg(long, env = "SEATS_OPERATOR_KEY", hide_env_values = true, value_name = "KEY", value_parser = parse_secret)]
+    operator_key: Option<Secret>,
     /// Let the operator move the clock forward (POST /_seats/v1/clock), for tests and demos.
     #[arg(long, env = "SEATS_MANUAL_CLOCK")]
     manual_clock: bool,
@@ -93,12 +93,46 @@ pub struct ServeArgs {
     /// A dashboard session ends this long after sign-in, whatever its use.
     #[arg(long, env = "SEATS_DASHBOARD_SESSION_LIFETIME", default_value = "12h", value_parser = parse_timeout)]
     dashboard_session_lifetime: std::time::Duration,
+    /// Show each account's seats in use and limit on /metrics, by account id. Off by default:
+    /// /metrics takes no credential, and the API does not reveal which accounts exist.
+    #[arg(long, env = "SEATS_METRICS_ACCOUNT_LABELS")]
+    metrics_account_labels: bool,
     /// Keep request and response bodies in the journal (secret fields redacted).
     #[arg(long, env = "SEATS_JOURNAL_BODIES")]
     journal_bodies: bool,
     /// Log format.
     #[arg(long, env = "SEATS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+}
+
+fn parse_secret(s: &str) -> Result<Secret, String> {
+    Ok(Secret::new(s))
+}
+
+/// `--database`: a URL that may carry a password, which `Debug` never shows.
+#[derive(Clone)]
+struct DatabaseArg(String);
+
+impl std::fmt::Debug for DatabaseArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `scheme://user:password@host/...`: everything between the first `:` after the
+        // scheme's `//` and the `@` goes.
+        let shown = match self.0.split_once("://") {
+            Some((scheme, rest)) => match rest.split_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{scheme}://{user}:***@{host}")
+                }
+                None => self.0.clone(),
+            },
+            None => self.0.clone(),
+        };
+        f.debug_tuple("DatabaseArg").field(&shown).finish()
+    }
+}
+
+fn parse_database(s: &str) -> Result<DatabaseArg, String> {
+    Ok(DatabaseArg(s.to_owned()))
 }
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
@@ -184,8 +218,8 @@ fn start_seed(args: &ServeArgs) -> Option<seats_server::toolkit::snapshots::Seed
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    if let Some(key) = args.operator_key.as_deref().filter(|k| !k.is_empty()) {
-        let length = key.chars().count();
+    if let Some(key) = args.operator_key.as_ref().filter(|k| !k.expose().is_empty()) {
+        let length = key.expose().chars().count();
         if length < MIN_OPERATOR_KEY && !args.demo {
             anyhow::bail!(
                 "the operator key is {length} characters; it must have at least {MIN_OPERATOR_KEY} \
@@ -210,7 +244,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // With --demo and no database chosen, use a temporary one that goes away at exit.
     let mut _temp_dir = None;
     let database = match (&args.database, args.demo) {
-        (Some(url), _) => url.clone(),
+        (Some(url), _) => url.0.clone(),
         (None, true) => {
             let dir = tempfile::tempdir().context("creating a temporary directory for the demo database")?;
             let path = dir.path().join("seats-demo.db");
@@ -277,9 +311,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let operator_key = args
         .operator_key
-        .as_deref()
-        .filter(|k| !k.is_empty())
-        .map(|k| Secret::new(k).hash());
+        .as_ref()
+        .filter(|k| !k.expose().is_empty())
+        .map(Secret::hash);
     if operator_key.is_none() && args.manual_clock {
         tracing::warn!("--manual-clock without --operator-key: nobody can move the clock");
     }
@@ -297,6 +331,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secure_cookies: args.secure_cookies,
         dashboard_idle_timeout: args.dashboard_idle_timeout,
         dashboard_session_lifetime: args.dashboard_session_lifetime,
+        metrics_account_labels: args.metrics_account_labels,
     };
     raise_descriptor_limit(args.max_connections as usize);
     let limits = ConnectionLimits {
@@ -393,4 +428,39 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn secrets_never_show_in_the_arguments_debug_output() {
+        let cli = Cli::parse_from([
+            "seats",
+            "--operator-key",
+            "0123456789abcdef0123456789abcdef-operator",
+            "--database",
+            "postgres://seats:db-password@db.internal:5432/seats",
+        ]);
+        let shown = format!("{:?}", cli.serve);
+        assert!(
+            !shown.contains("-operator") && !shown.contains("db-password"),
+            "{shown}"
+        );
+        assert!(shown.contains("postgres://seats:***@db.internal:5432/seats"), "{shown}");
+        assert!(shown.contains("Secret(***)"), "{shown}");
+        assert_eq!(
+            cli.serve.operator_key.unwrap().expose(),
+            "0123456789abcdef0123456789abcdef-operator"
+        );
+    }
 }

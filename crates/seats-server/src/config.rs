@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub dashboard_idle_timeout: Duration,
     /// A dashboard session ends this long after sign-in, whatever its use.
     pub dashboard_session_lifetime: Duration,
+    /// `/metrics` shows each account's seats by account id (see [`crate::metrics`]).
+    pub metrics_account_labels: bool,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +52,7 @@ impl Default for ServerConfig {
             secure_cookies: false,
             dashboard_idle_timeout: Duration::from_secs(30 * 60),
             dashboard_session_lifetime: Duration::from_secs(12 * 3600),
+            metrics_account_labels: false,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod scim;
+pub mod secret_fields;
 pub mod sweep;
 pub mod toolkit;
 

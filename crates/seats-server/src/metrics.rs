@@ -6,9 +6,12 @@
 //! - `seats_http_requests_total{operation, status}` and
 //!   `seats_http_request_duration_seconds{operation}` (a histogram): `operation` is the
 //!   OpenAPI operation id (a fixed set), `scim` for SCIM endpoints, `none` for unrouted paths;
-//! - `seats_account_seats_in_use{account}`, `seats_account_seat_limit{account}`: gauges for
-//!   the first [`MAX_ACCOUNT_SERIES`] accounts (creation order), read at each scrape;
-//!   `seats_accounts` counts them all;
+//! - `seats_accounts` counts the accounts, and `seats_seats_in_use` the seats in use of all
+//!   of them, read at each scrape;
+//! - only with `--metrics-account-labels`: `seats_account_seats_in_use{account}`,
+//!   `seats_account_seat_limit{account}`, gauges for the first [`MAX_ACCOUNT_SERIES`] accounts
+//!   (creation order). Off by default: `/metrics` asks for no credential, and an account id
+//!   is what the API takes care not to reveal (403 10000 whether it exists or not);
 //! - `seats_store_write_group_size`, `seats_store_commit_seconds` (histograms) and
 //!   `seats_store_errors_total`, reported by the store.
 
@@ -53,9 +56,15 @@ pub fn request(operation: &str, status: u16, took: Duration) {
     metrics::histogram!("seats_http_request_duration_seconds", "operation" => operation).record(took.as_secs_f64());
 }
 
-/// Seats in use and limits of (at most [`MAX_ACCOUNT_SERIES`]) accounts.
-pub fn accounts(accounts: &[seats_store::AccountRecord]) {
+/// The accounts and their seats in use; with `per_account`, seats in use and limits of (at
+/// most [`MAX_ACCOUNT_SERIES`]) accounts by id.
+pub fn accounts(accounts: &[seats_store::AccountRecord], per_account: bool) {
     metrics::gauge!("seats_accounts").set(accounts.len() as f64);
+    let in_use: u64 = accounts.iter().map(|a| a.seats_in_use).sum();
+    metrics::gauge!("seats_seats_in_use").set(in_use as f64);
+    if !per_account {
+        return;
+    }
     for a in accounts.iter().take(MAX_ACCOUNT_SERIES) {
         metrics::gauge!("seats_account_seats_in_use", "account" => a.id.clone()).set(a.seats_in_use as f64);
         metrics::gauge!("seats_account_seat_limit", "account" => a.id.clone()).set(a.seat_limit as f64);

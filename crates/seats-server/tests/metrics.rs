@@ -1,5 +1,6 @@
 //! `/metrics` read with a Prometheus exposition-format parser: request counts by operation
-//! and status, latency histograms, seats in use per account, the store's commits. A test
+//! and status, latency histograms, seats in use (per account only when asked), the store's
+//! commits. A test
 //! binary of its own: the metrics recorder is process-wide, so no other test adds to it.
 
 use std::sync::Arc;
@@ -59,14 +60,19 @@ async fn metrics_move_with_requests() {
     };
 
     let before = scrape().await;
-    assert_eq!(
-        value(&before, "seats_account_seats_in_use", &[("account", ACCOUNT)]),
-        Some(1.0)
-    );
-    assert_eq!(
-        value(&before, "seats_account_seat_limit", &[("account", ACCOUNT)]),
-        Some(50.0)
-    );
+    // By default no account id is shown to whoever asks.
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains(ACCOUNT), "{text}");
+    assert_eq!(value(&before, "seats_account_seats_in_use", &[]), None);
+    assert_eq!(value(&before, "seats_seats_in_use", &[]), Some(1.0));
+    assert_eq!(value(&before, "seats_accounts", &[]), Some(1.0));
     let op = [("operation", "zero-trust-seats-update-a-user-seat"), ("status", "200")];
     assert_eq!(value(&before, "seats_http_requests_total", &op), None, "no PATCH yet");
 
@@ -93,7 +99,7 @@ async fn metrics_move_with_requests() {
         "every request is in the histogram"
     );
     assert_eq!(
-        value(&after, "seats_account_seats_in_use", &[("account", ACCOUNT)]),
+        value(&after, "seats_seats_in_use", &[]),
         Some(0.0),
         "the seat was freed"
     );
@@ -111,6 +117,33 @@ async fn metrics_move_with_requests() {
         ),
         None,
         "nothing unrouted was asked"
+    );
+
+    // With --metrics-account-labels, each account by id (the recorder is the same).
+    let config = ServerConfig {
+        metrics_account_labels: true,
+        ..ServerConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let labelled = format!("http://{}", listener.local_addr().unwrap());
+    let app = build_router(AppState::new(db.open().await, Arc::new(SystemClock), config));
+    tokio::spawn(seats_server::serve(listener, app, std::future::pending()));
+    let text = http
+        .get(format!("{labelled}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    assert_eq!(
+        value(&scrape, "seats_account_seats_in_use", &[("account", ACCOUNT)]),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&scrape, "seats_account_seat_limit", &[("account", ACCOUNT)]),
+        Some(50.0)
     );
     drop(db);
 }

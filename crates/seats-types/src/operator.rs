@@ -18,7 +18,7 @@ pub struct OperatorAccount {
 }
 
 /// A member: an email with a global API key, on some accounts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperatorMember {
     pub email: String,
@@ -29,7 +29,7 @@ pub struct OperatorMember {
 }
 
 /// An API token. Its value appears only in the response that created it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperatorToken {
     pub id: String,
@@ -123,7 +123,7 @@ pub struct AccountUpdateRequest {
 }
 
 /// `POST /_seats/v1/members`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewMemberRequest {
     #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
@@ -138,7 +138,7 @@ pub struct NewMemberRequest {
 }
 
 /// `POST /_seats/v1/tokens`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewTokenRequest {
     /// 1–64 letters, digits or `-`; generated when absent.
@@ -194,4 +194,90 @@ pub struct LoginRequestBody {
 pub struct ClockAdvanceRequest {
     /// A positive Go duration such as `800h`; the clock stops at 9999-01-01T00:00:00Z.
     pub advance: String,
+}
+
+/// `Some("***")` for a secret that is there: what `Debug` shows of one.
+fn hidden(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| "***")
+}
+
+// Secrets never show in `Debug` output (logs, panics, test failures).
+
+impl std::fmt::Debug for OperatorMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorMember")
+            .field("email", &self.email)
+            .field("accounts", &self.accounts)
+            .field("api_key", &hidden(&self.api_key))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OperatorToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorToken")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("status", &self.status)
+            .field("policies", &self.policies)
+            .field("not_before", &self.not_before)
+            .field("expires_on", &self.expires_on)
+            .field("created_at", &self.created_at)
+            .field("value", &hidden(&self.value))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for NewMemberRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMemberRequest")
+            .field("email", &self.email)
+            .field("api_key", &hidden(&self.api_key))
+            .field("accounts", &self.accounts)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for NewTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewTokenRequest")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("value", &hidden(&self.value))
+            .field("policies", &self.policies)
+            .field("not_before", &self.not_before)
+            .field("expires_on", &self.expires_on)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod secret_debug_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let member = OperatorMember {
+            email: "a@example.com".into(),
+            accounts: vec![],
+            api_key: Some("144c9defac04969c7bfad8efaa8ea194".into()),
+        };
+        let token = NewTokenRequest {
+            id: None,
+            name: "t".into(),
+            value: Some("Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY".into()),
+            policies: vec![],
+            not_before: None,
+            expires_on: None,
+        };
+        let new_member = NewMemberRequest {
+            email: "a@example.com".into(),
+            api_key: Some("144c9defac04969c7bfad8efaa8ea194".into()),
+            accounts: vec![],
+        };
+        for shown in [format!("{member:?}"), format!("{token:?}"), format!("{new_member:?}")] {
+            assert!(!shown.contains("144c9def") && !shown.contains("Sn3lZJ"), "{shown}");
+            assert!(shown.contains("Some(\"***\")"), "{shown}");
+        }
+    }
 }

@@ -114,12 +114,6 @@ fn view(p: IdentityProviderRecord, base: &str, secret: Option<Secret>) -> Identi
     }
 }
 
-/// Names in `config` whose values are secrets: never stored, they read back [`REDACTED`].
-fn is_secret_field(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.contains("secret") || name.contains("password") || name.ends_with("_key")
-}
-
 /// The body of a create or an update, checked; `stored` is the provider's current SCIM flags
 /// (an update merges the fields given into them). The secret is the caller's to set.
 fn parse(body: Value, stored: Option<&Map<String, Value>>) -> Result<IdentityProviderWrite, ApiError> {
@@ -139,7 +133,7 @@ fn parse(body: Value, stored: Option<&Map<String, Value>>) -> Result<IdentityPro
             config
                 .iter()
                 .map(|(k, v)| {
-                    let v = if is_secret_field(k) && !v.is_null() {
+                    let v = if crate::secret_fields::is_secret_field(k) && !v.is_null() {
                         Value::from(REDACTED)
                     } else {
                         v.clone()

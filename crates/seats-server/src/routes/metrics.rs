@@ -18,7 +18,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             .into_response();
     };
     match state.store.accounts().await {
-        Ok(accounts) => crate::metrics::accounts(&accounts),
+        Ok(accounts) => crate::metrics::accounts(&accounts, state.config.metrics_account_labels),
         Err(e) => tracing::warn!(error = %e, "cannot read accounts for metrics"),
     }
     (

@@ -88,30 +88,9 @@ impl Journal {
     }
 }
 
-/// Keys whose values are secrets wherever they appear in a body kept by the journal.
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    key.contains("secret") || key.contains("password") || matches!(key.as_str(), "api_key" | "key" | "token")
-}
-
-/// `value` with every secret field replaced by `"[redacted]"`.
+/// `value` with every secret field replaced by `"[redacted]"` (see [`crate::secret_fields`]).
 pub fn redact(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| {
-                    let v = if is_secret_key(&k) && !v.is_null() {
-                        Value::from("[redacted]")
-                    } else {
-                        redact(v)
-                    };
-                    (k, v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
-        other => other,
-    }
+    crate::secret_fields::redact(value)
 }
 
 #[cfg(test)]

@@ -131,8 +131,22 @@ async fn the_journal_says_what_a_job_sent() {
 #[tokio::test]
 async fn secrets_in_bodies_are_redacted_and_bodies_are_kept_only_when_asked() {
     let app = spawn(true).await;
-    let idp =
-        json!({"name": "Okta", "type": "okta", "config": {"client_secret": "shh"}, "scim_config": {"enabled": true}});
+    // Every kind of secret field a provider's config may carry, and one that only names a token.
+    let secret_fields = [
+        "client_secret",
+        "private_key",
+        "signing_key",
+        "access_token",
+        "apiKey",
+        "bearer",
+        "credentials",
+    ];
+    let mut config: serde_json::Map<String, Value> = secret_fields
+        .iter()
+        .map(|k| (k.to_string(), json!(format!("shh-{k}"))))
+        .collect();
+    config.insert("token_url".into(), json!("https://idp.example/token"));
+    let idp = json!({"name": "Okta", "type": "okta", "config": config, "scim_config": {"enabled": true}});
     let (status, body) = app
         .call(
             Method::POST,
@@ -143,8 +157,18 @@ async fn secrets_in_bodies_are_redacted_and_bodies_are_kept_only_when_asked() {
         .await;
     assert_eq!(status, 201);
     let secret = body["result"]["scim_config"]["secret"].as_str().unwrap().to_owned();
+    // The API stores none of them and shows them masked; the journal keeps none of them.
     let entry = &journal(&app, "?method=POST").await[0];
-    assert_eq!(entry["request_body"]["config"]["client_secret"], "[redacted]");
+    for field in secret_fields {
+        assert_eq!(body["result"]["config"][field], "**********", "{field}");
+        assert_eq!(entry["request_body"]["config"][field], "[redacted]", "{field}");
+        assert!(!serde_json::to_string(entry).unwrap().contains(&format!("shh-{field}")));
+    }
+    assert_eq!(body["result"]["config"]["token_url"], "https://idp.example/token");
+    assert_eq!(
+        entry["request_body"]["config"]["token_url"],
+        "https://idp.example/token"
+    );
     assert_eq!(entry["response_body"]["result"]["scim_config"]["secret"], "[redacted]");
     assert!(!serde_json::to_string(entry).unwrap().contains(&secret));
 
