@@ -83,10 +83,10 @@ pub struct ServeArgs {
     /// with 429 (971) until the window ends, e.g. 30/5m; `off` turns it off.
     #[arg(long, env = "SEATS_FAILED_AUTH_LIMIT", value_name = "N/DURATION|off", default_value = "30/5m", value_parser = parse_failed_auth_limit)]
     failed_auth_limit: FailedAuthLimit,
-    /// Mark the dashboard's cookies `Secure` (browsers reach the server over HTTPS through a
-    /// proxy). Without it they are `Secure` when the proxy sends `X-Forwarded-Proto: https`.
-    #[arg(long, env = "SEATS_SECURE_COOKIES")]
-    secure_cookies: bool,
+    /// Where clients reach the server behind a proxy, e.g. https://seats.example.com: SCIM
+    /// base URLs use it, and with https the dashboard's cookies are `Secure`.
+    #[arg(long, env = "SEATS_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<seats_server::config::PublicUrl>,
     /// A dashboard session ends after this long without a request.
     #[arg(long, env = "SEATS_DASHBOARD_IDLE_TIMEOUT", default_value = "30m", value_parser = parse_timeout)]
     dashboard_idle_timeout: std::time::Duration,
@@ -328,7 +328,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         journal_bodies: args.journal_bodies,
         demo: args.demo && args.seed.is_none(),
         failed_auth_limit: args.failed_auth_limit.0,
-        secure_cookies: args.secure_cookies,
+        public_url: args.public_url.clone(),
         dashboard_idle_timeout: args.dashboard_idle_timeout,
         dashboard_session_lifetime: args.dashboard_session_lifetime,
         metrics_account_labels: args.metrics_account_labels,

@@ -26,8 +26,9 @@ pub struct ServerConfig {
     pub journal_bodies: bool,
     /// Started with `--demo`: the dashboard's sign-in page fills in the demo token.
     pub demo: bool,
-    /// Dashboard cookies carry `Secure` (the server is reached over HTTPS, through a proxy).
-    pub secure_cookies: bool,
+    /// Where clients reach the server (`http(s)://host[:port]`, no path), when a proxy stands
+    /// in front: SCIM base URLs use it, and with `https` dashboard cookies carry `Secure`.
+    pub public_url: Option<PublicUrl>,
     /// A dashboard session ends after this long without a request.
     pub dashboard_idle_timeout: Duration,
     /// A dashboard session ends this long after sign-in, whatever its use.
@@ -49,10 +50,70 @@ impl Default for ServerConfig {
             journal_size: 1000,
             journal_bodies: false,
             demo: false,
-            secure_cookies: false,
+            public_url: None,
             dashboard_idle_timeout: Duration::from_secs(30 * 60),
             dashboard_session_lifetime: Duration::from_secs(12 * 3600),
             metrics_account_labels: false,
+        }
+    }
+}
+
+/// `--public-url`: `http://` or `https://`, a host (and port), nothing after it but an
+/// optional `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// `scheme://host[:port]`, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+impl std::str::FromStr for PublicUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let url = s.trim().trim_end_matches('/');
+        let host = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| format!("{s:?}: write http:// or https:// and a host, e.g. https://seats.example.com"))?;
+        let valid = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+        if !valid {
+            return Err(format!("{s:?}: a host (and port) only, no path, query or credentials"));
+        }
+        Ok(PublicUrl(url.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_are_a_scheme_and_a_host() {
+        let url: PublicUrl = "https://seats.example.com/".parse().unwrap();
+        assert_eq!(url.as_str(), "https://seats.example.com");
+        assert!(url.is_https());
+        let url: PublicUrl = "http://127.0.0.1:8788".parse().unwrap();
+        assert!(!url.is_https());
+        for bad in [
+            "seats.example.com",
+            "ftp://x",
+            "https://",
+            "https://x/path",
+            "https://u:p@x",
+            "https://x?q",
+        ] {
+            assert!(bad.parse::<PublicUrl>().is_err(), "{bad}");
         }
     }
 }

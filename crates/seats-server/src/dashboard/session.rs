@@ -5,8 +5,9 @@
 //! hash of the credential (never the credential). The browser's cookie holds only that id: no
 //! expiry (the browser drops it when it closes), `HttpOnly` (no script reads it),
 //! `SameSite=Strict` (no other site sends it), scoped to `/dashboard`, and `Secure` when the
-//! server is told it is reached over HTTPS (`--secure-cookies`, or a proxy's
-//! `X-Forwarded-Proto: https`). Every node of a cluster reads the same sessions.
+//! server is told it is reached over HTTPS (`--public-url https://…`, or a proxy's
+//! `X-Forwarded-Proto: https`: a header a client may forge, but forging it only makes the
+//! client's own cookie stricter). Every node of a cluster reads the same sessions.
 //!
 //! **Each request checks again** that the session's credential still works, through the same
 //! lookups, rate limit and failed-authentication limit as the API: a revoked or expired
@@ -239,7 +240,7 @@ fn cookie(name: &str, value: Option<&str>, path: &str, secure: bool) -> HeaderVa
 
 /// Whether the browser reached the server over HTTPS, as far as the server can tell.
 fn over_https(state: &AppState, headers: &HeaderMap) -> bool {
-    state.config.secure_cookies
+    state.config.public_url.as_ref().is_some_and(|u| u.is_https())
         || headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())

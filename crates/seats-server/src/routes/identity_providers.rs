@@ -71,8 +71,11 @@ impl ProviderIdPath {
     }
 }
 
-/// `http(s)://host` of this server as the client reached it.
-pub fn public_base(headers: &HeaderMap) -> String {
+/// `http(s)://host` of this server: `--public-url`, or as the client reached it.
+pub fn public_base(config: &crate::ServerConfig, headers: &HeaderMap) -> String {
+    if let Some(url) = &config.public_url {
+        return url.as_str().to_owned();
+    }
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
@@ -251,7 +254,7 @@ pub async fn list(
         .store
         .identity_providers(access.account_id(), scim_enabled, page.offset(), page.per_page)
         .await?;
-    let base = public_base(&headers);
+    let base = public_base(&state.config, &headers);
     let info = ResultInfo::paged(page.page, page.per_page, providers.len() as u64, total);
     let result = providers.into_iter().map(|p| view(p, &base, None)).collect();
     Ok(Json(Envelope::page(result, info)))
@@ -288,7 +291,7 @@ pub async fn create(
         .store
         .create_identity_provider(access.account_id(), write, auth.actor(), state.clock.now())
         .await?;
-    let view = view(created, &public_base(&headers), secret);
+    let view = view(created, &public_base(&state.config, &headers), secret);
     Ok((StatusCode::CREATED, Json(Envelope::ok(view))))
 }
 
@@ -319,7 +322,11 @@ pub async fn get(
 ) -> Result<Json<Envelope<IdentityProvider>>, ApiError> {
     let access = auth.require(Permission::OrganizationsRead, &account).await?;
     let provider = id.load(&state, &access).await?;
-    Ok(Json(Envelope::ok(view(provider, &public_base(&headers), None))))
+    Ok(Json(Envelope::ok(view(
+        provider,
+        &public_base(&state.config, &headers),
+        None,
+    ))))
 }
 
 /// Update an Access identity provider
@@ -359,7 +366,11 @@ pub async fn update(
         .update_identity_provider(access.account_id(), &before.id, write, auth.actor(), state.clock.now())
         .await
         .map_err(|e| ApiError::from_store(e, || provider_not_found(&id.0)))?;
-    Ok(Json(Envelope::ok(view(updated, &public_base(&headers), secret))))
+    Ok(Json(Envelope::ok(view(
+        updated,
+        &public_base(&state.config, &headers),
+        secret,
+    ))))
 }
 
 /// Delete an Access identity provider
@@ -442,7 +453,11 @@ pub async fn refresh_scim_secret(
         .update_identity_provider(access.account_id(), &before.id, write, auth.actor(), state.clock.now())
         .await
         .map_err(|e| ApiError::from_store(e, || provider_not_found(&id.0)))?;
-    Ok(Json(Envelope::ok(view(updated, &public_base(&headers), Some(secret)))))
+    Ok(Json(Envelope::ok(view(
+        updated,
+        &public_base(&state.config, &headers),
+        Some(secret),
+    ))))
 }
 
 /// Repeated values of `name` (`?a=1&a=2`), at most [`MAX_RESOURCE_IDS`].

@@ -76,7 +76,11 @@ impl FromRequestParts<AppState> for ScimProvider {
         if let Some(note) = parts.extensions.get::<crate::toolkit::CredentialNote>() {
             note.set(format!("identity_provider:{}", provider.id));
         }
-        let base = format!("{}/populations/{}/scim/v2", public_base(&parts.headers), provider.id);
+        let base = format!(
+            "{}/populations/{}/scim/v2",
+            public_base(&state.config, &parts.headers),
+            provider.id
+        );
         Ok(ScimProvider { provider, base })
     }
 }

@@ -882,7 +882,7 @@ async fn cookies_are_secure_behind_https() {
 
     // Or the operator does.
     let config = seats_server::ServerConfig {
-        secure_cookies: true,
+        public_url: Some("https://seats.example.com".parse().unwrap()),
         ..Default::default()
     };
     let app = spawn_app_with(&test_seed(), config).await;

@@ -300,3 +300,22 @@ async fn reading_needs_the_read_or_write_group_and_changing_the_write_group() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn scim_base_urls_follow_the_public_url_when_one_is_set() {
+    let config = seats_server::ServerConfig {
+        public_url: Some("https://seats.example.com/".parse().unwrap()),
+        ..Default::default()
+    };
+    let app = spawn_app_with(&seed(), config).await;
+    let (id, _) = scim_provider(&app, false, false).await;
+    // Whatever Host the request names.
+    let (status, body) = app
+        .call(Method::GET, &format!("{IDPS}/{id}"), Auth::Token("idp-reader"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["result"]["scim_config"]["scim_base_url"],
+        format!("https://seats.example.com/populations/{id}/scim/v2")
+    );
+}
