@@ -83,6 +83,11 @@ pub struct ServeArgs {
     /// with 429 (971) until the window ends, e.g. 30/5m; `off` turns it off.
     #[arg(long, env = "SEATS_FAILED_AUTH_LIMIT", value_name = "N/DURATION|off", default_value = "30/5m", value_parser = parse_failed_auth_limit)]
     failed_auth_limit: FailedAuthLimit,
+    /// Wrong secrets for one target (the operator key, one identity provider's SCIM endpoint,
+    /// one member's global key), from any address, per window before that target is refused
+    /// to everyone until the window ends, e.g. 100/5m; `off` turns it off.
+    #[arg(long, env = "SEATS_FAILED_AUTH_TARGET_LIMIT", value_name = "N/DURATION|off", default_value = "100/5m", value_parser = parse_failed_auth_limit)]
+    failed_auth_target_limit: FailedAuthLimit,
     /// Where clients reach the server behind a proxy, e.g. https://seats.example.com: SCIM
     /// base URLs use it, and with https the dashboard's cookies are `Secure`.
     #[arg(long, env = "SEATS_PUBLIC_URL", value_name = "URL")]
@@ -328,6 +333,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         journal_bodies: args.journal_bodies,
         demo: args.demo && args.seed.is_none(),
         failed_auth_limit: args.failed_auth_limit.0,
+        failed_auth_target_limit: args.failed_auth_target_limit.0,
         public_url: args.public_url.clone(),
         dashboard_idle_timeout: args.dashboard_idle_timeout,
         dashboard_session_lifetime: args.dashboard_session_lifetime,

@@ -156,7 +156,9 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let principal = rate_limited(parts, state, authenticate(&parts.headers, state), Principal::subject).await?;
+        let target = member_target(parts.headers.get("x-auth-email").and_then(|v| v.to_str().ok()));
+        let authenticate = authenticate(&parts.headers, state);
+        let principal = rate_limited(parts, state, target, authenticate, Principal::subject).await?;
         if let Some(note) = parts.extensions.get::<crate::toolkit::CredentialNote>() {
             note.set(match &principal {
                 Principal::Token(t) => t.id.clone(),
@@ -171,25 +173,14 @@ impl FromRequestParts<AppState> for Auth {
 }
 
 impl Auth {
-    /// Authenticates credential headers that did not come with the request (the dashboard
-    /// sends what its sign-in form or session cookie holds): the same format checks, lookups
-    /// and rate limit as a request carrying them.
-    pub async fn from_credential_headers(
-        parts: &Parts,
-        headers: &HeaderMap,
-        state: &AppState,
-    ) -> Result<Auth, ApiError> {
-        let principal = rate_limited(parts, state, authenticate(headers, state), Principal::subject).await?;
-        Ok(Auth {
-            principal,
-            store: state.store.clone(),
-        })
-    }
-
     /// Authenticates a credential kept as its hash (a dashboard session's), with the same
     /// lookups and limits as a request carrying it.
     pub async fn from_hashed(parts: &Parts, credential: &HashedCredential, state: &AppState) -> Result<Auth, ApiError> {
-        let principal = rate_limited(parts, state, principal(credential, state), Principal::subject).await?;
+        let target = match credential {
+            HashedCredential::Key { email, .. } => member_target(Some(email)),
+            HashedCredential::Token(_) => None,
+        };
+        let principal = rate_limited(parts, state, target, principal(credential, state), Principal::subject).await?;
         Ok(Auth {
             principal,
             store: state.store.clone(),
@@ -246,20 +237,35 @@ async fn principal(credential: &HashedCredential, state: &AppState) -> Result<Pr
     })
 }
 
+/// The failed-authentication target of a global key: its member (see [`crate::failed_auth`]).
+/// A token is its own secret and names no target.
+fn member_target(email: Option<&str>) -> Option<String> {
+    email.map(|e| format!("member:{}", e.trim().to_ascii_lowercase()))
+}
+
 /// Runs `authenticate` under the rate limit, when it is on (see [`crate::rate_limit`]): an
 /// address whose failed authentications spent its budget is refused first (429), a failure
-/// counts against the address, and a success against the caller `subject` names.
+/// counts against the address, and a success against the caller `subject` names. Under it
+/// runs the failed-authentication limit ([`crate::failed_auth`]), of the address and of
+/// `target`.
 pub async fn rate_limited<T>(
     parts: &Parts,
     state: &AppState,
+    target: Option<String>,
     authenticate: impl std::future::Future<Output = Result<T, ApiError>>,
     subject: impl FnOnce(&T) -> Subject,
 ) -> Result<T, ApiError> {
     let authenticate = crate::failed_auth::guarded(
         state,
         parts,
+        target,
         authenticate,
-        |e| matches!(e, ApiError::InvalidToken | ApiError::UnknownKey),
+        |e| {
+            matches!(
+                e,
+                ApiError::InvalidToken | ApiError::InvalidApiToken | ApiError::UnknownKey
+            )
+        },
         |retry_after| ApiError::RateLimited { retry_after },
     );
     refuse_spent_address(parts, state)?;

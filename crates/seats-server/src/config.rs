@@ -20,6 +20,9 @@ pub struct ServerConfig {
     /// Wrong secrets one client address may send in a window before it is refused, off when
     /// `None` (see [`crate::failed_auth`]).
     pub failed_auth_limit: Option<crate::rate_limit::RateLimit>,
+    /// Wrong secrets for one target (the operator key, a SCIM endpoint, a member's key) in a
+    /// window before it is refused to everyone, off when `None`.
+    pub failed_auth_target_limit: Option<crate::rate_limit::RateLimit>,
     /// Requests the journal keeps (0 turns it off); see [`crate::toolkit`].
     pub journal_size: usize,
     /// Keep request and response bodies in the journal, secrets redacted.
@@ -46,7 +49,8 @@ impl Default for ServerConfig {
             body_chunk_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             rate_limit: None,
-            failed_auth_limit: Some(crate::failed_auth::DEFAULT_LIMIT),
+            failed_auth_limit: Some(crate::failed_auth::DEFAULT_ADDRESS_LIMIT),
+            failed_auth_target_limit: Some(crate::failed_auth::DEFAULT_TARGET_LIMIT),
             journal_size: 1000,
             journal_bodies: false,
             demo: false,

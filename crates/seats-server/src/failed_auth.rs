@@ -1,18 +1,25 @@
-//! The failed-authentication limit, on by default (`--failed-auth-limit`, `30/5m`; `off`
-//! turns it off), whatever `--rate-limit` says.
+//! The failed-authentication limit, on by default whatever `--rate-limit` says: per client
+//! address (`--failed-auth-limit`, `30/5m`) and per target (`--failed-auth-target-limit`,
+//! `100/5m`); `off` turns either off.
 //!
-//! Every wrong secret counts against the client address that sent it: an API token or global
-//! key that matches nothing (9109, 10001), a wrong operator key (403 on the operator API), a
-//! SCIM secret that opens nothing (401), a dashboard sign-in with any of those. Requests
-//! without a credential, or with one that is malformed, guess nothing and are not counted.
-//! Once an address has failed `N` times in a window (opened by its first failure), each of its
-//! requests that carries a credential is refused with 429 (971, `Retry-After`) until the
-//! window ends, the right credential too (and so are its requests without one): a guessing
-//! loop learns nothing more. The other addresses are served as before. SCIM answers the
-//! refusal as a SCIM error (429 with `Retry-After`), the dashboard as its sign-in page.
+//! Every wrong secret counts: an API token or global key that matches nothing (9109, 9103;
+//! 1000 on token verification), a wrong operator key (403 on the operator API), a SCIM secret that opens nothing
+//! (401), a dashboard sign-in with any of those. Requests without a credential, or with a
+//! malformed one, guess nothing and are not counted. A failure counts against the client
+//! address that sent it and against its target, the thing it tried to open: the operator
+//! key, an identity provider's SCIM endpoint, a member's global key. (An API token is its own
+//! secret and has no target: a guess names nothing but itself.)
+//!
+//! Once an address, or a target, has failed `N` times in a window (opened by its first
+//! failure), each request from that address, or for that target, is refused with 429 (971,
+//! `Retry-After`) until the window ends, the right credential too: a guessing loop learns
+//! nothing more. The target's budget is the larger, so one address cannot lock a target out
+//! alone, while many addresses guessing at one target are slowed as well. SCIM answers the
+//! refusal as a SCIM error (429, `Retry-After`), the dashboard as its sign-in page.
 //!
 //! Counts live in each server's memory (on several nodes, per node), for at most
-//! [`MAX_ADDRESSES`] addresses: past that, ended windows and then the oldest are dropped.
+//! [`MAX_TRACKED`] addresses and as many targets: past that, ended windows and then the
+//! oldest are dropped (see [`Windows`]), so a flood of new ones is still counted.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -21,47 +28,73 @@ use axum::http::request::Parts;
 
 use crate::rate_limit::{RateLimit, Windows};
 
-/// The default: 30 failures per address in 5 minutes.
-pub const DEFAULT_LIMIT: RateLimit = RateLimit {
+/// The default per address: 30 failures in 5 minutes.
+pub const DEFAULT_ADDRESS_LIMIT: RateLimit = RateLimit {
     requests: 30,
     window: Duration::from_secs(300),
 };
 
-/// Most addresses tracked at once.
-pub const MAX_ADDRESSES: usize = 10_000;
+/// The default per target: 100 failures in 5 minutes.
+pub const DEFAULT_TARGET_LIMIT: RateLimit = RateLimit {
+    requests: 100,
+    window: Duration::from_secs(300),
+};
 
-/// Failed authentications per client address.
+/// The target of the operator key (the operator API, the dashboard's operator sign-in).
+pub const OPERATOR_TARGET: &str = "operator";
+
+/// Most addresses, and most targets, tracked at once.
+pub const MAX_TRACKED: usize = 10_000;
+
+/// Failed authentications per client address and per target.
 #[derive(Debug)]
 pub struct FailedAuth {
-    windows: Windows<IpAddr>,
+    addresses: Option<Windows<IpAddr>>,
+    targets: Option<Windows<String>>,
 }
 
 impl FailedAuth {
-    pub fn new(limit: RateLimit) -> Self {
-        FailedAuth {
-            windows: Windows::new(limit, MAX_ADDRESSES),
+    /// `None` when both limits are off.
+    pub fn new(address: Option<RateLimit>, target: Option<RateLimit>) -> Option<Self> {
+        if address.is_none() && target.is_none() {
+            return None;
         }
+        Some(FailedAuth {
+            addresses: address.map(|limit| Windows::new(limit, MAX_TRACKED)),
+            targets: target.map(|limit| Windows::new(limit, MAX_TRACKED)),
+        })
     }
 
-    /// How long the request's address must still wait, once it has failed too often.
-    pub fn refused(&self, parts: &Parts) -> Option<Duration> {
-        self.windows.refused(&client_address(parts)?, Instant::now())
+    /// How long a request from `address` for `target` must still wait, once either has
+    /// failed too often.
+    pub fn refused(&self, address: Option<IpAddr>, target: Option<&String>) -> Option<Duration> {
+        let now = Instant::now();
+        let by_address = address
+            .zip(self.addresses.as_ref())
+            .and_then(|(a, w)| w.refused(&a, now));
+        let by_target = target.zip(self.targets.as_ref()).and_then(|(t, w)| w.refused(t, now));
+        by_address.max(by_target)
     }
 
-    /// Counts a wrong secret against the request's address.
-    pub fn failed(&self, parts: &Parts) {
-        if let Some(address) = client_address(parts) {
-            let _ = self.windows.hit(address, Instant::now());
+    /// Counts a wrong secret against `address` and `target`.
+    pub fn failed(&self, address: Option<IpAddr>, target: Option<String>) {
+        let now = Instant::now();
+        if let Some((address, windows)) = address.zip(self.addresses.as_ref()) {
+            let _ = windows.hit(address, now);
+        }
+        if let Some((target, windows)) = target.zip(self.targets.as_ref()) {
+            let _ = windows.hit(target, now);
         }
     }
 }
 
-/// Runs `check` (an authentication) unless the request's address is spent (then `refused`
-/// says how the caller answers), and counts its failure when `wrong_secret` says the request
-/// guessed a secret.
+/// Runs `check` (an authentication of `target`) unless the request's address or the target is
+/// spent (then `refused` says how the caller answers), and counts its failure when
+/// `wrong_secret` says the request guessed a secret.
 pub async fn guarded<T, E>(
     state: &crate::AppState,
     parts: &Parts,
+    target: Option<String>,
     check: impl std::future::Future<Output = Result<T, E>>,
     wrong_secret: impl FnOnce(&E) -> bool,
     refused: impl FnOnce(Duration) -> E,
@@ -69,13 +102,14 @@ pub async fn guarded<T, E>(
     let Some(limit) = &state.failed_auth else {
         return check.await;
     };
-    if let Some(wait) = limit.refused(parts) {
+    let address = client_address(parts);
+    if let Some(wait) = limit.refused(address, target.as_ref()) {
         return Err(refused(wait));
     }
     let outcome = check.await;
     if let Err(e) = &outcome {
         if wrong_secret(e) {
-            limit.failed(parts);
+            limit.failed(address, target);
         }
     }
     outcome
@@ -93,33 +127,50 @@ pub fn client_address(parts: &Parts) -> Option<IpAddr> {
 mod tests {
     use super::*;
 
-    fn from(address: &str) -> Parts {
-        let (mut parts, ()) = axum::http::Request::new(()).into_parts();
-        let peer: std::net::SocketAddr = format!("{address}:1000").parse().unwrap();
-        parts.extensions.insert(axum::extract::ConnectInfo(peer));
-        parts
+    fn limit(requests: u32) -> Option<RateLimit> {
+        Some(RateLimit {
+            requests,
+            window: Duration::from_secs(60),
+        })
     }
 
     #[test]
     fn an_address_is_refused_once_it_failed_too_often_and_others_are_not() {
-        let limit = FailedAuth::new(RateLimit {
-            requests: 3,
-            window: Duration::from_secs(60),
-        });
-        let guesser = from("192.0.2.1");
+        let limits = FailedAuth::new(limit(3), None).unwrap();
+        let guesser = Some("192.0.2.1".parse().unwrap());
         for _ in 0..3 {
-            assert_eq!(limit.refused(&guesser), None);
-            limit.failed(&guesser);
+            assert_eq!(limits.refused(guesser, None), None);
+            limits.failed(guesser, None);
         }
-        let wait = limit.refused(&guesser).expect("refused after three failures");
+        let wait = limits.refused(guesser, None).expect("refused after three failures");
         assert!(
             wait > Duration::from_secs(59) && wait <= Duration::from_secs(60),
             "{wait:?}"
         );
-        assert_eq!(limit.refused(&from("192.0.2.2")), None);
-        // A request with no known peer is never refused (nor counted).
-        let (unknown, ()) = axum::http::Request::new(()).into_parts();
-        limit.failed(&unknown);
-        assert_eq!(limit.refused(&unknown), None);
+        assert_eq!(limits.refused(Some("192.0.2.2".parse().unwrap()), None), None);
+        // A request with no known peer is never refused by address (nor counted).
+        limits.failed(None, None);
+        assert_eq!(limits.refused(None, None), None);
+    }
+
+    #[test]
+    fn a_target_is_refused_to_every_address_once_guessed_at_too_often() {
+        let limits = FailedAuth::new(limit(100), limit(4)).unwrap();
+        let operator = Some(OPERATOR_TARGET.to_owned());
+        // Four addresses, one failure each: none of them is spent, the target is.
+        for i in 1..=4 {
+            let address = Some(format!("192.0.2.{i}").parse().unwrap());
+            assert_eq!(limits.refused(address, operator.as_ref()), None);
+            limits.failed(address, operator.clone());
+        }
+        let fresh = Some("198.51.100.7".parse().unwrap());
+        assert!(limits.refused(fresh, operator.as_ref()).is_some());
+        assert_eq!(limits.refused(fresh, Some(&"scim:x".to_owned())), None, "other targets");
+        assert_eq!(limits.refused(fresh, None), None);
+    }
+
+    #[test]
+    fn both_off_is_no_limiter() {
+        assert!(FailedAuth::new(None, None).is_none());
     }
 }

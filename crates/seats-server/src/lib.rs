@@ -50,7 +50,7 @@ pub struct AppState {
     pub sweeper: Arc<sweep::Sweeper>,
     /// Set with `config.rate_limit`.
     pub rate_limiter: Option<Arc<rate_limit::RateLimiter>>,
-    /// Set with `config.failed_auth_limit` (on by default).
+    /// Set with `config.failed_auth_limit` or `failed_auth_target_limit` (on by default).
     pub failed_auth: Option<Arc<failed_auth::FailedAuth>>,
     /// The request journal, fault rules and snapshots.
     pub toolkit: Arc<toolkit::Toolkit>,
@@ -67,9 +67,8 @@ impl AppState {
             rate_limiter: config
                 .rate_limit
                 .map(|limit| Arc::new(rate_limit::RateLimiter::new(limit))),
-            failed_auth: config
-                .failed_auth_limit
-                .map(|limit| Arc::new(failed_auth::FailedAuth::new(limit))),
+            failed_auth: failed_auth::FailedAuth::new(config.failed_auth_limit, config.failed_auth_target_limit)
+                .map(Arc::new),
             toolkit: Arc::new(toolkit::Toolkit::new(config.journal_size, config.journal_bodies)),
             start_seed: None,
             config: Arc::new(config),

@@ -405,6 +405,7 @@ pub async fn sign_in(State(state): State<AppState>, parts: Parts, UiForm(form): 
             crate::failed_auth::guarded(
                 &state,
                 &parts,
+                Some(crate::failed_auth::OPERATOR_TARGET.to_owned()),
                 async { operator(&state, hash) },
                 |e| matches!(e, ApiError::Forbidden),
                 |retry_after| ApiError::RateLimited { retry_after },

@@ -57,7 +57,7 @@ pub async fn verify(
             .await?
             .ok_or(ApiError::InvalidApiToken)
     };
-    let token = auth::rate_limited(&parts, &state, found, |t| Subject::Token(t.id.clone())).await?;
+    let token = auth::rate_limited(&parts, &state, None, found, |t| Subject::Token(t.id.clone())).await?;
     Ok(Json(Envelope::ok(TokenVerification {
         status: token.status_at(state.clock.now()),
         id: token.id,

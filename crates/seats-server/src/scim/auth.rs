@@ -67,6 +67,7 @@ impl FromRequestParts<AppState> for ScimProvider {
         let provider = crate::failed_auth::guarded(
             state,
             parts,
+            Some(format!("scim:{id}")),
             check,
             |(_, guessed)| *guessed,
             |wait| (ScimError::too_many_failures(wait), false),

@@ -223,3 +223,50 @@ async fn wrong_operator_keys_at_the_dashboard_sign_in_count_too() {
     let text = refused.text().await.unwrap();
     assert!(text.contains("Error 971"), "{text}");
 }
+
+#[tokio::test]
+async fn a_target_guessed_at_from_many_addresses_is_refused_to_all() {
+    let config = ServerConfig {
+        failed_auth_target_limit: Some(RateLimit {
+            requests: 2,
+            window: Duration::from_secs(300),
+        }),
+        ..limited(100)
+    };
+    let app = spawn_app_with(&test_seed(), config).await;
+    let accounts = app.url("/_seats/v1/accounts");
+    for source in ["127.0.0.2", "127.0.0.3"] {
+        let resp = client_from(source)
+            .get(&accounts)
+            .bearer_auth("not-the-key")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403);
+    }
+    // A third address, with the right key: the operator key is spent for now.
+    let resp = client_from("127.0.0.4")
+        .get(&accounts)
+        .bearer_auth(OPERATOR_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_refused(resp).await;
+    // Other targets are not: a member's key, a token.
+    let users = format!("/accounts/{ACCOUNT}/access/users");
+    let (status, _) = app.call(Method::GET, &users, Auth::Key(EMAIL, KEY), None).await;
+    assert_eq!(status, 200);
+    // A member's key is a target of its own.
+    for source in ["127.0.0.5", "127.0.0.6"] {
+        let resp = Auth::Key(EMAIL, "0000000000000000000000000000000000000")
+            .apply(client_from(source).get(app.url(&format!("/client/v4{users}"))))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403);
+    }
+    let (status, _) = app.call(Method::GET, &users, Auth::Key(EMAIL, KEY), None).await;
+    assert_eq!(status, 429, "the member's key is spent");
+    let (status, _) = app.call(Method::GET, &users, Auth::Token(TOKEN), None).await;
+    assert_eq!(status, 200, "a token names no target");
+}

@@ -48,7 +48,8 @@ impl FromRequestParts<AppState> for Operator {
                 None => Err(None),
             }
         };
-        crate::failed_auth::guarded(state, parts, check, Option::is_some, |retry_after| {
+        let target = Some(crate::failed_auth::OPERATOR_TARGET.to_owned());
+        crate::failed_auth::guarded(state, parts, target, check, Option::is_some, |retry_after| {
             Some(ApiError::RateLimited { retry_after })
         })
         .await
