@@ -102,6 +102,10 @@ pub struct ServeArgs {
     /// /metrics takes no credential, and the API does not reveal which accounts exist.
     #[arg(long, env = "SEATS_METRICS_ACCOUNT_LABELS")]
     metrics_account_labels: bool,
+    /// /metrics asks for this bearer token (401 without it), and then shows each account by
+    /// id as --metrics-account-labels does (prefer SEATS_METRICS_TOKEN).
+    #[arg(long, env = "SEATS_METRICS_TOKEN", hide_env_values = true, value_name = "TOKEN", value_parser = parse_secret)]
+    metrics_token: Option<Secret>,
     /// Keep request and response bodies in the journal (secret fields redacted).
     #[arg(long, env = "SEATS_JOURNAL_BODIES")]
     journal_bodies: bool,
@@ -338,6 +342,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dashboard_idle_timeout: args.dashboard_idle_timeout,
         dashboard_session_lifetime: args.dashboard_session_lifetime,
         metrics_account_labels: args.metrics_account_labels,
+        metrics_token: args.metrics_token.as_ref().map(Secret::hash),
     };
     raise_descriptor_limit(args.max_connections as usize);
     let limits = ConnectionLimits {

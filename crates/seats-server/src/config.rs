@@ -38,6 +38,9 @@ pub struct ServerConfig {
     pub dashboard_session_lifetime: Duration,
     /// `/metrics` shows each account's seats by account id (see [`crate::metrics`]).
     pub metrics_account_labels: bool,
+    /// The hash of the bearer token `/metrics` then asks for (and, protected so, shows each
+    /// account by id); `None`: open to all.
+    pub metrics_token: Option<seats_store::secret::SecretHash>,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +61,7 @@ impl Default for ServerConfig {
             dashboard_idle_timeout: Duration::from_secs(30 * 60),
             dashboard_session_lifetime: Duration::from_secs(12 * 3600),
             metrics_account_labels: false,
+            metrics_token: None,
         }
     }
 }

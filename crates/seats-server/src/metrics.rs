@@ -8,7 +8,8 @@
 //!   OpenAPI operation id (a fixed set), `scim` for SCIM endpoints, `none` for unrouted paths;
 //! - `seats_accounts` counts the accounts, and `seats_seats_in_use` the seats in use of all
 //!   of them, read at each scrape;
-//! - only with `--metrics-account-labels`: `seats_account_seats_in_use{account}`,
+//! - only with `--metrics-account-labels`, or `--metrics-token` (which makes `/metrics` ask
+//!   for that bearer token): `seats_account_seats_in_use{account}`,
 //!   `seats_account_seat_limit{account}`, gauges for the first [`MAX_ACCOUNT_SERIES`] accounts
 //!   (creation order). Off by default: `/metrics` asks for no credential, and an account id
 //!   is what the API takes care not to reveal (403 10000 whether it exists or not);

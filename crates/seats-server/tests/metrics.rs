@@ -145,5 +145,29 @@ async fn metrics_move_with_requests() {
         value(&scrape, "seats_account_seat_limit", &[("account", ACCOUNT)]),
         Some(50.0)
     );
+
+    // With --metrics-token, only its bearer reads the metrics, and they name the accounts.
+    let config = ServerConfig {
+        metrics_token: Some(seats_store::secret::Secret::new("metrics-token").hash()),
+        ..ServerConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let guarded = format!("http://{}/metrics", listener.local_addr().unwrap());
+    let app = build_router(AppState::new(db.open().await, Arc::new(SystemClock), config));
+    tokio::spawn(seats_server::serve(listener, app, std::future::pending()));
+    for token in [None, Some("wrong")] {
+        let mut req = http.get(&guarded);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{token:?}");
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer realm=\"metrics\"");
+        let text = resp.text().await.unwrap();
+        assert_eq!(text, "send the metrics token as Authorization: Bearer\n");
+    }
+    let resp = http.get(&guarded).bearer_auth("metrics-token").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains(ACCOUNT));
     drop(db);
 }
