@@ -22,6 +22,28 @@ pub const MAX_OPERATIONS: usize = 1000;
 /// Most elements one operation's `value` array may carry.
 pub const MAX_VALUES_PER_OPERATION: usize = 1000;
 
+/// Most elements of multi-valued attributes one PATCH may visit in all (each operation on an
+/// array visits its elements, and its own values): ten operations over a group of 100,000
+/// members. Without it, 1000 operations each adding to a growing array cost their square.
+pub const MAX_ELEMENTS_VISITED: usize = 1_000_000;
+
+/// What is left of a PATCH's [`MAX_ELEMENTS_VISITED`].
+struct Work {
+    left: usize,
+}
+
+impl Work {
+    fn charge(&mut self, elements: usize) -> Result<(), ScimError> {
+        self.left = self.left.checked_sub(elements).ok_or_else(|| {
+            ScimError::invalid_value(format!(
+                "this PATCH would visit more than {MAX_ELEMENTS_VISITED} elements of multi-valued \
+                 attributes; send it as several smaller PATCH requests"
+            ))
+        })?;
+        Ok(())
+    }
+}
+
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const CORE_PREFIXES: &[&str] = &[
     "urn:ietf:params:scim:schemas:core:2.0:user:",
@@ -106,6 +128,9 @@ pub fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
 
 /// Applies every operation of `body` to `resource`, in order.
 pub fn apply(resource: &mut Map<String, Value>, body: &Value) -> Result<(), ScimError> {
+    let work = &mut Work {
+        left: MAX_ELEMENTS_VISITED,
+    };
     for Operation { op, path, value } in operations(body)? {
         let op = match op.to_ascii_lowercase().as_str() {
             "add" => Op::Add,
@@ -123,13 +148,13 @@ pub fn apply(resource: &mut Map<String, Value>, body: &Value) -> Result<(), Scim
                 };
                 for (key, value) in fields {
                     let path = parse_path(&key)?;
-                    set(resource, &path, value, op)?;
+                    set(resource, &path, value, op, work)?;
                 }
             }
-            (Op::Remove, Some(path)) => remove(resource, &parse_path(&path)?, value)?,
+            (Op::Remove, Some(path)) => remove(resource, &parse_path(&path)?, value, work)?,
             (_, Some(path)) => {
                 let value = value.ok_or_else(|| ScimError::invalid_value(format!("{path}: value is required")))?;
-                set(resource, &parse_path(&path)?, value, op)?;
+                set(resource, &parse_path(&path)?, value, op, work)?;
             }
         }
     }
@@ -242,24 +267,26 @@ fn identity(element: &Value) -> Identity {
 }
 
 /// Appends the elements of `new` that `items` does not hold yet (nor `new` earlier).
-fn add_missing(items: &mut Vec<Value>, new: Vec<Value>) {
+fn add_missing(items: &mut Vec<Value>, new: Vec<Value>, work: &mut Work) -> Result<(), ScimError> {
+    work.charge(items.len() + new.len())?;
     let mut seen: HashSet<Identity> = items.iter().map(identity).collect();
     for v in new {
         if seen.insert(identity(&v)) {
             items.push(v);
         }
     }
+    Ok(())
 }
 
-fn set(resource: &mut Map<String, Value>, path: &Path, value: Value, op: Op) -> Result<(), ScimError> {
+fn set(resource: &mut Map<String, Value>, path: &Path, value: Value, op: Op, work: &mut Work) -> Result<(), ScimError> {
     let target = container(resource, path)?;
     let key = find(target, &path.attr).unwrap_or_else(|| path.attr.clone());
     match (&path.filter, &path.sub) {
         (None, None) => {
             let existing = target.get_mut(&key);
             match (op, existing, value) {
-                (Op::Add, Some(Value::Array(items)), Value::Array(new)) => add_missing(items, new),
-                (Op::Add, Some(Value::Array(items)), v) => add_missing(items, vec![v]),
+                (Op::Add, Some(Value::Array(items)), Value::Array(new)) => add_missing(items, new, work)?,
+                (Op::Add, Some(Value::Array(items)), v) => add_missing(items, vec![v], work)?,
                 (Op::Add, Some(Value::Object(obj)), Value::Object(new)) => obj.extend(new),
                 (_, _, v) => {
                     target.insert(key, v);
@@ -279,6 +306,7 @@ fn set(resource: &mut Map<String, Value>, path: &Path, value: Value, op: Op) -> 
             let items = slot
                 .as_array_mut()
                 .ok_or_else(|| ScimError::invalid_path(format!("{key} is not multi-valued")))?;
+            work.charge(items.len())?;
             let mut hit = false;
             for item in items.iter_mut().filter(|i| matches(i, filter)) {
                 hit = true;
@@ -308,7 +336,12 @@ fn set(resource: &mut Map<String, Value>, path: &Path, value: Value, op: Op) -> 
     Ok(())
 }
 
-fn remove(resource: &mut Map<String, Value>, path: &Path, value: Option<Value>) -> Result<(), ScimError> {
+fn remove(
+    resource: &mut Map<String, Value>,
+    path: &Path,
+    value: Option<Value>,
+    work: &mut Work,
+) -> Result<(), ScimError> {
     let target = container(resource, path)?;
     let Some(key) = find(target, &path.attr) else {
         return Ok(()); // Removing what is not there leaves the resource as it is.
@@ -316,6 +349,7 @@ fn remove(resource: &mut Map<String, Value>, path: &Path, value: Option<Value>) 
     match (&path.filter, &path.sub) {
         (None, None) => match (target.get_mut(&key), value) {
             (Some(Value::Array(items)), Some(Value::Array(listed))) => {
+                work.charge(items.len() + listed.len())?;
                 let listed: HashSet<Identity> = listed.iter().map(identity).collect();
                 items.retain(|i| !listed.contains(&identity(i)));
             }
@@ -332,6 +366,7 @@ fn remove(resource: &mut Map<String, Value>, path: &Path, value: Option<Value>) 
         }
         (Some(filter), sub) => {
             if let Some(items) = target.get_mut(&key).and_then(Value::as_array_mut) {
+                work.charge(items.len())?;
                 match sub {
                     None => items.retain(|i| !matches(i, filter)),
                     Some(sub) => {
@@ -481,6 +516,36 @@ mod tests {
             (e.scim_type, e.detail.as_str()),
             (Some("invalidValue"), "at most 1000 operations in one PATCH (1001 sent)")
         );
+    }
+
+    #[test]
+    fn a_patch_visits_a_bounded_number_of_elements() {
+        // Operations of 1000 distinct members each: the array grows, and each operation visits
+        // all of it; the 45th passes the budget.
+        let ops: Vec<Value> = (0..50)
+            .map(|op| {
+                let values: Vec<Value> = (0..MAX_VALUES_PER_OPERATION)
+                    .map(|i| json!({"value": format!("{op}-{i}")}))
+                    .collect();
+                json!({"op": "add", "path": "members", "value": values})
+            })
+            .collect();
+        let e = patch(json!({"displayName": "g", "members": []}), Value::Array(ops)).unwrap_err();
+        assert_eq!(
+            (e.status, e.scim_type, e.detail.as_str()),
+            (
+                axum::http::StatusCode::BAD_REQUEST,
+                Some("invalidValue"),
+                "this PATCH would visit more than 1000000 elements of multi-valued attributes; \
+                 send it as several smaller PATCH requests"
+            )
+        );
+        // Under the budget, the same kind of PATCH applies.
+        let ops: Vec<Value> = (0..10)
+            .map(|op| json!({"op": "add", "path": "members", "value": [{"value": format!("m{op}")}]}))
+            .collect();
+        let group = patch(json!({"displayName": "g", "members": []}), Value::Array(ops)).unwrap();
+        assert_eq!(group["members"].as_array().unwrap().len(), 10);
     }
 
     #[test]

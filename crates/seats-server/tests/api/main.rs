@@ -9,6 +9,7 @@ mod dashboard;
 mod errors;
 mod failed_auth;
 mod faults;
+mod hardening;
 mod helpers;
 mod identity_providers;
 mod lifecycle;
