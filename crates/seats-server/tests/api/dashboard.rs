@@ -967,3 +967,38 @@ async fn a_form_body_is_read_under_the_body_bounds() {
     assert!(page.errors()[0].starts_with("Error 12007:"), "{:?}", page.errors());
     assert!(browser.session().is_none());
 }
+
+#[tokio::test]
+async fn a_session_opened_on_one_node_ends_on_every_node_at_sign_out() {
+    on_each_backend(|| async {
+        let first = spawn_app(&test_seed()).await;
+        // A second server on the same database, as a second node is.
+        let second = spawn_on(first.db.clone()).await;
+        let mut browser = Browser::new(&first);
+        browser.sign_in_with_token(TOKEN).await;
+        let cookie = browser.session().unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = |app: &TestApp| {
+            client
+                .get(app.url(&account_path("")))
+                .header(COOKIE, cookie.clone())
+                .send()
+        };
+        assert_eq!(
+            page(&second).await.unwrap().status(),
+            StatusCode::OK,
+            "the other node serves it"
+        );
+        let csrf = browser.csrf().await;
+        browser.post("/dashboard/sign-out", &[("csrf", &csrf)]).await;
+        for app in [&first, &second] {
+            let resp = page(app).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+            assert_eq!(resp.headers()[LOCATION], "/dashboard/sign-in");
+        }
+    })
+    .await;
+}
