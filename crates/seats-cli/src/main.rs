@@ -5,6 +5,7 @@ mod api;
 mod database;
 mod docs;
 mod edit;
+mod healthcheck;
 mod idp;
 mod output;
 mod serve;
@@ -38,6 +39,8 @@ enum Command {
     Export(transfer::ExportArgs),
     /// Load an export into an empty database (either backend), all or nothing.
     Import(transfer::ImportArgs),
+    /// Exit 0 when a server on this machine answers /readyz (for a container's HEALTHCHECK).
+    Healthcheck(healthcheck::HealthcheckArgs),
     /// Print shell completions: `source <(seats completions bash)`.
     Completions(docs::CompletionsArgs),
     /// Print the man page: `seats man > seats.1` (or every page with --out-dir).
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Admin(args) => api::run(admin::run(args)),
         Command::Export(args) => transfer::run_export(args),
         Command::Import(args) => transfer::run_import(args),
+        Command::Healthcheck(args) => healthcheck::run(args),
         Command::Completions(args) => docs::completions::<Cli>(args),
         Command::Man(args) => docs::man::<Cli>(args),
     }

@@ -371,3 +371,25 @@ fn demo_prints_the_dashboard_which_opens_into_the_demo_account() {
         std::panic::resume_unwind(panic);
     }
 }
+
+#[test]
+fn healthcheck_exits_0_for_a_ready_server_and_1_otherwise() {
+    let server = start(&["--demo", "--listen", "127.0.0.1:0"], &[]);
+    let listen = server.base.strip_prefix("http://").unwrap().to_owned();
+    let out = run_with(&["healthcheck", "--listen", &listen], &[], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // Through SEATS_LISTEN, as a container's HEALTHCHECK reads it; 0.0.0.0 is asked on loopback.
+    let port = listen.rsplit(':').next().unwrap();
+    let out = run_with(&["healthcheck"], &[("SEATS_LISTEN", &format!("0.0.0.0:{port}"))], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    drop(server);
+
+    // Nothing listens there any more.
+    let out = run_with(&["healthcheck", "--listen", &listen, "--timeout", "500ms"], &[], None);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.starts_with(&format!("unhealthy: {listen}: ")),
+        "{}",
+        out.stderr
+    );
+}
