@@ -337,7 +337,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     if !args.no_sqlite {
-        // One Markdown row per size as it is measured, ready for the README.
+        // One Markdown row per size as it is measured, ready for docs/performance.md.
         println!();
         println!("SQLite, durability full:");
         println!();

@@ -1,4 +1,4 @@
-//! `seats idp` end to end, as the README's offboarding example runs it: create a provider with
+//! `seats idp` end to end, as docs/scim.md's offboarding example runs it: create a provider with
 //! SCIM, provision and deactivate a user over SCIM with the printed URL and secret, and see the
 //! seat freed in `seats users list`.
 

@@ -281,7 +281,7 @@ impl TestServer {
     }
 
     /// Adds a fault rule (e.g. `{"match": {"operation_id": "..."}, "action": {"status": 429},
-    /// "times": 1}`: the README's "Faults" lists them all); the rule as stored, with its id.
+    /// "times": 1}`: docs/testing.md lists them all); the rule as stored, with its id.
     pub async fn add_fault(&self, rule: Value) -> Result<Value, Error> {
         self.operator(reqwest::Method::POST, "/faults", Some(rule)).await
     }

@@ -1,6 +1,6 @@
 //! `/client/v4/accounts/{account_id}/access/identity_providers`: Access identity providers
-//! and the SCIM resources their clients provisioned (Cloudflare's shapes; SPEC §6a of the
-//! README's deviations for what is ours).
+//! and the SCIM resources their clients provisioned (Cloudflare's shapes; docs/deviations.md
+//! says what is ours).
 //!
 //! `scim_config.secret` is generated when SCIM is first enabled (or refreshed), returned in
 //! that one response, stored only as a hash and shown as [`REDACTED`] afterwards.

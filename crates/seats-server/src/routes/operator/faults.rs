@@ -15,8 +15,8 @@ use crate::AppState;
 
 /// Add a fault rule
 ///
-/// `{"match": {...}, "action": {...}, "times"?, "probability"?, "seed"?}`: see the README's
-/// fault injection section. Never applies to the operator API.
+/// `{"match": {...}, "action": {...}, "times"?, "probability"?, "seed"?}`: see docs/testing.md,
+/// "Fault rules". Never applies to the operator API.
 #[utoipa::path(post, path = "/_seats/v1/faults", tag = "Operator", operation_id = "seats-operator-faults-create",
     request_body = NewFaultRule,
     responses((status = 201, body = Envelope<FaultRule>), (status = "4XX", body = FailureEnvelope)),
