@@ -8,14 +8,10 @@ use serde_json::{json, Map, Value};
 
 use crate::helpers::*;
 
+/// Cloudflare's reference schema for the seats endpoints, copied into the repository
+/// (`tests/api/reference/README.md` says where it came from).
 fn reference() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/openapi/cloudflare-zero-trust.json"
-    );
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("the reference schema must sit beside the repository at ../shared ({path}): {e}"));
-    serde_json::from_str(&text).unwrap()
+    serde_json::from_str(include_str!("reference/cloudflare-zero-trust.json")).unwrap()
 }
 
 /// Resolves `$ref`s, merges `allOf`, and keeps only what defines the shape: type, format,
