@@ -73,6 +73,12 @@ pub enum ApiError {
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// A wait as `Retry-After` states it: whole seconds, rounded up (a client that waits this long
+/// is served), at least 1.
+pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 impl ApiError {
     pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         ApiError::Internal(e.into())
@@ -204,11 +210,9 @@ impl IntoResponse for ApiError {
                     .insert("x-should-retry", HeaderValue::from_static("false"));
             }
             ApiError::RateLimited { retry_after } => {
-                // Whole seconds, rounded up: a client that waits this long is served.
-                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 response
                     .headers_mut()
-                    .insert("retry-after", HeaderValue::from(seconds.max(1)));
+                    .insert("retry-after", HeaderValue::from(retry_after_seconds(retry_after)));
             }
             ApiError::TooManyConnections => {
                 response

@@ -32,8 +32,7 @@ impl ScimError {
 
     /// 429: the client address sent too many wrong secrets (see [`crate::failed_auth`]).
     pub fn too_many_failures(retry_after: std::time::Duration) -> Self {
-        // Whole seconds, rounded up: a client that waits this long is served.
-        let seconds = (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
+        let seconds = crate::error::retry_after_seconds(retry_after);
         ScimError {
             retry_after: Some(seconds),
             ..Self::new(
