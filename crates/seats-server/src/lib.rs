@@ -52,6 +52,9 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<rate_limit::RateLimiter>>,
     /// Set with `config.failed_auth_limit` or `failed_auth_target_limit` (on by default).
     pub failed_auth: Option<Arc<failed_auth::FailedAuth>>,
+    /// The key that signs the dashboard's sign-in forms, read from the store once (every
+    /// server on the database shares it; nothing replaces it).
+    pub dashboard_form_key: Arc<tokio::sync::OnceCell<[u8; 32]>>,
     /// The request journal, fault rules and snapshots.
     pub toolkit: Arc<toolkit::Toolkit>,
     /// The seed the server started with, for `POST /_seats/v1/reset` (none: reset empties).
@@ -71,6 +74,7 @@ impl AppState {
                 .map(Arc::new),
             toolkit: Arc::new(toolkit::Toolkit::new(config.journal_size, config.journal_bodies)),
             start_seed: None,
+            dashboard_form_key: Default::default(),
             config: Arc::new(config),
             sweeper: Default::default(),
         }

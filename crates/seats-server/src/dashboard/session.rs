@@ -271,9 +271,14 @@ fn same_secret(given: &str, expected: &str) -> bool {
     Secret::new(given).hash() == Secret::new(expected).hash()
 }
 
-/// The key that signs sign-in forms, shared by every server on the database.
+/// The key that signs sign-in forms, shared by every server on the database: asked of the
+/// store once per process, not at every sign-in page.
 async fn form_key(state: &AppState) -> Result<[u8; 32], ApiError> {
-    Ok(state.store.server_key(FORM_KEY, rand::random()).await?)
+    let key = state
+        .dashboard_form_key
+        .get_or_try_init(|| state.store.server_key(FORM_KEY, rand::random()))
+        .await?;
+    Ok(*key)
 }
 
 /// A sign-in form's value: random, dated and signed, as hex of
