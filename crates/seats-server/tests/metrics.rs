@@ -27,6 +27,15 @@ fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)])
         })
 }
 
+/// A server on `store` on a free port of 127.0.0.1; its base URL.
+async fn serve(store: Arc<dyn seats_store::Store>, config: ServerConfig) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = build_router(AppState::new(store, Arc::new(SystemClock), config));
+    tokio::spawn(seats_server::serve(listener, app, std::future::pending()));
+    base
+}
+
 #[tokio::test]
 async fn metrics_move_with_requests() {
     let db = TestDb::create().await;
@@ -36,10 +45,7 @@ async fn metrics_move_with_requests() {
         .load_seed(seed, seats_server::Clock::now(&SystemClock))
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = build_router(AppState::new(store, Arc::new(SystemClock), ServerConfig::default()));
-    tokio::spawn(seats_server::serve(listener, app, std::future::pending()));
+    let base = serve(store, ServerConfig::default()).await;
     let http = reqwest::Client::new();
     let scrape = || async {
         let resp = http.get(format!("{base}/metrics")).send().await.unwrap();
@@ -124,10 +130,7 @@ async fn metrics_move_with_requests() {
         metrics_account_labels: true,
         ..ServerConfig::default()
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let labelled = format!("http://{}", listener.local_addr().unwrap());
-    let app = build_router(AppState::new(db.open().await, Arc::new(SystemClock), config));
-    tokio::spawn(seats_server::serve(listener, app, std::future::pending()));
+    let labelled = serve(db.open().await, config).await;
     let text = http
         .get(format!("{labelled}/metrics"))
         .send()
@@ -151,10 +154,7 @@ async fn metrics_move_with_requests() {
         metrics_token: Some(seats_store::secret::Secret::new("metrics-token").hash()),
         ..ServerConfig::default()
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let guarded = format!("http://{}/metrics", listener.local_addr().unwrap());
-    let app = build_router(AppState::new(db.open().await, Arc::new(SystemClock), config));
-    tokio::spawn(seats_server::serve(listener, app, std::future::pending()));
+    let guarded = format!("{}/metrics", serve(db.open().await, config).await);
     for token in [None, Some("wrong")] {
         let mut req = http.get(&guarded);
         if let Some(token) = token {

@@ -189,32 +189,15 @@ async fn wrong_operator_keys_at_the_dashboard_sign_in_count_too() {
         .build()
         .unwrap();
     // One sign-in form per attempt, as a browser gets them.
-    let attempt = |key: &'static str| {
-        let client = client.clone();
-        let url = app.url("/dashboard/sign-in");
-        async move {
-            let page = client.get(&url).send().await.unwrap();
-            let cookie = page.headers()["set-cookie"]
-                .to_str()
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .to_owned();
-            let nonce = cookie.split_once('=').unwrap().1.to_owned();
-            client
-                .post(&url)
-                .header("cookie", cookie)
-                .form(&[("kind", "operator"), ("key", key), ("nonce", &nonce)])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
     for _ in 0..2 {
-        assert_eq!(attempt("not-the-key").await.status(), 403);
+        assert_eq!(
+            post_sign_in(&client, &app, &[("kind", "operator"), ("key", "not-the-key")])
+                .await
+                .status(),
+            403
+        );
     }
-    let refused = attempt(OPERATOR_KEY).await;
+    let refused = post_sign_in(&client, &app, &[("kind", "operator"), ("key", OPERATOR_KEY)]).await;
     assert_eq!(refused.status(), 429);
     assert!(refused
         .headers()

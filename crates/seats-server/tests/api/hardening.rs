@@ -325,24 +325,7 @@ async fn signed_in(app: &TestApp) -> String {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let cookie_of = |resp: &reqwest::Response, name: &str| {
-        resp.headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .unwrap()
-    };
-    let form = client.get(app.url("/dashboard/sign-in")).send().await.unwrap();
-    let form_cookie = cookie_of(&form, "seats_dashboard_sign_in");
-    let nonce = form_cookie.split_once('=').unwrap().1.to_owned();
-    let signed = client
-        .post(app.url("/dashboard/sign-in"))
-        .header("cookie", &form_cookie)
-        .form(&[("kind", "token"), ("token", TOKEN), ("nonce", &nonce)])
-        .send()
-        .await
-        .unwrap();
+    let signed = post_sign_in(&client, app, &[("kind", "token"), ("token", TOKEN)]).await;
     assert_eq!(signed.status(), 303);
-    cookie_of(&signed, "seats_dashboard")
+    set_cookie(&signed, "seats_dashboard").unwrap()
 }

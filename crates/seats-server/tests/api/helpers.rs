@@ -319,3 +319,30 @@ impl TestApp {
         parts(req.send().await.unwrap()).await
     }
 }
+
+/// The `name=value` of the cookie `name` a response sets.
+pub fn set_cookie(resp: &Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+/// Posts the dashboard's sign-in form as a browser does: the form first (its cookie and the
+/// value the form carries), then `fields` with that value. `client` follows no redirect.
+pub async fn post_sign_in(client: &reqwest::Client, app: &TestApp, fields: &[(&str, &str)]) -> Response {
+    let url = app.url("/dashboard/sign-in");
+    let form = client.get(&url).send().await.unwrap();
+    let cookie = set_cookie(&form, "seats_dashboard_sign_in").expect("the form's cookie");
+    let nonce = cookie.split_once('=').unwrap().1.to_owned();
+    let mut fields = fields.to_vec();
+    fields.push(("nonce", &nonce));
+    client
+        .post(&url)
+        .header("cookie", &cookie)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
