@@ -1,5 +1,5 @@
 //! Credential headers: lines `name: value` become a header map; reading the credential from
-//! it never panics, and what it accepts has the formats SPEC §2 gives.
+//! it never panics, and what it accepts has the formats docs/contract.md §2 gives.
 #![no_main]
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};

@@ -159,7 +159,7 @@ async fn tolerates_extra_and_missing_fields() {
     assert_eq!(page.result_info(), None);
 }
 
-/// The error bodies of SPEC §3, as the server writes them.
+/// The error bodies of docs/contract.md §3, as the server writes them.
 #[tokio::test]
 async fn decodes_real_error_bodies_with_codes_and_chains() {
     let headers = r#"{"success":false,"errors":[{"code":6003,"message":"Invalid request headers","error_chain":[{"code":6102,"message":"Invalid format for X-Auth-Email header"},{"code":6103,"message":"Invalid format for X-Auth-Key header"}]}],"messages":[],"result":null}"#;

@@ -1,6 +1,6 @@
 //! Authentication as an extractor, and the declared permission check.
 //!
-//! [`Auth`] reads the credential headers (SPEC §2), checks their format and validity, and
+//! [`Auth`] reads the credential headers (docs/contract.md §2), checks their format and validity, and
 //! yields the principal. A handler then declares what it needs with
 //! [`Auth::require`], which returns an [`AccountAccess`] — the proof that store writes take.
 

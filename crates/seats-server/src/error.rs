@@ -1,5 +1,5 @@
 //! The one error type of the HTTP layer. Each variant knows its status and Cloudflare code
-//! (SPEC §3) and renders the v4 envelope.
+//! (docs/contract.md §3) and renders the v4 envelope.
 
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};

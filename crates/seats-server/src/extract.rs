@@ -1,5 +1,5 @@
 //! Extractors that answer in the envelope: the account id of the path, and the body, read
-//! only after authentication (SPEC §3 check order).
+//! only after authentication (docs/contract.md §3 check order).
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};

@@ -1,4 +1,4 @@
-//! The seat expiry sweep (SPEC §7): at start-up, every hour of the server's clock, and on
+//! The seat expiry sweep (docs/contract.md §7): at start-up, every hour of the server's clock, and on
 //! demand. With a manual clock, advancing it runs a sweep that falls due.
 
 use std::sync::Mutex;

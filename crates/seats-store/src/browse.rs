@@ -1,7 +1,7 @@
 //! Browsing an account's users page by page (the dashboard's users page), at a cost that does
 //! not grow with the account or with how deep the page is.
 //!
-//! The API lists users by `page` and `per_page` (SPEC §6), which reads every row before the
+//! The API lists users by `page` and `per_page` (docs/contract.md §6), which reads every row before the
 //! page and counts every match. Browsing instead walks the `(account_id, created_at, id)`
 //! index from a key (key-set paging), and reads at most [`UserBrowse::scan`] rows of it per
 //! page: a seat filter that matches few users returns a short page with a place to go on

@@ -6,7 +6,7 @@
 //!   very next request reloads: a token disabled or deleted through this process is refused at
 //!   once;
 //! - **changes made by another process** on the same database (another `seats serve` on the
-//!   file, or later on the same PostgreSQL database) move a version number that triggers keep
+//!   file, or on the same PostgreSQL database) move a version number that triggers keep
 //!   in the database; a snapshot older than [`RECHECK_AFTER`] compares it (one small read) and
 //!   reloads when it moved. So such changes take effect within `RECHECK_AFTER`.
 

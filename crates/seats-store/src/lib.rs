@@ -93,7 +93,7 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<UserRecord>>;
 
-    /// Applies a batch of seat edits atomically (SPEC §5) and returns the seats in request
+    /// Applies a batch of seat edits atomically (docs/contract.md §5) and returns the seats in request
     /// order. Fails with [`StoreError::NotFound`] naming the positions of unknown seat uids,
     /// or [`StoreError::SeatLimit`] if the batch would raise seats in use above the limit.
     async fn edit_seats(
@@ -203,7 +203,7 @@ pub trait Store: Send + Sync + 'static {
     /// key of the caller's) if none is stored yet, else the one stored first. A reset keeps it.
     async fn server_key(&self, name: &str, candidate: [u8; 32]) -> StoreResult<[u8; 32]>;
 
-    /// Records an authentication (SPEC §8): creates the user if new, takes a seat unless the
+    /// Records an authentication (docs/contract.md §8): creates the user if new, takes a seat unless the
     /// account is full (then the user and a refused login are committed, nothing else).
     async fn login(
         &self,

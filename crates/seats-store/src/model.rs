@@ -24,7 +24,7 @@ pub struct NewAccount {
     pub seat_limit: u64,
 }
 
-/// Which users a listing returns (SPEC §6).
+/// Which users a listing returns (docs/contract.md §6).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserFilter {
     /// Exact email, ASCII case-insensitive.
@@ -62,7 +62,7 @@ impl Via {
     }
 }
 
-/// An authentication event to record (SPEC §8).
+/// An authentication event to record (docs/contract.md §8).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRequest {
     pub email: String,

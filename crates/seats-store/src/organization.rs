@@ -1,4 +1,4 @@
-//! Checking and normalizing organization settings (SPEC §7), for the API and seed files alike.
+//! Checking and normalizing organization settings (docs/contract.md §7), for the API and seed files alike.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! The seed file (SPEC §9): accounts with users, members and tokens to load into an empty
+//! The seed file (docs/contract.md §9): accounts with users, members and tokens to load into an empty
 //! database.
 //!
 //! A seed is read as a stream: each user is checked and handed to a [`SeedSink`] (the
@@ -36,7 +36,7 @@ pub struct SeedAccount {
     pub id: String,
     pub name: String,
     pub seat_limit: u64,
-    /// Organization settings (SPEC §7), normalized.
+    /// Organization settings (docs/contract.md §7), normalized.
     pub organization: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

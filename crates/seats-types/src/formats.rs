@@ -1,4 +1,4 @@
-//! The formats the API accepts for identifiers and credentials (SPEC §2, §3, §5).
+//! The formats the API accepts for identifiers and credentials (docs/contract.md §2, §3, §5).
 //!
 //! They are chosen to accept every real Cloudflare credential while refusing what cannot be one.
 

@@ -1,4 +1,4 @@
-//! `GET /client/v4/accounts`: the accounts the credential reaches (SPEC §8).
+//! `GET /client/v4/accounts`: the accounts the credential reaches (docs/contract.md §8).
 
 use axum::extract::State;
 use axum::Json;

@@ -1,4 +1,4 @@
-//! `/client/v4/accounts/{account_id}/access/organizations`: organization settings (SPEC §7).
+//! `/client/v4/accounts/{account_id}/access/organizations`: organization settings (docs/contract.md §7).
 
 use axum::extract::State;
 use axum::http::StatusCode;

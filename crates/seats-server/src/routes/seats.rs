@@ -1,4 +1,4 @@
-//! `PATCH /client/v4/accounts/{account_id}/access/seats`: update user seats (SPEC §5).
+//! `PATCH /client/v4/accounts/{account_id}/access/seats`: update user seats (docs/contract.md §5).
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! `/client/v4/accounts/{account_id}/access/users`: users, and what they did (SPEC §6).
+//! `/client/v4/accounts/{account_id}/access/users`: users, and what they did (docs/contract.md §6).
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;

@@ -1,4 +1,4 @@
-//! Every row of the SPEC §3 error table that applies to PATCH seats, field by field, and the
+//! Every row of the docs/contract.md §3 error table that applies to PATCH seats, field by field, and the
 //! order in which the checks answer. Nothing is written when a check fails.
 
 use reqwest::Method;
@@ -463,7 +463,7 @@ async fn internal_errors_are_10002_and_leak_nothing() {
     .await;
 }
 
-/// The first stage that fails answers alone (SPEC §3, order of checks).
+/// The first stage that fails answers alone (docs/contract.md §3, order of checks).
 #[tokio::test]
 async fn checks_answer_in_order() {
     on_each_backend(|| async {

@@ -1,4 +1,4 @@
-//! The seat lifecycle story (SPEC §6–8) against the real server, driven by the operator API
+//! The seat lifecycle story (docs/contract.md §6–8) against the real server, driven by the operator API
 //! and the Cloudflare API together, with a manual clock.
 
 use reqwest::Method;

@@ -331,7 +331,7 @@ async fn with_an_operator_key_the_operator_api_is_documented_and_served() {
 }
 
 /// Every Cloudflare operation we serve keeps Cloudflare's operation id, and the ones we do not
-/// serve (identity providers, a single session) are the ones SPEC §6 leaves out.
+/// serve are the single-session routes (`{nonce}`), which docs/contract.md §6 leaves out.
 #[tokio::test]
 async fn cloudflare_operations_keep_their_ids() {
     on_each_backend(|| async {

@@ -1,4 +1,4 @@
-//! The operator API (SPEC §8): credentials it issues take effect at once; errors field by field.
+//! The operator API (docs/contract.md §8): credentials it issues take effect at once; errors field by field.
 
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! Organization settings (SPEC §7): create, read, update, the expiry setting, and errors.
+//! Organization settings (docs/contract.md §7): create, read, update, the expiry setting, and errors.
 
 use reqwest::Method;
 use serde_json::{json, Value};

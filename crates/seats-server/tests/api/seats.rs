@@ -1,4 +1,4 @@
-//! PATCH seats: the seed documents' example and each rule of SPEC §5.
+//! PATCH seats: the seed documents' example and each rule of docs/contract.md §5.
 
 use serde_json::{json, Value};
 

@@ -1,4 +1,4 @@
-//! The users API (SPEC §6): pagination, filters, CRUD and every error path.
+//! The users API (docs/contract.md §6): pagination, filters, CRUD and every error path.
 
 use std::collections::HashSet;
 

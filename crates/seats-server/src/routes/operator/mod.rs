@@ -1,4 +1,4 @@
-//! The operator API under `/_seats/v1` (SPEC §8): what Cloudflare does in its dashboard and
+//! The operator API under `/_seats/v1` (docs/contract.md §8): what Cloudflare does in its dashboard and
 //! identity services. Served only when an operator key is configured; authenticated with
 //! `Authorization: Bearer <operator key>`.
 
