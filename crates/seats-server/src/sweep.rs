@@ -66,10 +66,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 
 #[cfg(test)]
 mod tests {
+    use seats_store::{AccountStore, LoginStore, MaintenanceStore};
     use std::sync::Arc;
 
     use seats_store::sqlite::SqliteStore;
-    use seats_store::{Actor, Durability, LoginRequest, Store, Via};
+    use seats_store::{Actor, Durability, LoginRequest, Via};
 
     use super::*;
     use crate::{Clock, ManualClock, ServerConfig};

@@ -3,12 +3,13 @@
 //! step of random sequences of the operations that move them, and after a migration that
 //! backfills them on a database written by an older version.
 
+use seats_store::{AccountStore, AuditStore, LoginStore, MaintenanceStore, SeatStore, UserStore};
 use std::time::Duration;
 
 use proptest::prelude::*;
 use rusqlite::Connection;
 use seats_store::sqlite::SqliteStore;
-use seats_store::{seed, Actor, Durability, LoginRequest, Store, StoreError, UserFilter, Via};
+use seats_store::{seed, Actor, Durability, LoginRequest, StoreError, UserFilter, Via};
 use seats_types::{SeatEditItem, Timestamp};
 
 const ACCOUNTS: [&str; 2] = ["0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"];

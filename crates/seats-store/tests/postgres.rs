@@ -1,12 +1,13 @@
 //! The conformance suite against PostgreSQL (`SEATS_TEST_POSTGRES_URL`), each test in a
 //! schema of its own; without the variable each test says it skips and passes.
 
+use seats_store::{AccountStore, MaintenanceStore};
 use std::sync::Arc;
 
 use seats_store::postgres::testing::TestDatabase;
 use seats_store::postgres::{PgOptions, PgStore};
 use seats_store::sqlite::SqliteStore;
-use seats_store::{conformance, Durability, Store};
+use seats_store::{conformance, Durability};
 
 /// A store on a fresh schema, with the schema (dropped with it).
 async fn fresh(test: &str) -> Option<(TestDatabase, Arc<PgStore>)> {

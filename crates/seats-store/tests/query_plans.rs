@@ -11,6 +11,7 @@
 //!   20k-user account and the server's own counters must show no sequential scan of a
 //!   table holding 1000 rows or more, and no tenth of such a table read through an index.
 
+use seats_store::{MaintenanceStore, SeatStore, UserStore};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

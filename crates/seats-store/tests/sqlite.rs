@@ -1,9 +1,10 @@
 //! The conformance suite against SQLite files, plus SQLite-specific behaviour.
 
+use seats_store::{AccountStore, MaintenanceStore};
 use std::sync::Arc;
 
 use seats_store::sqlite::SqliteStore;
-use seats_store::{conformance, Durability, Store};
+use seats_store::{conformance, Durability};
 
 fn fresh() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();

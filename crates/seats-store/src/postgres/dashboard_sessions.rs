@@ -1,12 +1,13 @@
 //! Dashboard sessions on PostgreSQL (see [`crate::dashboard_session`]).
 
+use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use seats_types::Timestamp;
 
-use super::{execute, query_opt};
+use super::{execute, query_opt, read, write_tx, PgStore};
 use crate::dashboard_session::{DashboardSession, SessionCredential, MAX_SESSIONS_PER_CREDENTIAL};
 use crate::secret::SecretHash;
-use crate::{StoreError, StoreResult};
+use crate::{DashboardStore, StoreError, StoreResult};
 
 pub(super) async fn create(
     db: &impl GenericClient,
@@ -102,4 +103,34 @@ pub(super) async fn server_key(db: &impl GenericClient, name: &str, candidate: [
     row.get::<_, &[u8]>(0)
         .try_into()
         .map_err(|_| StoreError::other(format!("server key {name:?} is not 32 bytes")))
+}
+
+#[async_trait]
+impl DashboardStore for PgStore {
+    async fn create_dashboard_session(
+        &self,
+        session: crate::dashboard_session::DashboardSession,
+        idle_before: Timestamp,
+    ) -> StoreResult<()> {
+        write_tx!(self, |tx| create(&tx, &session, idle_before))
+    }
+
+    async fn dashboard_session(
+        &self,
+        id_hash: SecretHash,
+    ) -> StoreResult<Option<crate::dashboard_session::DashboardSession>> {
+        read!(self, |db| get(db, &id_hash))
+    }
+
+    async fn touch_dashboard_session(&self, id_hash: SecretHash, now: Timestamp) -> StoreResult<()> {
+        read!(self, |db| touch(db, &id_hash, now))
+    }
+
+    async fn delete_dashboard_session(&self, id_hash: SecretHash) -> StoreResult<()> {
+        read!(self, |db| delete(db, &id_hash))
+    }
+
+    async fn server_key(&self, name: &str, candidate: [u8; 32]) -> StoreResult<[u8; 32]> {
+        read!(self, |db| server_key(db, name, candidate))
+    }
 }

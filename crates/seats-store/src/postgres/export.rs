@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::Row;
 
 use super::execute;
+use super::maintenance::is_empty;
 use crate::export::{check_header, hash_from_hex, ImportSummary, Importing, Record};
 use crate::{StoreError, StoreResult};
 
@@ -273,10 +274,10 @@ pub(super) async fn import(
     let tx = client.transaction().await?;
     tx.batch_execute(super::UNBOUNDED).await?;
     if wipe {
-        super::wipe(&tx).await?;
+        super::maintenance::wipe(&tx).await?;
     }
     tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;
-    if !super::is_empty(&tx).await? {
+    if !is_empty(&tx).await? {
         return Err(StoreError::Conflict("the database already holds data".into()));
     }
     check_header(records.recv().await.as_ref())?;

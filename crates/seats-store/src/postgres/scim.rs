@@ -1,219 +1,24 @@
-//! Identity providers and their SCIM users and groups on PostgreSQL: the same operations as
-//! `sqlite/scim.rs`. Every SCIM write first locks its provider's row, so writes of one
-//! provider are serialized across nodes; a deprovisioning then locks the user before the
-//! account, in the order every other writer takes them.
+//! SCIM users and groups of an identity provider, and the deprovisioning a SCIM change causes.
+//! Every SCIM write first locks its provider's row, so writes of one provider are serialized
+//! across nodes; a deprovisioning then locks the user before the account, in the order every
+//! other writer takes them.
 
+use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use seats_types::{formats, Timestamp};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use super::lifecycle;
-use super::{audit, big, execute, json_text, lock_account, query, query_opt, ts};
+use super::accounts::lock_account;
+use super::audit::audit;
+use super::identity_providers::{lock_provider, object};
+use super::users::create_user;
+use super::{big, execute, json_text, query, query_opt, read, ts, write_tx, PgStore};
 use crate::identity_provider::*;
 use crate::model::Actor;
 use crate::rules::seats_json;
-use crate::secret::SecretHash;
-use crate::{StoreError, StoreResult};
-
-const PROVIDER_COLUMNS: &str =
-    "id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at";
-
-fn object(text: &str) -> StoreResult<Map<String, Value>> {
-    serde_json::from_str(text).map_err(StoreError::other)
-}
-
-fn provider_from_row(r: &Row) -> StoreResult<IdentityProviderRecord> {
-    let hash: Option<Vec<u8>> = r.try_get(6)?;
-    Ok(IdentityProviderRecord {
-        id: r.try_get(0)?,
-        account_id: r.try_get(1)?,
-        name: r.try_get(2)?,
-        kind: r.try_get(3)?,
-        config: object(r.try_get(4)?)?,
-        scim: ScimSettings {
-            flags: object(r.try_get(5)?)?,
-            secret_hash: hash.as_deref().and_then(SecretHash::from_slice),
-        },
-        created_at: ts(r.try_get(7)?)?,
-        updated_at: ts(r.try_get(8)?)?,
-    })
-}
-
-pub(super) async fn identity_provider(
-    db: &impl GenericClient,
-    account_id: Option<&str>,
-    id: &str,
-) -> StoreResult<Option<IdentityProviderRecord>> {
-    let sql = format!(
-        "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = $1 AND ($2::text IS NULL OR account_id = $2)"
-    );
-    query_opt(db, &sql, &[&id, &account_id])
-        .await?
-        .map(|r| provider_from_row(&r))
-        .transpose()
-}
-
-/// The provider, its row locked until the transaction ends.
-async fn lock_provider(
-    db: &impl GenericClient,
-    account_id: Option<&str>,
-    id: &str,
-) -> StoreResult<IdentityProviderRecord> {
-    let sql = format!(
-        "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = $1 AND ($2::text IS NULL OR account_id = $2)
-         FOR UPDATE"
-    );
-    let row = query_opt(db, &sql, &[&id, &account_id])
-        .await?
-        .ok_or(StoreError::NotFound { positions: vec![] })?;
-    provider_from_row(&row)
-}
-
-pub(super) async fn identity_providers(
-    db: &impl GenericClient,
-    account_id: &str,
-    scim_enabled: bool,
-    offset: u64,
-    limit: u64,
-) -> StoreResult<(Vec<IdentityProviderRecord>, u64)> {
-    let only = "(NOT $2 OR (scim_config::jsonb -> 'enabled') = 'true'::jsonb)";
-    let total: i64 = query(
-        db,
-        &format!("SELECT COUNT(*) FROM identity_providers WHERE account_id = $1 AND {only}"),
-        &[&account_id, &scim_enabled],
-    )
-    .await?[0]
-        .try_get(0)?;
-    let sql = format!(
-        "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE account_id = $1 AND {only}
-         ORDER BY created_at, id LIMIT $3 OFFSET $4"
-    );
-    let limit = big(limit.min(i64::MAX as u64))?;
-    let offset = big(offset.min(i64::MAX as u64))?;
-    let providers = query(db, &sql, &[&account_id, &scim_enabled, &limit, &offset])
-        .await?
-        .iter()
-        .map(provider_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok((providers, total as u64))
-}
-
-fn secret_bytes(hash: &Option<SecretHash>) -> Option<Vec<u8>> {
-    hash.map(|h| h.as_bytes().to_vec())
-}
-
-pub(super) async fn create_identity_provider(
-    db: &impl GenericClient,
-    account_id: &str,
-    write: IdentityProviderWrite,
-    actor: &Actor,
-    now: Timestamp,
-) -> StoreResult<IdentityProviderRecord> {
-    if query_opt(db, "SELECT 1 FROM accounts WHERE id = $1", &[&account_id])
-        .await?
-        .is_none()
-    {
-        return Err(StoreError::NotFound { positions: vec![] });
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    execute(
-        db,
-        "INSERT INTO identity_providers (id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        &[
-            &id,
-            &account_id,
-            &write.name,
-            &write.kind,
-            &json_text(&write.config)?,
-            &json_text(&write.scim_flags)?,
-            &secret_bytes(&write.new_secret_hash),
-            &now.unix_micros(),
-        ],
-    )
-    .await?;
-    let created = lock_provider(db, Some(account_id), &id).await?;
-    audit(
-        db,
-        now,
-        Some(account_id),
-        actor,
-        "identity_provider.create",
-        &id,
-        None,
-        Some(&provider_json(&created)),
-    )
-    .await?;
-    Ok(created)
-}
-
-pub(super) async fn update_identity_provider(
-    db: &impl GenericClient,
-    account_id: &str,
-    id: &str,
-    write: IdentityProviderWrite,
-    actor: &Actor,
-    now: Timestamp,
-) -> StoreResult<IdentityProviderRecord> {
-    let before = lock_provider(db, Some(account_id), id).await?;
-    execute(
-        db,
-        "UPDATE identity_providers SET name = $2, type = $3, config = $4, scim_config = $5,
-                scim_secret_hash = COALESCE($6, scim_secret_hash), updated_at = $7 WHERE id = $1",
-        &[
-            &id,
-            &write.name,
-            &write.kind,
-            &json_text(&write.config)?,
-            &json_text(&write.scim_flags)?,
-            &secret_bytes(&write.new_secret_hash),
-            &now.unix_micros(),
-        ],
-    )
-    .await?;
-    let after = lock_provider(db, Some(account_id), id).await?;
-    let (b, a) = (provider_json(&before), provider_json(&after));
-    if b != a || write.new_secret_hash.is_some() {
-        audit(
-            db,
-            now,
-            Some(account_id),
-            actor,
-            "identity_provider.update",
-            id,
-            Some(&b),
-            Some(&a),
-        )
-        .await?;
-    }
-    Ok(after)
-}
-
-pub(super) async fn delete_identity_provider(
-    db: &impl GenericClient,
-    account_id: &str,
-    id: &str,
-    actor: &Actor,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let before = lock_provider(db, Some(account_id), id).await?;
-    // SCIM users and groups go with it (ON DELETE CASCADE); the account's users stay.
-    execute(db, "DELETE FROM identity_providers WHERE id = $1", &[&id]).await?;
-    audit(
-        db,
-        now,
-        Some(account_id),
-        actor,
-        "identity_provider.delete",
-        id,
-        Some(&provider_json(&before)),
-        None,
-    )
-    .await?;
-    Ok(())
-}
+use crate::{ScimStore, StoreError, StoreResult};
 
 /// A listing's conditions, naming only the filters given so the planner uses their index.
 struct Conditions {
@@ -221,7 +26,7 @@ struct Conditions {
     params: Vec<Box<dyn ToSql + Sync + Send>>,
 }
 
-fn refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+pub(super) fn refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect()
 }
 
@@ -342,7 +147,7 @@ async fn linked_user(
         return Ok(Some(row.try_get(0)?));
     }
     let actor = Actor::IdentityProvider(provider.id.clone());
-    match lifecycle::create_user(db, &provider.account_id, email, name.unwrap_or(""), &actor, now).await {
+    match create_user(db, &provider.account_id, email, name.unwrap_or(""), &actor, now).await {
         Ok(user) => Ok(Some(user.id)),
         // A first login of the same email on another node won the race: link to that user.
         Err(StoreError::Conflict(_)) => Ok(query_opt(db, find, &[&provider.account_id, &key])
@@ -683,4 +488,77 @@ pub(super) async fn delete_scim_group(
     check_version(before.version, expected)?;
     execute(db, "DELETE FROM scim_groups WHERE id = $1", &[&id]).await?;
     Ok(())
+}
+
+#[async_trait]
+impl ScimStore for PgStore {
+    async fn scim_users(
+        &self,
+        provider_id: &str,
+        filter: ScimUserFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ScimUserRecord>, u64)> {
+        read!(self, |db| scim_users(db, provider_id, filter, offset, limit))
+    }
+
+    async fn scim_user(&self, provider_id: &str, id: &str) -> StoreResult<Option<ScimUserRecord>> {
+        read!(self, |db| scim_user(db, provider_id, id))
+    }
+
+    async fn put_scim_user(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        user: ScimUserWrite,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<ScimUserRecord> {
+        write_tx!(self, |tx| put_scim_user(&tx, provider_id, id, user, expected, now))
+    }
+
+    async fn delete_scim_user(
+        &self,
+        provider_id: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        write_tx!(self, |tx| delete_scim_user(&tx, provider_id, id, expected, now))
+    }
+
+    async fn scim_groups(
+        &self,
+        provider_id: &str,
+        filter: ScimGroupFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ScimGroupRecord>, u64)> {
+        read!(self, |db| scim_groups(db, provider_id, filter, offset, limit))
+    }
+
+    async fn scim_group(&self, provider_id: &str, id: &str) -> StoreResult<Option<ScimGroupRecord>> {
+        read!(self, |db| scim_group(db, provider_id, id))
+    }
+
+    async fn put_scim_group(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        group: ScimGroupWrite,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<ScimGroupRecord> {
+        write_tx!(self, |tx| put_scim_group(&tx, provider_id, id, group, expected, now))
+    }
+
+    async fn delete_scim_group(
+        &self,
+        provider_id: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        _now: Timestamp,
+    ) -> StoreResult<()> {
+        write_tx!(self, |tx| delete_scim_group(&tx, provider_id, id, expected))
+    }
 }

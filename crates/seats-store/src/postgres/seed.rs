@@ -10,7 +10,8 @@ use deadpool_postgres::GenericClient;
 use seats_types::{formats, Timestamp, TokenStatus};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{execute, is_empty, json_text, query};
+use super::maintenance::is_empty;
+use super::{execute, json_text, query};
 use crate::rules::SESSION_LIFETIME_US;
 use crate::seed::{
     self, Duplicate, DuplicateField, SeedAccount, SeedDocument, SeedMember, SeedSink, SeedSummary, SeedToken, SeedUser,
@@ -178,7 +179,7 @@ pub(super) async fn load(
     let tx = client.transaction().await?;
     tx.batch_execute(super::UNBOUNDED).await?;
     if wipe {
-        super::wipe(&tx).await?;
+        super::maintenance::wipe(&tx).await?;
     }
     // Two nodes started with the same seed: one loads it, the other finds it not empty.
     tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;

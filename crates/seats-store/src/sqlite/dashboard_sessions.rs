@@ -1,11 +1,13 @@
 //! Dashboard sessions on SQLite (see [`crate::dashboard_session`]).
 
+use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use seats_types::Timestamp;
 
+use super::SqliteStore;
 use crate::dashboard_session::{DashboardSession, SessionCredential, MAX_SESSIONS_PER_CREDENTIAL};
 use crate::secret::SecretHash;
-use crate::{StoreError, StoreResult};
+use crate::{DashboardStore, StoreError, StoreResult};
 
 pub(super) fn create(conn: &Connection, session: &DashboardSession, idle_before: Timestamp) -> StoreResult<()> {
     let (kind, email, hash) = session.credential.columns();
@@ -87,4 +89,35 @@ pub(super) fn server_key(conn: &Connection, name: &str, candidate: [u8; 32]) -> 
         .query_row([name], |r| r.get(0))?;
     key.try_into()
         .map_err(|_| StoreError::other(format!("server key {name:?} is not 32 bytes")))
+}
+
+#[async_trait]
+impl DashboardStore for SqliteStore {
+    async fn create_dashboard_session(
+        &self,
+        session: crate::dashboard_session::DashboardSession,
+        idle_before: Timestamp,
+    ) -> StoreResult<()> {
+        self.writer.write(move |c| create(c, &session, idle_before)).await
+    }
+
+    async fn dashboard_session(
+        &self,
+        id_hash: SecretHash,
+    ) -> StoreResult<Option<crate::dashboard_session::DashboardSession>> {
+        self.readers.read(move |c| get(c, &id_hash)).await
+    }
+
+    async fn touch_dashboard_session(&self, id_hash: SecretHash, now: Timestamp) -> StoreResult<()> {
+        self.writer.write(move |c| touch(c, &id_hash, now)).await
+    }
+
+    async fn delete_dashboard_session(&self, id_hash: SecretHash) -> StoreResult<()> {
+        self.writer.write(move |c| delete(c, &id_hash)).await
+    }
+
+    async fn server_key(&self, name: &str, candidate: [u8; 32]) -> StoreResult<[u8; 32]> {
+        let name = name.to_owned();
+        self.writer.write(move |c| server_key(c, &name, candidate)).await
+    }
 }

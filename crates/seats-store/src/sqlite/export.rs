@@ -5,6 +5,7 @@
 use rusqlite::{params, Connection};
 use tokio::sync::mpsc;
 
+use super::maintenance::{is_empty, wipe};
 use crate::export::{check_header, hash_from_hex, ImportSummary, Importing, Record};
 use crate::{StoreError, StoreResult};
 
@@ -255,7 +256,7 @@ fn export_all(conn: &Connection, out: &mpsc::Sender<Record>) -> StoreResult<u64>
 pub(super) fn restore(conn: &Connection, records: mpsc::Receiver<Record>) -> StoreResult<ImportSummary> {
     let set_aside = super::seed::set_aside(conn)?;
     conn.execute_batch("INSERT INTO users_search (users_search) VALUES ('delete-all');")?;
-    super::wipe(conn)?;
+    wipe(conn)?;
     let summary = import(conn, records)?;
     for (_, _, sql) in set_aside.iter().filter(|(k, ..)| k == "index") {
         conn.execute_batch(sql)?;
@@ -277,7 +278,7 @@ pub(super) fn restore(conn: &Connection, records: mpsc::Receiver<Record>) -> Sto
 }
 
 pub(super) fn import(conn: &Connection, mut records: mpsc::Receiver<Record>) -> StoreResult<ImportSummary> {
-    if !super::is_empty(conn)? {
+    if !is_empty(conn)? {
         return Err(StoreError::Conflict("the database already holds data".into()));
     }
     let first = records.blocking_recv();

@@ -1,198 +1,20 @@
-//! Identity providers and their SCIM users and groups: the SQL behind that part of the Store
-//! trait. Each function runs inside the transaction its caller opened.
+//! SCIM users and groups of an identity provider, and the deprovisioning a SCIM change causes.
 
+use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use seats_types::{formats, Timestamp};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
-use super::lifecycle::{self, end_devices, end_sessions};
-use super::{audit, json_text, ts};
+use super::audit::audit;
+use super::identity_providers::{clamp, must_provider, object};
+use super::seats::{end_devices, end_sessions};
+use super::users::create_user;
+use super::{is_unique_violation, json_text, ts, SqliteStore};
 use crate::identity_provider::*;
 use crate::model::Actor;
 use crate::rules::seats_json;
-use crate::secret::SecretHash;
-use crate::{StoreError, StoreResult};
-
-const PROVIDER_COLUMNS: &str =
-    "id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at";
-
-fn object(text: &str) -> rusqlite::Result<Map<String, Value>> {
-    serde_json::from_str(text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
-}
-
-fn provider_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IdentityProviderRecord> {
-    let hash: Option<Vec<u8>> = r.get(6)?;
-    Ok(IdentityProviderRecord {
-        id: r.get(0)?,
-        account_id: r.get(1)?,
-        name: r.get(2)?,
-        kind: r.get(3)?,
-        config: object(&r.get::<_, String>(4)?)?,
-        scim: ScimSettings {
-            flags: object(&r.get::<_, String>(5)?)?,
-            secret_hash: hash.as_deref().and_then(SecretHash::from_slice),
-        },
-        created_at: ts(r.get(7)?)?,
-        updated_at: ts(r.get(8)?)?,
-    })
-}
-
-pub(super) fn identity_provider(
-    conn: &Connection,
-    account_id: Option<&str>,
-    id: &str,
-) -> StoreResult<Option<IdentityProviderRecord>> {
-    let sql =
-        format!("SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = ?1 AND (?2 IS NULL OR account_id = ?2)");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(params![id, account_id], provider_from_row)
-        .optional()?)
-}
-
-fn must_provider(conn: &Connection, account_id: Option<&str>, id: &str) -> StoreResult<IdentityProviderRecord> {
-    identity_provider(conn, account_id, id)?.ok_or(StoreError::NotFound { positions: vec![] })
-}
-
-pub(super) fn identity_providers(
-    conn: &Connection,
-    account_id: &str,
-    scim_enabled: bool,
-    offset: u64,
-    limit: u64,
-) -> StoreResult<(Vec<IdentityProviderRecord>, u64)> {
-    let only = "(?2 = 0 OR json_extract(scim_config, '$.enabled') = 1)";
-    let total: u64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM identity_providers WHERE account_id = ?1 AND {only}"
-        ))?
-        .query_row(params![account_id, scim_enabled], |r| r.get(0))?;
-    let sql = format!(
-        "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE account_id = ?1 AND {only}
-         ORDER BY created_at, id LIMIT ?3 OFFSET ?4"
-    );
-    let providers = conn
-        .prepare_cached(&sql)?
-        .query_map(
-            params![account_id, scim_enabled, clamp(limit), clamp(offset)],
-            provider_from_row,
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((providers, total))
-}
-
-/// SQLite integers are signed: a page past `i64::MAX` is simply empty.
-fn clamp(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn secret_blob(hash: &Option<SecretHash>) -> Option<Vec<u8>> {
-    hash.map(|h| h.as_bytes().to_vec())
-}
-
-pub(super) fn create_identity_provider(
-    conn: &Connection,
-    account_id: &str,
-    write: IdentityProviderWrite,
-    actor: &Actor,
-    now: Timestamp,
-) -> StoreResult<IdentityProviderRecord> {
-    if !lifecycle::account_exists(conn, account_id)? {
-        return Err(StoreError::NotFound { positions: vec![] });
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    conn.prepare_cached(
-        "INSERT INTO identity_providers (id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-    )?
-    .execute(params![
-        id,
-        account_id,
-        write.name,
-        write.kind,
-        json_text(&write.config)?,
-        json_text(&write.scim_flags)?,
-        secret_blob(&write.new_secret_hash),
-        now.unix_micros()
-    ])?;
-    let created = must_provider(conn, Some(account_id), &id)?;
-    audit(
-        conn,
-        now,
-        Some(account_id),
-        actor,
-        "identity_provider.create",
-        &id,
-        None,
-        Some(&provider_json(&created)),
-    )?;
-    Ok(created)
-}
-
-pub(super) fn update_identity_provider(
-    conn: &Connection,
-    account_id: &str,
-    id: &str,
-    write: IdentityProviderWrite,
-    actor: &Actor,
-    now: Timestamp,
-) -> StoreResult<IdentityProviderRecord> {
-    let before = must_provider(conn, Some(account_id), id)?;
-    conn.prepare_cached(
-        "UPDATE identity_providers SET name = ?2, type = ?3, config = ?4, scim_config = ?5,
-                scim_secret_hash = COALESCE(?6, scim_secret_hash), updated_at = ?7 WHERE id = ?1",
-    )?
-    .execute(params![
-        id,
-        write.name,
-        write.kind,
-        json_text(&write.config)?,
-        json_text(&write.scim_flags)?,
-        secret_blob(&write.new_secret_hash),
-        now.unix_micros()
-    ])?;
-    let after = must_provider(conn, Some(account_id), id)?;
-    let (b, a) = (provider_json(&before), provider_json(&after));
-    if b != a || write.new_secret_hash.is_some() {
-        audit(
-            conn,
-            now,
-            Some(account_id),
-            actor,
-            "identity_provider.update",
-            id,
-            Some(&b),
-            Some(&a),
-        )?;
-    }
-    Ok(after)
-}
-
-pub(super) fn delete_identity_provider(
-    conn: &Connection,
-    account_id: &str,
-    id: &str,
-    actor: &Actor,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let before = must_provider(conn, Some(account_id), id)?;
-    // SCIM users and groups go with it (ON DELETE CASCADE); the account's users stay.
-    conn.prepare_cached("DELETE FROM identity_providers WHERE id = ?1")?
-        .execute([id])?;
-    audit(
-        conn,
-        now,
-        Some(account_id),
-        actor,
-        "identity_provider.delete",
-        id,
-        Some(&provider_json(&before)),
-        None,
-    )?;
-    Ok(())
-}
+use crate::{ScimStore, StoreError, StoreResult};
 
 /// A listing's conditions, naming only the filters given so the planner uses their index.
 struct Conditions {
@@ -317,7 +139,7 @@ fn linked_user(
         return Ok(existing);
     }
     let actor = Actor::IdentityProvider(provider.id.clone());
-    let user = lifecycle::create_user(conn, &provider.account_id, email, name.unwrap_or(""), &actor, now)?;
+    let user = create_user(conn, &provider.account_id, email, name.unwrap_or(""), &actor, now)?;
     Ok(Some(user.id))
 }
 
@@ -377,11 +199,6 @@ fn deprovision(conn: &Connection, provider: &IdentityProviderRecord, user_id: &s
         )?;
     }
     Ok(())
-}
-
-/// True when a unique index refused the write.
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
 pub(super) fn put_scim_user(
@@ -613,4 +430,97 @@ pub(super) fn delete_scim_group(
     conn.prepare_cached("DELETE FROM scim_groups WHERE id = ?1")?
         .execute([id])?;
     Ok(())
+}
+
+#[async_trait]
+impl ScimStore for SqliteStore {
+    async fn scim_users(
+        &self,
+        provider_id: &str,
+        filter: ScimUserFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ScimUserRecord>, u64)> {
+        let provider_id = provider_id.to_owned();
+        self.readers
+            .read(move |c| scim_users(c, &provider_id, filter, offset, limit))
+            .await
+    }
+
+    async fn scim_user(&self, provider_id: &str, id: &str) -> StoreResult<Option<ScimUserRecord>> {
+        let (provider_id, id) = (provider_id.to_owned(), id.to_owned());
+        self.readers.read(move |c| scim_user(c, &provider_id, &id)).await
+    }
+
+    async fn put_scim_user(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        user: ScimUserWrite,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<ScimUserRecord> {
+        let (provider_id, id) = (provider_id.to_owned(), id.map(str::to_owned));
+        self.writer
+            .write(move |c| put_scim_user(c, &provider_id, id.as_deref(), user, expected, now))
+            .await
+    }
+
+    async fn delete_scim_user(
+        &self,
+        provider_id: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let (provider_id, id) = (provider_id.to_owned(), id.to_owned());
+        self.writer
+            .write(move |c| delete_scim_user(c, &provider_id, &id, expected, now))
+            .await
+    }
+
+    async fn scim_groups(
+        &self,
+        provider_id: &str,
+        filter: ScimGroupFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ScimGroupRecord>, u64)> {
+        let provider_id = provider_id.to_owned();
+        self.readers
+            .read(move |c| scim_groups(c, &provider_id, filter, offset, limit))
+            .await
+    }
+
+    async fn scim_group(&self, provider_id: &str, id: &str) -> StoreResult<Option<ScimGroupRecord>> {
+        let (provider_id, id) = (provider_id.to_owned(), id.to_owned());
+        self.readers.read(move |c| scim_group(c, &provider_id, &id)).await
+    }
+
+    async fn put_scim_group(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        group: ScimGroupWrite,
+        expected: ExpectedVersion,
+        now: Timestamp,
+    ) -> StoreResult<ScimGroupRecord> {
+        let (provider_id, id) = (provider_id.to_owned(), id.map(str::to_owned));
+        self.writer
+            .write(move |c| put_scim_group(c, &provider_id, id.as_deref(), group, expected, now))
+            .await
+    }
+
+    async fn delete_scim_group(
+        &self,
+        provider_id: &str,
+        id: &str,
+        expected: ExpectedVersion,
+        _now: Timestamp,
+    ) -> StoreResult<()> {
+        let (provider_id, id) = (provider_id.to_owned(), id.to_owned());
+        self.writer
+            .write(move |c| delete_scim_group(c, &provider_id, &id, expected))
+            .await
+    }
 }

@@ -10,6 +10,7 @@ use rusqlite::{params, Connection, ErrorCode};
 use seats_types::{formats, Timestamp, TokenStatus};
 
 use super::json_text;
+use super::maintenance::is_empty;
 use crate::rules::SESSION_LIFETIME_US;
 use crate::seed::{
     self, Duplicate, DuplicateField, SeedAccount, SeedMember, SeedSink, SeedSummary, SeedToken, SeedUser,
@@ -21,7 +22,7 @@ use crate::{StoreError, StoreResult};
 const BULK_TABLES: &str = "'users', 'devices', 'sessions'";
 
 pub(super) fn load(conn: &Connection, reader: impl Read, now: Timestamp) -> StoreResult<SeedSummary> {
-    if !super::is_empty(conn)? {
+    if !is_empty(conn)? {
         return Err(StoreError::Conflict("the database already holds data".into()));
     }
     // A bulk load reads back few pages, so a large page cache only grows the peak memory.

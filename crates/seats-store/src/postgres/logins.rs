@@ -1,0 +1,252 @@
+//! Logins: a user's authentication through Access or Gateway, and what it leaves (sessions,
+//! devices, login records).
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use seats_types::{formats, Timestamp};
+use tokio_postgres::Row;
+
+use super::accounts::{account_exists, lock_account};
+use super::audit::audit;
+use super::users::{created, insert_user, must_user, rename_user, user_by};
+use super::{execute, query, query_opt, read, ts, write_tx, PgStore};
+use crate::model::*;
+use crate::rules::{self, SESSION_LIFETIME_US};
+use crate::{LoginStore, StoreError, StoreResult};
+
+fn login_from_row(r: &Row) -> StoreResult<LoginRecord> {
+    let via: String = r.try_get(1)?;
+    Ok(LoginRecord {
+        at: ts(r.try_get(0)?)?,
+        via: if via == "gateway" { Via::Gateway } else { Via::Access },
+        device_id: r.try_get(2)?,
+        succeeded: r.try_get(3)?,
+        reason: r.try_get(4)?,
+    })
+}
+
+pub(super) async fn user_activity(
+    db: &impl GenericClient,
+    account_id: &str,
+    user_id: &str,
+    now: Timestamp,
+) -> StoreResult<Option<UserActivity>> {
+    let Some(user) = user_by(db, "id", account_id, &user_id.to_ascii_lowercase(), now).await? else {
+        return Ok(None);
+    };
+    let sessions = query(
+        db,
+        "SELECT id, created_at, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id",
+        &[&user.id, &now.unix_micros()],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(SessionRecord {
+            id: r.try_get(0)?,
+            created_at: ts(r.try_get(1)?)?,
+            expires_at: ts(r.try_get(2)?)?,
+        })
+    })
+    .collect::<StoreResult<Vec<_>>>()?;
+    let devices = query(
+        db,
+        "SELECT device_id, registered_at, last_seen_at FROM devices WHERE user_id = $1 ORDER BY last_seen_at DESC, device_id",
+        &[&user.id],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(DeviceRecord {
+            id: r.try_get(0)?,
+            registered_at: ts(r.try_get(1)?)?,
+            last_seen_at: ts(r.try_get(2)?)?,
+        })
+    })
+    .collect::<StoreResult<Vec<_>>>()?;
+    let failed_logins = query(
+        db,
+        "SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = $1 AND NOT succeeded ORDER BY id DESC",
+        &[&user.id],
+    )
+    .await?
+    .iter()
+    .map(login_from_row)
+    .collect::<StoreResult<Vec<_>>>()?;
+    let last_login = query_opt(
+        db,
+        "SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = $1 AND succeeded ORDER BY id DESC LIMIT 1",
+        &[&user.id],
+    )
+    .await?
+    .as_ref()
+    .map(login_from_row)
+    .transpose()?;
+    Ok(Some(UserActivity {
+        sessions,
+        devices,
+        failed_logins,
+        last_login,
+    }))
+}
+
+async fn record_login(
+    db: &impl GenericClient,
+    user_id: &str,
+    login: &LoginRequest,
+    succeeded: bool,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    execute(
+        db,
+        "INSERT INTO logins (user_id, at, via, device_id, succeeded, reason) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &user_id,
+            &now.unix_micros(),
+            &login.via.as_str(),
+            &login.device_id,
+            &succeeded,
+            &reason,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn log_in(
+    db: &impl GenericClient,
+    account_id: &str,
+    login: &LoginRequest,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<LoginOutcome> {
+    if !account_exists(db, account_id).await? {
+        return Err(StoreError::NotFound { positions: vec![] });
+    }
+    let now_us = now.unix_micros();
+    let email_key = formats::email_key(&login.email);
+    // A new user is inserted (a concurrent first login of the same email waits on the unique
+    // index and then finds this one); an existing one is locked.
+    let mut user = match insert_user(db, account_id, &login.email, login.name.as_deref().unwrap_or(""), now).await? {
+        Some(id) => created(db, account_id, &id, actor, now).await?,
+        None => {
+            let id: String = query_opt(
+                db,
+                "SELECT id FROM users WHERE account_id = $1 AND email_key = $2 FOR NO KEY UPDATE",
+                &[&account_id, &email_key],
+            )
+            .await?
+            .ok_or_else(|| StoreError::other("user vanished during login"))?
+            .try_get(0)?;
+            must_user(db, account_id, &id, now).await?
+        }
+    };
+    if let Some(name) = login.name.as_deref().filter(|n| *n != user.name) {
+        user = rename_user(db, account_id, &user.id, name, actor, now).await?;
+    }
+    let holds = user.access_seat || user.gateway_seat;
+    if !holds {
+        let (limit, used) = lock_account(db, account_id).await?;
+        if used >= limit {
+            record_login(db, &user.id, login, false, Some("seat_limit_reached"), now).await?;
+            let detail = rules::login_refused_json(login.via, used, limit);
+            audit(
+                db,
+                now,
+                Some(account_id),
+                actor,
+                "login.refused",
+                &user.seat_uid,
+                None,
+                Some(&detail),
+            )
+            .await?;
+            return Ok(LoginOutcome {
+                user,
+                refused: Some((used, limit)),
+            });
+        }
+    }
+    let before = rules::seats_json(user.access_seat, user.gateway_seat);
+    match login.via {
+        Via::Access => {
+            execute(
+                db,
+                "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                &[
+                    &uuid::Uuid::new_v4().to_string(),
+                    &user.id,
+                    &now_us,
+                    &(now_us + SESSION_LIFETIME_US),
+                ],
+            )
+            .await?;
+        }
+        Via::Gateway => {
+            let device = login
+                .device_id
+                .as_deref()
+                .ok_or_else(|| StoreError::other("gateway login without a device"))?;
+            execute(
+                db,
+                "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES ($1, $2, $3, $3)
+                 ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                &[&user.id, &device, &now_us],
+            )
+            .await?;
+        }
+    }
+    let (access, gateway) = match login.via {
+        Via::Access => (true, user.gateway_seat),
+        Via::Gateway => (user.access_seat, true),
+    };
+    execute(
+        db,
+        "UPDATE users SET access_seat = $2, gateway_seat = $3, last_successful_login = $4, updated_at = $4,
+                seat_granted_at = COALESCE(seat_granted_at, $4) WHERE id = $1",
+        &[&user.id, &access, &gateway, &now_us],
+    )
+    .await?;
+    record_login(db, &user.id, login, true, None, now).await?;
+    let after = rules::seats_json(access, gateway);
+    if before != after {
+        audit(
+            db,
+            now,
+            Some(account_id),
+            actor,
+            "seat.grant",
+            &user.seat_uid,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+    }
+    Ok(LoginOutcome {
+        user: must_user(db, account_id, &user.id, now).await?,
+        refused: None,
+    })
+}
+
+#[async_trait]
+impl LoginStore for PgStore {
+    async fn login(
+        &self,
+        account_id: &str,
+        login: LoginRequest,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<LoginOutcome> {
+        write_tx!(self, |tx| log_in(&tx, account_id, &login, &actor, now))
+    }
+
+    async fn user_activity(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<UserActivity>> {
+        read!(self, |db| user_activity(db, account_id, user_id, now))
+    }
+}

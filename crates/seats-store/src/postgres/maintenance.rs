@@ -1,0 +1,118 @@
+//! The whole database at once: health, emptiness, seeds, reset, export, import and restore.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use seats_types::Timestamp;
+
+use super::{export, query, read, seed, PgStore, UNBOUNDED};
+use crate::seed::{SeedDocument, SeedSummary};
+use crate::{MaintenanceStore, StoreResult};
+
+/// Refreshes the planner's statistics after a bulk load: until autovacuum comes by, the
+/// planner would take a 1M-user account for an empty one and pick its plans accordingly.
+async fn analyze(db: &impl GenericClient) -> StoreResult<()> {
+    db.batch_execute(&format!(
+        "BEGIN; {UNBOUNDED}; ANALYZE accounts, users, devices, sessions, logins, audit_events; COMMIT"
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Empties every table but the schedule in one statement; its lock makes every other
+/// transaction, on every node, wait for the commit. TRUNCATE fires no row triggers, so the
+/// credentials version is moved by hand: every node's cache reloads.
+pub(super) async fn wipe(db: &impl GenericClient) -> StoreResult<()> {
+    db.batch_execute(
+        "TRUNCATE scim_group_members, scim_groups, scim_users, identity_providers, logins, sessions, devices,
+                  users, member_accounts, members, tokens, audit_events, audit_counts, accounts,
+                  dashboard_sessions;
+         UPDATE credentials_version SET version = version + 1;
+         SELECT pg_notify('seats_credentials', current_schema());",
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn is_empty(db: &impl GenericClient) -> StoreResult<bool> {
+    Ok(query(
+        db,
+        "SELECT NOT EXISTS (SELECT 1 FROM accounts) AND NOT EXISTS (SELECT 1 FROM members)
+                AND NOT EXISTS (SELECT 1 FROM tokens)",
+        &[],
+    )
+    .await?[0]
+        .try_get(0)?)
+}
+
+#[async_trait]
+impl MaintenanceStore for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        // Touches the schema, not just the connection: a database without our tables is not ready.
+        read!(self, |db| async move {
+            query(db, "SELECT 1 FROM accounts LIMIT 1", &[]).await?;
+            Ok(())
+        })
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        read!(self, |db| is_empty(db))
+    }
+
+    async fn load_seed(&self, seed: SeedDocument, now: Timestamp) -> StoreResult<SeedSummary> {
+        // Not bounded by the operation timeout: a large seed takes as long as it takes, and
+        // each of its statements is still bounded by the statement timeout.
+        let mut client = self.client().await?;
+        let result = seed::load(&mut client, seed, now, false).await;
+        self.credentials.invalidate();
+        let summary = result?;
+        analyze(&client).await?;
+        Ok(summary)
+    }
+
+    async fn reset(&self, seed: Option<SeedDocument>, now: Timestamp) -> StoreResult<SeedSummary> {
+        let mut client = self.client().await?;
+        let result = match seed {
+            Some(seed) => seed::load(&mut client, seed, now, true).await,
+            None => {
+                let tx = client.transaction().await?;
+                wipe(&tx).await?;
+                tx.commit().await?;
+                Ok(SeedSummary::default())
+            }
+        };
+        self.credentials.invalidate();
+        let summary = result?;
+        analyze(&client).await?;
+        Ok(summary)
+    }
+
+    async fn restore(
+        &self,
+        records: tokio::sync::mpsc::Receiver<crate::export::Record>,
+    ) -> StoreResult<crate::export::ImportSummary> {
+        let mut client = self.client().await?;
+        let result = export::import(&mut client, records, true).await;
+        self.credentials.invalidate();
+        let summary = result?;
+        analyze(&client).await?;
+        Ok(summary)
+    }
+
+    async fn export(&self, out: tokio::sync::mpsc::Sender<crate::export::Record>) -> StoreResult<u64> {
+        // Not bounded by the operation timeout: an export takes as long as the data needs.
+        let mut client = self.client().await?;
+        export::export(&mut client, out).await
+    }
+
+    async fn import(
+        &self,
+        records: tokio::sync::mpsc::Receiver<crate::export::Record>,
+    ) -> StoreResult<crate::export::ImportSummary> {
+        let mut client = self.client().await?;
+        let result = export::import(&mut client, records, false).await;
+        self.credentials.invalidate();
+        let summary = result?;
+        analyze(&client).await?;
+        Ok(summary)
+    }
+}

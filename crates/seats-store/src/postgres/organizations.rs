@@ -1,0 +1,108 @@
+//! An account's organization settings.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use seats_types::Timestamp;
+use serde_json::{Map, Value};
+use tokio_postgres::Row;
+
+use super::audit::audit;
+use super::{execute, json_text, opt_ts, query_opt, read, write_tx, PgStore};
+use crate::model::*;
+use crate::rules::{self, OrganizationWrite};
+use crate::{OrganizationStore, StoreError, StoreResult};
+
+fn organization_from_row(r: &Row) -> StoreResult<Option<OrganizationRecord>> {
+    let (Some(text), created, updated) = (
+        r.try_get::<_, Option<String>>(0)?,
+        r.try_get::<_, Option<i64>>(1)?,
+        r.try_get::<_, Option<i64>>(2)?,
+    ) else {
+        return Ok(None);
+    };
+    let fields: Map<String, Value> = serde_json::from_str(&text).map_err(StoreError::other)?;
+    let created_at = opt_ts(created)?.ok_or_else(|| StoreError::other("organization without a creation time"))?;
+    Ok(Some(OrganizationRecord {
+        fields,
+        created_at,
+        updated_at: opt_ts(updated)?.unwrap_or(created_at),
+    }))
+}
+
+pub(super) async fn organization(db: &impl GenericClient, account_id: &str) -> StoreResult<Option<OrganizationRecord>> {
+    match query_opt(
+        db,
+        "SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = $1",
+        &[&account_id],
+    )
+    .await?
+    {
+        Some(row) => organization_from_row(&row),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn put_organization(
+    db: &impl GenericClient,
+    account_id: &str,
+    fields: Map<String, Value>,
+    create: bool,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<OrganizationRecord> {
+    let row = query_opt(
+        db,
+        "SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
+        &[&account_id],
+    )
+    .await?
+    .ok_or(StoreError::NotFound { positions: vec![] })?;
+    let existing = organization_from_row(&row)?;
+    let (merged, before) = match rules::merge_organization(existing, fields, create)? {
+        OrganizationWrite::Unchanged(org) => return Ok(org),
+        OrganizationWrite::Write { fields, before } => (fields, before),
+    };
+    execute(
+        db,
+        "UPDATE accounts SET organization = $2, organization_updated_at = $3,
+                organization_created_at = COALESCE(organization_created_at, $3) WHERE id = $1",
+        &[&account_id, &json_text(&merged)?, &now.unix_micros()],
+    )
+    .await?;
+    let action = OrganizationWrite::action(&before);
+    let before = before.map(Value::Object);
+    audit(
+        db,
+        now,
+        Some(account_id),
+        actor,
+        action,
+        account_id,
+        before.as_ref(),
+        Some(&Value::Object(merged)),
+    )
+    .await?;
+    organization(db, account_id)
+        .await?
+        .ok_or_else(|| StoreError::other("organization vanished"))
+}
+
+#[async_trait]
+impl OrganizationStore for PgStore {
+    async fn organization(&self, account_id: &str) -> StoreResult<Option<OrganizationRecord>> {
+        read!(self, |db| organization(db, account_id))
+    }
+
+    async fn put_organization(
+        &self,
+        account_id: &str,
+        fields: serde_json::Map<String, serde_json::Value>,
+        create: bool,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<OrganizationRecord> {
+        write_tx!(self, |tx| put_organization(
+            &tx, account_id, fields, create, &actor, now
+        ))
+    }
+}

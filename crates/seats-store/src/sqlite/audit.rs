@@ -1,0 +1,79 @@
+//! The audit log: events written in the transaction of the change they record, read newest
+//! first.
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use seats_types::Timestamp;
+
+use super::{ts, SqliteStore};
+use crate::model::*;
+use crate::{AuditStore, StoreResult};
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn audit(
+    conn: &Connection,
+    now: Timestamp,
+    account_id: Option<&str>,
+    actor: &Actor,
+    action: &str,
+    subject: &str,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_events (at, account_id, actor_kind, actor_id, action, subject, before, after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        now.unix_micros(),
+        account_id,
+        actor.kind(),
+        actor.id(),
+        action,
+        subject,
+        before.map(|v| v.to_string()),
+        after.map(|v| v.to_string()),
+    ])?;
+    Ok(())
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn audit_events(&self, account_id: &str, page: u64, per_page: u64) -> StoreResult<(Vec<AuditRecord>, u64)> {
+        let account_id = account_id.to_owned();
+        self.readers
+            .read(move |c| {
+                // Maintained by a trigger on audit_events (migration 0003).
+                let total: u64 = c
+                    .prepare_cached("SELECT audit_count FROM accounts WHERE id = ?1")?
+                    .query_row([&account_id], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0);
+                let offset = page.saturating_sub(1).saturating_mul(per_page).min(i64::MAX as u64);
+                let events = c
+                    .prepare_cached(
+                        "SELECT seq, at, account_id, actor_kind, actor_id, action, subject, before, after
+                         FROM audit_events WHERE account_id = ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3",
+                    )?
+                    .query_map(params![account_id, per_page, offset], |r| {
+                        let kind: String = r.get(3)?;
+                        let id: String = r.get(4)?;
+                        let before: Option<String> = r.get(7)?;
+                        let after: Option<String> = r.get(8)?;
+                        Ok(AuditRecord {
+                            seq: r.get(0)?,
+                            at: ts(r.get(1)?)?,
+                            account_id: r.get(2)?,
+                            actor: Actor::from_parts(&kind, &id).unwrap_or(Actor::System),
+                            action: r.get(5)?,
+                            subject: r.get(6)?,
+                            before: before.and_then(|s| serde_json::from_str(&s).ok()),
+                            after: after.and_then(|s| serde_json::from_str(&s).ok()),
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((events, total))
+            })
+            .await
+    }
+}

@@ -1,0 +1,216 @@
+//! Logins: a user's authentication through Access or Gateway, and what it leaves (sessions,
+//! devices, login records).
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use seats_types::Timestamp;
+
+use super::accounts::seat_usage;
+use super::audit::audit;
+use super::users::{insert_user, must_user, rename_user, user_by_email, user_by_id};
+use super::{ts, SqliteStore};
+use crate::model::*;
+use crate::rules::{self, user_json, SESSION_LIFETIME_US};
+use crate::{LoginStore, StoreError, StoreResult};
+
+fn login_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoginRecord> {
+    let via: String = r.get(1)?;
+    Ok(LoginRecord {
+        at: ts(r.get(0)?)?,
+        via: if via == "gateway" { Via::Gateway } else { Via::Access },
+        device_id: r.get(2)?,
+        succeeded: r.get(3)?,
+        reason: r.get(4)?,
+    })
+}
+
+pub(super) fn user_activity(
+    conn: &Connection,
+    account_id: &str,
+    user_id: &str,
+    now: Timestamp,
+) -> StoreResult<Option<UserActivity>> {
+    let Some(user) = user_by_id(conn, account_id, user_id, now)? else {
+        return Ok(None);
+    };
+    let sessions = conn
+        .prepare_cached("SELECT id, created_at, expires_at FROM sessions WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at, id")?
+        .query_map(params![user.id, now.unix_micros()], |r| {
+            Ok(SessionRecord { id: r.get(0)?, created_at: ts(r.get(1)?)?, expires_at: ts(r.get(2)?)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let devices = conn
+        .prepare_cached("SELECT device_id, registered_at, last_seen_at FROM devices WHERE user_id = ?1 ORDER BY last_seen_at DESC, device_id")?
+        .query_map([&user.id], |r| {
+            Ok(DeviceRecord { id: r.get(0)?, registered_at: ts(r.get(1)?)?, last_seen_at: ts(r.get(2)?)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let failed_logins = conn
+        .prepare_cached("SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = ?1 AND succeeded = 0 ORDER BY id DESC")?
+        .query_map([&user.id], login_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let last_login = conn
+        .prepare_cached("SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = ?1 AND succeeded = 1 ORDER BY id DESC LIMIT 1")?
+        .query_row([&user.id], login_from_row)
+        .optional()?;
+    Ok(Some(UserActivity {
+        sessions,
+        devices,
+        failed_logins,
+        last_login,
+    }))
+}
+
+fn record_login(
+    conn: &Connection,
+    user_id: &str,
+    login: &LoginRequest,
+    succeeded: bool,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO logins (user_id, at, via, device_id, succeeded, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        user_id,
+        now.unix_micros(),
+        login.via.as_str(),
+        login.device_id,
+        succeeded,
+        reason
+    ])?;
+    Ok(())
+}
+
+fn log_in(
+    conn: &Connection,
+    account_id: &str,
+    login: &LoginRequest,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<LoginOutcome> {
+    let (limit, _) = seat_usage(conn, account_id)?;
+    let now_us = now.unix_micros();
+    let mut user = match user_by_email(conn, account_id, &login.email, now)? {
+        Some(u) => u,
+        None => {
+            let id = insert_user(conn, account_id, &login.email, login.name.as_deref().unwrap_or(""), now)?;
+            let user = must_user(conn, account_id, &id, now)?;
+            audit(
+                conn,
+                now,
+                Some(account_id),
+                actor,
+                "user.create",
+                &id,
+                None,
+                Some(&user_json(&user)),
+            )?;
+            user
+        }
+    };
+    if let Some(name) = login.name.as_deref().filter(|n| *n != user.name) {
+        user = rename_user(conn, account_id, &user.id, name, actor, now)?;
+    }
+    let holds = user.access_seat || user.gateway_seat;
+    if !holds {
+        let (_, used) = seat_usage(conn, account_id)?;
+        if used >= limit {
+            record_login(conn, &user.id, login, false, Some("seat_limit_reached"), now)?;
+            let detail = rules::login_refused_json(login.via, used, limit);
+            audit(
+                conn,
+                now,
+                Some(account_id),
+                actor,
+                "login.refused",
+                &user.seat_uid,
+                None,
+                Some(&detail),
+            )?;
+            return Ok(LoginOutcome {
+                user,
+                refused: Some((used, limit)),
+            });
+        }
+    }
+    let before = rules::seats_json(user.access_seat, user.gateway_seat);
+    match login.via {
+        Via::Access => {
+            conn.prepare_cached("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![
+                    uuid::Uuid::new_v4().to_string(),
+                    user.id,
+                    now_us,
+                    now_us + SESSION_LIFETIME_US
+                ])?;
+        }
+        Via::Gateway => {
+            let device = login
+                .device_id
+                .as_deref()
+                .ok_or_else(|| StoreError::other("gateway login without a device"))?;
+            conn.prepare_cached(
+                "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            )?
+            .execute(params![user.id, device, now_us])?;
+        }
+    }
+    let (access, gateway) = match login.via {
+        Via::Access => (true, user.gateway_seat),
+        Via::Gateway => (user.access_seat, true),
+    };
+    conn.prepare_cached(
+        "UPDATE users SET access_seat = ?2, gateway_seat = ?3, last_successful_login = ?4, updated_at = ?4,
+                seat_granted_at = COALESCE(seat_granted_at, ?4) WHERE id = ?1",
+    )?
+    .execute(params![user.id, access, gateway, now_us])?;
+    record_login(conn, &user.id, login, true, None, now)?;
+    let after = rules::seats_json(access, gateway);
+    if before != after {
+        audit(
+            conn,
+            now,
+            Some(account_id),
+            actor,
+            "seat.grant",
+            &user.seat_uid,
+            Some(&before),
+            Some(&after),
+        )?;
+    }
+    Ok(LoginOutcome {
+        user: must_user(conn, account_id, &user.id, now)?,
+        refused: None,
+    })
+}
+
+#[async_trait]
+impl LoginStore for SqliteStore {
+    async fn login(
+        &self,
+        account_id: &str,
+        login: LoginRequest,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<LoginOutcome> {
+        let account_id = account_id.to_owned();
+        self.writer
+            .write(move |c| log_in(c, &account_id, &login, &actor, now))
+            .await
+    }
+
+    async fn user_activity(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<UserActivity>> {
+        let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
+        self.readers
+            .read(move |c| user_activity(c, &account_id, &user_id, now))
+            .await
+    }
+}

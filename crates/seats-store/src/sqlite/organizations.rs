@@ -1,0 +1,97 @@
+//! An account's organization settings.
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use seats_types::Timestamp;
+use serde_json::{Map, Value};
+
+use super::accounts::account_exists;
+use super::audit::audit;
+use super::{json_text, opt_ts, SqliteStore};
+use crate::model::*;
+use crate::rules::{self, OrganizationWrite};
+use crate::{OrganizationStore, StoreError, StoreResult};
+
+pub(super) fn organization(conn: &Connection, account_id: &str) -> StoreResult<Option<OrganizationRecord>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = ?1",
+        )?
+        .query_row([account_id], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })
+        .optional()?;
+    let Some((Some(text), created, updated)) = row else {
+        return Ok(None);
+    };
+    let fields: Map<String, Value> = serde_json::from_str(&text).map_err(StoreError::other)?;
+    // Both timestamps are set whenever an organization is (seed and put_organization).
+    let created_at = opt_ts(created)?.ok_or_else(|| StoreError::other("organization without a creation time"))?;
+    Ok(Some(OrganizationRecord {
+        fields,
+        created_at,
+        updated_at: opt_ts(updated)?.unwrap_or(created_at),
+    }))
+}
+
+pub(super) fn put_organization(
+    conn: &Connection,
+    account_id: &str,
+    fields: Map<String, Value>,
+    create: bool,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<OrganizationRecord> {
+    if !account_exists(conn, account_id)? {
+        return Err(StoreError::NotFound { positions: vec![] });
+    }
+    let existing = organization(conn, account_id)?;
+    let (merged, before) = match rules::merge_organization(existing, fields, create)? {
+        OrganizationWrite::Unchanged(org) => return Ok(org),
+        OrganizationWrite::Write { fields, before } => (fields, before),
+    };
+    conn.prepare_cached(
+        "UPDATE accounts SET organization = ?2, organization_updated_at = ?3,
+                organization_created_at = COALESCE(organization_created_at, ?3) WHERE id = ?1",
+    )?
+    .execute(params![account_id, json_text(&merged)?, now.unix_micros()])?;
+    let action = OrganizationWrite::action(&before);
+    let before = before.map(Value::Object);
+    audit(
+        conn,
+        now,
+        Some(account_id),
+        actor,
+        action,
+        account_id,
+        before.as_ref(),
+        Some(&Value::Object(merged)),
+    )?;
+    organization(conn, account_id)?.ok_or_else(|| StoreError::other("organization vanished"))
+}
+
+#[async_trait]
+impl OrganizationStore for SqliteStore {
+    async fn organization(&self, account_id: &str) -> StoreResult<Option<OrganizationRecord>> {
+        let account_id = account_id.to_owned();
+        self.readers.read(move |c| organization(c, &account_id)).await
+    }
+
+    async fn put_organization(
+        &self,
+        account_id: &str,
+        fields: serde_json::Map<String, serde_json::Value>,
+        create: bool,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<OrganizationRecord> {
+        let account_id = account_id.to_owned();
+        self.writer
+            .write(move |c| put_organization(c, &account_id, fields, create, &actor, now))
+            .await
+    }
+}

@@ -1,0 +1,228 @@
+//! Seats: the PATCH batch, and freeing seats (by the expiry sweep, or with a user's devices and
+//! sessions).
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use seats_types::{SeatEditItem, Timestamp};
+use serde_json::{Map, Value};
+
+use super::accounts::seat_usage;
+use super::audit::audit;
+use super::{ts, SqliteStore};
+use crate::model::*;
+use crate::rules::{self};
+use crate::{SeatStore, StoreError, StoreResult};
+
+/// A user's seat state as read inside the edit transaction.
+struct SeatRow {
+    user_id: String,
+    access: bool,
+    gateway: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn edit_seats(
+    conn: &Connection,
+    account_id: &str,
+    items: &[SeatEditItem],
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<Vec<SeatRecord>> {
+    let (limit, used) = seat_usage(conn, account_id)?;
+    let mut lookup = conn.prepare_cached(
+        "SELECT id, access_seat, gateway_seat, created_at, updated_at FROM users
+         WHERE account_id = ?1 AND seat_uid = ?2",
+    )?;
+    let mut rows = Vec::with_capacity(items.len());
+    let mut missing = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let row = lookup
+            .query_row(params![account_id, item.seat_uid], |r| {
+                Ok(SeatRow {
+                    user_id: r.get(0)?,
+                    access: r.get(1)?,
+                    gateway: r.get(2)?,
+                    created_at: r.get(3)?,
+                    updated_at: r.get(4)?,
+                })
+            })
+            .optional()?;
+        match row {
+            Some(row) => rows.push(row),
+            None => missing.push(i),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(StoreError::NotFound { positions: missing });
+    }
+
+    // The limit is judged on the state after the whole batch.
+    let (mut taken, mut freed) = (0u64, 0u64);
+    for (row, item) in rows.iter().zip(items) {
+        match (row.access || row.gateway, item.access_seat || item.gateway_seat) {
+            (false, true) => taken += 1,
+            (true, false) => freed += 1,
+            _ => {}
+        }
+    }
+    rules::judge_batch(used, limit, taken, freed)?;
+
+    let now_us = now.unix_micros();
+    let mut update = conn.prepare_cached(
+        "UPDATE users SET access_seat = ?2, gateway_seat = ?3, updated_at = ?4,
+                seat_granted_at = CASE WHEN ?2 = 0 AND ?3 = 0 THEN NULL ELSE COALESCE(seat_granted_at, ?4) END
+         WHERE id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(items.len());
+    for (row, item) in rows.iter().zip(items) {
+        let changed = row.access != item.access_seat || row.gateway != item.gateway_seat;
+        if changed {
+            update.execute(params![row.user_id, item.access_seat, item.gateway_seat, now_us])?;
+            if row.access && !item.access_seat {
+                end_sessions(conn, &row.user_id)?;
+            }
+            if row.gateway && !item.gateway_seat {
+                end_devices(conn, &row.user_id)?;
+            }
+            let before = rules::seats_json(row.access, row.gateway);
+            let after = rules::seats_json(item.access_seat, item.gateway_seat);
+            let action = rules::seat_edit_action(item.access_seat, item.gateway_seat);
+            audit(
+                conn,
+                now,
+                Some(account_id),
+                actor,
+                action,
+                &item.seat_uid,
+                Some(&before),
+                Some(&after),
+            )?;
+        }
+        out.push(SeatRecord {
+            seat_uid: item.seat_uid.clone(),
+            access_seat: item.access_seat,
+            gateway_seat: item.gateway_seat,
+            created_at: ts(row.created_at)?,
+            updated_at: if changed { now } else { ts(row.updated_at)? },
+        });
+    }
+    Ok(out)
+}
+
+/// Turns both flags off as a PATCH does: sessions and devices end, the seat is freed.
+fn remove_seat(conn: &Connection, user_id: &str, now: Timestamp) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE users SET access_seat = 0, gateway_seat = 0, seat_granted_at = NULL, updated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![user_id, now.unix_micros()])?;
+    end_sessions(conn, user_id)?;
+    end_devices(conn, user_id)
+}
+
+/// Ends a user's Access sessions (their Access seat is gone).
+pub(super) fn end_sessions(conn: &Connection, user_id: &str) -> StoreResult<()> {
+    conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+        .execute([user_id])?;
+    Ok(())
+}
+
+/// Removes a user's device registrations (their Gateway seat is gone).
+pub(super) fn end_devices(conn: &Connection, user_id: &str) -> StoreResult<()> {
+    conn.prepare_cached("DELETE FROM devices WHERE user_id = ?1")?
+        .execute([user_id])?;
+    Ok(())
+}
+
+pub(super) fn expire_seats(
+    conn: &Connection,
+    only: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<Vec<(String, String)>> {
+    let accounts = conn
+        .prepare_cached("SELECT id, organization FROM accounts WHERE organization IS NOT NULL AND (?1 IS NULL OR id = ?1) ORDER BY id")?
+        .query_map([only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut removed = Vec::new();
+    for (account_id, org) in accounts {
+        let org: Map<String, Value> = serde_json::from_str(&org).map_err(StoreError::other)?;
+        let Some(Value::String(window)) = org.get("user_seat_expiration_inactive_time") else {
+            continue;
+        };
+        let Ok(window) = seats_types::parse_go_duration(window) else {
+            continue;
+        };
+        let window_us = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
+        let cutoff = now.unix_micros().saturating_sub(window_us);
+        // `active_at` is the latest of last login, seat grant and device activity (kept by
+        // triggers), indexed for seat holders: the sweep reads only the stale ones.
+        let stale = conn
+            .prepare_cached(
+                "SELECT u.id, u.seat_uid, u.access_seat, u.gateway_seat FROM users u
+                 WHERE u.account_id = ?1 AND (u.access_seat = 1 OR u.gateway_seat = 1) AND u.active_at < ?2
+                 ORDER BY u.created_at, u.id",
+            )?
+            .query_map(params![account_id, cutoff], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (user_id, seat_uid, access, gateway) in stale {
+            remove_seat(conn, &user_id, now)?;
+            let before = rules::seats_json(access, gateway);
+            let after = rules::seats_json(false, false);
+            audit(
+                conn,
+                now,
+                Some(&account_id),
+                &Actor::System,
+                "seat.expire",
+                &seat_uid,
+                Some(&before),
+                Some(&after),
+            )?;
+            removed.push((account_id.clone(), seat_uid));
+        }
+    }
+    Ok(removed)
+}
+
+#[async_trait]
+impl SeatStore for SqliteStore {
+    async fn edit_seats(
+        &self,
+        account_id: &str,
+        items: Vec<SeatEditItem>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<Vec<SeatRecord>> {
+        let account_id = account_id.to_owned();
+        self.writer
+            .write(move |c| edit_seats(c, &account_id, &items, &actor, now))
+            .await
+    }
+
+    async fn expire_seats(&self, account_id: Option<&str>, now: Timestamp) -> StoreResult<Vec<(String, String)>> {
+        let account_id = account_id.map(str::to_owned);
+        self.writer
+            .write(move |c| expire_seats(c, account_id.as_deref(), now))
+            .await
+    }
+
+    async fn claim_sweep(&self, now: Timestamp, next: Timestamp) -> StoreResult<bool> {
+        self.writer
+            .write(move |c| {
+                let claimed = c
+                    .prepare_cached(
+                        "UPDATE sweep_schedule SET next_due = ?2 WHERE id = 1 AND (next_due <= ?1 OR next_due > 2 * ?2 - ?1)",
+                    )?
+                    .execute(params![now.unix_micros(), next.unix_micros()])?;
+                Ok(claimed == 1)
+            })
+            .await
+    }
+}

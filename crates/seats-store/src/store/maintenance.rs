@@ -1,0 +1,36 @@
+//! The whole database at once: health, seeds, reset, export, import and restore.
+
+use async_trait::async_trait;
+use seats_types::Timestamp;
+
+use crate::{export, seed, StoreResult};
+
+#[async_trait]
+pub trait MaintenanceStore: Send + Sync {
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// True when the database holds no accounts, members or tokens (a seed may be loaded).
+    async fn is_empty(&self) -> StoreResult<bool>;
+
+    /// Loads a seed in one transaction, checking it as it streams in. Fails with
+    /// [`StoreError::Conflict`] if the database is not empty and with
+    /// [`StoreError::InvalidSeed`] (every problem, nothing stored) if the seed is not valid.
+    async fn load_seed(&self, seed: seed::SeedDocument, now: Timestamp) -> StoreResult<seed::SeedSummary>;
+
+    /// Empties the database and, with `seed`, loads it: one transaction, so every other
+    /// request sees the state before or after (the test toolkit's reset).
+    async fn reset(&self, seed: Option<seed::SeedDocument>, now: Timestamp) -> StoreResult<seed::SeedSummary>;
+
+    /// Empties the database and loads an export, in one transaction (a snapshot's restore).
+    async fn restore(&self, records: tokio::sync::mpsc::Receiver<export::Record>)
+        -> StoreResult<export::ImportSummary>;
+
+    /// Sends the whole state, header first, to `out` as it is read from one consistent
+    /// snapshot (see [`export`]); returns how many records were sent.
+    async fn export(&self, out: tokio::sync::mpsc::Sender<export::Record>) -> StoreResult<u64>;
+
+    /// Loads an export into an empty database in one transaction: all of it or nothing.
+    /// [`StoreError::Conflict`] if the database holds data or the stream is not an export.
+    async fn import(&self, records: tokio::sync::mpsc::Receiver<export::Record>) -> StoreResult<export::ImportSummary>;
+}
