@@ -18,7 +18,7 @@ pub struct ServerConfig {
     /// Cloudflare's rate limit, off when `None` (see [`crate::rate_limit`]).
     pub rate_limit: Option<crate::rate_limit::RateLimit>,
     /// Wrong secrets one client address may send in a window before it is refused, off when
-    /// `None` (see [`crate::failed_auth`]).
+    /// `None` (see [`crate::rate_limit::failed_auth`]).
     pub failed_auth_limit: Option<crate::rate_limit::RateLimit>,
     /// Wrong secrets for one target (the operator key, a SCIM endpoint, a member's key) in a
     /// window before it is refused to everyone, off when `None`.
@@ -52,8 +52,8 @@ impl Default for ServerConfig {
             body_chunk_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             rate_limit: None,
-            failed_auth_limit: Some(crate::failed_auth::DEFAULT_ADDRESS_LIMIT),
-            failed_auth_target_limit: Some(crate::failed_auth::DEFAULT_TARGET_LIMIT),
+            failed_auth_limit: Some(crate::rate_limit::failed_auth::DEFAULT_ADDRESS_LIMIT),
+            failed_auth_target_limit: Some(crate::rate_limit::failed_auth::DEFAULT_TARGET_LIMIT),
             journal_size: 1000,
             journal_bodies: false,
             demo: false,
@@ -99,6 +99,25 @@ impl std::str::FromStr for PublicUrl {
             return Err(format!("{s:?}: a host (and port) only, no path, query or credentials"));
         }
         Ok(PublicUrl(url.to_owned()))
+    }
+}
+
+impl ServerConfig {
+    /// `http(s)://host` of this server: `--public-url`, or as the client reached it.
+    pub fn public_base(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(url) = &self.public_url {
+            return url.as_str().to_owned();
+        }
+        let host = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+            .unwrap_or("localhost");
+        let scheme = match headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()) {
+            Some("https") => "https",
+            _ => "http",
+        };
+        format!("{scheme}://{host}")
     }
 }
 

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use seats_store::StoreError;
-use seats_types::{Envelope, Message};
+use seats_types::Message;
 
 /// A problem in a request body or query, located by a JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,13 +194,36 @@ impl ApiError {
     }
 }
 
+/// The failure envelope every error renders: `success: false`, `result: null`.
+/// It is what [`ApiError`] writes, and the schema the OpenAPI document gives for every error.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct FailureEnvelope {
+    /// Whether the API call was successful
+    success: bool,
+    errors: Vec<Message>,
+    messages: Vec<Message>,
+    #[schema(value_type = Option<Object>, required = true)]
+    result: Option<()>,
+}
+
+impl FailureEnvelope {
+    pub fn new(errors: Vec<Message>) -> Self {
+        FailureEnvelope {
+            success: false,
+            errors,
+            messages: Vec::new(),
+            result: None,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = %cause, "internal error");
         }
         let status = self.status();
-        let body: Envelope<()> = Envelope::failure(self.messages());
+        let body = FailureEnvelope::new(self.messages());
         let mut response = (status, Json(body)).into_response();
         match self {
             // Retrying cannot help: the state that refused the request has to change first.

@@ -10,7 +10,6 @@ pub mod connections;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
-pub mod failed_auth;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
@@ -51,7 +50,7 @@ pub struct AppState {
     /// Set with `config.rate_limit`.
     pub rate_limiter: Option<Arc<rate_limit::RateLimiter>>,
     /// Set with `config.failed_auth_limit` or `failed_auth_target_limit` (on by default).
-    pub failed_auth: Option<Arc<failed_auth::FailedAuth>>,
+    pub failed_auth: Option<Arc<rate_limit::failed_auth::FailedAuth>>,
     /// The key that signs the dashboard's sign-in forms, read from the store once (every
     /// server on the database shares it; nothing replaces it).
     pub dashboard_form_key: Arc<tokio::sync::OnceCell<[u8; 32]>>,
@@ -70,8 +69,11 @@ impl AppState {
             rate_limiter: config
                 .rate_limit
                 .map(|limit| Arc::new(rate_limit::RateLimiter::new(limit))),
-            failed_auth: failed_auth::FailedAuth::new(config.failed_auth_limit, config.failed_auth_target_limit)
-                .map(Arc::new),
+            failed_auth: rate_limit::failed_auth::FailedAuth::new(
+                config.failed_auth_limit,
+                config.failed_auth_target_limit,
+            )
+            .map(Arc::new),
             toolkit: Arc::new(toolkit::Toolkit::new(config.journal_size, config.journal_bodies)),
             start_seed: None,
             dashboard_form_key: Default::default(),
@@ -98,8 +100,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(scim::router())
         .merge(dashboard::router())
         // Must come after the routes: it applies to those registered before it.
-        .method_not_allowed_fallback(routes::fallback::method_not_allowed)
-        .fallback(routes::fallback::no_route)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .fallback(routes::no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), toolkit::observe))
         .with_state(state)
         .layer(

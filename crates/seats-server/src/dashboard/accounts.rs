@@ -66,7 +66,7 @@ pub async fn list(State(state): State<AppState>, session: SignedIn) -> Result<Ma
             }
         }
     };
-    Ok(Page::new("Accounts").signed_in(&session).render(body))
+    Ok(Page::new("Accounts").signed_in(session.nav()).render(body))
 }
 
 /// The organization's expiry setting: `None` without an organization, `Some(None)` when off.
@@ -140,7 +140,7 @@ pub async fn overview(
                     }
                     @if may_write_org {
                         form.inline-form method="post" action=(format!("/dashboard/accounts/{id}/organization")) {
-                            (page::csrf_field(&session))
+                            (page::csrf_field(&session.csrf))
                             label for="expiry" { "Free a seat after this long without a login" }
                             input #expiry name="expiry" type="text" inputmode="text" placeholder="730h"
                                 aria-describedby="expiry-help"
@@ -171,7 +171,7 @@ pub async fn overview(
         }
     };
     Ok(Page::new("Overview")
-        .signed_in(&session)
+        .signed_in(session.nav())
         .account(id, &record.name, Tab::Overview)
         .render(body))
 }

@@ -64,7 +64,7 @@ pub async fn list(
         }
     };
     Ok(Page::new("Audit log")
-        .signed_in(&session)
+        .signed_in(session.nav())
         .account(id, &record.name, Tab::Audit)
         .render(body))
 }

@@ -65,7 +65,7 @@ pub async fn list(
         }
     };
     Ok(Page::new("Identity providers")
-        .signed_in(&session)
+        .signed_in(session.nav())
         .account(id, &record.name, Tab::IdentityProviders)
         .render(body))
 }

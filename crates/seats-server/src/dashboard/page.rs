@@ -5,7 +5,6 @@
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use seats_types::Timestamp;
 
-use super::session::SignedIn;
 use crate::error::ApiError;
 
 /// The account pages' tabs.
@@ -26,10 +25,18 @@ impl Tab {
     ];
 }
 
+/// Who a page is shown to, as its header names them; see `SignedIn::nav`.
+pub struct Nav<'a> {
+    /// The viewer, as a person reads it.
+    pub who: String,
+    /// The session's form token, for the sign-out form.
+    pub csrf: &'a str,
+}
+
 /// A page: its title and where it sits.
 pub struct Page<'a> {
     title: String,
-    session: Option<&'a SignedIn>,
+    session: Option<Nav<'a>>,
     account: Option<(&'a str, &'a str, Tab)>,
 }
 
@@ -43,7 +50,7 @@ impl<'a> Page<'a> {
     }
 
     /// A page seen by a signed-in viewer: the header names them and offers to sign out.
-    pub fn signed_in(mut self, session: &'a SignedIn) -> Self {
+    pub fn signed_in(mut self, session: Nav<'a>) -> Self {
         self.session = Some(session);
         self
     }
@@ -71,9 +78,9 @@ impl<'a> Page<'a> {
                         nav aria-label="Site" {
                             a.brand href="/dashboard/accounts" { "seats" }
                             @if let Some(session) = self.session {
-                                span.who { "Signed in as " (session.viewer.label()) }
+                                span.who { "Signed in as " (session.who) }
                                 form.inline method="post" action="/dashboard/sign-out" {
-                                    (csrf_field(session))
+                                    (csrf_field(session.csrf))
                                     button type="submit" { "Sign out" }
                                 }
                             }
@@ -99,8 +106,8 @@ impl<'a> Page<'a> {
 }
 
 /// The hidden field a form that changes something must carry.
-pub fn csrf_field(session: &SignedIn) -> Markup {
-    html! { input type="hidden" name="csrf" value=(session.csrf); }
+pub fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
 }
 
 /// Cloudflare's errors as a person reads them: each code with its message and, where one

@@ -82,16 +82,16 @@ impl Viewer {
         needs: Option<Permission>,
         account: &AccountId,
     ) -> Result<AccountRecord, ApiError> {
-        let id = account.as_str();
-        let allowed = match (self, needs) {
-            (Viewer::Operator, _) => true,
-            (Viewer::Api(auth), Some(permission)) => auth.allows(permission, id),
-            (Viewer::Api(auth), None) => auth.reaches(id),
-        };
-        match state.store.account(id).await? {
-            Some(record) if allowed => Ok(record),
-            _ => Err(ApiError::Forbidden),
+        match (self, needs) {
+            (Viewer::Operator, _) => {}
+            (Viewer::Api(auth), Some(permission)) => {
+                auth.require(permission, account).await?;
+            }
+            (Viewer::Api(auth), None) => {
+                auth.require_any(account).await?;
+            }
         }
+        state.store.account(account.as_str()).await?.ok_or(ApiError::Forbidden)
     }
 
     /// The accounts the viewer reaches, as `GET /accounts` lists them.
@@ -132,6 +132,14 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    /// How pages name this viewer.
+    pub fn nav(&self) -> page::Nav<'_> {
+        page::Nav {
+            who: self.viewer.label(),
+            csrf: &self.csrf,
+        }
+    }
+
     /// Refuses a form whose token is not this session's (403 10000).
     pub fn check_csrf(&self, given: &str) -> Result<(), DashboardError> {
         if same_secret(given, &self.csrf) {
@@ -212,13 +220,9 @@ async fn verify(parts: &Parts, state: &AppState, credential: &SessionCredential)
     Auth::from_hashed(parts, &hashed, state).await.map(Viewer::Api)
 }
 
-/// The operator, when `hash` is the operator key's (403 otherwise; 404 with none set).
+/// The operator, when `hash` is the operator key's.
 fn operator(state: &AppState, hash: &SecretHash) -> Result<Viewer, ApiError> {
-    match state.config.operator_key {
-        Some(expected) if expected == *hash => Ok(Viewer::Operator),
-        Some(_) => Err(ApiError::Forbidden),
-        None => Err(ApiError::NoRoute),
-    }
+    crate::auth::operator::check(&state.config, hash).map(|()| Viewer::Operator)
 }
 
 /// A session id as the server makes them: 32 random bytes, hex.
@@ -407,10 +411,10 @@ pub async fn sign_in(State(state): State<AppState>, parts: Parts, UiForm(form): 
     let checked = match &credential {
         // A wrong operator key counts against the address, as on the operator API.
         SessionCredential::Operator(hash) => {
-            crate::failed_auth::guarded(
+            crate::rate_limit::failed_auth::guarded(
                 &state,
                 &parts,
-                Some(crate::failed_auth::OPERATOR_TARGET.to_owned()),
+                Some(crate::rate_limit::failed_auth::OPERATOR_TARGET.to_owned()),
                 async { operator(&state, hash) },
                 |e| matches!(e, ApiError::Forbidden),
                 |retry_after| ApiError::RateLimited { retry_after },

@@ -63,7 +63,7 @@ pub async fn show(
             h2 #seats-heading { "Seats" }
             @if may_write {
                 form method="post" action=(format!("{base}/seats")) {
-                    (page::csrf_field(&session))
+                    (page::csrf_field(&session.csrf))
                     fieldset {
                         legend { "Seats this user holds" }
                         div.check {
@@ -119,7 +119,7 @@ pub async fn show(
         p { a href=(format!("/dashboard/accounts/{id}/users")) { "Back to the users" } }
     };
     Ok(Page::new(display_name(&user))
-        .signed_in(&session)
+        .signed_in(session.nav())
         .account(id, &record.name, Tab::Users)
         .render(body))
 }
@@ -174,14 +174,14 @@ pub async fn confirm_removal(
             @else if user.access_seat { "their Access seat" } @else { "their Gateway seat" }
             "; their sessions end and their devices are unregistered. The seat goes back to the account." }
         form method="post" action=(format!("{base}/remove-seat")) {
-            (page::csrf_field(&session))
+            (page::csrf_field(&session.csrf))
             button.danger type="submit" autofocus { "Remove seat" }
             " "
             a href=(base) { "Cancel" }
         }
     };
     Ok(Page::new("Remove seat?")
-        .signed_in(&session)
+        .signed_in(session.nav())
         .account(&record.id, &record.name, Tab::Users)
         .render(body))
 }

@@ -143,7 +143,7 @@ pub async fn list(
         }
     };
     Ok(Page::new("Users")
-        .signed_in(&session)
+        .signed_in(session.nav())
         .account(id, &record.name, Tab::Users)
         .render(body))
 }

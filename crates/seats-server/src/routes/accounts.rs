@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::openapi::FailureEnvelope;
-use crate::routes::pagination::Pagination;
+use crate::error::FailureEnvelope;
+use crate::extract::query::Pagination;
 use crate::AppState;
 
 /// An account as `GET /accounts` lists it.

@@ -24,7 +24,7 @@ pub async fn healthz() -> Json<Envelope<Health>> {
 /// Readiness: the storage answers.
 #[utoipa::path(get, path = "/readyz", tag = "Operations",
     responses((status = 200, description = "Ready", body = Envelope<Health>),
-              (status = 503, description = "Storage unreachable", body = crate::openapi::FailureEnvelope)))]
+              (status = 503, description = "Storage unreachable", body = crate::error::FailureEnvelope)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Envelope<Health>>) {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, Json(Envelope::ok(Health { status: "ok" }))),

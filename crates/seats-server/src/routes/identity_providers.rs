@@ -21,13 +21,13 @@ use seats_types::{
 };
 use serde_json::{Map, Value};
 
+use crate::auth::generate_secret;
 use crate::auth::{AccountAccess, Auth, Permission};
+use crate::error::FailureEnvelope;
 use crate::error::{ApiError, Problem};
+use crate::extract::body::ObjectBody;
+use crate::extract::query::{Pagination, QueryPairs};
 use crate::extract::{path_param, AccountId, JsonBody};
-use crate::openapi::FailureEnvelope;
-use crate::routes::body::ObjectBody;
-use crate::routes::operator::generate_secret;
-use crate::routes::pagination::{Pagination, QueryPairs};
 use crate::scim::views;
 use crate::AppState;
 
@@ -69,23 +69,6 @@ impl ProviderIdPath {
             .await?
             .ok_or_else(|| provider_not_found(&self.0))
     }
-}
-
-/// `http(s)://host` of this server: `--public-url`, or as the client reached it.
-pub fn public_base(config: &crate::ServerConfig, headers: &HeaderMap) -> String {
-    if let Some(url) = &config.public_url {
-        return url.as_str().to_owned();
-    }
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
-        .unwrap_or("localhost");
-    let scheme = match headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()) {
-        Some("https") => "https",
-        _ => "http",
-    };
-    format!("{scheme}://{host}")
 }
 
 /// The API view; `secret` is the plain secret when this response generated it.
@@ -254,7 +237,7 @@ pub async fn list(
         .store
         .identity_providers(access.account_id(), scim_enabled, page.offset(), page.per_page)
         .await?;
-    let base = public_base(&state.config, &headers);
+    let base = state.config.public_base(&headers);
     let info = ResultInfo::paged(page.page, page.per_page, providers.len() as u64, total);
     let result = providers.into_iter().map(|p| view(p, &base, None)).collect();
     Ok(Json(Envelope::page(result, info)))
@@ -291,7 +274,7 @@ pub async fn create(
         .store
         .create_identity_provider(access.account_id(), write, auth.actor(), state.clock.now())
         .await?;
-    let view = view(created, &public_base(&state.config, &headers), secret);
+    let view = view(created, &state.config.public_base(&headers), secret);
     Ok((StatusCode::CREATED, Json(Envelope::ok(view))))
 }
 
@@ -324,7 +307,7 @@ pub async fn get(
     let provider = id.load(&state, &access).await?;
     Ok(Json(Envelope::ok(view(
         provider,
-        &public_base(&state.config, &headers),
+        &state.config.public_base(&headers),
         None,
     ))))
 }
@@ -368,7 +351,7 @@ pub async fn update(
         .map_err(|e| ApiError::from_store(e, || provider_not_found(&id.0)))?;
     Ok(Json(Envelope::ok(view(
         updated,
-        &public_base(&state.config, &headers),
+        &state.config.public_base(&headers),
         secret,
     ))))
 }
@@ -455,7 +438,7 @@ pub async fn refresh_scim_secret(
         .map_err(|e| ApiError::from_store(e, || provider_not_found(&id.0)))?;
     Ok(Json(Envelope::ok(view(
         updated,
-        &public_base(&state.config, &headers),
+        &state.config.public_base(&headers),
         Some(secret),
     ))))
 }

@@ -3,21 +3,21 @@
 //! exactly what is served.
 
 pub mod accounts;
-pub mod body;
-pub mod fallback;
 pub mod health;
 pub mod identity_providers;
 pub mod metrics;
+pub mod openapi;
 pub mod operator;
 pub mod organizations;
-pub mod pagination;
 pub mod seats;
 pub mod tokens;
 pub mod users;
 
+use axum::http::Method;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::error::ApiError;
 use crate::AppState;
 
 /// Every served route; the operator API only when an operator key is configured.
@@ -48,7 +48,7 @@ pub fn api_routes(operator_api: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(metrics::metrics))
-        .routes(routes!(crate::openapi::document));
+        .routes(routes!(openapi::document));
     if !operator_api {
         return router;
     }
@@ -74,4 +74,14 @@ pub fn api_routes(operator_api: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(operator::snapshots::create, operator::snapshots::list))
         .routes(routes!(operator::snapshots::restore))
         .routes(routes!(operator::snapshots::delete))
+}
+
+/// The answer for an unknown route (404 7000), in the envelope.
+pub async fn no_route() -> ApiError {
+    ApiError::NoRoute
+}
+
+/// The answer for a method the route does not serve (405 7001), in the envelope.
+pub async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed { method }
 }

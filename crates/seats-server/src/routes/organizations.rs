@@ -8,10 +8,10 @@ use seats_types::{Envelope, Organization};
 use serde_json::{json, Value};
 
 use crate::auth::{Auth, Permission};
+use crate::error::FailureEnvelope;
 use crate::error::{ApiError, Problem};
+use crate::extract::body::ObjectBody;
 use crate::extract::{AccountId, JsonBody};
-use crate::openapi::FailureEnvelope;
-use crate::routes::body::ObjectBody;
 use crate::AppState;
 
 fn no_organization() -> ApiError {

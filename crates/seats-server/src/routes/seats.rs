@@ -9,9 +9,9 @@ use seats_types::{formats, Envelope, ResultInfo, Seat, SeatEditItem};
 use serde_json::Value;
 
 use crate::auth::{Auth, Permission};
+use crate::error::FailureEnvelope;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AccountId, JsonBody};
-use crate::openapi::FailureEnvelope;
 use crate::AppState;
 
 /// Update a user seat

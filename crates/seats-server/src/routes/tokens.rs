@@ -7,9 +7,9 @@ use seats_types::{Envelope, Timestamp, TokenStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{self, Credential};
+use crate::auth::Credential;
 use crate::error::ApiError;
-use crate::openapi::FailureEnvelope;
+use crate::error::FailureEnvelope;
 use crate::rate_limit::Subject;
 use crate::AppState;
 
@@ -57,7 +57,7 @@ pub async fn verify(
             .await?
             .ok_or(ApiError::InvalidApiToken)
     };
-    let token = auth::rate_limited(&parts, &state, None, found, |t| Subject::Token(t.id.clone())).await?;
+    let token = crate::rate_limit::rate_limited(&parts, &state, None, found, |t| Subject::Token(t.id.clone())).await?;
     Ok(Json(Envelope::ok(TokenVerification {
         status: token.status_at(state.clock.now()),
         id: token.id,

@@ -9,11 +9,11 @@ use seats_types::{ActiveSession, Envelope, FailedLogin, ResultInfo, User, UserCr
 use serde_json::json;
 
 use crate::auth::{AccountAccess, Auth, Permission};
+use crate::error::FailureEnvelope;
 use crate::error::{ApiError, Problem};
+use crate::extract::body::ObjectBody;
+use crate::extract::query::{Pagination, QueryPairs};
 use crate::extract::{path_param, AccountId, JsonBody};
-use crate::openapi::FailureEnvelope;
-use crate::routes::body::ObjectBody;
-use crate::routes::pagination::{Pagination, QueryPairs};
 use crate::AppState;
 
 /// Lifetime of the record of a refused login, reported as its `expiration` [ours].

@@ -3,7 +3,7 @@
 //! id are all 401 with `WWW-Authenticate: Bearer` (what SCIM clients expect), the last two
 //! with the same detail, so that a path does not tell whether its provider exists; only the
 //! right secret learns that SCIM is turned off. A wrong secret counts against the client
-//! address ([`crate::failed_auth`]), refused with 429 once it has sent too many.
+//! address ([`crate::rate_limit::failed_auth`]), refused with 429 once it has sent too many.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -12,7 +12,6 @@ use seats_store::secret::Secret;
 
 use super::error::ScimError;
 use crate::extract::path_param;
-use crate::routes::identity_providers::public_base;
 use crate::AppState;
 
 /// The provider a SCIM request authenticated as, and the base URL of its endpoint.
@@ -64,7 +63,7 @@ impl FromRequestParts<AppState> for ScimProvider {
             }
             Ok(provider)
         };
-        let provider = crate::failed_auth::guarded(
+        let provider = crate::rate_limit::failed_auth::guarded(
             state,
             parts,
             Some(format!("scim:{id}")),
@@ -79,7 +78,7 @@ impl FromRequestParts<AppState> for ScimProvider {
         }
         let base = format!(
             "{}/populations/{}/scim/v2",
-            public_base(&state.config, &parts.headers),
+            state.config.public_base(&parts.headers),
             provider.id
         );
         Ok(ScimProvider { provider, base })

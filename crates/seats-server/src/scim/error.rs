@@ -30,7 +30,7 @@ impl ScimError {
         }
     }
 
-    /// 429: the client address sent too many wrong secrets (see [`crate::failed_auth`]).
+    /// 429: the client address sent too many wrong secrets (see [`crate::rate_limit::failed_auth`]).
     pub fn too_many_failures(retry_after: std::time::Duration) -> Self {
         let seconds = crate::error::retry_after_seconds(retry_after);
         ScimError {

@@ -12,8 +12,8 @@ use super::auth::ScimProvider;
 use super::error::ScimError;
 use super::views::{group_resource, project, GROUP_SCHEMA};
 use super::{filter, if_match, list_response, paging, resource, Scim};
+use crate::extract::query::QueryPairs;
 use crate::extract::JsonBody;
-use crate::routes::pagination::QueryPairs;
 use crate::AppState;
 
 const DROPPED: &[&str] = &["id", "meta"];

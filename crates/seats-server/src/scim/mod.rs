@@ -25,7 +25,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::routes::pagination::QueryPairs;
+use crate::extract::query::QueryPairs;
 use crate::AppState;
 use error::ScimError;
 

@@ -11,8 +11,8 @@ use super::auth::ScimProvider;
 use super::error::ScimError;
 use super::views::{project, user_resource, USER_SCHEMA};
 use super::{filter, if_match, list_response, paging, resource, Scim};
+use crate::extract::query::QueryPairs;
 use crate::extract::JsonBody;
-use crate::routes::pagination::QueryPairs;
 use crate::AppState;
 
 /// Attributes a client cannot set: the server's own, and `password`, which is never stored.

@@ -295,7 +295,7 @@ async fn document_lists_exactly_the_served_routes() {
         assert_all_routed(&app, &expected, "").await;
         assert_eq!(
             doc,
-            serde_json::to_value(seats_server::openapi::openapi(false)).unwrap(),
+            serde_json::to_value(seats_server::routes::openapi::openapi(false)).unwrap(),
             "served as generated"
         );
         // Without an operator key the operator API is not served at all.

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::Row;
 
 use super::execute;
-use super::maintenance::is_empty;
+use super::is_empty;
 use crate::export::{check_header, hash_from_hex, ImportSummary, Importing, Record};
 use crate::{StoreError, StoreResult};
 
@@ -274,7 +274,7 @@ pub(super) async fn import(
     let tx = client.transaction().await?;
     tx.batch_execute(super::UNBOUNDED).await?;
     if wipe {
-        super::maintenance::wipe(&tx).await?;
+        super::wipe(&tx).await?;
     }
     tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;
     if !is_empty(&tx).await? {

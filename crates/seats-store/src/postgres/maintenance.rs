@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use seats_types::Timestamp;
 
-use super::{export, query, read, seed, PgStore, UNBOUNDED};
+use super::{export, is_empty, query, read, seed, wipe, PgStore, UNBOUNDED};
 use crate::seed::{SeedDocument, SeedSummary};
 use crate::{MaintenanceStore, StoreResult};
 
@@ -16,32 +16,6 @@ async fn analyze(db: &impl GenericClient) -> StoreResult<()> {
     ))
     .await?;
     Ok(())
-}
-
-/// Empties every table but the schedule in one statement; its lock makes every other
-/// transaction, on every node, wait for the commit. TRUNCATE fires no row triggers, so the
-/// credentials version is moved by hand: every node's cache reloads.
-pub(super) async fn wipe(db: &impl GenericClient) -> StoreResult<()> {
-    db.batch_execute(
-        "TRUNCATE scim_group_members, scim_groups, scim_users, identity_providers, logins, sessions, devices,
-                  users, member_accounts, members, tokens, audit_events, audit_counts, accounts,
-                  dashboard_sessions;
-         UPDATE credentials_version SET version = version + 1;
-         SELECT pg_notify('seats_credentials', current_schema());",
-    )
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn is_empty(db: &impl GenericClient) -> StoreResult<bool> {
-    Ok(query(
-        db,
-        "SELECT NOT EXISTS (SELECT 1 FROM accounts) AND NOT EXISTS (SELECT 1 FROM members)
-                AND NOT EXISTS (SELECT 1 FROM tokens)",
-        &[],
-    )
-    .await?[0]
-        .try_get(0)?)
 }
 
 #[async_trait]

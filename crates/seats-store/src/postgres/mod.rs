@@ -397,3 +397,29 @@ fn big(n: u64) -> StoreResult<i64> {
 fn json_text(v: &impl serde::Serialize) -> StoreResult<String> {
     serde_json::to_string(v).map_err(StoreError::other)
 }
+
+/// Empties every table but the schedule in one statement; its lock makes every other
+/// transaction, on every node, wait for the commit. TRUNCATE fires no row triggers, so the
+/// credentials version is moved by hand: every node's cache reloads.
+async fn wipe(db: &impl GenericClient) -> StoreResult<()> {
+    db.batch_execute(
+        "TRUNCATE scim_group_members, scim_groups, scim_users, identity_providers, logins, sessions, devices,
+                  users, member_accounts, members, tokens, audit_events, audit_counts, accounts,
+                  dashboard_sessions;
+         UPDATE credentials_version SET version = version + 1;
+         SELECT pg_notify('seats_credentials', current_schema());",
+    )
+    .await?;
+    Ok(())
+}
+
+async fn is_empty(db: &impl GenericClient) -> StoreResult<bool> {
+    Ok(query(
+        db,
+        "SELECT NOT EXISTS (SELECT 1 FROM accounts) AND NOT EXISTS (SELECT 1 FROM members)
+                AND NOT EXISTS (SELECT 1 FROM tokens)",
+        &[],
+    )
+    .await?[0]
+        .try_get(0)?)
+}

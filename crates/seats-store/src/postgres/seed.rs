@@ -10,7 +10,7 @@ use deadpool_postgres::GenericClient;
 use seats_types::{formats, Timestamp, TokenStatus};
 use tokio::sync::{mpsc, oneshot};
 
-use super::maintenance::is_empty;
+use super::is_empty;
 use super::{execute, json_text, query};
 use crate::rules::SESSION_LIFETIME_US;
 use crate::seed::{
@@ -179,7 +179,7 @@ pub(super) async fn load(
     let tx = client.transaction().await?;
     tx.batch_execute(super::UNBOUNDED).await?;
     if wipe {
-        super::maintenance::wipe(&tx).await?;
+        super::wipe(&tx).await?;
     }
     // Two nodes started with the same seed: one loads it, the other finds it not empty.
     tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;

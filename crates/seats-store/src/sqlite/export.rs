@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection};
 use tokio::sync::mpsc;
 
-use super::maintenance::{is_empty, wipe};
+use super::{is_empty, wipe};
 use crate::export::{check_header, hash_from_hex, ImportSummary, Importing, Record};
 use crate::{StoreError, StoreResult};
 

@@ -1,33 +1,12 @@
 //! The whole database at once: health, emptiness, seeds, reset, export, import and restore.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
 use seats_types::Timestamp;
 
-use super::{export, seed, SqliteStore};
+use super::{export, is_empty, seed, wipe, SqliteStore};
 use crate::seed::{SeedDocument, SeedSummary};
 use crate::{MaintenanceStore, StoreResult};
-
-/// Deletes every row but the schedule and the credentials version, children first; the
-/// triggers keep the search index and the figures right as rows go.
-pub(super) fn wipe(conn: &Connection) -> StoreResult<()> {
-    conn.execute_batch(
-        "DELETE FROM scim_group_members; DELETE FROM scim_groups; DELETE FROM scim_users;
-         DELETE FROM identity_providers; DELETE FROM logins; DELETE FROM sessions; DELETE FROM devices;
-         DELETE FROM users; DELETE FROM member_accounts; DELETE FROM members; DELETE FROM tokens;
-         DELETE FROM audit_events; DELETE FROM accounts; DELETE FROM dashboard_sessions;",
-    )?;
-    Ok(())
-}
-
-pub(super) fn is_empty(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT NOT EXISTS (SELECT 1 FROM accounts) AND NOT EXISTS (SELECT 1 FROM members)
-                AND NOT EXISTS (SELECT 1 FROM tokens)",
-        [],
-        |r| r.get(0),
-    )
-}
 
 #[async_trait]
 impl MaintenanceStore for SqliteStore {

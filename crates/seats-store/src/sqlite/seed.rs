@@ -9,8 +9,8 @@ use std::io::Read;
 use rusqlite::{params, Connection, ErrorCode};
 use seats_types::{formats, Timestamp, TokenStatus};
 
+use super::is_empty;
 use super::json_text;
-use super::maintenance::is_empty;
 use crate::rules::SESSION_LIFETIME_US;
 use crate::seed::{
     self, Duplicate, DuplicateField, SeedAccount, SeedMember, SeedSink, SeedSummary, SeedToken, SeedUser,

@@ -8,10 +8,10 @@ use seats_types::{formats, Envelope, OperatorAccount, ResultInfo};
 
 use super::{account_id_shape, account_view, existing_account, unknown, Operator};
 use crate::error::ApiError;
+use crate::error::FailureEnvelope;
+use crate::extract::body::ObjectBody;
+use crate::extract::query::Pagination;
 use crate::extract::JsonBody;
-use crate::openapi::FailureEnvelope;
-use crate::routes::body::ObjectBody;
-use crate::routes::pagination::Pagination;
 use crate::AppState;
 
 /// Create an account

@@ -7,8 +7,8 @@ use seats_types::{AuditEvent, Envelope, ResultInfo};
 
 use super::{existing_account, Operator};
 use crate::error::ApiError;
-use crate::openapi::FailureEnvelope;
-use crate::routes::pagination::Pagination;
+use crate::error::FailureEnvelope;
+use crate::extract::query::Pagination;
 use crate::AppState;
 
 fn view(e: AuditRecord) -> AuditEvent {

@@ -5,10 +5,10 @@ use axum::Json;
 use seats_types::{ClockReading, Envelope, Timestamp};
 
 use super::Operator;
+use crate::error::FailureEnvelope;
 use crate::error::{ApiError, Problem};
+use crate::extract::body::ObjectBody;
 use crate::extract::JsonBody;
-use crate::openapi::FailureEnvelope;
-use crate::routes::body::ObjectBody;
 use crate::AppState;
 
 /// The server's time

@@ -7,9 +7,9 @@ use seats_types::{Envelope, FaultRule, NewFaultRule};
 use serde_json::{json, Value};
 
 use super::{unknown, Operator};
+use crate::error::FailureEnvelope;
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
-use crate::openapi::FailureEnvelope;
 use crate::toolkit::faults;
 use crate::AppState;
 

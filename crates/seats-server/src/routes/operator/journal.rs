@@ -6,9 +6,9 @@ use seats_types::{Envelope, JournalEntry};
 use serde_json::{json, Value};
 
 use super::Operator;
+use crate::error::FailureEnvelope;
 use crate::error::{ApiError, Problem};
-use crate::openapi::FailureEnvelope;
-use crate::routes::pagination::QueryPairs;
+use crate::extract::query::QueryPairs;
 use crate::toolkit::journal::JournalFilter;
 use crate::AppState;
 

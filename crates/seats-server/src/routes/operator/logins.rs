@@ -7,9 +7,9 @@ use seats_types::{Envelope, ExpiredSeats, User};
 
 use super::{existing_account, Operator};
 use crate::error::ApiError;
+use crate::error::FailureEnvelope;
+use crate::extract::body::ObjectBody;
 use crate::extract::JsonBody;
-use crate::openapi::FailureEnvelope;
-use crate::routes::body::ObjectBody;
 use crate::routes::users::user_view;
 use crate::AppState;
 

@@ -8,11 +8,12 @@ use seats_store::{MemberRecord, StoreError};
 use seats_types::{formats, Envelope, OperatorMember, ResultInfo};
 use serde_json::Value;
 
-use super::{generate_secret, plausible, unknown, Operator};
+use super::{plausible, unknown, Operator};
+use crate::auth::generate_secret;
+use crate::error::FailureEnvelope;
 use crate::error::{ApiError, Problem};
+use crate::extract::body::ObjectBody;
 use crate::extract::JsonBody;
-use crate::openapi::FailureEnvelope;
-use crate::routes::body::ObjectBody;
 use crate::AppState;
 
 fn view(m: MemberRecord) -> OperatorMember {

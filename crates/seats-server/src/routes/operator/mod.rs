@@ -12,50 +12,12 @@ pub mod members;
 pub mod snapshots;
 pub mod tokens;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use seats_store::secret::Secret;
 use seats_store::AccountRecord;
 use seats_types::OperatorAccount;
 
+pub use crate::auth::operator::Operator;
 use crate::error::{ApiError, Problem};
 use crate::AppState;
-
-/// Proof that the request carries the operator key.
-#[derive(Debug, Clone, Copy)]
-pub struct Operator;
-
-impl FromRequestParts<AppState> for Operator {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(expected) = state.config.operator_key else {
-            return Err(ApiError::NoRoute);
-        };
-        crate::auth::refuse_repeated(&parts.headers)?;
-        let given = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, key)| Secret::new(key.trim()).hash());
-        // A wrong key counts against the address (see `crate::failed_auth`); none guesses nothing.
-        let check = async {
-            match given {
-                Some(hash) if hash == expected => Ok(Operator),
-                Some(_) => Err(Some(ApiError::Forbidden)),
-                None => Err(None),
-            }
-        };
-        let target = Some(crate::failed_auth::OPERATOR_TARGET.to_owned());
-        crate::failed_auth::guarded(state, parts, target, check, Option::is_some, |retry_after| {
-            Some(ApiError::RateLimited { retry_after })
-        })
-        .await
-        .map_err(|e| e.unwrap_or(ApiError::Forbidden))
-    }
-}
 
 /// 404 12130 for an id that names nothing.
 pub fn unknown(what: &str, id: &str) -> ApiError {
@@ -95,10 +57,4 @@ pub fn account_view(a: AccountRecord) -> OperatorAccount {
         seats_in_use: a.seats_in_use,
         created_at: a.created_at,
     }
-}
-
-/// A random secret of `len` letters and digits, for keys and tokens the operator did not supply.
-pub fn generate_secret(len: usize) -> String {
-    use rand::distr::{Alphanumeric, SampleString};
-    Alphanumeric.sample_string(&mut rand::rng(), len)
 }

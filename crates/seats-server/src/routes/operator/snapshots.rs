@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 
 use super::{unknown, Operator};
 use crate::error::ApiError;
+use crate::error::FailureEnvelope;
+use crate::extract::body::ObjectBody;
 use crate::extract::JsonBody;
-use crate::openapi::FailureEnvelope;
-use crate::routes::body::ObjectBody;
 use crate::toolkit::snapshots::is_name;
 use crate::AppState;
 

@@ -7,11 +7,12 @@ use seats_store::secret::Secret;
 use seats_store::{NewToken, TokenRecord};
 use seats_types::{formats, Envelope, OperatorToken, Policy, ResultInfo, TokenStatus};
 
-use super::{generate_secret, plausible, unknown, Operator};
+use super::{plausible, unknown, Operator};
+use crate::auth::generate_secret;
 use crate::error::ApiError;
+use crate::error::FailureEnvelope;
+use crate::extract::body::ObjectBody;
 use crate::extract::JsonBody;
-use crate::openapi::FailureEnvelope;
-use crate::routes::body::ObjectBody;
 use crate::AppState;
 
 fn view(t: TokenRecord, state: &AppState) -> OperatorToken {

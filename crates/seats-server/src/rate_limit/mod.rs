@@ -7,6 +7,11 @@
 //! once it is spent every request from that address is refused until the window ends, so a
 //! credential-guessing loop is slowed. The operator API, `/healthz` and `/readyz` are never
 //! limited. Counts live in each server's memory: on several nodes the budget is per node.
+//!
+//! [`rate_limited`] runs an authentication under this limit and the failed-authentication
+//! limit of [`crate::rate_limit::failed_auth`].
+
+pub mod failed_auth;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,6 +19,12 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+use crate::rate_limit::failed_auth::client_address;
+use crate::AppState;
 
 /// `N` requests per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +85,7 @@ struct Window {
 
 /// Fixed windows of `limit.window`, each opened by its key's first hit, holding at most
 /// `capacity` keys (see [`MAX_SUBJECTS`]). The rate limit and the failed-authentication limit
-/// ([`crate::failed_auth`]) both count through it.
+/// ([`crate::rate_limit::failed_auth`]) both count through it.
 #[derive(Debug)]
 pub struct Windows<K> {
     limit: RateLimit,
@@ -160,6 +171,75 @@ impl RateLimiter {
     #[cfg(test)]
     fn hit_at(&self, subject: Subject, now: Instant) -> Result<(), Duration> {
         self.windows.hit(subject, now)
+    }
+}
+
+/// Runs `authenticate` under the rate limit, when it is on (see [`crate::rate_limit`]): an
+/// address whose failed authentications spent its budget is refused first (429), a failure
+/// counts against the address, and a success against the caller `subject` names. Under it
+/// runs the failed-authentication limit ([`crate::rate_limit::failed_auth`]), of the address and of
+/// `target`.
+pub async fn rate_limited<T>(
+    parts: &Parts,
+    state: &AppState,
+    target: Option<String>,
+    authenticate: impl std::future::Future<Output = Result<T, ApiError>>,
+    subject: impl FnOnce(&T) -> Subject,
+) -> Result<T, ApiError> {
+    let authenticate = crate::rate_limit::failed_auth::guarded(
+        state,
+        parts,
+        target,
+        authenticate,
+        |e| {
+            matches!(
+                e,
+                ApiError::InvalidToken | ApiError::InvalidApiToken | ApiError::UnknownKey
+            )
+        },
+        |retry_after| ApiError::RateLimited { retry_after },
+    );
+    refuse_spent_address(parts, state)?;
+    match authenticate.await {
+        Ok(caller) => {
+            count_request(state, subject(&caller))?;
+            Ok(caller)
+        }
+        Err(e) => {
+            count_failure(parts, state, &e);
+            Err(e)
+        }
+    }
+}
+
+/// 429 for a client address whose failed authentications spent its budget.
+fn refuse_spent_address(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    let (Some(limiter), Some(address)) = (&state.rate_limiter, client_address(parts)) else {
+        return Ok(());
+    };
+    match limiter.refused(&Subject::Address(address)) {
+        Some(retry_after) => Err(ApiError::RateLimited { retry_after }),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed authentication against the client's address.
+fn count_failure(parts: &Parts, state: &AppState, error: &ApiError) {
+    if matches!(error, ApiError::Internal(_)) {
+        return;
+    }
+    if let (Some(limiter), Some(address)) = (&state.rate_limiter, client_address(parts)) {
+        let _ = limiter.hit(Subject::Address(address));
+    }
+}
+
+/// Counts a request of an authenticated caller; 429 past its budget.
+fn count_request(state: &AppState, subject: Subject) -> Result<(), ApiError> {
+    match &state.rate_limiter {
+        Some(limiter) => limiter
+            .hit(subject)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after }),
+        None => Ok(()),
     }
 }
 

@@ -1,8 +1,12 @@
 //! Authentication as an extractor, and the declared permission check.
 //!
+//! The operator's key is checked in [`operator`], the one place that compares it.
+//!
 //! [`Auth`] reads the credential headers (docs/contract.md §2), checks their format and validity, and
 //! yields the principal. A handler then declares what it needs with
 //! [`Auth::require`], which returns an [`AccountAccess`] — the proof that store writes take.
+
+pub mod operator;
 
 use std::sync::Arc;
 
@@ -158,7 +162,7 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let target = member_target(parts.headers.get("x-auth-email").and_then(|v| v.to_str().ok()));
         let authenticate = authenticate(&parts.headers, state);
-        let principal = rate_limited(parts, state, target, authenticate, Principal::subject).await?;
+        let principal = crate::rate_limit::rate_limited(parts, state, target, authenticate, Principal::subject).await?;
         if let Some(note) = parts.extensions.get::<crate::toolkit::CredentialNote>() {
             note.set(match &principal {
                 Principal::Token(t) => t.id.clone(),
@@ -180,7 +184,9 @@ impl Auth {
             HashedCredential::Key { email, .. } => member_target(Some(email)),
             HashedCredential::Token(_) => None,
         };
-        let principal = rate_limited(parts, state, target, principal(credential, state), Principal::subject).await?;
+        let principal =
+            crate::rate_limit::rate_limited(parts, state, target, principal(credential, state), Principal::subject)
+                .await?;
         Ok(Auth {
             principal,
             store: state.store.clone(),
@@ -237,82 +243,11 @@ async fn principal(credential: &HashedCredential, state: &AppState) -> Result<Pr
     })
 }
 
-/// The failed-authentication target of a global key: its member (see [`crate::failed_auth`]).
+/// The failed-authentication target of a global key: its member (see [`crate::rate_limit::failed_auth`]).
 /// A token is its own secret and names no target.
 fn member_target(email: Option<&str>) -> Option<String> {
     email.map(|e| format!("member:{}", e.trim().to_ascii_lowercase()))
 }
-
-/// Runs `authenticate` under the rate limit, when it is on (see [`crate::rate_limit`]): an
-/// address whose failed authentications spent its budget is refused first (429), a failure
-/// counts against the address, and a success against the caller `subject` names. Under it
-/// runs the failed-authentication limit ([`crate::failed_auth`]), of the address and of
-/// `target`.
-pub async fn rate_limited<T>(
-    parts: &Parts,
-    state: &AppState,
-    target: Option<String>,
-    authenticate: impl std::future::Future<Output = Result<T, ApiError>>,
-    subject: impl FnOnce(&T) -> Subject,
-) -> Result<T, ApiError> {
-    let authenticate = crate::failed_auth::guarded(
-        state,
-        parts,
-        target,
-        authenticate,
-        |e| {
-            matches!(
-                e,
-                ApiError::InvalidToken | ApiError::InvalidApiToken | ApiError::UnknownKey
-            )
-        },
-        |retry_after| ApiError::RateLimited { retry_after },
-    );
-    refuse_spent_address(parts, state)?;
-    match authenticate.await {
-        Ok(caller) => {
-            count_request(state, subject(&caller))?;
-            Ok(caller)
-        }
-        Err(e) => {
-            count_failure(parts, state, &e);
-            Err(e)
-        }
-    }
-}
-
-/// 429 for a client address whose failed authentications spent its budget.
-fn refuse_spent_address(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
-    let (Some(limiter), Some(address)) = (&state.rate_limiter, client_address(parts)) else {
-        return Ok(());
-    };
-    match limiter.refused(&Subject::Address(address)) {
-        Some(retry_after) => Err(ApiError::RateLimited { retry_after }),
-        None => Ok(()),
-    }
-}
-
-/// Counts a failed authentication against the client's address.
-fn count_failure(parts: &Parts, state: &AppState, error: &ApiError) {
-    if matches!(error, ApiError::Internal(_)) {
-        return;
-    }
-    if let (Some(limiter), Some(address)) = (&state.rate_limiter, client_address(parts)) {
-        let _ = limiter.hit(Subject::Address(address));
-    }
-}
-
-/// Counts a request of an authenticated caller; 429 past its budget.
-fn count_request(state: &AppState, subject: Subject) -> Result<(), ApiError> {
-    match &state.rate_limiter {
-        Some(limiter) => limiter
-            .hit(subject)
-            .map_err(|retry_after| ApiError::RateLimited { retry_after }),
-        None => Ok(()),
-    }
-}
-
-use crate::failed_auth::client_address;
 
 impl Principal {
     /// Whose budget a request spends.
@@ -336,8 +271,18 @@ impl Auth {
     /// Checks that the caller holds `permission` on the account, which must exist. Refusals
     /// are all 403 10000, so an account's existence does not leak.
     pub async fn require(&self, permission: Permission, account: &AccountId) -> Result<AccountAccess, ApiError> {
+        self.grant(self.allows(permission, account.as_str()), account).await
+    }
+
+    /// Checks that the caller holds any permission on the account, which must exist (what
+    /// `GET /accounts` lists); refused as [`Auth::require`] refuses.
+    pub async fn require_any(&self, account: &AccountId) -> Result<AccountAccess, ApiError> {
+        self.grant(self.reaches(account.as_str()), account).await
+    }
+
+    async fn grant(&self, allowed: bool, account: &AccountId) -> Result<AccountAccess, ApiError> {
         let id = account.as_str();
-        if !self.allows(permission, id) || !self.store.account_exists(id).await? {
+        if !allowed || !self.store.account_exists(id).await? {
             return Err(ApiError::Forbidden);
         }
         Ok(AccountAccess {
@@ -386,6 +331,12 @@ pub fn policies_allow(policies: &[Policy], group: PermissionGroup, account_id: &
         }
     }
     allowed
+}
+
+/// A random secret of `len` letters and digits, for keys, tokens and SCIM secrets that were not supplied.
+pub fn generate_secret(len: usize) -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), len)
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Extractors that answer in the envelope: the account id of the path, and the body, read
 //! only after authentication (docs/contract.md §3 check order).
 
+pub mod body;
+pub mod query;
+
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
