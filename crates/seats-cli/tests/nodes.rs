@@ -280,7 +280,7 @@ async fn batches_racing_on_two_nodes_apply_whole_or_not_at_all() {
 }
 
 /// A token disabled, or deleted, through one node is refused by the other within the bound
-/// docs/operations.md states (one second).
+/// docs/postgres.md states (one second).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_token_changed_on_one_node_is_refused_by_the_other_within_a_second() {
     let Some(c) = cluster("a_token_changed_on_one_node", 2, &seed(20, 5, 0), &[]).await else {
