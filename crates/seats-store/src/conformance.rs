@@ -1,6 +1,8 @@
-//! The storage conformance suite: the behaviour every [`Store`] backend must show. Each
-//! backend's tests call these functions on a fresh, empty store (SQLite always, PostgreSQL
-//! when a server is configured).
+//! The storage conformance suite: the behaviour every [`Store`] backend must show, on a
+//! fresh, empty store (SQLite always, PostgreSQL when a server is configured).
+//!
+//! The cases are listed once, in [`conformance_suite!`](crate::conformance_suite): a backend's
+//! test file implements [`Backend`] and expands the macro, which writes one test per case.
 
 use std::sync::Arc;
 
@@ -8,6 +10,77 @@ use seats_types::{SeatEditItem, Timestamp};
 
 use crate::secret::Secret;
 use crate::{seed, Actor, Store, StoreError};
+
+/// A fresh database of one backend, for one test.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync {
+    /// The store the test runs on.
+    fn store(&self) -> Arc<dyn Store>;
+    /// Another handle on the same database, as a second process or node opens it.
+    async fn another_handle(&self) -> Arc<dyn Store>;
+}
+
+/// One `#[tokio::test]` per case of the suite, on the backend that `$open` makes:
+/// `async fn(test_name: &str) -> Option<impl Backend>`, `None` when the backend is not
+/// available here (the opener says so; the test then passes without running).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($open:path) => {
+        $crate::conformance_suite!(@one $open;
+            seed_and_lookups, edit_seats_applies_and_cleans_up, edit_seats_is_atomic,
+            logins_take_seats_until_full, expiry_sweep_frees_inactive_seats,
+            invalid_seed_is_reported_in_full, list_users_filters_and_search, browse_users_by_key_set,
+            dashboard_sessions_live_and_end, reset_and_restore, a_bad_import_stores_nothing);
+        $crate::conformance_suite!(@shared $open;
+            concurrent_edits_respect_limit, concurrent_first_logins_make_one_user);
+        $crate::conformance_suite!(@two $open;
+            credential_changes_reach_every_handle, sweep_claims_are_once_per_period);
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn limit_holds_across_two_handles() {
+            use $crate::conformance::Backend as _;
+            let Some(backend) = $open("limit_holds_across_two_handles").await else { return };
+            $crate::conformance::limit_holds_across_two_handles(backend.store(), backend.another_handle().await)
+                .await;
+        }
+
+        #[tokio::test]
+        async fn export_import_round_trip() {
+            use $crate::conformance::Backend as _;
+            let (Some(source), Some(target)) = (
+                $open("export_import_round_trip").await,
+                $open("export_import_round_trip").await,
+            ) else {
+                return;
+            };
+            $crate::conformance::export_import_round_trip(&*source.store(), &*target.store()).await;
+        }
+    };
+    (@one $open:path; $($name:ident),*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            use $crate::conformance::Backend as _;
+            let Some(backend) = $open(stringify!($name)).await else { return };
+            $crate::conformance::$name(&*backend.store()).await;
+        }
+    )*};
+    (@shared $open:path; $($name:ident),*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            use $crate::conformance::Backend as _;
+            let Some(backend) = $open(stringify!($name)).await else { return };
+            $crate::conformance::$name(backend.store()).await;
+        }
+    )*};
+    (@two $open:path; $($name:ident),*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            use $crate::conformance::Backend as _;
+            let Some(backend) = $open(stringify!($name)).await else { return };
+            $crate::conformance::$name(&*backend.store(), &*backend.another_handle().await).await;
+        }
+    )*};
+}
 
 /// The account every scenario uses.
 pub const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";

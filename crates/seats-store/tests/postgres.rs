@@ -20,88 +20,31 @@ async fn open(db: &TestDatabase) -> Arc<PgStore> {
     Arc::new(db.open().await)
 }
 
-macro_rules! conformance_tests {
-    ($($(#[$attr:meta])* $name:ident,)*) => {$(
-        $(#[$attr])*
-        async fn $name() {
-            let Some((_db, store)) = fresh(stringify!($name)).await else { return };
-            conformance::$name(&*store).await;
-        }
-    )*};
+/// A fresh schema; another handle is another pool on it, as a second node opens it. The
+/// store is dropped before the schema (fields drop in order): dropping the schema waits for
+/// the store's connections.
+struct Schema {
+    store: Arc<PgStore>,
+    db: TestDatabase,
 }
 
-conformance_tests! {
-    #[tokio::test]
-    seed_and_lookups,
-    #[tokio::test]
-    edit_seats_applies_and_cleans_up,
-    #[tokio::test]
-    edit_seats_is_atomic,
-    #[tokio::test]
-    logins_take_seats_until_full,
-    #[tokio::test]
-    expiry_sweep_frees_inactive_seats,
-    #[tokio::test]
-    invalid_seed_is_reported_in_full,
-    #[tokio::test]
-    list_users_filters_and_search,
-    #[tokio::test]
-    browse_users_by_key_set,
-    #[tokio::test]
-    dashboard_sessions_live_and_end,
+#[async_trait::async_trait]
+impl conformance::Backend for Schema {
+    fn store(&self) -> Arc<dyn seats_store::Store> {
+        self.store.clone()
+    }
+
+    async fn another_handle(&self) -> Arc<dyn seats_store::Store> {
+        open(&self.db).await
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_edits_respect_limit() {
-    let Some((_db, store)) = fresh("concurrent_edits_respect_limit").await else {
-        return;
-    };
-    conformance::concurrent_edits_respect_limit(store).await;
+async fn schema(test: &str) -> Option<Schema> {
+    let (db, store) = fresh(test).await?;
+    Some(Schema { store, db })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_first_logins_make_one_user() {
-    let Some((_db, store)) = fresh("concurrent_first_logins_make_one_user").await else {
-        return;
-    };
-    conformance::concurrent_first_logins_make_one_user(store).await;
-}
-
-/// Two stores on one schema stand for two nodes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn limit_holds_across_two_handles() {
-    let Some((db, a)) = fresh("limit_holds_across_two_handles").await else {
-        return;
-    };
-    let b = open(&db).await;
-    conformance::limit_holds_across_two_handles(a, b).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn credential_changes_reach_every_handle() {
-    let Some((db, here)) = fresh("credential_changes_reach_every_handle").await else {
-        return;
-    };
-    let elsewhere = open(&db).await;
-    conformance::credential_changes_reach_every_handle(&*here, &*elsewhere).await;
-}
-
-#[tokio::test]
-async fn sweep_claims_are_once_per_period() {
-    let Some((db, a)) = fresh("sweep_claims_are_once_per_period").await else {
-        return;
-    };
-    let b = open(&db).await;
-    conformance::sweep_claims_are_once_per_period(&*a, &*b).await;
-}
-
-#[tokio::test]
-async fn reset_and_restore() {
-    let Some((_db, store)) = fresh("reset_and_restore").await else {
-        return;
-    };
-    conformance::reset_and_restore(&*store).await;
-}
+seats_store::conformance_suite!(schema);
 
 /// A SQLite deployment moves to PostgreSQL, and back.
 #[tokio::test]
@@ -117,14 +60,6 @@ async fn export_import_round_trip_between_backends() {
     };
     let back = SqliteStore::open(dir.path().join("b.db"), Durability::Full).unwrap();
     conformance::export_import_round_trip(&*pg2, &back).await;
-}
-
-#[tokio::test]
-async fn a_bad_import_stores_nothing() {
-    let Some((_db, store)) = fresh("a_bad_import_stores_nothing").await else {
-        return;
-    };
-    conformance::a_bad_import_stores_nothing(&*store).await;
 }
 
 /// A seed load, an export and an import are bulk work an operator starts, whose statements

@@ -12,29 +12,32 @@ fn fresh() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
-#[tokio::test]
-async fn seed_and_lookups() {
-    let (_dir, store) = fresh();
-    conformance::seed_and_lookups(&store).await;
+/// A fresh SQLite file; another handle opens the same file, as a second process would.
+struct File {
+    dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
 }
 
-#[tokio::test]
-async fn edit_seats_applies_and_cleans_up() {
-    let (_dir, store) = fresh();
-    conformance::edit_seats_applies_and_cleans_up(&store).await;
+#[async_trait::async_trait]
+impl conformance::Backend for File {
+    fn store(&self) -> Arc<dyn seats_store::Store> {
+        self.store.clone()
+    }
+
+    async fn another_handle(&self) -> Arc<dyn seats_store::Store> {
+        Arc::new(SqliteStore::open(self.dir.path().join("seats.db"), Durability::Full).unwrap())
+    }
 }
 
-#[tokio::test]
-async fn edit_seats_is_atomic() {
-    let (_dir, store) = fresh();
-    conformance::edit_seats_is_atomic(&store).await;
+async fn open(_test: &str) -> Option<File> {
+    let (dir, store) = fresh();
+    Some(File {
+        dir,
+        store: Arc::new(store),
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_edits_respect_limit() {
-    let (_dir, store) = fresh();
-    conformance::concurrent_edits_respect_limit(Arc::new(store)).await;
-}
+seats_store::conformance_suite!(open);
 
 #[tokio::test]
 async fn reopening_keeps_data_and_schema() {
@@ -57,58 +60,6 @@ async fn reopening_keeps_data_and_schema() {
     );
 }
 
-/// Two stores on one file stand for two processes: the limit holds across them, because it is
-/// checked inside the write transaction and not by an in-process lock.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn limit_holds_across_two_handles_on_one_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("seats.db");
-    let a = Arc::new(SqliteStore::open(&path, Durability::Full).unwrap());
-    let b = Arc::new(SqliteStore::open(&path, Durability::Full).unwrap());
-    conformance::limit_holds_across_two_handles(a, b).await;
-}
-
-#[tokio::test]
-async fn browse_users_by_key_set() {
-    let (_dir, store) = fresh();
-    conformance::browse_users_by_key_set(&store).await;
-}
-
-#[tokio::test]
-async fn list_users_filters_and_search() {
-    let (_dir, store) = fresh();
-    conformance::list_users_filters_and_search(&store).await;
-}
-
-#[tokio::test]
-async fn logins_take_seats_until_full() {
-    let (_dir, store) = fresh();
-    conformance::logins_take_seats_until_full(&store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_first_logins_make_one_user() {
-    let (_dir, store) = fresh();
-    conformance::concurrent_first_logins_make_one_user(Arc::new(store)).await;
-}
-
-#[tokio::test]
-async fn expiry_sweep_frees_inactive_seats() {
-    let (_dir, store) = fresh();
-    conformance::expiry_sweep_frees_inactive_seats(&store).await;
-}
-
-/// Credentials are served from memory. A change made through the same store is seen by the
-/// next lookup; one made by another process on the file within `RECHECK_AFTER`.
-#[tokio::test]
-async fn credential_changes_reach_memory_at_once_here_and_within_the_recheck_period_elsewhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("seats.db");
-    let here = SqliteStore::open(&path, Durability::Full).unwrap();
-    let elsewhere = SqliteStore::open(&path, Durability::Full).unwrap();
-    conformance::credential_changes_reach_every_handle(&here, &elsewhere).await;
-}
-
 /// The bulk loader finds what only the whole seed shows (duplicates, by its unique indexes)
 /// with the places `seed::parse` gives, and stores nothing of an invalid seed.
 #[tokio::test]
@@ -125,38 +76,4 @@ async fn an_invalid_seed_is_reported_in_full_and_leaves_the_database_empty() {
         )
         .unwrap();
     assert_eq!(triggers, 5);
-}
-
-#[tokio::test]
-async fn sweep_claims_are_once_per_period() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("seats.db");
-    let a = SqliteStore::open(&path, Durability::Full).unwrap();
-    let b = SqliteStore::open(&path, Durability::Full).unwrap();
-    conformance::sweep_claims_are_once_per_period(&a, &b).await;
-}
-
-#[tokio::test]
-async fn dashboard_sessions_live_and_end() {
-    let (_dir, store) = fresh();
-    conformance::dashboard_sessions_live_and_end(&store).await;
-}
-
-#[tokio::test]
-async fn reset_and_restore() {
-    let (_dir, store) = fresh();
-    conformance::reset_and_restore(&store).await;
-}
-
-#[tokio::test]
-async fn export_import_round_trip() {
-    let (_a, source) = fresh();
-    let (_b, target) = fresh();
-    conformance::export_import_round_trip(&source, &target).await;
-}
-
-#[tokio::test]
-async fn a_bad_import_stores_nothing() {
-    let (_dir, store) = fresh();
-    conformance::a_bad_import_stores_nothing(&store).await;
 }

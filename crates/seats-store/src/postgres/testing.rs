@@ -50,7 +50,10 @@ impl TestDatabase {
     /// The URL of this schema: the server's URL with the schema as its `search_path`.
     pub fn url(&self) -> String {
         let sep = if self.base_url.contains('?') { '&' } else { '?' };
-        format!("{}{sep}options=-csearch_path%3D{}", self.base_url, self.schema)
+        format!(
+            "{}{sep}options=-csearch_path%3D{}&application_name={}",
+            self.base_url, self.schema, self.schema
+        )
     }
 
     pub fn schema(&self) -> &str {
@@ -82,8 +85,16 @@ impl Drop for TestDatabase {
             runtime.block_on(async {
                 let (client, connection) = tokio_postgres::connect(&url, NoTls).await.ok()?;
                 tokio::spawn(connection);
+                // Connections of the test's stores may still be open, even inside a transaction
+                // whose ROLLBACK waits for the runtime this drop is blocking: they would hold
+                // locks the DROP waits for. They are ended first (their application name is
+                // the schema's, see `url`).
                 client
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .batch_execute(&format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                          WHERE application_name = '{schema}' AND pid <> pg_backend_pid();
+                         DROP SCHEMA IF EXISTS {schema} CASCADE"
+                    ))
                     .await
                     .ok()
             })
