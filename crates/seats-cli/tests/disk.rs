@@ -14,6 +14,15 @@ use serde_json::{json, Value};
 /// A tmpfs mounted for the test's life.
 struct Mount(PathBuf);
 
+/// Says why the test does not run, or fails it when `SEATS_REQUIRE_ROOT_TESTS=1` (CI, which
+/// runs as root, sets it: there a skip would hide a broken test).
+fn skip(why: &str) {
+    if std::env::var("SEATS_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1") {
+        panic!("SEATS_REQUIRE_ROOT_TESTS=1 but {why}");
+    }
+    eprintln!("SKIPPED: {why} (SEATS_REQUIRE_ROOT_TESTS=1 makes this a failure)");
+}
+
 impl Mount {
     fn new(dir: &Path, size: &str) -> Option<Mount> {
         let at = dir.join("disk");
@@ -30,7 +39,7 @@ impl Mount {
             .output()
             .is_ok_and(|o| o.status.success());
         if !ok {
-            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+            skip("cannot mount a tmpfs here (needs root)");
             return None;
         }
         Some(Mount(at))
@@ -159,7 +168,7 @@ fn a_read_only_database_stops_start_up_with_a_clear_error_and_stays_intact() {
 
     disk.remount("ro");
     if std::fs::write(disk.0.join("probe"), b"x").is_ok() {
-        eprintln!("SKIPPED: this kernel's tmpfs stays writable after `remount,ro`");
+        skip("this kernel's tmpfs stays writable after `remount,ro`");
         return;
     }
     let (code, stderr) = run(&serve);

@@ -80,7 +80,7 @@ fn arbitrary(rng: &mut StdRng) -> Value {
 #[tokio::test]
 async fn every_write_route_refuses_out_of_bound_values_cleanly_and_accepts_the_bound() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&test_seed()).await;
+        let app = TestApp::builder().seed(&test_seed()).operator().start().await;
         let users = format!("/accounts/{ACCOUNT}/access/users");
         let alice = app.user(ALICE_SEAT).await;
         let user = format!("{users}/{}", alice.id);

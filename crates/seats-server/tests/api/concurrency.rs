@@ -128,7 +128,7 @@ async fn concurrent_grants_near_the_limit_never_exceed_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_logins_into_ten_free_seats() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&seed(15, 5, 5)).await;
+        let app = TestApp::builder().seed(&seed(15, 5, 5)).operator().start().await;
         let mut tasks = Vec::new();
         for i in 0..50 {
             let client = app.client.clone();
@@ -170,7 +170,7 @@ async fn fifty_concurrent_logins_into_ten_free_seats() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mixed_logins_patches_and_limit_changes_keep_the_invariant() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&seed(20, 30, 10)).await;
+        let app = TestApp::builder().seed(&seed(20, 30, 10)).operator().start().await;
         let mut tasks = Vec::new();
         for i in 0..40 {
             let client = app.client.clone();

@@ -51,7 +51,12 @@ fn parse_response(raw: &[u8]) -> (String, String, serde_json::Value) {
 
 #[tokio::test]
 async fn headers_sent_a_byte_at_a_time_are_cut_off() {
-    let app = spawn_app_limited(&test_seed(), ServerConfig::default(), limits(16, 300, 30_000)).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(ServerConfig::default())
+        .limits(limits(16, 300, 30_000))
+        .start()
+        .await;
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
     let opened = Instant::now();
     let request = b"GET /healthz HTTP/1.1\r\nHost: seats\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
@@ -82,7 +87,12 @@ async fn headers_sent_a_byte_at_a_time_are_cut_off() {
 
 #[tokio::test]
 async fn idle_connections_are_closed_and_busy_ones_are_not() {
-    let app = spawn_app_limited(&test_seed(), ServerConfig::default(), limits(16, 10_000, 400)).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(ServerConfig::default())
+        .limits(limits(16, 10_000, 400))
+        .start()
+        .await;
     // A connection that never sends anything.
     let mut silent = TcpStream::connect(app.addr).await.unwrap();
     let opened = Instant::now();
@@ -134,7 +144,12 @@ async fn stalled_body(journal_bodies: bool) {
         journal_bodies,
         ..ServerConfig::default()
     };
-    let app = spawn_app_limited(&test_seed(), config, limits(16, 10_000, 30_000)).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(config)
+        .limits(limits(16, 10_000, 30_000))
+        .start()
+        .await;
     let before = app.user(ALICE_SEAT).await;
     let body = json!([{"seat_uid": ALICE_SEAT, "access_seat": !before.access_seat, "gateway_seat": true}]).to_string();
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
@@ -170,7 +185,12 @@ async fn a_body_that_trickles_past_the_total_timeout_is_cut_too() {
         body_timeout: Duration::from_millis(500),
         ..ServerConfig::default()
     };
-    let app = spawn_app_limited(&test_seed(), config, limits(16, 10_000, 30_000)).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(config)
+        .limits(limits(16, 10_000, 30_000))
+        .start()
+        .await;
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
     let head = format!(
         "PATCH {} HTTP/1.1\r\nHost: seats\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 1000\r\n\r\n",
@@ -203,12 +223,17 @@ async fn a_body_that_trickles_past_the_total_timeout_is_cut_too() {
 
 #[tokio::test]
 async fn over_the_cap_a_client_is_refused_at_once_and_served_when_a_slot_frees() {
-    let app = spawn_app_limited(&test_seed(), ServerConfig::default(), limits(2, 10_000, 30_000)).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(ServerConfig::default())
+        .limits(limits(2, 10_000, 30_000))
+        .start()
+        .await;
     // Two connections hold both slots (opened, then silent).
     let first = TcpStream::connect(app.addr).await.unwrap();
     let _second = TcpStream::connect(app.addr).await.unwrap();
-    // Both accepted before the next one arrives.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // No wait is needed for the server to take both: connected, they wait in the listen
+    // queue ahead of any later connection, and the server admits in that order.
 
     let asked = Instant::now();
     let refused = app.request(Method::GET, "/healthz").send().await.expect("an answer");
@@ -247,7 +272,12 @@ async fn over_the_cap_a_client_is_refused_at_once_and_served_when_a_slot_frees()
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_at_the_header_timeout_from_the_accept() {
     // The idle timeout is long: only the header timeout, counted from the accept, closes it.
-    let app = spawn_app_limited(&test_seed(), ServerConfig::default(), limits(16, 300, 30_000)).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(ServerConfig::default())
+        .limits(limits(16, 300, 30_000))
+        .start()
+        .await;
     let mut silent = TcpStream::connect(app.addr).await.unwrap();
     let opened = Instant::now();
     assert_eq!(read_until_closed(&mut silent, Duration::from_secs(10)).await, b"");
@@ -272,11 +302,16 @@ async fn one_address_holds_at_most_its_share_of_the_connections() {
         max_connections_per_address: 2,
         ..limits(16, 10_000, 30_000)
     };
-    let app = spawn_app_limited(&test_seed(), ServerConfig::default(), limits).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(ServerConfig::default())
+        .limits(limits)
+        .start()
+        .await;
     // 127.0.0.2 holds its two (silent) connections...
     let _first = connect_from("127.0.0.2", &app).await;
     let _second = connect_from("127.0.0.2", &app).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // (Admitted before the third: the listen queue is served in order.)
     // ...its third is refused in the envelope...
     let mut third = connect_from("127.0.0.2", &app).await;
     third

@@ -320,7 +320,7 @@ fn now() -> seats_types::Timestamp {
 #[tokio::test]
 async fn pages_show_accounts_users_and_one_user() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&test_seed()).await;
+        let app = TestApp::builder().seed(&test_seed()).operator().start().await;
         let mut browser = Browser::new(&app);
         let page = browser.sign_in(&[("kind", "operator"), ("key", OPERATOR_KEY)]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
@@ -522,7 +522,7 @@ async fn a_form_without_the_session_token_changes_nothing() {
 #[tokio::test]
 async fn errors_show_the_cloudflare_code_and_message() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&test_seed()).await;
+        let app = TestApp::builder().seed(&test_seed()).operator().start().await;
         let mut browser = Browser::new(&app);
         browser.sign_in(&[("kind", "operator"), ("key", OPERATOR_KEY)]).await;
         let csrf = browser.csrf().await;
@@ -637,7 +637,7 @@ async fn users_pages_walk_a_large_account_by_key() {
             .collect();
         seed["accounts"][1]["users"] = json!(users);
         seed["accounts"][1]["seat_limit"] = json!(130);
-        let app = spawn_operator_app(&seed).await;
+        let app = TestApp::builder().seed(&seed).operator().start().await;
         let mut browser = Browser::new(&app);
         browser.sign_in(&[("kind", "operator"), ("key", OPERATOR_KEY)]).await;
         let emails = |page: &Page| page.all("table.users tbody td:nth-child(2)");
@@ -715,7 +715,16 @@ async fn identity_providers_show_their_scim_status() {
 #[tokio::test]
 async fn the_dashboard_is_kept_out_of_the_journal() {
     on_each_backend(|| async {
-        let app = spawn_toolkit_app(&test_seed(), true).await;
+        let app = TestApp::builder()
+            .seed(&test_seed())
+            .operator()
+            .resettable()
+            .config(seats_server::ServerConfig {
+                journal_bodies: true,
+                ..Default::default()
+            })
+            .start()
+            .await;
         let mut browser = Browser::new(&app);
         browser.sign_in_with_token(TOKEN).await;
         browser.get(&account_path("/users")).await;
@@ -738,7 +747,7 @@ async fn a_spent_rate_limit_shows_its_error_and_keeps_the_session() {
             }),
             ..Default::default()
         };
-        let app = spawn_app_with(&test_seed(), config).await;
+        let app = TestApp::builder().seed(&test_seed()).config(config).start().await;
         let mut browser = Browser::new(&app);
         // The sign-in and each page spend the token's budget, as API requests do.
         browser.sign_in_with_token(TOKEN).await;
@@ -833,7 +842,12 @@ async fn sessions_end_when_idle_and_at_their_lifetime() {
         dashboard_session_lifetime: std::time::Duration::from_secs(3 * 3600),
         ..Default::default()
     };
-    let app = spawn_app_full(&test_seed(), config, clock.clone()).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(config)
+        .clock(clock.clone())
+        .start()
+        .await;
     let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
     // Idle: 29 minutes between pages keep it; 30 end it.
     let mut browser = Browser::new(&app);
@@ -885,7 +899,7 @@ async fn cookies_are_secure_behind_https() {
         public_url: Some("https://seats.example.com".parse().unwrap()),
         ..Default::default()
     };
-    let app = spawn_app_with(&test_seed(), config).await;
+    let app = TestApp::builder().seed(&test_seed()).config(config).start().await;
     let mut browser = Browser::new(&app);
     let page = browser.sign_in_with_token(TOKEN).await;
     let cookie = page.set_cookie.unwrap();
@@ -931,7 +945,12 @@ async fn a_sign_in_form_the_server_did_not_sign_is_refused() {
 #[tokio::test]
 async fn an_old_sign_in_form_is_refused() {
     let clock = std::sync::Arc::new(seats_server::ManualClock::new());
-    let app = spawn_app_full(&test_seed(), Default::default(), clock.clone()).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(Default::default())
+        .clock(clock.clone())
+        .start()
+        .await;
     let mut browser = Browser::new(&app);
     let form = browser.get("/dashboard/sign-in").await;
     let nonce = form.attr("input[name=nonce]", "value").unwrap();
@@ -955,7 +974,7 @@ async fn a_form_body_is_read_under_the_body_bounds() {
         max_body_bytes: 64 * 1024,
         ..Default::default()
     };
-    let app = spawn_app_with(&test_seed(), config).await;
+    let app = TestApp::builder().seed(&test_seed()).config(config).start().await;
     let mut browser = Browser::new(&app);
     browser.get("/dashboard/sign-in").await;
     let big = "a".repeat(100 * 1024);
@@ -973,7 +992,7 @@ async fn a_session_opened_on_one_node_ends_on_every_node_at_sign_out() {
     on_each_backend(|| async {
         let first = spawn_app(&test_seed()).await;
         // A second server on the same database, as a second node is.
-        let second = spawn_on(first.db.clone()).await;
+        let second = TestApp::builder().database(first.db.clone()).start().await;
         let mut browser = Browser::new(&first);
         browser.sign_in_with_token(TOKEN).await;
         let cookie = browser.session().unwrap();

@@ -85,7 +85,7 @@ async fn malformed_authorization_is_6003_with_6111() {
 #[tokio::test]
 async fn a_repeated_credential_header_is_6003_naming_it_even_when_both_copies_are_valid() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&test_seed()).await;
+        let app = TestApp::builder().seed(&test_seed()).operator().start().await;
         let body = example_body().to_string();
         let bearer = format!("Bearer {TOKEN}");
         let twice = |name: &str| format!("Invalid format for {name} header: sent more than once");
@@ -365,7 +365,7 @@ async fn oversize_body_is_413_12007() {
             max_body_bytes: 256,
             ..Default::default()
         };
-        let app = spawn_app_with(&test_seed(), config).await;
+        let app = TestApp::builder().seed(&test_seed()).config(config).start().await;
         let items: Vec<Value> = (0..10).map(|i| item(&format!("seat-{i}"), true, true)).collect();
         let resp = app.patch_seats(&json!(items)).await;
         assert_error(

@@ -53,7 +53,7 @@ fn the_limit_is_on_by_default() {
 
 #[tokio::test]
 async fn wrong_tokens_and_keys_spend_the_address_then_even_the_right_one_waits() {
-    let app = spawn_app_with(&test_seed(), limited(3)).await;
+    let app = TestApp::builder().seed(&test_seed()).config(limited(3)).start().await;
     let users = format!("/accounts/{ACCOUNT}/access/users");
     // Requests without a credential, or with a malformed one, guess nothing.
     for _ in 0..5 {
@@ -100,7 +100,7 @@ async fn wrong_tokens_and_keys_spend_the_address_then_even_the_right_one_waits()
 
 #[tokio::test]
 async fn wrong_operator_keys_spend_the_address() {
-    let app = spawn_app_with(&test_seed(), limited(3)).await;
+    let app = TestApp::builder().seed(&test_seed()).config(limited(3)).start().await;
     let accounts = app.url("/_seats/v1/accounts");
     let client = reqwest::Client::new();
     // No key at all guesses nothing.
@@ -124,7 +124,7 @@ async fn wrong_operator_keys_spend_the_address() {
 
 #[tokio::test]
 async fn wrong_scim_secrets_spend_the_address_answered_the_scim_way() {
-    let app = spawn_app_with(&seed(), limited(3)).await;
+    let app = TestApp::builder().seed(&seed()).config(limited(3)).start().await;
     let (id, secret) = scim_provider(&app, false, false).await;
     let users = app.url(&format!("/populations/{id}/scim/v2/Users"));
     let unknown = app.url("/populations/00000000-0000-4000-8000-000000000000/scim/v2/Users");
@@ -183,7 +183,7 @@ async fn an_unknown_provider_and_a_wrong_secret_look_the_same() {
 
 #[tokio::test]
 async fn wrong_operator_keys_at_the_dashboard_sign_in_count_too() {
-    let app = spawn_app_with(&test_seed(), limited(2)).await;
+    let app = TestApp::builder().seed(&test_seed()).config(limited(2)).start().await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -216,7 +216,7 @@ async fn a_target_guessed_at_from_many_addresses_is_refused_to_all() {
         }),
         ..limited(100)
     };
-    let app = spawn_app_with(&test_seed(), config).await;
+    let app = TestApp::builder().seed(&test_seed()).config(config).start().await;
     let accounts = app.url("/_seats/v1/accounts");
     for source in ["127.0.0.2", "127.0.0.3"] {
         let resp = client_from(source)

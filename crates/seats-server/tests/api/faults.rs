@@ -62,7 +62,7 @@ async fn proxied_app(test: &str, users: usize) -> Option<(TestApp, Proxy, Arc<dy
         ..PgOptions::default()
     };
     let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url, options).await.unwrap());
-    let app = spawn_app_on_store(TestDb::Postgres(db), store).await;
+    let app = TestApp::builder().store(TestDb::Postgres(db), store).start().await;
     Some((app, proxy, direct))
 }
 

@@ -242,7 +242,7 @@ async fn the_worst_scim_requests_are_refused_while_the_server_stays_healthy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worst_operator_requests_are_refused_while_the_server_stays_healthy() {
-    let app = spawn_operator_app(&test_seed()).await;
+    let app = TestApp::builder().seed(&test_seed()).operator().start().await;
     let op = |method: Method, path: &str| {
         app.client
             .request(method, app.url(&format!("/_seats/v1{path}")))

@@ -1,8 +1,9 @@
-//! `spawn_app`: a real server on a free port over a fresh database, and an HTTP client.
+//! [`TestApp`]: a real server on a free port over a fresh database, and an HTTP client, built
+//! with [`TestApp::builder`] ([`spawn_app`] for the common case).
 //!
 //! Every test runs through [`on_each_backend`]: once on a fresh SQLite file and, when
-//! `SEATS_TEST_POSTGRES_URL` is set, once more on a fresh PostgreSQL schema. `spawn_app`
-//! and its variants open the backend of the run they are called in.
+//! `SEATS_TEST_POSTGRES_URL` is set, once more on a fresh PostgreSQL schema. A builder opens
+//! the backend of the run it is started in.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,88 +32,132 @@ pub struct TestApp {
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
 
-/// Starts the server on a fresh database loaded with `seed`.
-pub async fn spawn_app(seed: &Value) -> TestApp {
-    spawn_app_with(seed, ServerConfig::default()).await
+/// How a test's server is built: `TestApp::builder().seed(&seed).start().await`, with the
+/// parts a test needs changed. [`spawn_app`] is the common case.
+#[must_use]
+pub struct TestAppBuilder {
+    seed: Option<Value>,
+    config: ServerConfig,
+    clock: Option<Arc<dyn seats_server::Clock>>,
+    operator: bool,
+    resettable: bool,
+    limits: ConnectionLimits,
+    database: Option<(TestDb, Option<Arc<dyn Store>>)>,
 }
 
-pub async fn spawn_app_with(seed: &Value, config: ServerConfig) -> TestApp {
-    spawn_app_full(seed, config, Arc::new(SystemClock)).await
-}
-
-pub async fn spawn_app_full(seed: &Value, config: ServerConfig, clock: Arc<dyn seats_server::Clock>) -> TestApp {
-    let (db, store) = seeded_store(seed).await;
-    let state = AppState::new(store.clone(), clock, config);
-    start(db, store, state).await
-}
-
-/// The operator key of [`spawn_operator_app`].
+/// The operator key of a server built with [`TestAppBuilder::operator`].
 pub const OPERATOR_KEY: &str = "operator-secret-key";
 
-/// A server with the operator API (key [`OPERATOR_KEY`]) and a manual clock.
-pub async fn spawn_operator_app(seed: &Value) -> TestApp {
-    let (db, store) = seeded_store(seed).await;
-    let config = ServerConfig {
-        operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
-        ..Default::default()
-    };
-    let state = AppState::with_manual_clock(store.clone(), Arc::new(seats_server::ManualClock::new()), config);
-    start(db, store, state).await
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            seed: None,
+            config: ServerConfig::default(),
+            clock: None,
+            operator: false,
+            resettable: false,
+            limits: ConnectionLimits::default(),
+            database: None,
+        }
+    }
 }
 
-/// A server with the operator API, a manual clock, and `seed` as the start-up seed that
-/// `POST /_seats/v1/reset` goes back to.
-pub async fn spawn_toolkit_app(seed: &Value, journal_bodies: bool) -> TestApp {
-    let (db, store) = seeded_store(seed).await;
-    let config = ServerConfig {
-        operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
-        journal_bodies,
-        ..Default::default()
-    };
-    let mut state = AppState::with_manual_clock(store.clone(), Arc::new(seats_server::ManualClock::new()), config);
-    let text = seed.to_string();
-    state.start_seed = Some(Arc::new(move || {
-        Ok(seed::parse(text.as_bytes()).expect("test seed is valid"))
-    }));
-    start(db, store, state).await
+impl TestAppBuilder {
+    /// Loads `seed` into the fresh database before the server starts.
+    pub fn seed(mut self, seed: &Value) -> Self {
+        self.seed = Some(seed.clone());
+        self
+    }
+
+    /// The server's configuration (the operator key of [`Self::operator`] is added to it).
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The clock the server reads (the system clock by default; a manual one with `operator`).
+    pub fn clock(mut self, clock: Arc<dyn seats_server::Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The operator API, with key [`OPERATOR_KEY`], and a manual clock.
+    pub fn operator(mut self) -> Self {
+        self.operator = true;
+        self
+    }
+
+    /// `POST /_seats/v1/reset` goes back to the seed (the start-up seed of `seats serve`).
+    pub fn resettable(mut self) -> Self {
+        self.resettable = true;
+        self
+    }
+
+    /// The connection layer's limits.
+    pub fn limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Serves an existing database (e.g. for a restart) instead of a fresh one.
+    pub fn database(mut self, db: TestDb) -> Self {
+        self.database = Some((db, None));
+        self
+    }
+
+    /// Serves a store the test opened itself (e.g. through a proxy) over `db`.
+    pub fn store(mut self, db: TestDb, store: Arc<dyn Store>) -> Self {
+        self.database = Some((db, Some(store)));
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let (db, store) = match self.database {
+            Some((db, Some(store))) => (db, store),
+            Some((db, None)) => {
+                let store = db.open().await;
+                (db, store)
+            }
+            None => {
+                let db = TestDb::create().await;
+                let store = db.open().await;
+                (db, store)
+            }
+        };
+        if let Some(seed) = &self.seed {
+            let seed = seed::parse(seed.to_string().as_bytes()).expect("test seed is valid");
+            store
+                .load_seed(seed, seats_server::Clock::now(&SystemClock))
+                .await
+                .expect("load seed");
+        }
+        let mut config = self.config;
+        if self.operator {
+            config.operator_key = Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash());
+        }
+        let mut state = match (self.clock, self.operator) {
+            (Some(clock), _) => AppState::new(store.clone(), clock, config),
+            (None, true) => {
+                AppState::with_manual_clock(store.clone(), Arc::new(seats_server::ManualClock::new()), config)
+            }
+            (None, false) => AppState::new(store.clone(), Arc::new(SystemClock), config),
+        };
+        if self.resettable {
+            let text = self.seed.unwrap_or_else(|| json!({})).to_string();
+            state.start_seed = Some(Arc::new(move || {
+                Ok(seed::parse(text.as_bytes()).expect("test seed is valid"))
+            }));
+        }
+        start(db, store, state, self.limits).await
+    }
 }
 
-async fn seeded_store(seed: &Value) -> (TestDb, Arc<dyn Store>) {
-    let db = TestDb::create().await;
-    let store = db.open().await;
-    let seed = seed::parse(seed.to_string().as_bytes()).expect("test seed is valid");
-    store
-        .load_seed(seed, seats_server::Clock::now(&SystemClock))
-        .await
-        .expect("load seed");
-    (db, store)
+/// Starts the server on a fresh database loaded with `seed`: `TestApp::builder().seed(seed)`.
+pub async fn spawn_app(seed: &Value) -> TestApp {
+    TestApp::builder().seed(seed).start().await
 }
 
-/// Starts a server on a store the test opened itself (e.g. through a proxy), over `db`.
-pub async fn spawn_app_on_store(db: TestDb, store: Arc<dyn Store>) -> TestApp {
-    let state = AppState::new(store.clone(), Arc::new(SystemClock), ServerConfig::default());
-    start(db, store, state).await
-}
-
-/// Starts a server on an existing database (for restarts).
-pub async fn spawn_on(db: TestDb) -> TestApp {
-    let store = db.open().await;
-    let state = AppState::new(store.clone(), Arc::new(SystemClock), ServerConfig::default());
-    start(db, store, state).await
-}
-
-/// Starts the server with its connection layer set to `limits`.
-pub async fn spawn_app_limited(seed: &Value, config: ServerConfig, limits: ConnectionLimits) -> TestApp {
-    let (db, store) = seeded_store(seed).await;
-    let state = AppState::new(store.clone(), Arc::new(SystemClock), config);
-    start_limited(db, store, state, limits).await
-}
-
-async fn start(db: TestDb, store: Arc<dyn Store>, state: AppState) -> TestApp {
-    start_limited(db, store, state, ConnectionLimits::default()).await
-}
-
-async fn start_limited(db: TestDb, store: Arc<dyn Store>, state: AppState, limits: ConnectionLimits) -> TestApp {
+async fn start(db: TestDb, store: Arc<dyn Store>, state: AppState, limits: ConnectionLimits) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();

@@ -307,7 +307,7 @@ async fn scim_base_urls_follow_the_public_url_when_one_is_set() {
         public_url: Some("https://seats.example.com/".parse().unwrap()),
         ..Default::default()
     };
-    let app = spawn_app_with(&seed(), config).await;
+    let app = TestApp::builder().seed(&seed()).config(config).start().await;
     let (id, _) = scim_provider(&app, false, false).await;
     // Whatever Host the request names.
     let (status, body) = app

@@ -45,7 +45,7 @@ async fn user_by_email(app: &TestApp, email: &str) -> Value {
 #[tokio::test]
 async fn seat_lifecycle_story() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&empty_seed()).await;
+        let app = TestApp::builder().seed(&empty_seed()).operator().start().await;
 
         // An account with three seats, and a token to administer it.
         let (status, body) = app

@@ -89,7 +89,7 @@ async fn official_python_sdk_waits_out_the_rate_limit() {
         rate_limit: Some("2/2s".parse().unwrap()),
         ..Default::default()
     };
-    let app = spawn_app_with(&test_seed(), config).await;
+    let app = TestApp::builder().seed(&test_seed()).config(config).start().await;
     let mut cmd = Command::new(python);
     cmd.arg(sdk_dir().join("python_rate_limit.py"))
         .env("SEATS_BASE_URL", app.url("/client/v4"))
@@ -263,7 +263,7 @@ async fn official_python_sdk_retries_through_faults() {
         operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
         ..Default::default()
     };
-    let app = spawn_app_with(&test_seed(), config).await;
+    let app = TestApp::builder().seed(&test_seed()).config(config).start().await;
     let script = |mode: &str| {
         let mut cmd = Command::new(&python);
         cmd.arg(sdk_dir().join("python_faults.py"))

@@ -10,7 +10,7 @@ const P: &str = "access.api.error.invalid_request: ";
 #[tokio::test]
 async fn only_the_operator_key_opens_it() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&test_seed()).await;
+        let app = TestApp::builder().seed(&test_seed()).operator().start().await;
         for auth in [None, Some("wrong-key"), Some(TOKEN)] {
             let mut req = app.request(Method::GET, "/_seats/v1/accounts");
             if let Some(key) = auth {
@@ -28,7 +28,7 @@ async fn only_the_operator_key_opens_it() {
 #[tokio::test]
 async fn accounts_create_get_update_and_errors() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&test_seed()).await;
+        let app = TestApp::builder().seed(&test_seed()).operator().start().await;
         let (status, body) = app
             .operator(Method::POST, "/accounts", Some(json!({"name": "Generated"})))
             .await;
@@ -117,7 +117,7 @@ async fn accounts_create_get_update_and_errors() {
 #[tokio::test]
 async fn tokens_take_effect_at_once() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&test_seed()).await;
+        let app = TestApp::builder().seed(&test_seed()).operator().start().await;
         let policies = json!([{"effect": "allow", "resources": {format!("com.cloudflare.api.account.{ACCOUNT}"): "*"},
             "permission_groups": [{"name": "Zero Trust: Seats Write"}]}]);
         let (status, body) = app
@@ -220,7 +220,7 @@ async fn tokens_take_effect_at_once() {
 #[tokio::test]
 async fn members_take_effect_at_once() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&test_seed()).await;
+        let app = TestApp::builder().seed(&test_seed()).operator().start().await;
         let (status, body) = app
             .operator(
                 Method::POST,
@@ -284,7 +284,7 @@ async fn members_take_effect_at_once() {
 #[tokio::test]
 async fn login_rules_and_errors() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&test_seed()).await;
+        let app = TestApp::builder().seed(&test_seed()).operator().start().await;
         let logins = format!("/accounts/{ACCOUNT}/logins");
         let resp = app
             .operator_raw(
@@ -363,14 +363,14 @@ async fn login_rules_and_errors() {
         assert_ne!(bob["last_successful_login"], Value::Null);
 
         // Without --manual-clock the clock cannot move; GET still reads it.
-        let plain = spawn_app_with(
-            &test_seed(),
-            seats_server::ServerConfig {
+        let plain = TestApp::builder()
+            .seed(&test_seed())
+            .config(seats_server::ServerConfig {
                 operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
                 ..Default::default()
-            },
-        )
-        .await;
+            })
+            .start()
+            .await;
         let (status, _) = plain.operator(Method::GET, "/clock", None).await;
         assert_eq!(status, 200);
         let resp = plain
@@ -410,7 +410,7 @@ async fn the_manual_clock_drives_token_validity() {
         seed["tokens"].as_array_mut().unwrap().push(json!({"name": "soon", "value": "valid-soon", "not_before": "2000-01-01T00:00:00Z",
             "expires_on": now_plus_hours(48), "policies": [{"effect": "allow",
             "resources": {"com.cloudflare.api.account.*": "*"}, "permission_groups": [{"name": "Zero Trust: Seats Write"}]}]}));
-        let app = spawn_operator_app(&seed).await;
+        let app = TestApp::builder().seed(&seed).operator().start().await;
         assert_eq!(
             app.patch_seats_as(ACCOUNT, Auth::Token("valid-soon"), &json!([]))
                 .await
@@ -438,7 +438,7 @@ fn now_plus_hours(hours: i64) -> String {
 
 #[tokio::test]
 async fn the_manual_clock_stops_before_year_9999_and_never_wraps() {
-    let app = spawn_operator_app(&test_seed()).await;
+    let app = TestApp::builder().seed(&test_seed()).operator().start().await;
     // 7,900 years in steps the clock accepts, then one that would pass the edge.
     for _ in 0..79 {
         let (status, body) = app

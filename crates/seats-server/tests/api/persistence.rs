@@ -12,7 +12,7 @@ async fn patch_then_restart_reads_the_change_back() {
         assert_eq!(status, 200);
         let db = app.stop().await;
 
-        let app = spawn_on(db).await;
+        let app = TestApp::builder().database(db).start().await;
         let bob = app.user("bob").await;
         assert_eq!((bob.access_seat, bob.gateway_seat), (true, false));
         // Over HTTP: repeating the change is a no-op that returns the stored seat unchanged.
@@ -42,7 +42,12 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
 
         let (tx, in_flight) = tokio::sync::oneshot::channel();
         let clock = std::sync::Arc::new(SignalClock(std::sync::Mutex::new(Some(tx))));
-        let mut app = spawn_app_full(&test_seed(), seats_server::ServerConfig::default(), clock).await;
+        let mut app = TestApp::builder()
+            .seed(&test_seed())
+            .config(seats_server::ServerConfig::default())
+            .clock(clock)
+            .start()
+            .await;
         let body = json!([item("bob", true, true)]).to_string();
         let (head, tail) = body.split_at(10);
         let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();

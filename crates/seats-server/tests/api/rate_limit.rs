@@ -35,7 +35,11 @@ async fn assert_throttled(resp: reqwest::Response, window: Duration) -> Duration
 #[tokio::test]
 async fn each_credential_has_its_own_budget_answered_as_cloudflare_does() {
     let window = Duration::from_secs(2);
-    let app = spawn_app_with(&test_seed(), limited(3, window)).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(limited(3, window))
+        .start()
+        .await;
     for _ in 0..3 {
         assert_eq!(app.patch_seats(&json!([])).await.status(), 200);
     }
@@ -73,7 +77,11 @@ async fn each_credential_has_its_own_budget_answered_as_cloudflare_does() {
 #[tokio::test]
 async fn failed_authentications_spend_the_address_budget_then_everything_from_it_waits() {
     let window = Duration::from_secs(2);
-    let app = spawn_app_with(&test_seed(), limited(3, window)).await;
+    let app = TestApp::builder()
+        .seed(&test_seed())
+        .config(limited(3, window))
+        .start()
+        .await;
     for _ in 0..3 {
         let resp = app.patch_seats_as(ACCOUNT, Auth::Token("guess-0000"), &json!([])).await;
         assert_error(resp, 403, &[(9109, "Invalid access token", None)]).await;

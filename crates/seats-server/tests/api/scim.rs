@@ -365,7 +365,7 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn deactivation_frees_the_seat_only_with_seat_deprovision() {
     on_each_backend(|| async {
-        let app = spawn_operator_app(&seed()).await;
+        let app = TestApp::builder().seed(&seed()).operator().start().await;
         // Carol logs in: an Access session beside her Access seat.
         let (status, body) = app
             .operator(

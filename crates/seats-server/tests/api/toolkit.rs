@@ -12,7 +12,16 @@ use crate::helpers::*;
 const SEATS_OP: &str = "zero-trust-seats-update-a-user-seat";
 
 async fn spawn(journal_bodies: bool) -> TestApp {
-    spawn_toolkit_app(&test_seed(), journal_bodies).await
+    TestApp::builder()
+        .seed(&test_seed())
+        .operator()
+        .resettable()
+        .config(seats_server::ServerConfig {
+            journal_bodies,
+            ..Default::default()
+        })
+        .start()
+        .await
 }
 
 async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
