@@ -173,7 +173,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::SeatLimit { used, limit } => ApiError::SeatLimit { used, limit },
-            StoreError::Conflict(what) => ApiError::Conflict(what),
+            StoreError::Conflict(what) => ApiError::Conflict(what.to_string()),
             StoreError::NotFound { .. } => ApiError::NotFound(vec![Problem::new("", "not found")]),
             StoreError::Stale => ApiError::Conflict("the record changed meanwhile; try again".into()),
             StoreError::Other(e) => ApiError::Internal(e),

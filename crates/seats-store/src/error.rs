@@ -13,7 +13,7 @@ pub enum StoreError {
     SeatLimit { used: u64, limit: u64 },
     /// A uniqueness rule would be broken, or the operation does not fit the current state.
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Conflict),
     /// The record is not at the version the write expected (a SCIM `If-Match`).
     #[error("the resource changed since that version")]
     Stale,
@@ -26,6 +26,40 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a change conflicted with. Each backend names the kind; its text, written here once,
+/// is what API clients read after `access.api.error.conflict: ` (and the CLI prints).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("a user with email {0} already exists")]
+    UserEmail(String),
+    #[error("account {0} already exists")]
+    Account(String),
+    #[error("member {0} already exists")]
+    Member(String),
+    #[error("token {0} already exists")]
+    TokenId(String),
+    #[error("a token with this value already exists")]
+    TokenValue,
+    #[error("the account already has an organization")]
+    Organization,
+    #[error("userName {0} is taken")]
+    ScimUserName(String),
+    #[error("displayName {0} is taken")]
+    ScimGroupName(String),
+    /// A seed or an import needs an empty database.
+    #[error("the database already holds data")]
+    NotEmpty,
+    /// The stream given to an import is not a whole export (what is wrong, in words).
+    #[error("{0}")]
+    NotAnExport(String),
+}
+
+impl From<Conflict> for StoreError {
+    fn from(c: Conflict) -> Self {
+        StoreError::Conflict(c)
+    }
+}
 
 impl StoreError {
     pub fn other(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {

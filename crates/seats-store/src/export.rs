@@ -179,7 +179,7 @@ pub(crate) struct Importing {
 impl Importing {
     /// The record to store, or `None` for the end record.
     pub(crate) fn next(&mut self, record: Record) -> crate::StoreResult<Option<Record>> {
-        let conflict = |m: String| Err(crate::StoreError::Conflict(m));
+        let conflict = |m: String| Err(crate::StoreError::Conflict(crate::Conflict::NotAnExport(m)));
         if self.ended {
             return conflict("records after the end record".into());
         }
@@ -208,9 +208,9 @@ impl Importing {
     /// The summary, if the export was complete.
     pub(crate) fn finish(self) -> crate::StoreResult<ImportSummary> {
         if !self.ended {
-            return Err(crate::StoreError::Conflict(
+            return Err(crate::StoreError::Conflict(crate::Conflict::NotAnExport(
                 "the export is incomplete (it has no end record)".into(),
-            ));
+            )));
         }
         Ok(self.summary)
     }
@@ -220,12 +220,14 @@ impl Importing {
 pub(crate) fn check_header(first: Option<&Record>) -> crate::StoreResult<()> {
     match first {
         Some(Record::Header { format, version }) if format == FORMAT && *version == VERSION => Ok(()),
-        Some(Record::Header { format, version }) => Err(crate::StoreError::Conflict(format!(
+        Some(Record::Header { format, version }) => {
+            Err(crate::StoreError::Conflict(crate::Conflict::NotAnExport(format!(
             "not an export this build reads: format {format} version {version} (expected {FORMAT} version {VERSION})"
-        ))),
-        _ => Err(crate::StoreError::Conflict(
+        ))))
+        }
+        _ => Err(crate::StoreError::Conflict(crate::Conflict::NotAnExport(
             "an export starts with its header record".into(),
-        )),
+        ))),
     }
 }
 
@@ -233,6 +235,8 @@ pub(crate) fn check_header(first: Option<&Record>) -> crate::StoreResult<()> {
 pub(crate) fn hash_from_hex(hex: &str) -> crate::StoreResult<Vec<u8>> {
     match hex::decode(hex) {
         Ok(bytes) if bytes.len() == 32 => Ok(bytes),
-        _ => Err(crate::StoreError::Conflict(format!("not a SHA-256 hash in hex: {hex}"))),
+        _ => Err(crate::StoreError::Conflict(crate::Conflict::NotAnExport(format!(
+            "not a SHA-256 hash in hex: {hex}"
+        )))),
     }
 }

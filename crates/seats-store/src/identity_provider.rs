@@ -186,10 +186,6 @@ pub struct ScimGroupWrite {
 /// The version a write must find, when the client sent `If-Match`.
 pub type ExpectedVersion = Option<u64>;
 
-/// What became of a deprovisioned user: each is also an audit event.
-pub const ACTION_DEPROVISION_USER: &str = "user.deprovision";
-pub const ACTION_DEPROVISION_SEAT: &str = "seat.deprovision";
-
 /// The audit `after` of a provider: never the secret.
 pub fn provider_json(p: &IdentityProviderRecord) -> Value {
     serde_json::json!({

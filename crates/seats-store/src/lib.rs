@@ -25,7 +25,7 @@ pub mod store;
 pub mod testing;
 mod url;
 
-pub use error::{StoreError, StoreResult};
+pub use error::{Conflict, StoreError, StoreResult};
 pub use model::{
     AccountRecord, Actor, AuditRecord, DeviceRecord, LoginOutcome, LoginRecord, LoginRequest, MemberRecord, NewAccount,
     NewToken, OrganizationRecord, SeatRecord, SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord, Via,

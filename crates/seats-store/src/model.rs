@@ -249,6 +249,74 @@ impl fmt::Display for Actor {
     }
 }
 
+/// What an audit event records. Its text (`user.create`, `seat.remove`, …) is what the audit
+/// log stores and shows, written here once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    AccountCreate,
+    AccountUpdate,
+    MemberCreate,
+    MemberDelete,
+    TokenCreate,
+    TokenUpdate,
+    TokenDelete,
+    UserCreate,
+    UserUpdate,
+    UserDelete,
+    UserDeprovision,
+    SeatGrant,
+    SeatUpdate,
+    SeatRemove,
+    SeatExpire,
+    SeatDeprovision,
+    LoginRefused,
+    OrganizationCreate,
+    OrganizationUpdate,
+    IdentityProviderCreate,
+    IdentityProviderUpdate,
+    IdentityProviderDelete,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::AccountCreate => "account.create",
+            AuditAction::AccountUpdate => "account.update",
+            AuditAction::MemberCreate => "member.create",
+            AuditAction::MemberDelete => "member.delete",
+            AuditAction::TokenCreate => "token.create",
+            AuditAction::TokenUpdate => "token.update",
+            AuditAction::TokenDelete => "token.delete",
+            AuditAction::UserCreate => "user.create",
+            AuditAction::UserUpdate => "user.update",
+            AuditAction::UserDelete => "user.delete",
+            AuditAction::UserDeprovision => "user.deprovision",
+            AuditAction::SeatGrant => "seat.grant",
+            AuditAction::SeatUpdate => "seat.update",
+            AuditAction::SeatRemove => "seat.remove",
+            AuditAction::SeatExpire => "seat.expire",
+            AuditAction::SeatDeprovision => "seat.deprovision",
+            AuditAction::LoginRefused => "login.refused",
+            AuditAction::OrganizationCreate => "organization.create",
+            AuditAction::OrganizationUpdate => "organization.update",
+            AuditAction::IdentityProviderCreate => "identity_provider.create",
+            AuditAction::IdentityProviderUpdate => "identity_provider.update",
+            AuditAction::IdentityProviderDelete => "identity_provider.delete",
+        }
+    }
+}
+
+/// An audit event to write, in the transaction of the change it records.
+pub struct AuditEvent<'a> {
+    pub at: Timestamp,
+    pub account_id: Option<&'a str>,
+    pub actor: &'a Actor,
+    pub action: AuditAction,
+    pub subject: &'a str,
+    pub before: Option<&'a serde_json::Value>,
+    pub after: Option<&'a serde_json::Value>,
+}
+
 /// One audit event: a real change, who made it, and the state before and after.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {

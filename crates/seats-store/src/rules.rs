@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::model::{AccountRecord, OrganizationRecord, UserRecord, Via};
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreError, StoreResult};
 
 /// Lifetime of an Access session opened by a login or a seed [ours].
 pub(crate) const SESSION_LIFETIME_HOURS: i64 = 24;
@@ -23,11 +23,11 @@ pub(crate) fn judge_batch(used: u64, limit: u64, taken: u64, freed: u64) -> Stor
 }
 
 /// The audit action of a seat edit that changed something.
-pub(crate) fn seat_edit_action(access: bool, gateway: bool) -> &'static str {
+pub(crate) fn seat_edit_action(access: bool, gateway: bool) -> crate::model::AuditAction {
     if !access && !gateway {
-        "seat.remove"
+        crate::model::AuditAction::SeatRemove
     } else {
-        "seat.update"
+        crate::model::AuditAction::SeatUpdate
     }
 }
 
@@ -62,11 +62,11 @@ pub(crate) enum OrganizationWrite {
 }
 
 impl OrganizationWrite {
-    pub(crate) fn action(before: &Option<Map<String, Value>>) -> &'static str {
+    pub(crate) fn action(before: &Option<Map<String, Value>>) -> crate::model::AuditAction {
         if before.is_some() {
-            "organization.update"
+            crate::model::AuditAction::OrganizationUpdate
         } else {
-            "organization.create"
+            crate::model::AuditAction::OrganizationCreate
         }
     }
 }
@@ -79,7 +79,7 @@ pub(crate) fn merge_organization(
     create: bool,
 ) -> StoreResult<OrganizationWrite> {
     match (existing, create) {
-        (Some(_), true) => Err(StoreError::Conflict("the account already has an organization".into())),
+        (Some(_), true) => Err(StoreError::Conflict(Conflict::Organization)),
         (None, false) => Err(StoreError::NotFound { positions: vec![] }),
         (None, true) => Ok(OrganizationWrite::Write { fields, before: None }),
         (Some(org), false) => {

@@ -104,7 +104,7 @@ impl IntoResponse for ScimError {
 impl From<StoreError> for ScimError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), what),
+            StoreError::Conflict(what) => ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), what.to_string()),
             StoreError::Stale => ScimError::new(
                 StatusCode::PRECONDITION_FAILED,
                 None,

@@ -9,7 +9,7 @@ use super::audit::audit;
 use super::{big, execute, query, query_opt, read, ts, write_tx, PgStore};
 use crate::model::*;
 use crate::rules::account_json;
-use crate::{AccountStore, StoreError, StoreResult};
+use crate::{AccountStore, Conflict, StoreError, StoreResult};
 
 /// Locks the account row and reads `(seat_limit, seats_in_use)`: taken by every change that
 /// moves the account's figures, after the users it names and before any audit event.
@@ -79,20 +79,22 @@ pub(super) async fn create_account(
     )
     .await?;
     if inserted == 0 {
-        return Err(StoreError::Conflict(format!("account {} already exists", new.id)));
+        return Err(StoreError::Conflict(Conflict::Account(new.id.clone())));
     }
     let created = account(db, &new.id)
         .await?
         .ok_or_else(|| StoreError::other("account vanished"))?;
     audit(
         db,
-        now,
-        Some(&new.id),
-        actor,
-        "account.create",
-        &new.id,
-        None,
-        Some(&account_json(&created)),
+        &AuditEvent {
+            at: now,
+            account_id: Some(&new.id),
+            actor,
+            action: AuditAction::AccountCreate,
+            subject: &new.id,
+            before: None,
+            after: Some(&account_json(&created)),
+        },
     )
     .await?;
     Ok(created)
@@ -122,13 +124,15 @@ pub(super) async fn update_account(
     if account_json(&before) != account_json(&after) {
         audit(
             db,
-            now,
-            Some(id),
-            actor,
-            "account.update",
-            id,
-            Some(&account_json(&before)),
-            Some(&account_json(&after)),
+            &AuditEvent {
+                at: now,
+                account_id: Some(id),
+                actor,
+                action: AuditAction::AccountUpdate,
+                subject: id,
+                before: Some(&account_json(&before)),
+                after: Some(&account_json(&after)),
+            },
         )
         .await?;
     }

@@ -21,12 +21,12 @@ pub(super) struct AuditBatch<'a> {
 impl<'a> AuditBatch<'a> {
     pub(super) fn push(
         &mut self,
-        action: &'a str,
+        action: AuditAction,
         subject: &'a str,
         before: &serde_json::Value,
         after: &serde_json::Value,
     ) {
-        self.action.push(action);
+        self.action.push(action.as_str());
         self.subject.push(subject);
         self.before.push(Some(before.to_string()));
         self.after.push(Some(after.to_string()));
@@ -65,30 +65,21 @@ impl<'a> AuditBatch<'a> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn audit(
-    db: &impl GenericClient,
-    now: Timestamp,
-    account_id: Option<&str>,
-    actor: &Actor,
-    action: &str,
-    subject: &str,
-    before: Option<&serde_json::Value>,
-    after: Option<&serde_json::Value>,
-) -> StoreResult<()> {
+/// Writes `event` in the caller's transaction.
+pub(super) async fn audit(db: &impl GenericClient, event: &AuditEvent<'_>) -> StoreResult<()> {
     execute(
         db,
         "INSERT INTO audit_events (at, account_id, actor_kind, actor_id, action, subject, before, after)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
-            &now.unix_micros(),
-            &account_id,
-            &actor.kind(),
-            &actor.id(),
-            &action,
-            &subject,
-            &before.map(|v| v.to_string()),
-            &after.map(|v| v.to_string()),
+            &event.at.unix_micros(),
+            &event.account_id,
+            &event.actor.kind(),
+            &event.actor.id(),
+            &event.action.as_str(),
+            &event.subject,
+            &event.before.map(|v| v.to_string()),
+            &event.after.map(|v| v.to_string()),
         ],
     )
     .await?;

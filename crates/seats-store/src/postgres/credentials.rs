@@ -11,7 +11,7 @@ use super::audit::audit;
 use super::{execute, is_unique_violation, json_text, opt_ts, query, query_opt, read, ts, write_tx, PgStore};
 use crate::model::*;
 use crate::secret::SecretHash;
-use crate::{CredentialStore, StoreError, StoreResult};
+use crate::{Conflict, CredentialStore, StoreError, StoreResult};
 
 pub(super) async fn credentials_version(db: &impl GenericClient) -> StoreResult<i64> {
     Ok(
@@ -69,7 +69,7 @@ pub(super) async fn create_member(
     now: Timestamp,
 ) -> StoreResult<MemberRecord> {
     if member(db, email).await?.is_some() {
-        return Err(StoreError::Conflict(format!("member {email} already exists")));
+        return Err(StoreError::Conflict(Conflict::Member(email.to_owned())));
     }
     let mut missing = Vec::new();
     for (i, id) in accounts.iter().enumerate() {
@@ -87,7 +87,7 @@ pub(super) async fn create_member(
         &[&key, &email, &key_hash.as_bytes(), &now.unix_micros()],
     )
     .await
-    .map_err(|e| conflict_if_taken(e, format!("member {email} already exists")))?;
+    .map_err(|e| conflict_if_taken(e, Conflict::Member(email.to_owned())))?;
     execute(
         db,
         "INSERT INTO member_accounts (member_email_key, account_id) SELECT $1, a FROM UNNEST($2::text[]) AS a
@@ -97,13 +97,15 @@ pub(super) async fn create_member(
     .await?;
     audit(
         db,
-        now,
-        None,
-        actor,
-        "member.create",
-        email,
-        None,
-        Some(&json!({"accounts": accounts})),
+        &AuditEvent {
+            at: now,
+            account_id: None,
+            actor,
+            action: AuditAction::MemberCreate,
+            subject: email,
+            before: None,
+            after: Some(&json!({"accounts": accounts})),
+        },
     )
     .await?;
     member(db, email)
@@ -112,10 +114,10 @@ pub(super) async fn create_member(
 }
 
 /// A unique violation (another node inserted the same key first) as a conflict.
-fn conflict_if_taken(e: StoreError, message: String) -> StoreError {
+fn conflict_if_taken(e: StoreError, conflict: Conflict) -> StoreError {
     match &e {
         StoreError::Other(inner) => match inner.downcast_ref::<super::PgError>() {
-            Some(pg) if is_unique_violation(&pg.0) => StoreError::Conflict(message),
+            Some(pg) if is_unique_violation(&pg.0) => StoreError::Conflict(conflict),
             _ => e,
         },
         _ => e,
@@ -142,13 +144,15 @@ pub(super) async fn delete_member(
     }
     audit(
         db,
-        now,
-        None,
-        actor,
-        "member.delete",
-        &before.email,
-        Some(&json!({"accounts": before.accounts})),
-        None,
+        &AuditEvent {
+            at: now,
+            account_id: None,
+            actor,
+            action: AuditAction::MemberDelete,
+            subject: &before.email,
+            before: Some(&json!({"accounts": before.accounts})),
+            after: None,
+        },
     )
     .await?;
     Ok(())
@@ -203,14 +207,14 @@ pub(super) async fn create_token(
     now: Timestamp,
 ) -> StoreResult<TokenRecord> {
     if token(db, &new.id).await?.is_some() {
-        return Err(StoreError::Conflict(format!("token {} already exists", new.id)));
+        return Err(StoreError::Conflict(Conflict::TokenId(new.id.clone())));
     }
     let hash = new.value_hash.as_bytes();
     if query_opt(db, "SELECT 1 FROM tokens WHERE value_hash = $1", &[&hash])
         .await?
         .is_some()
     {
-        return Err(StoreError::Conflict("a token with this value already exists".into()));
+        return Err(StoreError::Conflict(Conflict::TokenValue));
     }
     execute(
         db,
@@ -227,16 +231,18 @@ pub(super) async fn create_token(
         ],
     )
     .await
-    .map_err(|e| conflict_if_taken(e, format!("token {} already exists", new.id)))?;
+    .map_err(|e| conflict_if_taken(e, Conflict::TokenId(new.id.clone())))?;
     audit(
         db,
-        now,
-        None,
-        actor,
-        "token.create",
-        &new.id,
-        None,
-        Some(&json!({"name": new.name})),
+        &AuditEvent {
+            at: now,
+            account_id: None,
+            actor,
+            action: AuditAction::TokenCreate,
+            subject: &new.id,
+            before: None,
+            after: Some(&json!({"name": new.name})),
+        },
     )
     .await?;
     token(db, &new.id)
@@ -272,13 +278,15 @@ pub(super) async fn set_token_status(
     .await?;
     audit(
         db,
-        now,
-        None,
-        actor,
-        "token.update",
-        id,
-        Some(&json!({"status": before.status})),
-        Some(&json!({"status": status})),
+        &AuditEvent {
+            at: now,
+            account_id: None,
+            actor,
+            action: AuditAction::TokenUpdate,
+            subject: id,
+            before: Some(&json!({"status": before.status})),
+            after: Some(&json!({"status": status})),
+        },
     )
     .await?;
     token(db, id).await?.ok_or_else(|| StoreError::other("token vanished"))
@@ -291,13 +299,15 @@ pub(super) async fn delete_token(db: &impl GenericClient, id: &str, actor: &Acto
     let name: String = before.try_get(0)?;
     audit(
         db,
-        now,
-        None,
-        actor,
-        "token.delete",
-        id,
-        Some(&json!({"name": name})),
-        None,
+        &AuditEvent {
+            at: now,
+            account_id: None,
+            actor,
+            action: AuditAction::TokenDelete,
+            subject: id,
+            before: Some(&json!({"name": name})),
+            after: None,
+        },
     )
     .await?;
     Ok(())

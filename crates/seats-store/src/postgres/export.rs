@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 use super::execute;
 use super::is_empty;
 use crate::export::{check_header, hash_from_hex, ImportSummary, Importing, Record};
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreError, StoreResult};
 
 async fn send_rows(
     db: &impl GenericClient,
@@ -278,7 +278,7 @@ pub(super) async fn import(
     }
     tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;
     if !is_empty(&tx).await? {
-        return Err(StoreError::Conflict("the database already holds data".into()));
+        return Err(StoreError::Conflict(Conflict::NotEmpty));
     }
     check_header(records.recv().await.as_ref())?;
     let mut importing = Importing::default();

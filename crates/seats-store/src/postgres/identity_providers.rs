@@ -9,7 +9,7 @@ use tokio_postgres::Row;
 use super::audit::audit;
 use super::{big, execute, json_text, query, query_opt, read, ts, write_tx, PgStore};
 use crate::identity_provider::*;
-use crate::model::Actor;
+use crate::model::{Actor, AuditAction, AuditEvent};
 use crate::secret::SecretHash;
 use crate::{IdentityProviderStore, StoreError, StoreResult};
 
@@ -133,13 +133,15 @@ pub(super) async fn create_identity_provider(
     let created = lock_provider(db, Some(account_id), &id).await?;
     audit(
         db,
-        now,
-        Some(account_id),
-        actor,
-        "identity_provider.create",
-        &id,
-        None,
-        Some(&provider_json(&created)),
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action: AuditAction::IdentityProviderCreate,
+            subject: &id,
+            before: None,
+            after: Some(&provider_json(&created)),
+        },
     )
     .await?;
     Ok(created)
@@ -174,13 +176,15 @@ pub(super) async fn update_identity_provider(
     if b != a || write.new_secret_hash.is_some() {
         audit(
             db,
-            now,
-            Some(account_id),
-            actor,
-            "identity_provider.update",
-            id,
-            Some(&b),
-            Some(&a),
+            &AuditEvent {
+                at: now,
+                account_id: Some(account_id),
+                actor,
+                action: AuditAction::IdentityProviderUpdate,
+                subject: id,
+                before: Some(&b),
+                after: Some(&a),
+            },
         )
         .await?;
     }
@@ -199,13 +203,15 @@ pub(super) async fn delete_identity_provider(
     execute(db, "DELETE FROM identity_providers WHERE id = $1", &[&id]).await?;
     audit(
         db,
-        now,
-        Some(account_id),
-        actor,
-        "identity_provider.delete",
-        id,
-        Some(&provider_json(&before)),
-        None,
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action: AuditAction::IdentityProviderDelete,
+            subject: id,
+            before: Some(&provider_json(&before)),
+            after: None,
+        },
     )
     .await?;
     Ok(())

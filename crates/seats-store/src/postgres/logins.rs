@@ -153,13 +153,15 @@ async fn log_in(
             let detail = rules::login_refused_json(login.via, used, limit);
             audit(
                 db,
-                now,
-                Some(account_id),
-                actor,
-                "login.refused",
-                &user.seat_uid,
-                None,
-                Some(&detail),
+                &AuditEvent {
+                    at: now,
+                    account_id: Some(account_id),
+                    actor,
+                    action: AuditAction::LoginRefused,
+                    subject: &user.seat_uid,
+                    before: None,
+                    after: Some(&detail),
+                },
             )
             .await?;
             return Ok(LoginOutcome {
@@ -213,13 +215,15 @@ async fn log_in(
     if before != after {
         audit(
             db,
-            now,
-            Some(account_id),
-            actor,
-            "seat.grant",
-            &user.seat_uid,
-            Some(&before),
-            Some(&after),
+            &AuditEvent {
+                at: now,
+                account_id: Some(account_id),
+                actor,
+                action: AuditAction::SeatGrant,
+                subject: &user.seat_uid,
+                before: Some(&before),
+                after: Some(&after),
+            },
         )
         .await?;
     }

@@ -73,13 +73,15 @@ pub(super) async fn put_organization(
     let before = before.map(Value::Object);
     audit(
         db,
-        now,
-        Some(account_id),
-        actor,
-        action,
-        account_id,
-        before.as_ref(),
-        Some(&Value::Object(merged)),
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action,
+            subject: account_id,
+            before: before.as_ref(),
+            after: Some(&Value::Object(merged)),
+        },
     )
     .await?;
     organization(db, account_id)

@@ -16,9 +16,9 @@ use super::identity_providers::{lock_provider, object};
 use super::users::create_user;
 use super::{big, execute, json_text, query, query_opt, read, ts, write_tx, PgStore};
 use crate::identity_provider::*;
-use crate::model::Actor;
+use crate::model::{Actor, AuditAction, AuditEvent};
 use crate::rules::seats_json;
-use crate::{ScimStore, StoreError, StoreResult};
+use crate::{Conflict, ScimStore, StoreError, StoreResult};
 
 /// A listing's conditions, naming only the filters given so the planner uses their index.
 struct Conditions {
@@ -196,13 +196,15 @@ async fn deprovision(
     let after = json!({"sessions": 0, "devices": 0});
     audit(
         db,
-        now,
-        account,
-        &actor,
-        ACTION_DEPROVISION_USER,
-        &seat_uid,
-        Some(&before),
-        Some(&after),
+        &AuditEvent {
+            at: now,
+            account_id: account,
+            actor: &actor,
+            action: AuditAction::UserDeprovision,
+            subject: &seat_uid,
+            before: Some(&before),
+            after: Some(&after),
+        },
     )
     .await?;
     if seat {
@@ -216,13 +218,15 @@ async fn deprovision(
         let (before, after) = (seats_json(access, gateway), seats_json(false, false));
         audit(
             db,
-            now,
-            account,
-            &actor,
-            ACTION_DEPROVISION_SEAT,
-            &seat_uid,
-            Some(&before),
-            Some(&after),
+            &AuditEvent {
+                at: now,
+                account_id: account,
+                actor: &actor,
+                action: AuditAction::SeatDeprovision,
+                subject: &seat_uid,
+                before: Some(&before),
+                after: Some(&after),
+            },
         )
         .await?;
     }
@@ -257,7 +261,7 @@ pub(super) async fn put_scim_user(
     .map(|r| r.try_get(0))
     .transpose()?;
     if taken.is_some_and(|t| before.as_ref().is_none_or(|b| b.id != t)) {
-        return Err(StoreError::Conflict(format!("userName {} is taken", write.user_name)));
+        return Err(StoreError::Conflict(Conflict::ScimUserName(write.user_name.clone())));
     }
     let user_id = linked_user(
         db,
@@ -432,9 +436,8 @@ pub(super) async fn put_scim_group(
     .map(|r| r.try_get(0))
     .transpose()?;
     if taken.is_some_and(|t| before.as_ref().is_none_or(|b| b.id != t)) {
-        return Err(StoreError::Conflict(format!(
-            "displayName {} is taken",
-            write.display_name
+        return Err(StoreError::Conflict(Conflict::ScimGroupName(
+            write.display_name.clone(),
         )));
     }
     let id = before

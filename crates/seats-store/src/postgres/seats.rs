@@ -207,7 +207,12 @@ pub(super) async fn expire_seats(
         let after = rules::seats_json(false, false);
         let mut audits = AuditBatch::default();
         for (_, _, seat_uid, access, gateway) in &stale {
-            audits.push("seat.expire", seat_uid, &rules::seats_json(*access, *gateway), &after);
+            audits.push(
+                AuditAction::SeatExpire,
+                seat_uid,
+                &rules::seats_json(*access, *gateway),
+                &after,
+            );
         }
         audits.write(db, now, Some(&account_id), &Actor::System).await?;
         removed.extend(stale.iter().map(|s| (account_id.clone(), s.2.clone())));

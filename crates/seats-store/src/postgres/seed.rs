@@ -16,7 +16,7 @@ use crate::rules::SESSION_LIFETIME_US;
 use crate::seed::{
     self, Duplicate, DuplicateField, SeedAccount, SeedDocument, SeedMember, SeedSink, SeedSummary, SeedToken, SeedUser,
 };
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreError, StoreResult};
 
 /// Users sent and written together.
 const BATCH: usize = 5_000;
@@ -184,7 +184,7 @@ pub(super) async fn load(
     // Two nodes started with the same seed: one loads it, the other finds it not empty.
     tx.batch_execute("LOCK TABLE accounts IN EXCLUSIVE MODE").await?;
     if !is_empty(&tx).await? {
-        return Err(StoreError::Conflict("the database already holds data".into()));
+        return Err(StoreError::Conflict(Conflict::NotEmpty));
     }
     tx.batch_execute(
         "CREATE TEMPORARY TABLE seed_users (

@@ -12,7 +12,7 @@ use super::{big, execute, opt_ts, query, query_opt, read, ts, write_tx, PgStore}
 use crate::browse::{self, UserBrowse, UserBrowsePage, UserKey};
 use crate::model::*;
 use crate::rules::user_json;
-use crate::{StoreError, StoreResult, UserStore};
+use crate::{Conflict, StoreError, StoreResult, UserStore};
 
 /// The columns of a [`UserRecord`]; `$1` must be "now" (for live sessions). The counts read
 /// one user's devices and sessions through their `(user_id, ...)` indexes.
@@ -257,9 +257,7 @@ pub(super) async fn create_user(
         return Err(StoreError::NotFound { positions: vec![] });
     }
     let Some(id) = insert_user(db, account_id, email, name, now).await? else {
-        return Err(StoreError::Conflict(format!(
-            "a user with email {email} already exists"
-        )));
+        return Err(StoreError::Conflict(Conflict::UserEmail(email.to_owned())));
     };
     created(db, account_id, &id, actor, now).await
 }
@@ -275,13 +273,15 @@ pub(super) async fn created(
     let user = must_user(db, account_id, id, now).await?;
     audit(
         db,
-        now,
-        Some(account_id),
-        actor,
-        "user.create",
-        id,
-        None,
-        Some(&user_json(&user)),
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action: AuditAction::UserCreate,
+            subject: id,
+            before: None,
+            after: Some(&user_json(&user)),
+        },
     )
     .await?;
     Ok(user)
@@ -311,13 +311,15 @@ pub(super) async fn rename_user(
     let after = must_user(db, account_id, &id, now).await?;
     audit(
         db,
-        now,
-        Some(account_id),
-        actor,
-        "user.update",
-        &after.id,
-        Some(&user_json(&before)),
-        Some(&user_json(&after)),
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action: AuditAction::UserUpdate,
+            subject: &after.id,
+            before: Some(&user_json(&before)),
+            after: Some(&user_json(&after)),
+        },
     )
     .await?;
     Ok(after)
@@ -339,13 +341,15 @@ pub(super) async fn delete_user(
     execute(db, "DELETE FROM users WHERE id = $1", &[&id]).await?;
     audit(
         db,
-        now,
-        Some(account_id),
-        actor,
-        "user.delete",
-        &id,
-        Some(&user_json(&before)),
-        None,
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action: AuditAction::UserDelete,
+            subject: &id,
+            before: Some(&user_json(&before)),
+            after: None,
+        },
     )
     .await?;
     Ok(())

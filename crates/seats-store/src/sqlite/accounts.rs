@@ -8,7 +8,7 @@ use super::audit::audit;
 use super::{ts, SqliteStore};
 use crate::model::*;
 use crate::rules::account_json;
-use crate::{AccountStore, StoreError, StoreResult};
+use crate::{AccountStore, Conflict, StoreError, StoreResult};
 
 /// The account's `(seat_limit, seats_in_use)`; seats in use are maintained by triggers on
 /// `users` (migration 0003), so this reads one row whatever the account's size.
@@ -51,20 +51,22 @@ pub(super) fn create_account(
     now: Timestamp,
 ) -> StoreResult<AccountRecord> {
     if account_exists(conn, &new.id)? {
-        return Err(StoreError::Conflict(format!("account {} already exists", new.id)));
+        return Err(StoreError::Conflict(Conflict::Account(new.id.clone())));
     }
     conn.prepare_cached("INSERT INTO accounts (id, name, seat_limit, created_at) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![new.id, new.name, new.seat_limit, now.unix_micros()])?;
     let created = account(conn, &new.id)?.ok_or_else(|| StoreError::other("account vanished"))?;
     audit(
         conn,
-        now,
-        Some(&new.id),
-        actor,
-        "account.create",
-        &new.id,
-        None,
-        Some(&account_json(&created)),
+        &AuditEvent {
+            at: now,
+            account_id: Some(&new.id),
+            actor,
+            action: AuditAction::AccountCreate,
+            subject: &new.id,
+            before: None,
+            after: Some(&account_json(&created)),
+        },
     )?;
     Ok(created)
 }
@@ -86,13 +88,15 @@ pub(super) fn update_account(
     if account_json(&before) != account_json(&after) {
         audit(
             conn,
-            now,
-            Some(id),
-            actor,
-            "account.update",
-            id,
-            Some(&account_json(&before)),
-            Some(&account_json(&after)),
+            &AuditEvent {
+                at: now,
+                account_id: Some(id),
+                actor,
+                action: AuditAction::AccountUpdate,
+                subject: id,
+                before: Some(&account_json(&before)),
+                after: Some(&account_json(&after)),
+            },
         )?;
     }
     Ok(after)

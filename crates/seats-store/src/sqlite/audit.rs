@@ -3,36 +3,26 @@
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
-use seats_types::Timestamp;
 
 use super::{ts, SqliteStore};
 use crate::model::*;
 use crate::{AuditStore, StoreResult};
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn audit(
-    conn: &Connection,
-    now: Timestamp,
-    account_id: Option<&str>,
-    actor: &Actor,
-    action: &str,
-    subject: &str,
-    before: Option<&serde_json::Value>,
-    after: Option<&serde_json::Value>,
-) -> StoreResult<()> {
+/// Writes `event` in the caller's transaction.
+pub(super) fn audit(conn: &Connection, event: &AuditEvent<'_>) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO audit_events (at, account_id, actor_kind, actor_id, action, subject, before, after)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
-        now.unix_micros(),
-        account_id,
-        actor.kind(),
-        actor.id(),
-        action,
-        subject,
-        before.map(|v| v.to_string()),
-        after.map(|v| v.to_string()),
+        event.at.unix_micros(),
+        event.account_id,
+        event.actor.kind(),
+        event.actor.id(),
+        event.action.as_str(),
+        event.subject,
+        event.before.map(|v| v.to_string()),
+        event.after.map(|v| v.to_string()),
     ])?;
     Ok(())
 }

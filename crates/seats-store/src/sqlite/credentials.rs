@@ -11,7 +11,7 @@ use super::{json_text, opt_ts, ts, SqliteStore};
 use crate::credentials::Credentials;
 use crate::model::*;
 use crate::secret::SecretHash;
-use crate::{CredentialStore, StoreError, StoreResult};
+use crate::{Conflict, CredentialStore, StoreError, StoreResult};
 
 pub(super) fn credentials_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT version FROM credentials_version WHERE id = 1")?
@@ -94,7 +94,7 @@ pub(super) fn create_member(
     now: Timestamp,
 ) -> StoreResult<MemberRecord> {
     if member(conn, email)?.is_some() {
-        return Err(StoreError::Conflict(format!("member {email} already exists")));
+        return Err(StoreError::Conflict(Conflict::Member(email.to_owned())));
     }
     let mut missing = Vec::new();
     for (i, id) in accounts.iter().enumerate() {
@@ -114,13 +114,15 @@ pub(super) fn create_member(
     }
     audit(
         conn,
-        now,
-        None,
-        actor,
-        "member.create",
-        email,
-        None,
-        Some(&json!({"accounts": accounts})),
+        &AuditEvent {
+            at: now,
+            account_id: None,
+            actor,
+            action: AuditAction::MemberCreate,
+            subject: email,
+            before: None,
+            after: Some(&json!({"accounts": accounts})),
+        },
     )?;
     member(conn, email)?.ok_or_else(|| StoreError::other("member vanished"))
 }
@@ -139,13 +141,15 @@ pub(super) fn delete_member(conn: &Connection, email: &str, actor: &Actor, now: 
         .execute([formats::email_key(email)])?;
     audit(
         conn,
-        now,
-        None,
-        actor,
-        "member.delete",
-        &before.email,
-        Some(&json!({"accounts": before.accounts})),
-        None,
+        &AuditEvent {
+            at: now,
+            account_id: None,
+            actor,
+            action: AuditAction::MemberDelete,
+            subject: &before.email,
+            before: Some(&json!({"accounts": before.accounts})),
+            after: None,
+        },
     )?;
     Ok(())
 }
@@ -167,13 +171,13 @@ pub(super) fn create_token(
     now: Timestamp,
 ) -> StoreResult<TokenRecord> {
     if token(conn, &new.id)?.is_some() {
-        return Err(StoreError::Conflict(format!("token {} already exists", new.id)));
+        return Err(StoreError::Conflict(Conflict::TokenId(new.id.clone())));
     }
     if conn
         .prepare_cached("SELECT 1 FROM tokens WHERE value_hash = ?1")?
         .exists([new.value_hash.as_bytes()])?
     {
-        return Err(StoreError::Conflict("a token with this value already exists".into()));
+        return Err(StoreError::Conflict(Conflict::TokenValue));
     }
     conn.prepare_cached(
         "INSERT INTO tokens (id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at)
@@ -190,13 +194,15 @@ pub(super) fn create_token(
     ])?;
     audit(
         conn,
-        now,
-        None,
-        actor,
-        "token.create",
-        &new.id,
-        None,
-        Some(&json!({"name": new.name})),
+        &AuditEvent {
+            at: now,
+            account_id: None,
+            actor,
+            action: AuditAction::TokenCreate,
+            subject: &new.id,
+            before: None,
+            after: Some(&json!({"name": new.name})),
+        },
     )?;
     token(conn, &new.id)?.ok_or_else(|| StoreError::other("token vanished"))
 }
@@ -225,13 +231,15 @@ pub(super) fn set_token_status(
         .execute(params![id, status.as_str(), now.unix_micros()])?;
     audit(
         conn,
-        now,
-        None,
-        actor,
-        "token.update",
-        id,
-        Some(&json!({"status": before.status})),
-        Some(&json!({"status": status})),
+        &AuditEvent {
+            at: now,
+            account_id: None,
+            actor,
+            action: AuditAction::TokenUpdate,
+            subject: id,
+            before: Some(&json!({"status": before.status})),
+            after: Some(&json!({"status": status})),
+        },
     )?;
     token(conn, id)?.ok_or_else(|| StoreError::other("token vanished"))
 }
@@ -241,13 +249,15 @@ pub(super) fn delete_token(conn: &Connection, id: &str, actor: &Actor, now: Time
     conn.prepare_cached("DELETE FROM tokens WHERE id = ?1")?.execute([id])?;
     audit(
         conn,
-        now,
-        None,
-        actor,
-        "token.delete",
-        id,
-        Some(&json!({"name": before.name})),
-        None,
+        &AuditEvent {
+            at: now,
+            account_id: None,
+            actor,
+            action: AuditAction::TokenDelete,
+            subject: id,
+            before: Some(&json!({"name": before.name})),
+            after: None,
+        },
     )?;
     Ok(())
 }

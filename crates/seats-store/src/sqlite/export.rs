@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use super::{is_empty, wipe};
 use crate::export::{check_header, hash_from_hex, ImportSummary, Importing, Record};
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreError, StoreResult};
 
 /// Sends a query's rows, mapped to records, until the receiver goes away.
 fn send_rows(
@@ -279,7 +279,7 @@ pub(super) fn restore(conn: &Connection, records: mpsc::Receiver<Record>) -> Sto
 
 pub(super) fn import(conn: &Connection, mut records: mpsc::Receiver<Record>) -> StoreResult<ImportSummary> {
     if !is_empty(conn)? {
-        return Err(StoreError::Conflict("the database already holds data".into()));
+        return Err(StoreError::Conflict(Conflict::NotEmpty));
     }
     let first = records.blocking_recv();
     check_header(first.as_ref())?;

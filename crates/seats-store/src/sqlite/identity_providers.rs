@@ -9,7 +9,7 @@ use super::accounts::account_exists;
 use super::audit::audit;
 use super::{json_text, ts, SqliteStore};
 use crate::identity_provider::*;
-use crate::model::Actor;
+use crate::model::{Actor, AuditAction, AuditEvent};
 use crate::secret::SecretHash;
 use crate::{IdentityProviderStore, StoreError, StoreResult};
 
@@ -123,13 +123,15 @@ pub(super) fn create_identity_provider(
     let created = must_provider(conn, Some(account_id), &id)?;
     audit(
         conn,
-        now,
-        Some(account_id),
-        actor,
-        "identity_provider.create",
-        &id,
-        None,
-        Some(&provider_json(&created)),
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action: AuditAction::IdentityProviderCreate,
+            subject: &id,
+            before: None,
+            after: Some(&provider_json(&created)),
+        },
     )?;
     Ok(created)
 }
@@ -161,13 +163,15 @@ pub(super) fn update_identity_provider(
     if b != a || write.new_secret_hash.is_some() {
         audit(
             conn,
-            now,
-            Some(account_id),
-            actor,
-            "identity_provider.update",
-            id,
-            Some(&b),
-            Some(&a),
+            &AuditEvent {
+                at: now,
+                account_id: Some(account_id),
+                actor,
+                action: AuditAction::IdentityProviderUpdate,
+                subject: id,
+                before: Some(&b),
+                after: Some(&a),
+            },
         )?;
     }
     Ok(after)
@@ -186,13 +190,15 @@ pub(super) fn delete_identity_provider(
         .execute([id])?;
     audit(
         conn,
-        now,
-        Some(account_id),
-        actor,
-        "identity_provider.delete",
-        id,
-        Some(&provider_json(&before)),
-        None,
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action: AuditAction::IdentityProviderDelete,
+            subject: id,
+            before: Some(&provider_json(&before)),
+            after: None,
+        },
     )?;
     Ok(())
 }

@@ -99,13 +99,15 @@ fn log_in(
             let user = must_user(conn, account_id, &id, now)?;
             audit(
                 conn,
-                now,
-                Some(account_id),
-                actor,
-                "user.create",
-                &id,
-                None,
-                Some(&user_json(&user)),
+                &AuditEvent {
+                    at: now,
+                    account_id: Some(account_id),
+                    actor,
+                    action: AuditAction::UserCreate,
+                    subject: &id,
+                    before: None,
+                    after: Some(&user_json(&user)),
+                },
             )?;
             user
         }
@@ -121,13 +123,15 @@ fn log_in(
             let detail = rules::login_refused_json(login.via, used, limit);
             audit(
                 conn,
-                now,
-                Some(account_id),
-                actor,
-                "login.refused",
-                &user.seat_uid,
-                None,
-                Some(&detail),
+                &AuditEvent {
+                    at: now,
+                    account_id: Some(account_id),
+                    actor,
+                    action: AuditAction::LoginRefused,
+                    subject: &user.seat_uid,
+                    before: None,
+                    after: Some(&detail),
+                },
             )?;
             return Ok(LoginOutcome {
                 user,
@@ -172,13 +176,15 @@ fn log_in(
     if before != after {
         audit(
             conn,
-            now,
-            Some(account_id),
-            actor,
-            "seat.grant",
-            &user.seat_uid,
-            Some(&before),
-            Some(&after),
+            &AuditEvent {
+                at: now,
+                account_id: Some(account_id),
+                actor,
+                action: AuditAction::SeatGrant,
+                subject: &user.seat_uid,
+                before: Some(&before),
+                after: Some(&after),
+            },
         )?;
     }
     Ok(LoginOutcome {

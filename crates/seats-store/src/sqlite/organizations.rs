@@ -63,13 +63,15 @@ pub(super) fn put_organization(
     let before = before.map(Value::Object);
     audit(
         conn,
-        now,
-        Some(account_id),
-        actor,
-        action,
-        account_id,
-        before.as_ref(),
-        Some(&Value::Object(merged)),
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action,
+            subject: account_id,
+            before: before.as_ref(),
+            after: Some(&Value::Object(merged)),
+        },
     )?;
     organization(conn, account_id)?.ok_or_else(|| StoreError::other("organization vanished"))
 }

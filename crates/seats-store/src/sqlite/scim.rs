@@ -12,9 +12,9 @@ use super::seats::{end_devices, end_sessions};
 use super::users::create_user;
 use super::{is_unique_violation, json_text, ts, SqliteStore};
 use crate::identity_provider::*;
-use crate::model::Actor;
+use crate::model::{Actor, AuditAction, AuditEvent};
 use crate::rules::seats_json;
-use crate::{ScimStore, StoreError, StoreResult};
+use crate::{Conflict, ScimStore, StoreError, StoreResult};
 
 /// A listing's conditions, naming only the filters given so the planner uses their index.
 struct Conditions {
@@ -173,13 +173,15 @@ fn deprovision(conn: &Connection, provider: &IdentityProviderRecord, user_id: &s
     let after = json!({"sessions": 0, "devices": 0});
     audit(
         conn,
-        now,
-        account,
-        &actor,
-        ACTION_DEPROVISION_USER,
-        &seat_uid,
-        Some(&before),
-        Some(&after),
+        &AuditEvent {
+            at: now,
+            account_id: account,
+            actor: &actor,
+            action: AuditAction::UserDeprovision,
+            subject: &seat_uid,
+            before: Some(&before),
+            after: Some(&after),
+        },
     )?;
     if provider.scim.seat_deprovision() && (access || gateway) {
         conn.prepare_cached(
@@ -189,13 +191,15 @@ fn deprovision(conn: &Connection, provider: &IdentityProviderRecord, user_id: &s
         let (before, after) = (seats_json(access, gateway), seats_json(false, false));
         audit(
             conn,
-            now,
-            account,
-            &actor,
-            ACTION_DEPROVISION_SEAT,
-            &seat_uid,
-            Some(&before),
-            Some(&after),
+            &AuditEvent {
+                at: now,
+                account_id: account,
+                actor: &actor,
+                action: AuditAction::SeatDeprovision,
+                subject: &seat_uid,
+                before: Some(&before),
+                after: Some(&after),
+            },
         )?;
     }
     Ok(())
@@ -258,7 +262,7 @@ pub(super) fn put_scim_user(
         ]);
     match written {
         Err(e) if is_unique_violation(&e) => {
-            return Err(StoreError::Conflict(format!("userName {} is taken", write.user_name)))
+            return Err(StoreError::Conflict(Conflict::ScimUserName(write.user_name.clone())))
         }
         other => other?,
     };
@@ -402,9 +406,8 @@ pub(super) fn put_scim_group(
         ]);
     match written {
         Err(e) if is_unique_violation(&e) => {
-            return Err(StoreError::Conflict(format!(
-                "displayName {} is taken",
-                write.display_name
+            return Err(StoreError::Conflict(Conflict::ScimGroupName(
+                write.display_name.clone(),
             )))
         }
         other => other?,

@@ -90,13 +90,15 @@ fn edit_seats(
             let action = rules::seat_edit_action(item.access_seat, item.gateway_seat);
             audit(
                 conn,
-                now,
-                Some(account_id),
-                actor,
-                action,
-                &item.seat_uid,
-                Some(&before),
-                Some(&after),
+                &AuditEvent {
+                    at: now,
+                    account_id: Some(account_id),
+                    actor,
+                    action,
+                    subject: &item.seat_uid,
+                    before: Some(&before),
+                    after: Some(&after),
+                },
             )?;
         }
         out.push(SeatRecord {
@@ -177,13 +179,15 @@ pub(super) fn expire_seats(
             let after = rules::seats_json(false, false);
             audit(
                 conn,
-                now,
-                Some(&account_id),
-                &Actor::System,
-                "seat.expire",
-                &seat_uid,
-                Some(&before),
-                Some(&after),
+                &AuditEvent {
+                    at: now,
+                    account_id: Some(&account_id),
+                    actor: &Actor::System,
+                    action: AuditAction::SeatExpire,
+                    subject: &seat_uid,
+                    before: Some(&before),
+                    after: Some(&after),
+                },
             )?;
             removed.push((account_id.clone(), seat_uid));
         }

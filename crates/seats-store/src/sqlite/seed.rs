@@ -16,14 +16,14 @@ use crate::seed::{
     self, Duplicate, DuplicateField, SeedAccount, SeedMember, SeedSink, SeedSummary, SeedToken, SeedUser,
     StoredSeedUser,
 };
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreError, StoreResult};
 
 /// The tables whose indexes and triggers are rebuilt after the load.
 const BULK_TABLES: &str = "'users', 'devices', 'sessions'";
 
 pub(super) fn load(conn: &Connection, reader: impl Read, now: Timestamp) -> StoreResult<SeedSummary> {
     if !is_empty(conn)? {
-        return Err(StoreError::Conflict("the database already holds data".into()));
+        return Err(StoreError::Conflict(Conflict::NotEmpty));
     }
     // A bulk load reads back few pages, so a large page cache only grows the peak memory.
     let cache_size: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;

@@ -11,7 +11,7 @@ use super::{opt_ts, ts, SqliteStore};
 use crate::browse::{self, UserBrowse, UserBrowsePage, UserKey};
 use crate::model::*;
 use crate::rules::user_json;
-use crate::{StoreError, StoreResult, UserStore};
+use crate::{Conflict, StoreError, StoreResult, UserStore};
 
 /// The columns of a [`UserRecord`]; `?1` must be "now" (for live sessions). The counts read
 /// one user's devices and sessions through their `(user_id, ...)` indexes.
@@ -255,21 +255,21 @@ pub(super) fn create_user(
         return Err(StoreError::NotFound { positions: vec![] });
     }
     if user_by_email(conn, account_id, email, now)?.is_some() {
-        return Err(StoreError::Conflict(format!(
-            "a user with email {email} already exists"
-        )));
+        return Err(StoreError::Conflict(Conflict::UserEmail(email.to_owned())));
     }
     let id = insert_user(conn, account_id, email, name, now)?;
     let user = must_user(conn, account_id, &id, now)?;
     audit(
         conn,
-        now,
-        Some(account_id),
-        actor,
-        "user.create",
-        &id,
-        None,
-        Some(&user_json(&user)),
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action: AuditAction::UserCreate,
+            subject: &id,
+            before: None,
+            after: Some(&user_json(&user)),
+        },
     )?;
     Ok(user)
 }
@@ -291,13 +291,15 @@ pub(super) fn rename_user(
     let after = must_user(conn, account_id, user_id, now)?;
     audit(
         conn,
-        now,
-        Some(account_id),
-        actor,
-        "user.update",
-        &after.id,
-        Some(&user_json(&before)),
-        Some(&user_json(&after)),
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action: AuditAction::UserUpdate,
+            subject: &after.id,
+            before: Some(&user_json(&before)),
+            after: Some(&user_json(&after)),
+        },
     )?;
     Ok(after)
 }
@@ -315,13 +317,15 @@ pub(super) fn delete_user(
         .execute([&before.id])?;
     audit(
         conn,
-        now,
-        Some(account_id),
-        actor,
-        "user.delete",
-        &before.id,
-        Some(&user_json(&before)),
-        None,
+        &AuditEvent {
+            at: now,
+            account_id: Some(account_id),
+            actor,
+            action: AuditAction::UserDelete,
+            subject: &before.id,
+            before: Some(&user_json(&before)),
+            after: None,
+        },
     )?;
     Ok(())
 }

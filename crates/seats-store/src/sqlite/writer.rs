@@ -155,7 +155,7 @@ mod tests {
                     c.execute("INSERT INTO t (v) VALUES (?1)", [i])?;
                     if i % 4 == 0 {
                         // Fails after writing: its insert must not survive.
-                        return Err(StoreError::Conflict("no".into()));
+                        return Err(StoreError::Conflict(crate::Conflict::TokenValue));
                     }
                     if i % 4 == 1 {
                         panic!("a bug in job {i}");
