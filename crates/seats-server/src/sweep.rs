@@ -70,7 +70,7 @@ mod tests {
     use std::sync::Arc;
 
     use seats_store::sqlite::SqliteStore;
-    use seats_store::{Actor, Durability, LoginRequest, Via};
+    use seats_store::{Actor, Durability, LoginMethod, LoginRequest};
 
     use super::*;
     use crate::{Clock, ManualClock, ServerConfig};
@@ -98,8 +98,7 @@ mod tests {
         let login = LoginRequest {
             email: "a@x.com".into(),
             name: None,
-            via: Via::Access,
-            device_id: None,
+            method: LoginMethod::Access,
         };
         store.login(ACCOUNT, login, Actor::Operator, clock.now()).await.unwrap();
         let state = AppState::with_manual_clock(store.clone(), clock.clone(), ServerConfig::default());

@@ -374,11 +374,17 @@ pub async fn concurrent_edits_respect_limit(store: Arc<dyn Store>) {
 }
 
 fn login_req(email: &str, via: crate::Via, device: Option<&str>) -> crate::LoginRequest {
+    let method = match (via, device) {
+        (crate::Via::Gateway, Some(device)) => crate::LoginMethod::Gateway {
+            device_id: device.into(),
+        },
+        (crate::Via::Gateway, None) => panic!("a gateway login needs a device"),
+        (crate::Via::Access, _) => crate::LoginMethod::Access,
+    };
     crate::LoginRequest {
         email: email.into(),
         name: None,
-        via,
-        device_id: device.map(Into::into),
+        method,
     }
 }
 
@@ -420,7 +426,12 @@ pub async fn logins_take_seats_until_full(store: &dyn Store) {
     assert_eq!(c.user.last_successful_login, None);
     let activity = store.user_activity(ACCOUNT, &c.user.id, t1).await.unwrap().unwrap();
     assert_eq!(activity.failed_logins.len(), 1);
-    assert_eq!(activity.failed_logins[0].reason.as_deref(), Some("seat_limit_reached"));
+    assert_eq!(
+        activity.failed_logins[0].result,
+        crate::LoginResult::Refused {
+            reason: "seat_limit_reached".into()
+        }
+    );
     assert!(activity.sessions.is_empty() && activity.last_login.is_none());
 
     // A holder of a seat is never refused: a's gateway login adds a device, takes no new seat.
@@ -509,7 +520,7 @@ pub async fn expiry_sweep_frees_inactive_seats(store: &dyn Store) {
     let mut fields = serde_json::Map::new();
     fields.insert("user_seat_expiration_inactive_time".into(), "730h".into());
     store
-        .put_organization(ACCOUNT, fields, true, op.clone(), t0)
+        .put_organization(ACCOUNT, fields, crate::OrganizationChange::Create, op.clone(), t0)
         .await
         .unwrap();
     // dev's device checks in later: that is activity.
@@ -952,7 +963,7 @@ pub async fn export_import_round_trip(source: &dyn Store, target: &dyn Store) {
     let mut fields = serde_json::Map::new();
     fields.insert("user_seat_expiration_inactive_time".into(), "730h".into());
     source
-        .put_organization(ACCOUNT, fields, true, op.clone(), t0)
+        .put_organization(ACCOUNT, fields, crate::OrganizationChange::Create, op.clone(), t0)
         .await
         .unwrap();
     source

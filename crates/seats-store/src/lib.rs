@@ -27,8 +27,9 @@ mod url;
 
 pub use error::{Conflict, StoreError, StoreResult};
 pub use model::{
-    AccountRecord, Actor, AuditRecord, DeviceRecord, LoginOutcome, LoginRecord, LoginRequest, MemberRecord, NewAccount,
-    NewToken, OrganizationRecord, SeatRecord, SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord, Via,
+    AccountRecord, Actor, AuditRecord, DeviceRecord, LoginMethod, LoginOutcome, LoginRecord, LoginRequest, LoginResult,
+    MemberRecord, NewAccount, NewToken, OrganizationChange, OrganizationRecord, SeatRecord, SessionRecord, TokenRecord,
+    UserActivity, UserFilter, UserRecord, Via,
 };
 pub use store::{
     AccountStore, AuditStore, CredentialStore, DashboardStore, IdentityProviderStore, LoginStore, MaintenanceStore,

@@ -67,9 +67,62 @@ impl Via {
 pub struct LoginRequest {
     pub email: String,
     pub name: Option<String>,
-    pub via: Via,
-    /// Required for Gateway logins.
-    pub device_id: Option<String>,
+    pub method: LoginMethod,
+}
+
+/// How a user logs in: through Access, or through the WARP client on a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginMethod {
+    /// Cloudflare Access (a browser login): takes the Access seat and opens a session.
+    Access,
+    /// The WARP client (Gateway) on `device_id`: takes the Gateway seat and registers the device.
+    Gateway { device_id: String },
+}
+
+impl LoginMethod {
+    pub fn via(&self) -> Via {
+        match self {
+            LoginMethod::Access => Via::Access,
+            LoginMethod::Gateway { .. } => Via::Gateway,
+        }
+    }
+
+    pub fn device_id(&self) -> Option<&str> {
+        match self {
+            LoginMethod::Access => None,
+            LoginMethod::Gateway { device_id } => Some(device_id),
+        }
+    }
+
+    /// The method as stored (`via` and a device id), read back.
+    pub fn from_parts(via: &str, device_id: Option<String>) -> LoginMethod {
+        match (via, device_id) {
+            ("gateway", Some(device_id)) => LoginMethod::Gateway { device_id },
+            ("gateway", None) => LoginMethod::Gateway {
+                device_id: String::new(),
+            },
+            _ => LoginMethod::Access,
+        }
+    }
+}
+
+/// What `put_organization` does: create the organization, or update the one there is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationChange {
+    /// [`crate::StoreError::Conflict`] if the account has one.
+    Create,
+    /// Merges the fields given into it; [`crate::StoreError::NotFound`] if there is none.
+    Update,
+}
+
+/// Whether a recorded login was accepted, or refused and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginResult {
+    Accepted,
+    /// Refused: `seat_limit_reached` when the account was full.
+    Refused {
+        reason: String,
+    },
 }
 
 /// What a login did: the user afterwards, and whether it was refused for the seat limit.
@@ -84,10 +137,8 @@ pub struct LoginOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRecord {
     pub at: Timestamp,
-    pub via: Via,
-    pub device_id: Option<String>,
-    pub succeeded: bool,
-    pub reason: Option<String>,
+    pub method: LoginMethod,
+    pub result: LoginResult,
 }
 
 /// An Access session.

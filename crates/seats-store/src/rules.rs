@@ -76,13 +76,14 @@ impl OrganizationWrite {
 pub(crate) fn merge_organization(
     existing: Option<OrganizationRecord>,
     fields: Map<String, Value>,
-    create: bool,
+    change: crate::model::OrganizationChange,
 ) -> StoreResult<OrganizationWrite> {
-    match (existing, create) {
-        (Some(_), true) => Err(StoreError::Conflict(Conflict::Organization)),
-        (None, false) => Err(StoreError::NotFound { positions: vec![] }),
-        (None, true) => Ok(OrganizationWrite::Write { fields, before: None }),
-        (Some(org), false) => {
+    use crate::model::OrganizationChange::{Create, Update};
+    match (existing, change) {
+        (Some(_), Create) => Err(StoreError::Conflict(Conflict::Organization)),
+        (None, Update) => Err(StoreError::NotFound { positions: vec![] }),
+        (None, Create) => Ok(OrganizationWrite::Write { fields, before: None }),
+        (Some(org), Update) => {
             let mut merged = org.fields.clone();
             merged.extend(fields);
             if merged == org.fields {

@@ -358,13 +358,31 @@ impl SeedSink for MemorySink {
     }
 }
 
-/// Sorts problems into document order: (section, item, position within it, order of checks).
-type Order = (u8, usize, usize, usize);
-const ACCOUNT_SECTION: u8 = 0;
-const MEMBER_SECTION: u8 = 1;
-const TOKEN_SECTION: u8 = 2;
-/// Position of an account's own problems after its users'.
-const AFTER_USERS: usize = usize::MAX;
+/// Where a problem sits in the document, so problems sort into document order: the section,
+/// the item in it, the place within the item, then the order of checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Order(Section, usize, Place, usize);
+
+/// The document's sections, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Section {
+    Accounts,
+    Members,
+    Tokens,
+}
+
+/// A place within an item, in document order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Place {
+    /// The item's own fields, numbered in the order the item lists them.
+    Field(usize),
+    /// An account's user at this index.
+    User(usize),
+    /// An account's organization, after its users.
+    Organization,
+    /// What only the whole account shows (seats over the limit), last.
+    Whole,
+}
 
 struct Loader<'s> {
     sink: &'s mut dyn SeedSink,
@@ -398,7 +416,7 @@ impl Loader<'_> {
     /// A user's own problems; true when it may be stored.
     fn check_user(&mut self, account: usize, index: usize, user: &SeedUser) -> bool {
         let at = format!("/accounts/{account}/users/{index}");
-        let order = |k| (ACCOUNT_SECTION, account, 1 + index, k);
+        let order = |k| Order(Section::Accounts, account, Place::User(index), k);
         let before = self.problems.len() + self.more_problems;
         if user.id.as_ref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
             self.problem(order(0), format!("{at}/id"), "user id must be a UUID".into());
@@ -426,23 +444,27 @@ impl Loader<'_> {
         let at = format!("/accounts/{index}");
         if !formats::is_account_id(&account.id) {
             self.problem(
-                (ACCOUNT_SECTION, index, 0, 0),
+                Order(Section::Accounts, index, Place::Field(0), 0),
                 format!("{at}/id"),
                 "account id must be 32 lowercase hex characters".into(),
             );
         } else if !self.account_ids.insert(account.id.clone()) {
             self.problem(
-                (ACCOUNT_SECTION, index, 0, 0),
+                Order(Section::Accounts, index, Place::Field(0), 0),
                 format!("{at}/id"),
                 format!("duplicate account id {}", account.id),
             );
         }
         if let Some(p) = formats::text_problem("name", &account.name, formats::MAX_NAME_CHARS) {
-            self.problem((ACCOUNT_SECTION, index, 0, 1), format!("{at}/name"), p);
+            self.problem(
+                Order(Section::Accounts, index, Place::Field(0), 1),
+                format!("{at}/name"),
+                p,
+            );
         }
         if i64::try_from(account.seat_limit).is_err() {
             self.problem(
-                (ACCOUNT_SECTION, index, 0, 2),
+                Order(Section::Accounts, index, Place::Field(0), 2),
                 format!("{at}/seat_limit"),
                 format!("seat_limit must be an integer between 0 and {}", i64::MAX),
             );
@@ -454,7 +476,7 @@ impl Loader<'_> {
                 Err(found) => {
                     for (i, (pointer, message)) in found.into_iter().enumerate() {
                         self.problem(
-                            (ACCOUNT_SECTION, index, AFTER_USERS - 1, i),
+                            Order(Section::Accounts, index, Place::Organization, i),
                             format!("{at}/organization{pointer}"),
                             message,
                         );
@@ -464,7 +486,7 @@ impl Loader<'_> {
         }
         if seated > account.seat_limit {
             self.problem(
-                (ACCOUNT_SECTION, index, AFTER_USERS, 0),
+                Order(Section::Accounts, index, Place::Whole, 0),
                 format!("{at}/seat_limit"),
                 format!(
                     "account over its limit: {seated} users hold a seat, seat_limit is {}",
@@ -481,20 +503,20 @@ impl Loader<'_> {
             let before = self.problems.len();
             if !formats::is_email(&member.email) {
                 self.problem(
-                    (MEMBER_SECTION, m, 0, 0),
+                    Order(Section::Members, m, Place::Field(0), 0),
                     format!("{at}/email"),
                     "not a valid email address".into(),
                 );
             } else if !emails.insert(formats::email_key(&member.email)) {
                 self.problem(
-                    (MEMBER_SECTION, m, 0, 0),
+                    Order(Section::Members, m, Place::Field(0), 0),
                     format!("{at}/email"),
                     format!("duplicate member {}", member.email),
                 );
             }
             if !formats::is_api_key(member.api_key.expose()) {
                 self.problem(
-                    (MEMBER_SECTION, m, 1, 0),
+                    Order(Section::Members, m, Place::Field(1), 0),
                     format!("{at}/api_key"),
                     "api_key must be 32-64 ASCII letters and digits".into(),
                 );
@@ -502,7 +524,7 @@ impl Loader<'_> {
             for (i, id) in member.accounts.iter().enumerate() {
                 if !self.account_ids.contains(id) {
                     self.problem(
-                        (MEMBER_SECTION, m, 2 + i, 0),
+                        Order(Section::Members, m, Place::Field(2 + i), 0),
                         format!("{at}/accounts/{i}"),
                         format!("unknown account {id}"),
                     );
@@ -521,13 +543,13 @@ impl Loader<'_> {
             if let Some(id) = &token.id {
                 if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
                     self.problem(
-                        (TOKEN_SECTION, t, 0, 0),
+                        Order(Section::Tokens, t, Place::Field(0), 0),
                         format!("{at}/id"),
                         "token id must be 1-64 letters, digits or '-'".into(),
                     );
                 } else if !ids.insert(id.clone()) {
                     self.problem(
-                        (TOKEN_SECTION, t, 0, 0),
+                        Order(Section::Tokens, t, Place::Field(0), 0),
                         format!("{at}/id"),
                         format!("duplicate token id {id}"),
                     );
@@ -535,20 +557,20 @@ impl Loader<'_> {
             }
             if !formats::is_api_token(token.value.expose()) {
                 self.problem(
-                    (TOKEN_SECTION, t, 1, 0),
+                    Order(Section::Tokens, t, Place::Field(1), 0),
                     format!("{at}/value"),
                     "token value must be 1-255 characters of [A-Za-z0-9._~+/=-]".into(),
                 );
             } else if !hashes.insert(token.value.hash().0) {
                 self.problem(
-                    (TOKEN_SECTION, t, 1, 0),
+                    Order(Section::Tokens, t, Place::Field(1), 0),
                     format!("{at}/value"),
                     "duplicate token value".into(),
                 );
             }
             if token.status == Some(TokenStatus::Expired) {
                 self.problem(
-                    (TOKEN_SECTION, t, 2, 0),
+                    Order(Section::Tokens, t, Place::Field(2), 0),
                     format!("{at}/status"),
                     "status must be active or disabled; expiry comes from expires_on".into(),
                 );
@@ -556,7 +578,7 @@ impl Loader<'_> {
             for (p, policy) in token.policies.iter().enumerate() {
                 for pr in policy_problems(policy) {
                     self.problem(
-                        (TOKEN_SECTION, t, 3 + p, 0),
+                        Order(Section::Tokens, t, Place::Field(3 + p), 0),
                         format!("{at}/policies/{p}{}", pr.pointer),
                         pr.problem,
                     );
@@ -583,7 +605,7 @@ impl Loader<'_> {
                 ),
             };
             self.problem(
-                (ACCOUNT_SECTION, d.account, 1 + d.user, k),
+                Order(Section::Accounts, d.account, Place::User(d.user), k),
                 format!("{at}/{field}"),
                 problem,
             );

@@ -9,7 +9,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use rusqlite::Connection;
 use seats_store::sqlite::SqliteStore;
-use seats_store::{seed, Actor, Durability, LoginRequest, StoreError, UserFilter, Via};
+use seats_store::{seed, Actor, Durability, LoginMethod, LoginRequest, StoreError, UserFilter};
 use seats_types::{SeatEditItem, Timestamp};
 
 const ACCOUNTS: [&str; 2] = ["0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"];
@@ -198,8 +198,12 @@ async fn apply(store: &SqliteStore, op: &Op, now: &mut Timestamp) {
             let login = LoginRequest {
                 email: email(e),
                 name: None,
-                via: if gateway { Via::Gateway } else { Via::Access },
-                device_id: gateway.then(|| format!("device-{device}")),
+                method: match gateway {
+                    true => LoginMethod::Gateway {
+                        device_id: format!("device-{device}"),
+                    },
+                    false => LoginMethod::Access,
+                },
             };
             store.login(ACCOUNTS[account], login, actor, *now).await.map(drop)
         }

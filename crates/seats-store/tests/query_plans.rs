@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use seats_store::browse::{SeatFilter, UserBrowse, UserKey};
 use seats_store::sqlite::{SqliteOptions, SqliteStore};
-use seats_store::{seed, Actor, Durability, LoginRequest, Store, UserFilter, Via};
+use seats_store::{seed, Actor, Durability, LoginMethod, LoginRequest, Store, UserFilter, Via};
 use seats_types::{SeatEditItem, Timestamp};
 
 const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
@@ -195,8 +195,12 @@ async fn run_operations(store: &dyn Store, steps: &AtomicU64) -> BTreeMap<&'stat
     let login = |email: &str, via, device: Option<&str>| LoginRequest {
         email: email.into(),
         name: Some("N".into()),
-        via,
-        device_id: device.map(str::to_owned),
+        method: match (via, device) {
+            (Via::Gateway, Some(device)) => LoginMethod::Gateway {
+                device_id: device.to_owned(),
+            },
+            _ => LoginMethod::Access,
+        },
     };
     let access = login("new@example.com", Via::Access, None);
     measure!("login access", store.login(ACCOUNT, access, actor.clone(), now));
@@ -212,7 +216,13 @@ async fn run_operations(store: &dyn Store, steps: &AtomicU64) -> BTreeMap<&'stat
     let fields = serde_json::json!({"name": "renamed"}).as_object().unwrap().clone();
     measure!(
         "put_organization",
-        store.put_organization(ACCOUNT, fields, false, actor.clone(), now)
+        store.put_organization(
+            ACCOUNT,
+            fields,
+            seats_store::OrganizationChange::Update,
+            actor.clone(),
+            now
+        )
     );
     measure!("account", store.account(ACCOUNT));
     measure!("account_exists", store.account_exists(ACCOUNT));

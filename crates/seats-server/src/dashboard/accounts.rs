@@ -206,7 +206,7 @@ pub async fn set_expiry(
         .put_organization(
             account.as_str(),
             fields,
-            false,
+            seats_store::OrganizationChange::Update,
             session.viewer.actor(),
             state.clock.now(),
         )

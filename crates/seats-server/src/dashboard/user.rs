@@ -106,14 +106,14 @@ pub async fn show(
             h2 #logins-heading { "Logins" }
             p { "Last accepted: "
                 @match &activity.last_login {
-                    Some(l) => { (page::time(l.at)) " through " (l.via.as_str()) }
+                    Some(l) => { (page::time(l.at)) " through " (l.method.via().as_str()) }
                     None => span.none { "never" },
                 }
             }
             h3 { "Refused logins (" (activity.failed_logins.len()) ")" }
             @if activity.failed_logins.is_empty() { p.none { "None." } } @else {
                 table { thead { tr { th scope="col" { "When" } th scope="col" { "Through" } th scope="col" { "Reason" } } }
-                    tbody { @for l in &activity.failed_logins { tr { td { (page::time(l.at)) } td { (l.via.as_str()) } td { (l.reason.as_deref().unwrap_or("")) } } } } }
+                    tbody { @for l in &activity.failed_logins { tr { td { (page::time(l.at)) } td { (l.method.via().as_str()) } td { (match &l.result { seats_store::LoginResult::Refused { reason } => reason.as_str(), seats_store::LoginResult::Accepted => "" }) } } } } }
             }
         }
         p { a href=(format!("/dashboard/accounts/{id}/users")) { "Back to the users" } }

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use seats_store::OrganizationRecord;
+use seats_store::{OrganizationChange, OrganizationRecord};
 use seats_types::{Envelope, Organization};
 use serde_json::{json, Value};
 
@@ -89,7 +89,13 @@ pub async fn create(
     let fields = parse(body, &state, true).await?;
     let org = state
         .store
-        .put_organization(access.account_id(), fields, true, auth.actor(), state.clock.now())
+        .put_organization(
+            access.account_id(),
+            fields,
+            OrganizationChange::Create,
+            auth.actor(),
+            state.clock.now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(Envelope::ok(view(org)))))
 }
@@ -122,7 +128,13 @@ pub async fn update(
     let fields = parse(body, &state, false).await?;
     let org = state
         .store
-        .put_organization(access.account_id(), fields, false, auth.actor(), state.clock.now())
+        .put_organization(
+            access.account_id(),
+            fields,
+            OrganizationChange::Update,
+            auth.actor(),
+            state.clock.now(),
+        )
         .await
         .map_err(|e| ApiError::from_store(e, no_organization))?;
     Ok(Json(Envelope::ok(view(org))))

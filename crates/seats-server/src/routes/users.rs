@@ -4,7 +4,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
-use seats_store::{LoginRecord, UserFilter, UserRecord, Via};
+use seats_store::{LoginRecord, LoginResult, UserFilter, UserRecord, Via};
 use seats_types::{ActiveSession, Envelope, FailedLogin, ResultInfo, User, UserCreateParams, UserUpdateParams};
 use serde_json::json;
 
@@ -385,12 +385,12 @@ pub async fn last_seen_identity(
             format!("no login recorded for user {}", user.id),
         )])
     })?;
-    let gateway = last.via == Via::Gateway;
+    let gateway = last.method.via() == Via::Gateway;
     Ok(Json(Envelope::ok(json!({
         "account_id": access.account_id(),
         "auth_status": "NONE",
         "common_name": "",
-        "device_id": last.device_id.clone().unwrap_or_default(),
+        "device_id": last.method.device_id().unwrap_or_default(),
         "device_sessions": {},
         "devicePosture": {},
         "email": user.email,
@@ -423,13 +423,16 @@ fn secs(t: seats_types::Timestamp) -> i64 {
 
 fn login_metadata(l: &LoginRecord, user: &UserRecord) -> serde_json::Value {
     let mut m = json!({
-        "reason": l.reason.clone().unwrap_or_default(),
-        "via": l.via.as_str(),
+        "reason": match &l.result {
+            LoginResult::Accepted => "",
+            LoginResult::Refused { reason } => reason,
+        },
+        "via": l.method.via().as_str(),
         "datetime": l.at.to_string(),
         "user_email": user.email,
         "user_uuid": user.id,
     });
-    if let Some(device) = &l.device_id {
+    if let Some(device) = l.method.device_id() {
         m["device_id"] = json!(device);
     }
     m

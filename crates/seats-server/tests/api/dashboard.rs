@@ -786,7 +786,7 @@ async fn the_cookie_holds_a_random_id_and_the_server_no_credential() {
         let cookie = first.cookies["seats_dashboard"].clone();
         assert_eq!(cookie.len(), 64, "{cookie}");
         assert!(cookie.bytes().all(|b| b.is_ascii_hexdigit()), "{cookie}");
-        let token_hex: String = TOKEN.bytes().map(|b| format!("{b:02x}")).collect();
+        let token_hex = hex::encode(TOKEN);
         assert!(!cookie.contains(&token_hex) && !cookie.contains(TOKEN));
         // The database keeps the id's hash and the credential's hash, never either.
         assert_eq!(session_count(&app).await, 1);

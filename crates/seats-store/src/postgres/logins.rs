@@ -16,12 +16,17 @@ use crate::{LoginStore, StoreError, StoreResult};
 
 fn login_from_row(r: &Row) -> StoreResult<LoginRecord> {
     let via: String = r.try_get(1)?;
+    let succeeded: bool = r.try_get(3)?;
+    let reason: Option<String> = r.try_get(4)?;
     Ok(LoginRecord {
         at: ts(r.try_get(0)?)?,
-        via: if via == "gateway" { Via::Gateway } else { Via::Access },
-        device_id: r.try_get(2)?,
-        succeeded: r.try_get(3)?,
-        reason: r.try_get(4)?,
+        method: LoginMethod::from_parts(&via, r.try_get(2)?),
+        result: match succeeded {
+            true => LoginResult::Accepted,
+            false => LoginResult::Refused {
+                reason: reason.unwrap_or_default(),
+            },
+        },
     })
 }
 
@@ -93,20 +98,23 @@ pub(super) async fn user_activity(
 async fn record_login(
     db: &impl GenericClient,
     user_id: &str,
-    login: &LoginRequest,
-    succeeded: bool,
-    reason: Option<&str>,
+    method: &LoginMethod,
+    result: &LoginResult,
     now: Timestamp,
 ) -> StoreResult<()> {
+    let reason = match result {
+        LoginResult::Accepted => None,
+        LoginResult::Refused { reason } => Some(reason.as_str()),
+    };
     execute(
         db,
         "INSERT INTO logins (user_id, at, via, device_id, succeeded, reason) VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &user_id,
             &now.unix_micros(),
-            &login.via.as_str(),
-            &login.device_id,
-            &succeeded,
+            &method.via().as_str(),
+            &method.device_id(),
+            &reason.is_none(),
             &reason,
         ],
     )
@@ -149,8 +157,17 @@ async fn log_in(
     if !holds {
         let (limit, used) = lock_account(db, account_id).await?;
         if used >= limit {
-            record_login(db, &user.id, login, false, Some("seat_limit_reached"), now).await?;
-            let detail = rules::login_refused_json(login.via, used, limit);
+            record_login(
+                db,
+                &user.id,
+                &login.method,
+                &LoginResult::Refused {
+                    reason: "seat_limit_reached".into(),
+                },
+                now,
+            )
+            .await?;
+            let detail = rules::login_refused_json(login.method.via(), used, limit);
             audit(
                 db,
                 &AuditEvent {
@@ -171,8 +188,8 @@ async fn log_in(
         }
     }
     let before = rules::seats_json(user.access_seat, user.gateway_seat);
-    match login.via {
-        Via::Access => {
+    match &login.method {
+        LoginMethod::Access => {
             execute(
                 db,
                 "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
@@ -185,11 +202,7 @@ async fn log_in(
             )
             .await?;
         }
-        Via::Gateway => {
-            let device = login
-                .device_id
-                .as_deref()
-                .ok_or_else(|| StoreError::other("gateway login without a device"))?;
+        LoginMethod::Gateway { device_id: device } => {
             execute(
                 db,
                 "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES ($1, $2, $3, $3)
@@ -199,9 +212,9 @@ async fn log_in(
             .await?;
         }
     }
-    let (access, gateway) = match login.via {
-        Via::Access => (true, user.gateway_seat),
-        Via::Gateway => (user.access_seat, true),
+    let (access, gateway) = match login.method {
+        LoginMethod::Access => (true, user.gateway_seat),
+        LoginMethod::Gateway { .. } => (user.access_seat, true),
     };
     execute(
         db,
@@ -210,7 +223,7 @@ async fn log_in(
         &[&user.id, &access, &gateway, &now_us],
     )
     .await?;
-    record_login(db, &user.id, login, true, None, now).await?;
+    record_login(db, &user.id, &login.method, &LoginResult::Accepted, now).await?;
     let after = rules::seats_json(access, gateway);
     if before != after {
         audit(

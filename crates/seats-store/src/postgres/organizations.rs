@@ -46,7 +46,7 @@ pub(super) async fn put_organization(
     db: &impl GenericClient,
     account_id: &str,
     fields: Map<String, Value>,
-    create: bool,
+    change: OrganizationChange,
     actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<OrganizationRecord> {
@@ -58,7 +58,7 @@ pub(super) async fn put_organization(
     .await?
     .ok_or(StoreError::NotFound { positions: vec![] })?;
     let existing = organization_from_row(&row)?;
-    let (merged, before) = match rules::merge_organization(existing, fields, create)? {
+    let (merged, before) = match rules::merge_organization(existing, fields, change)? {
         OrganizationWrite::Unchanged(org) => return Ok(org),
         OrganizationWrite::Write { fields, before } => (fields, before),
     };
@@ -99,12 +99,12 @@ impl OrganizationStore for PgStore {
         &self,
         account_id: &str,
         fields: serde_json::Map<String, serde_json::Value>,
-        create: bool,
+        change: OrganizationChange,
         actor: Actor,
         now: Timestamp,
     ) -> StoreResult<OrganizationRecord> {
         write_tx!(self, |tx| put_organization(
-            &tx, account_id, fields, create, &actor, now
+            &tx, account_id, fields, change, &actor, now
         ))
     }
 }

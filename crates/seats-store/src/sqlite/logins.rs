@@ -11,16 +11,21 @@ use super::users::{insert_user, must_user, rename_user, user_by_email, user_by_i
 use super::{ts, SqliteStore};
 use crate::model::*;
 use crate::rules::{self, user_json, SESSION_LIFETIME_US};
-use crate::{LoginStore, StoreError, StoreResult};
+use crate::{LoginStore, StoreResult};
 
 fn login_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoginRecord> {
     let via: String = r.get(1)?;
+    let succeeded: bool = r.get(3)?;
+    let reason: Option<String> = r.get(4)?;
     Ok(LoginRecord {
         at: ts(r.get(0)?)?,
-        via: if via == "gateway" { Via::Gateway } else { Via::Access },
-        device_id: r.get(2)?,
-        succeeded: r.get(3)?,
-        reason: r.get(4)?,
+        method: LoginMethod::from_parts(&via, r.get(2)?),
+        result: match succeeded {
+            true => LoginResult::Accepted,
+            false => LoginResult::Refused {
+                reason: reason.unwrap_or_default(),
+            },
+        },
     })
 }
 
@@ -64,20 +69,23 @@ pub(super) fn user_activity(
 fn record_login(
     conn: &Connection,
     user_id: &str,
-    login: &LoginRequest,
-    succeeded: bool,
-    reason: Option<&str>,
+    method: &LoginMethod,
+    result: &LoginResult,
     now: Timestamp,
 ) -> StoreResult<()> {
+    let reason = match result {
+        LoginResult::Accepted => None,
+        LoginResult::Refused { reason } => Some(reason.as_str()),
+    };
     conn.prepare_cached(
         "INSERT INTO logins (user_id, at, via, device_id, succeeded, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         user_id,
         now.unix_micros(),
-        login.via.as_str(),
-        login.device_id,
-        succeeded,
+        method.via().as_str(),
+        method.device_id(),
+        reason.is_none(),
         reason
     ])?;
     Ok(())
@@ -119,8 +127,16 @@ fn log_in(
     if !holds {
         let (_, used) = seat_usage(conn, account_id)?;
         if used >= limit {
-            record_login(conn, &user.id, login, false, Some("seat_limit_reached"), now)?;
-            let detail = rules::login_refused_json(login.via, used, limit);
+            record_login(
+                conn,
+                &user.id,
+                &login.method,
+                &LoginResult::Refused {
+                    reason: "seat_limit_reached".into(),
+                },
+                now,
+            )?;
+            let detail = rules::login_refused_json(login.method.via(), used, limit);
             audit(
                 conn,
                 &AuditEvent {
@@ -140,8 +156,8 @@ fn log_in(
         }
     }
     let before = rules::seats_json(user.access_seat, user.gateway_seat);
-    match login.via {
-        Via::Access => {
+    match &login.method {
+        LoginMethod::Access => {
             conn.prepare_cached("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![
                     uuid::Uuid::new_v4().to_string(),
@@ -150,11 +166,7 @@ fn log_in(
                     now_us + SESSION_LIFETIME_US
                 ])?;
         }
-        Via::Gateway => {
-            let device = login
-                .device_id
-                .as_deref()
-                .ok_or_else(|| StoreError::other("gateway login without a device"))?;
+        LoginMethod::Gateway { device_id: device } => {
             conn.prepare_cached(
                 "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
                  ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
@@ -162,16 +174,16 @@ fn log_in(
             .execute(params![user.id, device, now_us])?;
         }
     }
-    let (access, gateway) = match login.via {
-        Via::Access => (true, user.gateway_seat),
-        Via::Gateway => (user.access_seat, true),
+    let (access, gateway) = match login.method {
+        LoginMethod::Access => (true, user.gateway_seat),
+        LoginMethod::Gateway { .. } => (user.access_seat, true),
     };
     conn.prepare_cached(
         "UPDATE users SET access_seat = ?2, gateway_seat = ?3, last_successful_login = ?4, updated_at = ?4,
                 seat_granted_at = COALESCE(seat_granted_at, ?4) WHERE id = ?1",
     )?
     .execute(params![user.id, access, gateway, now_us])?;
-    record_login(conn, &user.id, login, true, None, now)?;
+    record_login(conn, &user.id, &login.method, &LoginResult::Accepted, now)?;
     let after = rules::seats_json(access, gateway);
     if before != after {
         audit(

@@ -42,7 +42,7 @@ pub(super) fn put_organization(
     conn: &Connection,
     account_id: &str,
     fields: Map<String, Value>,
-    create: bool,
+    change: OrganizationChange,
     actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<OrganizationRecord> {
@@ -50,7 +50,7 @@ pub(super) fn put_organization(
         return Err(StoreError::NotFound { positions: vec![] });
     }
     let existing = organization(conn, account_id)?;
-    let (merged, before) = match rules::merge_organization(existing, fields, create)? {
+    let (merged, before) = match rules::merge_organization(existing, fields, change)? {
         OrganizationWrite::Unchanged(org) => return Ok(org),
         OrganizationWrite::Write { fields, before } => (fields, before),
     };
@@ -87,13 +87,13 @@ impl OrganizationStore for SqliteStore {
         &self,
         account_id: &str,
         fields: serde_json::Map<String, serde_json::Value>,
-        create: bool,
+        change: OrganizationChange,
         actor: Actor,
         now: Timestamp,
     ) -> StoreResult<OrganizationRecord> {
         let account_id = account_id.to_owned();
         self.writer
-            .write(move |c| put_organization(c, &account_id, fields, create, &actor, now))
+            .write(move |c| put_organization(c, &account_id, fields, change, &actor, now))
             .await
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use seats_types::Timestamp;
 
-use crate::model::{Actor, OrganizationRecord};
+use crate::model::{Actor, OrganizationChange, OrganizationRecord};
 use crate::StoreResult;
 
 #[async_trait]
@@ -11,12 +11,12 @@ pub trait OrganizationStore: Send + Sync {
     async fn organization(&self, account_id: &str) -> StoreResult<Option<OrganizationRecord>>;
 
     /// Creates the organization ([`StoreError::Conflict`] if there is one) or, with
-    /// `create` false, merges `fields` into it ([`StoreError::NotFound`] if there is none).
+    /// `OrganizationChange::Update`, merges `fields` into it ([`StoreError::NotFound`] if there is none).
     async fn put_organization(
         &self,
         account_id: &str,
         fields: serde_json::Map<String, serde_json::Value>,
-        create: bool,
+        change: OrganizationChange,
         actor: Actor,
         now: Timestamp,
     ) -> StoreResult<OrganizationRecord>;

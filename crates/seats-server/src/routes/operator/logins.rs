@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use seats_store::{LoginRequest, Via};
+use seats_store::{LoginMethod, LoginRequest, Via};
 use seats_types::{Envelope, ExpiredSeats, User};
 
 use super::{existing_account, Operator};
@@ -44,17 +44,24 @@ pub async fn login(
     let device_id = body
         .text("device_id", false, seats_types::formats::MAX_DEVICE_ID_CHARS)
         .filter(|d| !d.is_empty());
-    if via == Some(Via::Gateway) && device_id.is_none() {
-        body.problem("/device_id", "a gateway login needs a device_id");
-    }
+    let method = match (via, device_id) {
+        (Some(Via::Gateway), Some(device_id)) => Some(LoginMethod::Gateway { device_id }),
+        (Some(Via::Gateway), None) => {
+            body.problem("/device_id", "a gateway login needs a device_id");
+            None
+        }
+        (Some(Via::Access), _) => Some(LoginMethod::Access),
+        (None, _) => None,
+    };
     body.finish()?;
     existing_account(&state, &id).await?;
-    let login = LoginRequest {
-        email: email.unwrap_or_default(),
-        name,
-        via: via.unwrap_or(Via::Access),
-        device_id,
+    let (Some(email), Some(method)) = (email, method) else {
+        // `finish` refused a body without them.
+        return Err(ApiError::internal(
+            "a login passed its checks without an email or a method",
+        ));
     };
+    let login = LoginRequest { email, name, method };
     let outcome = state
         .store
         .login(&id, login, seats_store::Actor::Operator, state.clock.now())
