@@ -13,6 +13,7 @@ pub mod dashboard_session;
 mod error;
 pub mod export;
 pub mod identity_provider;
+mod listing;
 mod metrics;
 mod model;
 pub mod organization;

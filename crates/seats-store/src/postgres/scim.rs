@@ -14,70 +14,40 @@ use super::accounts::lock_account;
 use super::audit::audit;
 use super::identity_providers::{lock_provider, object};
 use super::users::create_user;
-use super::{big, execute, json_text, query, query_opt, read, ts, write_tx, PgStore};
+use super::{execute, json_text, query, query_opt, read, ts, write_tx, PgStore};
 use crate::identity_provider::*;
+use crate::listing::{self, Dialect, Listing, Param};
 use crate::model::{Actor, AuditAction, AuditEvent};
 use crate::rules::seats_json;
 use crate::{Conflict, ScimStore, StoreError, StoreResult};
-
-/// A listing's conditions, naming only the filters given so the planner uses their index.
-struct Conditions {
-    sql: Vec<String>,
-    params: Vec<Box<dyn ToSql + Sync + Send>>,
-}
 
 pub(super) fn refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect()
 }
 
-impl Conditions {
-    fn new(provider_id: &str) -> Self {
-        Conditions {
-            sql: vec!["provider_id = $1".into()],
-            params: vec![Box::new(provider_id.to_owned())],
-        }
-    }
-
-    fn equals(&mut self, column: &str, value: Option<String>) {
-        if let Some(value) = value {
-            self.params.push(Box::new(value));
-            self.sql.push(format!("{column} = ${}", self.params.len()));
-        }
-    }
-
-    fn any_of(&mut self, column: &str, values: &[String]) {
-        if !values.is_empty() {
-            self.params.push(Box::new(values.to_vec()));
-            self.sql.push(format!("{column} = ANY(${})", self.params.len()));
-        }
-    }
-
-    /// `(rows, total)` of `SELECT columns FROM table WHERE conditions` in creation order.
-    async fn page(
-        mut self,
-        db: &impl GenericClient,
-        table: &str,
-        columns: &str,
-        offset: u64,
-        limit: u64,
-    ) -> StoreResult<(Vec<Row>, u64)> {
-        let conditions = self.sql.join(" AND ");
-        let total: i64 = query(
-            db,
-            &format!("SELECT COUNT(*) FROM {table} WHERE {conditions}"),
-            &refs(&self.params),
-        )
-        .await?[0]
-            .try_get(0)?;
-        self.params.push(Box::new(big(limit.min(i64::MAX as u64))?));
-        self.params.push(Box::new(big(offset.min(i64::MAX as u64))?));
-        let n = self.params.len();
-        let sql = format!(
-            "SELECT {columns} FROM {table} WHERE {conditions} ORDER BY seq LIMIT ${} OFFSET ${n}",
-            n - 1
-        );
-        Ok((query(db, &sql, &refs(&self.params)).await?, total as u64))
-    }
+/// `(rows, total)` of a listing (see [`crate::listing`]).
+async fn page(
+    db: &impl GenericClient,
+    mut listing: Listing,
+    columns: &str,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(Vec<Row>, u64)> {
+    let bound = |params: &[Param]| -> Vec<Box<dyn ToSql + Sync + Send>> {
+        params
+            .iter()
+            .map(|p| -> Box<dyn ToSql + Sync + Send> {
+                match p {
+                    Param::Text(t) => Box::new(t.clone()),
+                    Param::List(values) => Box::new(values.clone()),
+                    Param::Int(n) => Box::new(*n),
+                }
+            })
+            .collect()
+    };
+    let total: i64 = query(db, &listing.count_sql(), &refs(&bound(&listing.params))).await?[0].try_get(0)?;
+    let sql = listing.page_sql(columns, offset, limit);
+    Ok((query(db, &sql, &refs(&bound(&listing.params))).await?, total as u64))
 }
 
 const SCIM_USER_COLUMNS: &str = "id, provider_id, user_id, active, resource, version, created_at, updated_at";
@@ -102,13 +72,8 @@ pub(super) async fn scim_users(
     offset: u64,
     limit: u64,
 ) -> StoreResult<(Vec<ScimUserRecord>, u64)> {
-    let mut c = Conditions::new(provider_id);
-    c.any_of("id", &filter.ids);
-    c.any_of("external_id", &filter.external_ids);
-    c.equals("user_name_key", filter.user_name.map(|u| u.to_lowercase()));
-    c.equals("email_key", filter.email.map(|e| formats::email_key(&e)));
-    c.equals("display_name", filter.display_name);
-    let (rows, total) = c.page(db, "scim_users", SCIM_USER_COLUMNS, offset, limit).await?;
+    let listing = listing::scim_users(Dialect::Postgres, provider_id, filter);
+    let (rows, total) = page(db, listing, SCIM_USER_COLUMNS, offset, limit).await?;
     let users = rows.iter().map(scim_user_from_row).collect::<StoreResult<Vec<_>>>()?;
     Ok((users, total))
 }
@@ -365,11 +330,8 @@ pub(super) async fn scim_groups(
     offset: u64,
     limit: u64,
 ) -> StoreResult<(Vec<ScimGroupRecord>, u64)> {
-    let mut c = Conditions::new(provider_id);
-    c.any_of("id", &filter.ids);
-    c.any_of("external_id", &filter.external_ids);
-    c.equals("display_name", filter.display_name);
-    let (rows, total) = c.page(db, "scim_groups", SCIM_GROUP_COLUMNS, offset, limit).await?;
+    let listing = listing::scim_groups(Dialect::Postgres, provider_id, filter);
+    let (rows, total) = page(db, listing, SCIM_GROUP_COLUMNS, offset, limit).await?;
     let mut groups = Vec::with_capacity(rows.len());
     for row in &rows {
         groups.push(group_from_row(db, row).await?);

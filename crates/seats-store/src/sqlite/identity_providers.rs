@@ -87,7 +87,7 @@ pub(super) fn identity_providers(
 }
 
 /// SQLite integers are signed: a page past `i64::MAX` is simply empty.
-pub(super) fn clamp(n: u64) -> i64 {
+fn clamp(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 

@@ -7,73 +7,44 @@ use seats_types::{formats, Timestamp};
 use serde_json::json;
 
 use super::audit::audit;
-use super::identity_providers::{clamp, must_provider, object};
+use super::identity_providers::{must_provider, object};
 use super::seats::{end_devices, end_sessions};
 use super::users::create_user;
 use super::{is_unique_violation, json_text, ts, SqliteStore};
 use crate::identity_provider::*;
+use crate::listing::{self, Dialect, Listing, Param};
 use crate::model::{Actor, AuditAction, AuditEvent};
 use crate::rules::seats_json;
 use crate::{Conflict, ScimStore, StoreError, StoreResult};
 
-/// A listing's conditions, naming only the filters given so the planner uses their index.
-struct Conditions {
-    sql: Vec<String>,
-    params: Vec<SqlValue>,
-}
-
-impl Conditions {
-    fn new(provider_id: &str) -> Self {
-        Conditions {
-            sql: vec!["provider_id = ?1".into()],
-            params: vec![SqlValue::Text(provider_id.into())],
-        }
-    }
-
-    fn equals(&mut self, column: &str, value: Option<String>) {
-        if let Some(value) = value {
-            self.params.push(SqlValue::Text(value));
-            self.sql.push(format!("{column} = ?{}", self.params.len()));
-        }
-    }
-
-    fn any_of(&mut self, column: &str, values: &[String]) {
-        if !values.is_empty() {
-            self.params.push(SqlValue::Text(json!(values).to_string()));
-            self.sql.push(format!(
-                "{column} IN (SELECT value FROM json_each(?{}))",
-                self.params.len()
-            ));
-        }
-    }
-
-    /// `(rows, total)` of `SELECT columns FROM table WHERE conditions` in creation order.
-    fn page<T>(
-        mut self,
-        conn: &Connection,
-        table: &str,
-        columns: &str,
-        offset: u64,
-        limit: u64,
-        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> StoreResult<(Vec<T>, u64)> {
-        let conditions = self.sql.join(" AND ");
-        let total: u64 = conn
-            .prepare_cached(&format!("SELECT COUNT(*) FROM {table} WHERE {conditions}"))?
-            .query_row(params_from_iter(&self.params), |r| r.get(0))?;
-        self.params.push(SqlValue::Integer(clamp(limit)));
-        self.params.push(SqlValue::Integer(clamp(offset)));
-        let n = self.params.len();
-        let sql = format!(
-            "SELECT {columns} FROM {table} WHERE {conditions} ORDER BY seq LIMIT ?{} OFFSET ?{n}",
-            n - 1
-        );
-        let rows = conn
-            .prepare_cached(&sql)?
-            .query_map(params_from_iter(&self.params), row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok((rows, total))
-    }
+/// `(rows, total)` of a listing (see [`crate::listing`]).
+fn page<T>(
+    conn: &Connection,
+    mut listing: Listing,
+    columns: &str,
+    offset: u64,
+    limit: u64,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<(Vec<T>, u64)> {
+    let bound = |params: &[Param]| -> Vec<SqlValue> {
+        params
+            .iter()
+            .map(|p| match p {
+                Param::Text(t) => SqlValue::Text(t.clone()),
+                Param::List(values) => SqlValue::Text(json!(values).to_string()),
+                Param::Int(n) => SqlValue::Integer(*n),
+            })
+            .collect()
+    };
+    let total: u64 = conn
+        .prepare_cached(&listing.count_sql())?
+        .query_row(params_from_iter(bound(&listing.params)), |r| r.get(0))?;
+    let sql = listing.page_sql(columns, offset, limit);
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(bound(&listing.params)), row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total))
 }
 
 const SCIM_USER_COLUMNS: &str = "id, provider_id, user_id, active, resource, version, created_at, updated_at";
@@ -98,13 +69,8 @@ pub(super) fn scim_users(
     offset: u64,
     limit: u64,
 ) -> StoreResult<(Vec<ScimUserRecord>, u64)> {
-    let mut c = Conditions::new(provider_id);
-    c.any_of("id", &filter.ids);
-    c.any_of("external_id", &filter.external_ids);
-    c.equals("user_name_key", filter.user_name.map(|u| u.to_lowercase()));
-    c.equals("email_key", filter.email.map(|e| formats::email_key(&e)));
-    c.equals("display_name", filter.display_name);
-    c.page(conn, "scim_users", SCIM_USER_COLUMNS, offset, limit, scim_user_from_row)
+    let listing = listing::scim_users(Dialect::Sqlite, provider_id, filter);
+    page(conn, listing, SCIM_USER_COLUMNS, offset, limit, scim_user_from_row)
 }
 
 pub(super) fn scim_user(conn: &Connection, provider_id: &str, id: &str) -> StoreResult<Option<ScimUserRecord>> {
@@ -323,18 +289,8 @@ pub(super) fn scim_groups(
     offset: u64,
     limit: u64,
 ) -> StoreResult<(Vec<ScimGroupRecord>, u64)> {
-    let mut c = Conditions::new(provider_id);
-    c.any_of("id", &filter.ids);
-    c.any_of("external_id", &filter.external_ids);
-    c.equals("display_name", filter.display_name);
-    let (groups, total) = c.page(
-        conn,
-        "scim_groups",
-        SCIM_GROUP_COLUMNS,
-        offset,
-        limit,
-        scim_group_from_row,
-    )?;
+    let listing = listing::scim_groups(Dialect::Sqlite, provider_id, filter);
+    let (groups, total) = page(conn, listing, SCIM_GROUP_COLUMNS, offset, limit, scim_group_from_row)?;
     let groups = groups
         .into_iter()
         .map(|g| with_members(conn, g))
