@@ -368,6 +368,38 @@ pub struct AuditEvent<'a> {
     pub after: Option<&'a serde_json::Value>,
 }
 
+impl<'a> AuditEvent<'a> {
+    /// An event with neither a before nor an after state; add them with [`Self::before`]
+    /// and [`Self::after`].
+    pub fn new(
+        at: Timestamp,
+        account_id: Option<&'a str>,
+        actor: &'a Actor,
+        action: AuditAction,
+        subject: &'a str,
+    ) -> Self {
+        AuditEvent {
+            at,
+            account_id,
+            actor,
+            action,
+            subject,
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn before(mut self, before: &'a serde_json::Value) -> Self {
+        self.before = Some(before);
+        self
+    }
+
+    pub fn after(mut self, after: &'a serde_json::Value) -> Self {
+        self.after = Some(after);
+        self
+    }
+}
+
 /// One audit event: a real change, who made it, and the state before and after.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {

@@ -97,15 +97,7 @@ pub(super) async fn create_member(
     .await?;
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: None,
-            actor,
-            action: AuditAction::MemberCreate,
-            subject: email,
-            before: None,
-            after: Some(&json!({"accounts": accounts})),
-        },
+        &AuditEvent::new(now, None, actor, AuditAction::MemberCreate, email).after(&json!({"accounts": accounts})),
     )
     .await?;
     member(db, email)
@@ -144,15 +136,8 @@ pub(super) async fn delete_member(
     }
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: None,
-            actor,
-            action: AuditAction::MemberDelete,
-            subject: &before.email,
-            before: Some(&json!({"accounts": before.accounts})),
-            after: None,
-        },
+        &AuditEvent::new(now, None, actor, AuditAction::MemberDelete, &before.email)
+            .before(&json!({"accounts": before.accounts})),
     )
     .await?;
     Ok(())
@@ -234,15 +219,7 @@ pub(super) async fn create_token(
     .map_err(|e| conflict_if_taken(e, Conflict::TokenId(new.id.clone())))?;
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: None,
-            actor,
-            action: AuditAction::TokenCreate,
-            subject: &new.id,
-            before: None,
-            after: Some(&json!({"name": new.name})),
-        },
+        &AuditEvent::new(now, None, actor, AuditAction::TokenCreate, &new.id).after(&json!({"name": new.name})),
     )
     .await?;
     token(db, &new.id)
@@ -278,15 +255,9 @@ pub(super) async fn set_token_status(
     .await?;
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: None,
-            actor,
-            action: AuditAction::TokenUpdate,
-            subject: id,
-            before: Some(&json!({"status": before.status})),
-            after: Some(&json!({"status": status})),
-        },
+        &AuditEvent::new(now, None, actor, AuditAction::TokenUpdate, id)
+            .before(&json!({"status": before.status}))
+            .after(&json!({"status": status})),
     )
     .await?;
     token(db, id).await?.ok_or_else(|| StoreError::other("token vanished"))
@@ -299,15 +270,7 @@ pub(super) async fn delete_token(db: &impl GenericClient, id: &str, actor: &Acto
     let name: String = before.try_get(0)?;
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: None,
-            actor,
-            action: AuditAction::TokenDelete,
-            subject: id,
-            before: Some(&json!({"name": name})),
-            after: None,
-        },
+        &AuditEvent::new(now, None, actor, AuditAction::TokenDelete, id).before(&json!({"name": name})),
     )
     .await?;
     Ok(())

@@ -133,15 +133,8 @@ pub(super) async fn create_identity_provider(
     let created = lock_provider(db, Some(account_id), &id).await?;
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action: AuditAction::IdentityProviderCreate,
-            subject: &id,
-            before: None,
-            after: Some(&provider_json(&created)),
-        },
+        &AuditEvent::new(now, Some(account_id), actor, AuditAction::IdentityProviderCreate, &id)
+            .after(&provider_json(&created)),
     )
     .await?;
     Ok(created)
@@ -176,15 +169,9 @@ pub(super) async fn update_identity_provider(
     if b != a || write.new_secret_hash.is_some() {
         audit(
             db,
-            &AuditEvent {
-                at: now,
-                account_id: Some(account_id),
-                actor,
-                action: AuditAction::IdentityProviderUpdate,
-                subject: id,
-                before: Some(&b),
-                after: Some(&a),
-            },
+            &AuditEvent::new(now, Some(account_id), actor, AuditAction::IdentityProviderUpdate, id)
+                .before(&b)
+                .after(&a),
         )
         .await?;
     }
@@ -203,15 +190,8 @@ pub(super) async fn delete_identity_provider(
     execute(db, "DELETE FROM identity_providers WHERE id = $1", &[&id]).await?;
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action: AuditAction::IdentityProviderDelete,
-            subject: id,
-            before: Some(&provider_json(&before)),
-            after: None,
-        },
+        &AuditEvent::new(now, Some(account_id), actor, AuditAction::IdentityProviderDelete, id)
+            .before(&provider_json(&before)),
     )
     .await?;
     Ok(())

@@ -170,15 +170,8 @@ async fn log_in(
             let detail = rules::login_refused_json(login.method.via(), used, limit);
             audit(
                 db,
-                &AuditEvent {
-                    at: now,
-                    account_id: Some(account_id),
-                    actor,
-                    action: AuditAction::LoginRefused,
-                    subject: &user.seat_uid,
-                    before: None,
-                    after: Some(&detail),
-                },
+                &AuditEvent::new(now, Some(account_id), actor, AuditAction::LoginRefused, &user.seat_uid)
+                    .after(&detail),
             )
             .await?;
             return Ok(LoginOutcome {
@@ -228,15 +221,9 @@ async fn log_in(
     if before != after {
         audit(
             db,
-            &AuditEvent {
-                at: now,
-                account_id: Some(account_id),
-                actor,
-                action: AuditAction::SeatGrant,
-                subject: &user.seat_uid,
-                before: Some(&before),
-                after: Some(&after),
-            },
+            &AuditEvent::new(now, Some(account_id), actor, AuditAction::SeatGrant, &user.seat_uid)
+                .before(&before)
+                .after(&after),
         )
         .await?;
     }

@@ -161,15 +161,9 @@ async fn deprovision(
     let after = json!({"sessions": 0, "devices": 0});
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: account,
-            actor: &actor,
-            action: AuditAction::UserDeprovision,
-            subject: &seat_uid,
-            before: Some(&before),
-            after: Some(&after),
-        },
+        &AuditEvent::new(now, account, &actor, AuditAction::UserDeprovision, &seat_uid)
+            .before(&before)
+            .after(&after),
     )
     .await?;
     if seat {
@@ -183,15 +177,9 @@ async fn deprovision(
         let (before, after) = (seats_json(access, gateway), seats_json(false, false));
         audit(
             db,
-            &AuditEvent {
-                at: now,
-                account_id: account,
-                actor: &actor,
-                action: AuditAction::SeatDeprovision,
-                subject: &seat_uid,
-                before: Some(&before),
-                after: Some(&after),
-            },
+            &AuditEvent::new(now, account, &actor, AuditAction::SeatDeprovision, &seat_uid)
+                .before(&before)
+                .after(&after),
         )
         .await?;
     }

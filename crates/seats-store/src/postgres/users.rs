@@ -273,15 +273,7 @@ pub(super) async fn created(
     let user = must_user(db, account_id, id, now).await?;
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action: AuditAction::UserCreate,
-            subject: id,
-            before: None,
-            after: Some(&user_json(&user)),
-        },
+        &AuditEvent::new(now, Some(account_id), actor, AuditAction::UserCreate, id).after(&user_json(&user)),
     )
     .await?;
     Ok(user)
@@ -311,15 +303,9 @@ pub(super) async fn rename_user(
     let after = must_user(db, account_id, &id, now).await?;
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action: AuditAction::UserUpdate,
-            subject: &after.id,
-            before: Some(&user_json(&before)),
-            after: Some(&user_json(&after)),
-        },
+        &AuditEvent::new(now, Some(account_id), actor, AuditAction::UserUpdate, &after.id)
+            .before(&user_json(&before))
+            .after(&user_json(&after)),
     )
     .await?;
     Ok(after)
@@ -341,15 +327,7 @@ pub(super) async fn delete_user(
     execute(db, "DELETE FROM users WHERE id = $1", &[&id]).await?;
     audit(
         db,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action: AuditAction::UserDelete,
-            subject: &id,
-            before: Some(&user_json(&before)),
-            after: None,
-        },
+        &AuditEvent::new(now, Some(account_id), actor, AuditAction::UserDelete, &id).before(&user_json(&before)),
     )
     .await?;
     Ok(())

@@ -58,15 +58,7 @@ pub(super) fn create_account(
     let created = account(conn, &new.id)?.ok_or_else(|| StoreError::other("account vanished"))?;
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: Some(&new.id),
-            actor,
-            action: AuditAction::AccountCreate,
-            subject: &new.id,
-            before: None,
-            after: Some(&account_json(&created)),
-        },
+        &AuditEvent::new(now, Some(&new.id), actor, AuditAction::AccountCreate, &new.id).after(&account_json(&created)),
     )?;
     Ok(created)
 }
@@ -88,15 +80,9 @@ pub(super) fn update_account(
     if account_json(&before) != account_json(&after) {
         audit(
             conn,
-            &AuditEvent {
-                at: now,
-                account_id: Some(id),
-                actor,
-                action: AuditAction::AccountUpdate,
-                subject: id,
-                before: Some(&account_json(&before)),
-                after: Some(&account_json(&after)),
-            },
+            &AuditEvent::new(now, Some(id), actor, AuditAction::AccountUpdate, id)
+                .before(&account_json(&before))
+                .after(&account_json(&after)),
         )?;
     }
     Ok(after)

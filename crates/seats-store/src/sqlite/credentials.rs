@@ -114,15 +114,7 @@ pub(super) fn create_member(
     }
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: None,
-            actor,
-            action: AuditAction::MemberCreate,
-            subject: email,
-            before: None,
-            after: Some(&json!({"accounts": accounts})),
-        },
+        &AuditEvent::new(now, None, actor, AuditAction::MemberCreate, email).after(&json!({"accounts": accounts})),
     )?;
     member(conn, email)?.ok_or_else(|| StoreError::other("member vanished"))
 }
@@ -141,15 +133,8 @@ pub(super) fn delete_member(conn: &Connection, email: &str, actor: &Actor, now: 
         .execute([formats::email_key(email)])?;
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: None,
-            actor,
-            action: AuditAction::MemberDelete,
-            subject: &before.email,
-            before: Some(&json!({"accounts": before.accounts})),
-            after: None,
-        },
+        &AuditEvent::new(now, None, actor, AuditAction::MemberDelete, &before.email)
+            .before(&json!({"accounts": before.accounts})),
     )?;
     Ok(())
 }
@@ -194,15 +179,7 @@ pub(super) fn create_token(
     ])?;
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: None,
-            actor,
-            action: AuditAction::TokenCreate,
-            subject: &new.id,
-            before: None,
-            after: Some(&json!({"name": new.name})),
-        },
+        &AuditEvent::new(now, None, actor, AuditAction::TokenCreate, &new.id).after(&json!({"name": new.name})),
     )?;
     token(conn, &new.id)?.ok_or_else(|| StoreError::other("token vanished"))
 }
@@ -231,15 +208,9 @@ pub(super) fn set_token_status(
         .execute(params![id, status.as_str(), now.unix_micros()])?;
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: None,
-            actor,
-            action: AuditAction::TokenUpdate,
-            subject: id,
-            before: Some(&json!({"status": before.status})),
-            after: Some(&json!({"status": status})),
-        },
+        &AuditEvent::new(now, None, actor, AuditAction::TokenUpdate, id)
+            .before(&json!({"status": before.status}))
+            .after(&json!({"status": status})),
     )?;
     token(conn, id)?.ok_or_else(|| StoreError::other("token vanished"))
 }
@@ -249,15 +220,7 @@ pub(super) fn delete_token(conn: &Connection, id: &str, actor: &Actor, now: Time
     conn.prepare_cached("DELETE FROM tokens WHERE id = ?1")?.execute([id])?;
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: None,
-            actor,
-            action: AuditAction::TokenDelete,
-            subject: id,
-            before: Some(&json!({"name": before.name})),
-            after: None,
-        },
+        &AuditEvent::new(now, None, actor, AuditAction::TokenDelete, id).before(&json!({"name": before.name})),
     )?;
     Ok(())
 }

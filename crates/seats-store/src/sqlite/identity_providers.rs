@@ -123,15 +123,8 @@ pub(super) fn create_identity_provider(
     let created = must_provider(conn, Some(account_id), &id)?;
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action: AuditAction::IdentityProviderCreate,
-            subject: &id,
-            before: None,
-            after: Some(&provider_json(&created)),
-        },
+        &AuditEvent::new(now, Some(account_id), actor, AuditAction::IdentityProviderCreate, &id)
+            .after(&provider_json(&created)),
     )?;
     Ok(created)
 }
@@ -163,15 +156,9 @@ pub(super) fn update_identity_provider(
     if b != a || write.new_secret_hash.is_some() {
         audit(
             conn,
-            &AuditEvent {
-                at: now,
-                account_id: Some(account_id),
-                actor,
-                action: AuditAction::IdentityProviderUpdate,
-                subject: id,
-                before: Some(&b),
-                after: Some(&a),
-            },
+            &AuditEvent::new(now, Some(account_id), actor, AuditAction::IdentityProviderUpdate, id)
+                .before(&b)
+                .after(&a),
         )?;
     }
     Ok(after)
@@ -190,15 +177,8 @@ pub(super) fn delete_identity_provider(
         .execute([id])?;
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action: AuditAction::IdentityProviderDelete,
-            subject: id,
-            before: Some(&provider_json(&before)),
-            after: None,
-        },
+        &AuditEvent::new(now, Some(account_id), actor, AuditAction::IdentityProviderDelete, id)
+            .before(&provider_json(&before)),
     )?;
     Ok(())
 }

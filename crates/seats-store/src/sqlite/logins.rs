@@ -107,15 +107,7 @@ fn log_in(
             let user = must_user(conn, account_id, &id, now)?;
             audit(
                 conn,
-                &AuditEvent {
-                    at: now,
-                    account_id: Some(account_id),
-                    actor,
-                    action: AuditAction::UserCreate,
-                    subject: &id,
-                    before: None,
-                    after: Some(&user_json(&user)),
-                },
+                &AuditEvent::new(now, Some(account_id), actor, AuditAction::UserCreate, &id).after(&user_json(&user)),
             )?;
             user
         }
@@ -139,15 +131,8 @@ fn log_in(
             let detail = rules::login_refused_json(login.method.via(), used, limit);
             audit(
                 conn,
-                &AuditEvent {
-                    at: now,
-                    account_id: Some(account_id),
-                    actor,
-                    action: AuditAction::LoginRefused,
-                    subject: &user.seat_uid,
-                    before: None,
-                    after: Some(&detail),
-                },
+                &AuditEvent::new(now, Some(account_id), actor, AuditAction::LoginRefused, &user.seat_uid)
+                    .after(&detail),
             )?;
             return Ok(LoginOutcome {
                 user,
@@ -188,15 +173,9 @@ fn log_in(
     if before != after {
         audit(
             conn,
-            &AuditEvent {
-                at: now,
-                account_id: Some(account_id),
-                actor,
-                action: AuditAction::SeatGrant,
-                subject: &user.seat_uid,
-                before: Some(&before),
-                after: Some(&after),
-            },
+            &AuditEvent::new(now, Some(account_id), actor, AuditAction::SeatGrant, &user.seat_uid)
+                .before(&before)
+                .after(&after),
         )?;
     }
     Ok(LoginOutcome {

@@ -139,15 +139,9 @@ fn deprovision(conn: &Connection, provider: &IdentityProviderRecord, user_id: &s
     let after = json!({"sessions": 0, "devices": 0});
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: account,
-            actor: &actor,
-            action: AuditAction::UserDeprovision,
-            subject: &seat_uid,
-            before: Some(&before),
-            after: Some(&after),
-        },
+        &AuditEvent::new(now, account, &actor, AuditAction::UserDeprovision, &seat_uid)
+            .before(&before)
+            .after(&after),
     )?;
     if provider.scim.seat_deprovision() && (access || gateway) {
         conn.prepare_cached(
@@ -157,15 +151,9 @@ fn deprovision(conn: &Connection, provider: &IdentityProviderRecord, user_id: &s
         let (before, after) = (seats_json(access, gateway), seats_json(false, false));
         audit(
             conn,
-            &AuditEvent {
-                at: now,
-                account_id: account,
-                actor: &actor,
-                action: AuditAction::SeatDeprovision,
-                subject: &seat_uid,
-                before: Some(&before),
-                after: Some(&after),
-            },
+            &AuditEvent::new(now, account, &actor, AuditAction::SeatDeprovision, &seat_uid)
+                .before(&before)
+                .after(&after),
         )?;
     }
     Ok(())

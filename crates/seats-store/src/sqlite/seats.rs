@@ -88,18 +88,8 @@ fn edit_seats(
             let before = rules::seats_json(row.access, row.gateway);
             let after = rules::seats_json(item.access_seat, item.gateway_seat);
             let action = rules::seat_edit_action(item.access_seat, item.gateway_seat);
-            audit(
-                conn,
-                &AuditEvent {
-                    at: now,
-                    account_id: Some(account_id),
-                    actor,
-                    action,
-                    subject: &item.seat_uid,
-                    before: Some(&before),
-                    after: Some(&after),
-                },
-            )?;
+            let event = AuditEvent::new(now, Some(account_id), actor, action, &item.seat_uid);
+            audit(conn, &event.before(&before).after(&after))?;
         }
         out.push(SeatRecord {
             seat_uid: item.seat_uid.clone(),
@@ -179,15 +169,15 @@ pub(super) fn expire_seats(
             let after = rules::seats_json(false, false);
             audit(
                 conn,
-                &AuditEvent {
-                    at: now,
-                    account_id: Some(&account_id),
-                    actor: &Actor::System,
-                    action: AuditAction::SeatExpire,
-                    subject: &seat_uid,
-                    before: Some(&before),
-                    after: Some(&after),
-                },
+                &AuditEvent::new(
+                    now,
+                    Some(&account_id),
+                    &Actor::System,
+                    AuditAction::SeatExpire,
+                    &seat_uid,
+                )
+                .before(&before)
+                .after(&after),
             )?;
             removed.push((account_id.clone(), seat_uid));
         }

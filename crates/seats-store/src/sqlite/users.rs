@@ -261,15 +261,7 @@ pub(super) fn create_user(
     let user = must_user(conn, account_id, &id, now)?;
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action: AuditAction::UserCreate,
-            subject: &id,
-            before: None,
-            after: Some(&user_json(&user)),
-        },
+        &AuditEvent::new(now, Some(account_id), actor, AuditAction::UserCreate, &id).after(&user_json(&user)),
     )?;
     Ok(user)
 }
@@ -291,15 +283,9 @@ pub(super) fn rename_user(
     let after = must_user(conn, account_id, user_id, now)?;
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action: AuditAction::UserUpdate,
-            subject: &after.id,
-            before: Some(&user_json(&before)),
-            after: Some(&user_json(&after)),
-        },
+        &AuditEvent::new(now, Some(account_id), actor, AuditAction::UserUpdate, &after.id)
+            .before(&user_json(&before))
+            .after(&user_json(&after)),
     )?;
     Ok(after)
 }
@@ -317,15 +303,7 @@ pub(super) fn delete_user(
         .execute([&before.id])?;
     audit(
         conn,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action: AuditAction::UserDelete,
-            subject: &before.id,
-            before: Some(&user_json(&before)),
-            after: None,
-        },
+        &AuditEvent::new(now, Some(account_id), actor, AuditAction::UserDelete, &before.id).before(&user_json(&before)),
     )?;
     Ok(())
 }
