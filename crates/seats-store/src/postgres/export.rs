@@ -9,14 +9,14 @@ use tokio_postgres::Row;
 
 use super::execute;
 use super::is_empty;
-use crate::export::{check_header, hash_from_hex, ImportSummary, Importing, Record};
+use crate::export::{check_header, hash_from_hex, Cells, ImportSummary, Importing, Record, KINDS};
 use crate::{Conflict, StoreError, StoreResult};
 
 async fn send_rows(
     db: &impl GenericClient,
     out: &mpsc::Sender<Record>,
     sql: &str,
-    map: impl Fn(&Row) -> Result<Record, tokio_postgres::Error>,
+    map: impl Fn(&Row) -> StoreResult<Record>,
 ) -> StoreResult<u64> {
     let rows = db.query_raw(sql, std::iter::empty::<i32>()).await?;
     pin_mut!(rows);
@@ -28,6 +28,36 @@ async fn send_rows(
         sent += 1;
     }
     Ok(sent)
+}
+
+/// A PostgreSQL row as [`Cells`]; lists are `text[]`.
+struct PgCells<'r>(&'r Row);
+
+impl Cells for PgCells<'_> {
+    fn text(&self, i: usize) -> StoreResult<String> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn list(&self, i: usize) -> StoreResult<Vec<String>> {
+        Ok(self.0.try_get(i)?)
+    }
 }
 
 pub(super) async fn export(client: &mut deadpool_postgres::Object, out: mpsc::Sender<Record>) -> StoreResult<u64> {
@@ -43,220 +73,9 @@ pub(super) async fn export(client: &mut deadpool_postgres::Object, out: mpsc::Se
         .await
         .map_err(|_| StoreError::other("the export's reader stopped"))?;
     let mut n = 1;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT id, name, seat_limit, organization, organization_created_at, organization_updated_at, created_at
-         FROM accounts ORDER BY created_at, id",
-        |r| {
-            Ok(Record::Account {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                seat_limit: r.try_get::<_, i64>(2)? as u64,
-                organization: r.try_get(3)?,
-                organization_created_at: r.try_get(4)?,
-                organization_updated_at: r.try_get(5)?,
-                created_at: r.try_get(6)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT id, account_id, email, name, seat_uid, access_seat, gateway_seat, seat_granted_at,
-                last_successful_login, created_at, updated_at
-         FROM users ORDER BY account_id, created_at, id",
-        |r| {
-            Ok(Record::User {
-                id: r.try_get(0)?,
-                account_id: r.try_get(1)?,
-                email: r.try_get(2)?,
-                name: r.try_get(3)?,
-                seat_uid: r.try_get(4)?,
-                access_seat: r.try_get(5)?,
-                gateway_seat: r.try_get(6)?,
-                seat_granted_at: r.try_get(7)?,
-                last_successful_login: r.try_get(8)?,
-                created_at: r.try_get(9)?,
-                updated_at: r.try_get(10)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT user_id, device_id, registered_at, last_seen_at FROM devices
-         ORDER BY user_id, device_id COLLATE \"C\"",
-        |r| {
-            Ok(Record::Device {
-                user_id: r.try_get(0)?,
-                device_id: r.try_get(1)?,
-                registered_at: r.try_get(2)?,
-                last_seen_at: r.try_get(3)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT id, user_id, created_at, expires_at FROM sessions ORDER BY id",
-        |r| {
-            Ok(Record::Session {
-                id: r.try_get(0)?,
-                user_id: r.try_get(1)?,
-                created_at: r.try_get(2)?,
-                expires_at: r.try_get(3)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT user_id, at, via, device_id, succeeded, reason FROM logins ORDER BY id",
-        |r| {
-            Ok(Record::Login {
-                user_id: r.try_get(0)?,
-                at: r.try_get(1)?,
-                via: r.try_get(2)?,
-                device_id: r.try_get(3)?,
-                succeeded: r.try_get(4)?,
-                reason: r.try_get(5)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT m.email, m.key_hash, m.created_at,
-                COALESCE(array_agg(ma.account_id ORDER BY ma.account_id) FILTER (WHERE ma.account_id IS NOT NULL), '{}')
-         FROM members m LEFT JOIN member_accounts ma ON ma.member_email_key = m.email_key
-         GROUP BY m.email_key ORDER BY m.email_key",
-        |r| {
-            Ok(Record::Member {
-                email: r.try_get(0)?,
-                key_hash: hex::encode(r.try_get::<_, Vec<u8>>(1)?),
-                created_at: r.try_get(2)?,
-                accounts: r.try_get(3)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at
-         FROM tokens ORDER BY id",
-        |r| {
-            Ok(Record::Token {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                value_hash: hex::encode(r.try_get::<_, Vec<u8>>(2)?),
-                policies: r.try_get(3)?,
-                status: r.try_get(4)?,
-                not_before: r.try_get(5)?,
-                expires_on: r.try_get(6)?,
-                created_at: r.try_get(7)?,
-                modified_at: r.try_get(8)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at
-         FROM identity_providers ORDER BY created_at, id",
-        |r| {
-            Ok(Record::IdentityProvider {
-                id: r.try_get(0)?,
-                account_id: r.try_get(1)?,
-                name: r.try_get(2)?,
-                kind: r.try_get(3)?,
-                config: r.try_get(4)?,
-                scim_config: r.try_get(5)?,
-                scim_secret_hash: r.try_get::<_, Option<Vec<u8>>>(6)?.map(hex::encode),
-                created_at: r.try_get(7)?,
-                updated_at: r.try_get(8)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT id, provider_id, user_id, user_name_key, external_id, email_key, display_name, active, resource,
-                version, created_at, updated_at
-         FROM scim_users ORDER BY seq",
-        |r| {
-            Ok(Record::ScimUser {
-                id: r.try_get(0)?,
-                provider_id: r.try_get(1)?,
-                user_id: r.try_get(2)?,
-                user_name_key: r.try_get(3)?,
-                external_id: r.try_get(4)?,
-                email_key: r.try_get(5)?,
-                display_name: r.try_get(6)?,
-                active: r.try_get(7)?,
-                resource: r.try_get(8)?,
-                version: r.try_get(9)?,
-                created_at: r.try_get(10)?,
-                updated_at: r.try_get(11)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT g.id, g.provider_id, g.display_name, g.external_id, g.resource, g.version, g.created_at, g.updated_at,
-                ARRAY(SELECT m.user_id FROM scim_group_members m WHERE m.group_id = g.id ORDER BY m.user_id)
-         FROM scim_groups g ORDER BY g.seq",
-        |r| {
-            Ok(Record::ScimGroup {
-                id: r.try_get(0)?,
-                provider_id: r.try_get(1)?,
-                display_name: r.try_get(2)?,
-                external_id: r.try_get(3)?,
-                resource: r.try_get(4)?,
-                version: r.try_get(5)?,
-                created_at: r.try_get(6)?,
-                updated_at: r.try_get(7)?,
-                members: r.try_get(8)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(
-        db,
-        &out,
-        "SELECT seq, at, account_id, actor_kind, actor_id, action, subject, before, after
-         FROM audit_events ORDER BY seq",
-        |r| {
-            Ok(Record::Audit {
-                seq: r.try_get(0)?,
-                at: r.try_get(1)?,
-                account_id: r.try_get(2)?,
-                actor_kind: r.try_get(3)?,
-                actor_id: r.try_get(4)?,
-                action: r.try_get(5)?,
-                subject: r.try_get(6)?,
-                before: r.try_get(7)?,
-                after: r.try_get(8)?,
-            })
-        },
-    )
-    .await?;
-    n += send_rows(db, &out, "SELECT next_due FROM sweep_schedule WHERE id = 1", |r| {
-        Ok(Record::SweepSchedule {
-            next_due: r.try_get(0)?,
-        })
-    })
-    .await?;
+    for kind in &KINDS {
+        n += send_rows(db, &out, kind.postgres, |row| (kind.read)(&PgCells(row))).await?;
+    }
     tx.commit().await?;
     out.send(Record::End { records: n - 1 })
         .await
