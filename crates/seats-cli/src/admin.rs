@@ -390,7 +390,7 @@ fn tokens_table(tokens: &[OperatorToken]) -> String {
                 t.expires_on.map(|e| e.to_string()).unwrap_or_default(),
             ];
             if let Some(value) = &t.value {
-                row.push(value.clone());
+                row.push(value.expose().to_owned());
             }
             row
         })
@@ -482,7 +482,7 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
                     .await
                     .map_err(fail)?;
                 show(json, &m, |m| {
-                    let key = m.api_key.clone().unwrap_or_default();
+                    let key = m.api_key.as_ref().map(|k| k.expose().to_owned()).unwrap_or_default();
                     table(
                         &["EMAIL", "ACCOUNTS", "API_KEY (shown once)"],
                         &[vec![m.email.clone(), m.accounts.join(","), key]],

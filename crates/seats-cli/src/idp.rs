@@ -105,7 +105,10 @@ fn print_with_secret(provider: &IdentityProvider, json: bool) {
     if let Some(scim) = &provider.scim_config {
         if let (Some(url), Some(secret)) = (&scim.scim_base_url, &scim.secret) {
             println!("SCIM base URL: {url}");
-            println!("SCIM secret:   {secret}  (shown once: store it in your identity provider now)");
+            println!(
+                "SCIM secret:   {}  (shown once: store it in your identity provider now)",
+                secret.expose()
+            );
         }
     }
 }

@@ -21,9 +21,9 @@ pub struct NewToken {
     pub name: String,
     /// What the token may do, as Cloudflare's token policies.
     pub policies: Vec<Policy>,
-    /// The secret; generated when absent.
+    /// The secret; generated when absent. Never shown by `Debug`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<seats_types::SecretString>,
     /// Valid from (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_before: Option<String>,

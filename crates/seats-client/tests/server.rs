@@ -241,11 +241,12 @@ async fn manages_identity_providers_and_lists_their_scim_users() {
         let created = idps.create(ACCOUNT, &okta).await.unwrap();
         let id = created.id.clone().unwrap();
         let scim = created.scim_config.unwrap();
-        let secret = scim.secret.unwrap();
+        let secret = scim.secret.unwrap().expose().to_owned();
         assert_eq!(secret.len(), 64);
         let base = scim.scim_base_url.unwrap();
         assert_eq!(base, format!("{}/populations/{id}/scim/v2", app.base_url.trim_end_matches("/client/v4")));
-        assert_eq!(idps.get(ACCOUNT, &id).await.unwrap().scim_config.unwrap().secret.as_deref(), Some("**********"));
+        let redacted = idps.get(ACCOUNT, &id).await.unwrap().scim_config.unwrap().secret;
+        assert_eq!(redacted.as_ref().map(|s| s.expose()), Some("**********"));
 
         let resp = reqwest::Client::new()
             .post(format!("{base}/Users"))
@@ -267,7 +268,7 @@ async fn manages_identity_providers_and_lists_their_scim_users() {
         assert_eq!(users.result[0].active, Some(true));
 
         let fresh = idps.refresh_scim_secret(ACCOUNT, &id).await.unwrap();
-        assert_ne!(fresh.scim_config.unwrap().secret.unwrap(), secret);
+        assert_ne!(fresh.scim_config.unwrap().secret.unwrap().expose(), secret);
 
         okta.scim_config = Some(ScimConfig {
             user_deprovision: Some(false),

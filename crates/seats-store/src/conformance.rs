@@ -981,7 +981,10 @@ pub async fn export_import_round_trip(source: &dyn Store, target: &dyn Store) {
                     .as_object()
                     .unwrap()
                     .clone(),
-                scim_flags: serde_json::json!({"enabled": true}).as_object().unwrap().clone(),
+                scim_flags: crate::identity_provider::ScimFlags {
+                    enabled: Some(true),
+                    ..Default::default()
+                },
                 new_secret_hash: Some(crate::secret::Secret::new("scim-secret").hash()),
             },
             op.clone(),

@@ -28,29 +28,39 @@ pub struct IdentityProviderRecord {
 /// The `scim_config` of a provider, but for the secret, which is only a hash here.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScimSettings {
-    /// The flags as stored: `enabled`, `user_deprovision`, `seat_deprovision`,
-    /// `identity_update_behavior`, ...
-    pub flags: Map<String, Value>,
+    pub flags: ScimFlags,
     pub secret_hash: Option<SecretHash>,
 }
 
-impl ScimSettings {
-    fn flag(&self, name: &str) -> bool {
-        self.flags.get(name).and_then(Value::as_bool).unwrap_or(false)
-    }
+/// The SCIM settings a client sets, as stored (JSON, only those set). Unset reads as off.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ScimFlags {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_deprovision: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat_deprovision: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_member_deprovision: Option<bool>,
+    /// `automatic`, `reauth` or `no_action`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_update_behavior: Option<String>,
+}
 
+impl ScimSettings {
     pub fn enabled(&self) -> bool {
-        self.flag("enabled")
+        self.flags.enabled == Some(true)
     }
 
     /// Deprovisioning ends the user's sessions and device registrations.
     pub fn user_deprovision(&self) -> bool {
-        self.flag("user_deprovision")
+        self.flags.user_deprovision == Some(true)
     }
 
     /// Deprovisioning also frees the user's seat (only together with `user_deprovision`).
     pub fn seat_deprovision(&self) -> bool {
-        self.flag("seat_deprovision") && self.user_deprovision()
+        self.flags.seat_deprovision == Some(true) && self.user_deprovision()
     }
 }
 
@@ -60,7 +70,7 @@ pub struct IdentityProviderWrite {
     pub name: String,
     pub kind: String,
     pub config: Map<String, Value>,
-    pub scim_flags: Map<String, Value>,
+    pub scim_flags: ScimFlags,
     /// `Some` to set the SCIM secret (first enabled, or refreshed); `None` keeps it.
     pub new_secret_hash: Option<SecretHash>,
 }

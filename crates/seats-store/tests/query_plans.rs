@@ -259,7 +259,12 @@ async fn scim_operations(
         name: "Okta".into(),
         kind: "okta".into(),
         config: object(serde_json::json!({})),
-        scim_flags: object(serde_json::json!({"enabled": true, "user_deprovision": true, "seat_deprovision": true})),
+        scim_flags: seats_store::identity_provider::ScimFlags {
+            enabled: Some(true),
+            user_deprovision: Some(true),
+            seat_deprovision: Some(true),
+            ..Default::default()
+        },
         new_secret_hash: Some(seats_store::secret::Secret::new("s").hash()),
     };
     let p = measure!(

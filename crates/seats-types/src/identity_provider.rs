@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+use crate::{SecretString, Timestamp};
 
 /// The types of identity provider Cloudflare knows [CF].
 pub const IDENTITY_PROVIDER_TYPES: &[&str] = &[
@@ -64,7 +64,8 @@ pub struct ScimConfig {
     /// The SCIM bearer secret: in full only in the response that generated it, redacted
     /// afterwards (read-only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub secret: Option<SecretString>,
     /// End a user's sessions and device registrations when the identity provider
     /// deprovisions them.
     #[serde(default, skip_serializing_if = "Option::is_none")]

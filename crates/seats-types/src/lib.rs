@@ -12,6 +12,7 @@ mod identity_provider;
 mod operator;
 mod organization;
 mod seat;
+mod secret;
 mod timestamp;
 mod token;
 mod toolkit;
@@ -30,6 +31,7 @@ pub use operator::{
 };
 pub use organization::Organization;
 pub use seat::{Seat, SeatEditItem};
+pub use secret::SecretString;
 pub use timestamp::Timestamp;
 pub use token::{
     Effect, PermissionGroup, PermissionGroupRef, Policy, TokenStatus, ACCOUNT_RESOURCE_PREFIX, ALL_ACCOUNTS_RESOURCE,

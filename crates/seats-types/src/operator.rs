@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Policy, Timestamp, TokenStatus};
+use crate::{Policy, SecretString, Timestamp, TokenStatus};
 
 /// An account as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,18 +18,19 @@ pub struct OperatorAccount {
 }
 
 /// A member: an email with a global API key, on some accounts.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperatorMember {
     pub email: String,
     pub accounts: Vec<String>,
     /// Only in the response that created the member: the key is not stored in the clear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub api_key: Option<SecretString>,
 }
 
 /// An API token. Its value appears only in the response that created it.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperatorToken {
     pub id: String,
@@ -46,7 +47,8 @@ pub struct OperatorToken {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub value: Option<SecretString>,
 }
 
 /// One audit event: a real change, who made it, the state before and after.
@@ -123,22 +125,22 @@ pub struct AccountUpdateRequest {
 }
 
 /// `POST /_seats/v1/members`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewMemberRequest {
     #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: String,
     /// 32–64 ASCII letters and digits; generated when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9]{32,64}$"))]
-    pub api_key: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[A-Za-z0-9]{32,64}$"))]
+    pub api_key: Option<SecretString>,
     /// Account ids the member belongs to.
     #[serde(default)]
     pub accounts: Vec<String>,
 }
 
 /// `POST /_seats/v1/tokens`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewTokenRequest {
     /// 1–64 letters, digits or `-`; generated when absent.
@@ -149,8 +151,8 @@ pub struct NewTokenRequest {
     pub name: String,
     /// The secret, 1–255 characters of `[A-Za-z0-9._~+/=-]`; generated when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._~+/=-]{1,255}$"))]
-    pub value: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._~+/=-]{1,255}$"))]
+    pub value: Option<SecretString>,
     pub policies: Vec<Policy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
@@ -194,61 +196,6 @@ pub struct LoginRequestBody {
 pub struct ClockAdvanceRequest {
     /// A positive Go duration such as `800h`; the clock stops at 9999-01-01T00:00:00Z.
     pub advance: String,
-}
-
-/// `Some("***")` for a secret that is there: what `Debug` shows of one.
-fn hidden(secret: &Option<String>) -> Option<&'static str> {
-    secret.as_ref().map(|_| "***")
-}
-
-// Secrets never show in `Debug` output (logs, panics, test failures).
-
-impl std::fmt::Debug for OperatorMember {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OperatorMember")
-            .field("email", &self.email)
-            .field("accounts", &self.accounts)
-            .field("api_key", &hidden(&self.api_key))
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for OperatorToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OperatorToken")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("status", &self.status)
-            .field("policies", &self.policies)
-            .field("not_before", &self.not_before)
-            .field("expires_on", &self.expires_on)
-            .field("created_at", &self.created_at)
-            .field("value", &hidden(&self.value))
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for NewMemberRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewMemberRequest")
-            .field("email", &self.email)
-            .field("api_key", &hidden(&self.api_key))
-            .field("accounts", &self.accounts)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for NewTokenRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewTokenRequest")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("value", &hidden(&self.value))
-            .field("policies", &self.policies)
-            .field("not_before", &self.not_before)
-            .field("expires_on", &self.expires_on)
-            .finish()
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use seats_store::identity_provider::{IdentityProviderRecord, IdentityProviderWrite, ScimGroupFilter, ScimUserFilter};
+use seats_store::identity_provider::{
+    IdentityProviderRecord, IdentityProviderWrite, ScimFlags, ScimGroupFilter, ScimUserFilter,
+};
 use seats_store::secret::Secret;
 use seats_types::{
     AccessUser, Envelope, IdentityProvider, IdentityProviderDeleted, ResultInfo, ScimConfig, ZeroTrustGroup,
@@ -73,23 +75,17 @@ impl ProviderIdPath {
 
 /// The API view; `secret` is the plain secret when this response generated it.
 fn view(p: IdentityProviderRecord, base: &str, secret: Option<Secret>) -> IdentityProvider {
-    let flag = |name: &str| p.scim.flags.get(name).and_then(Value::as_bool);
     let scim_config = ScimConfig {
         enabled: Some(p.scim.enabled()),
-        identity_update_behavior: p
-            .scim
-            .flags
-            .get("identity_update_behavior")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        identity_update_behavior: p.scim.flags.identity_update_behavior.clone(),
         scim_base_url: Some(format!("{base}/populations/{}/scim/v2", p.id)),
-        seat_deprovision: Some(flag("seat_deprovision").unwrap_or(false)),
+        seat_deprovision: Some(p.scim.flags.seat_deprovision == Some(true)),
         secret: match (secret, p.scim.secret_hash) {
-            (Some(secret), _) => Some(secret.expose().to_owned()),
-            (None, Some(_)) => Some(REDACTED.to_owned()),
+            (Some(secret), _) => Some(secret.expose().into()),
+            (None, Some(_)) => Some(REDACTED.into()),
             (None, None) => None,
         },
-        user_deprovision: Some(flag("user_deprovision").unwrap_or(false)),
+        user_deprovision: Some(p.scim.user_deprovision()),
     };
     IdentityProvider {
         id: Some(p.id),
@@ -102,7 +98,7 @@ fn view(p: IdentityProviderRecord, base: &str, secret: Option<Secret>) -> Identi
 
 /// The body of a create or an update, checked; `stored` is the provider's current SCIM flags
 /// (an update merges the fields given into them). The secret is the caller's to set.
-fn parse(body: Value, stored: Option<&Map<String, Value>>) -> Result<IdentityProviderWrite, ApiError> {
+fn parse(body: Value, stored: Option<&ScimFlags>) -> Result<IdentityProviderWrite, ApiError> {
     let mut body = ObjectBody::new(body)?;
     let name = body.text("name", true, seats_types::formats::MAX_NAME_CHARS);
     let kind = body.string("type", true);
@@ -143,16 +139,24 @@ fn parse(body: Value, stored: Option<&Map<String, Value>>) -> Result<IdentityPro
         Some(Value::Object(given)) => {
             for (key, value) in given {
                 let pointer = format!("/scim_config/{key}");
-                match key.as_str() {
-                    "enabled" | "user_deprovision" | "seat_deprovision" | "group_member_deprovision" => match value {
-                        Value::Bool(_) => {
-                            flags.insert(key, value);
-                        }
+                let flag = match key.as_str() {
+                    "enabled" => Some(&mut flags.enabled),
+                    "user_deprovision" => Some(&mut flags.user_deprovision),
+                    "seat_deprovision" => Some(&mut flags.seat_deprovision),
+                    "group_member_deprovision" => Some(&mut flags.group_member_deprovision),
+                    _ => None,
+                };
+                if let Some(flag) = flag {
+                    match value {
+                        Value::Bool(on) => *flag = Some(on),
                         _ => body.problem(pointer, format!("{key} must be a boolean")),
-                    },
+                    }
+                    continue;
+                }
+                match key.as_str() {
                     "identity_update_behavior" => match value.as_str() {
-                        Some("automatic" | "reauth" | "no_action") => {
-                            flags.insert(key, value);
+                        Some(behavior @ ("automatic" | "reauth" | "no_action")) => {
+                            flags.identity_update_behavior = Some(behavior.to_owned());
                         }
                         _ => body.problem(
                             pointer,
@@ -167,8 +171,7 @@ fn parse(body: Value, stored: Option<&Map<String, Value>>) -> Result<IdentityPro
         }
         Some(_) => body.problem("/scim_config", "scim_config must be an object"),
     }
-    let on = |k: &str| flags.get(k).and_then(Value::as_bool).unwrap_or(false);
-    if on("seat_deprovision") && !on("user_deprovision") {
+    if flags.seat_deprovision == Some(true) && flags.user_deprovision != Some(true) {
         body.problem(
             "/scim_config/seat_deprovision",
             "seat_deprovision cannot be enabled unless user_deprovision is also enabled",
@@ -188,8 +191,8 @@ fn parse(body: Value, stored: Option<&Map<String, Value>>) -> Result<IdentityPro
 }
 
 /// A new secret when SCIM is on and none exists yet.
-fn first_secret(flags: &Map<String, Value>, existing: Option<&IdentityProviderRecord>) -> Option<Secret> {
-    let enabled = flags.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+fn first_secret(flags: &ScimFlags, existing: Option<&IdentityProviderRecord>) -> Option<Secret> {
+    let enabled = flags.enabled == Some(true);
     let has = existing.is_some_and(|p| p.scim.secret_hash.is_some());
     (enabled && !has).then(|| Secret::new(generate_secret(SECRET_LEN)))
 }

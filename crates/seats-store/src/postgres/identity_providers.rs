@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use seats_types::Timestamp;
-use serde_json::{Map, Value};
 use tokio_postgres::Row;
 
 use super::audit::audit;
@@ -16,7 +15,7 @@ use crate::{IdentityProviderStore, StoreError, StoreResult};
 const PROVIDER_COLUMNS: &str =
     "id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at";
 
-pub(super) fn object(text: &str) -> StoreResult<Map<String, Value>> {
+pub(super) fn object<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(StoreError::other)
 }
 

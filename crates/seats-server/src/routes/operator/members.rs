@@ -72,7 +72,7 @@ pub async fn create(
             other => other.into(),
         })?;
     let mut member = view(created);
-    member.api_key = Some(key.expose().to_owned());
+    member.api_key = Some(key.expose().into());
     Ok((StatusCode::CREATED, Json(Envelope::ok(member))))
 }
 

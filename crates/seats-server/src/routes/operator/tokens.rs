@@ -90,7 +90,7 @@ pub async fn create(
         .create_token(token, seats_store::Actor::Operator, state.clock.now())
         .await?;
     let mut shown = view(created, &state);
-    shown.value = Some(value.expose().to_owned());
+    shown.value = Some(value.expose().into());
     Ok((StatusCode::CREATED, Json(Envelope::ok(shown))))
 }
 
