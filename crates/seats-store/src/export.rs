@@ -255,6 +255,41 @@ pub(crate) trait Cells {
     fn list(&self, i: usize) -> crate::StoreResult<Vec<String>>;
 }
 
+/// Implements [`Cells`] for `$ty`, a tuple struct over a driver's row whose `$get(i)` reads a
+/// column as any type the driver converts; `$list` reads a list column (`$row` is the row).
+macro_rules! impl_cells {
+    ($ty:ty, $get:ident, |$row:ident, $i:ident| $list:expr) => {
+        impl $crate::export::Cells for $ty {
+            fn text(&self, i: usize) -> $crate::StoreResult<String> {
+                Ok(self.0.$get(i)?)
+            }
+            fn opt_text(&self, i: usize) -> $crate::StoreResult<Option<String>> {
+                Ok(self.0.$get(i)?)
+            }
+            fn int(&self, i: usize) -> $crate::StoreResult<i64> {
+                Ok(self.0.$get(i)?)
+            }
+            fn opt_int(&self, i: usize) -> $crate::StoreResult<Option<i64>> {
+                Ok(self.0.$get(i)?)
+            }
+            fn flag(&self, i: usize) -> $crate::StoreResult<bool> {
+                Ok(self.0.$get(i)?)
+            }
+            fn bytes(&self, i: usize) -> $crate::StoreResult<Vec<u8>> {
+                Ok(self.0.$get(i)?)
+            }
+            fn opt_bytes(&self, i: usize) -> $crate::StoreResult<Option<Vec<u8>>> {
+                Ok(self.0.$get(i)?)
+            }
+            fn list(&self, $i: usize) -> $crate::StoreResult<Vec<String>> {
+                let $row = self.0;
+                $list
+            }
+        }
+    };
+}
+pub(crate) use impl_cells;
+
 /// One kind of record an export holds: the query that reads it on each backend (the same
 /// columns in the same order, in the dialect's words) and how a row becomes the record.
 pub(crate) struct Kind {

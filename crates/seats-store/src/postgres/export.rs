@@ -9,7 +9,7 @@ use tokio_postgres::Row;
 
 use super::execute;
 use super::is_empty;
-use crate::export::{check_header, hash_from_hex, Cells, ImportSummary, Importing, Record, KINDS};
+use crate::export::{check_header, hash_from_hex, ImportSummary, Importing, Record, KINDS};
 use crate::{Conflict, StoreError, StoreResult};
 
 async fn send_rows(
@@ -33,32 +33,7 @@ async fn send_rows(
 /// A PostgreSQL row as [`Cells`]; lists are `text[]`.
 struct PgCells<'r>(&'r Row);
 
-impl Cells for PgCells<'_> {
-    fn text(&self, i: usize) -> StoreResult<String> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn flag(&self, i: usize) -> StoreResult<bool> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn list(&self, i: usize) -> StoreResult<Vec<String>> {
-        Ok(self.0.try_get(i)?)
-    }
-}
+crate::export::impl_cells!(PgCells<'_>, try_get, |row, i| Ok(row.try_get(i)?));
 
 pub(super) async fn export(client: &mut deadpool_postgres::Object, out: mpsc::Sender<Record>) -> StoreResult<u64> {
     let tx = client

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection};
 use tokio::sync::mpsc;
 
 use super::{is_empty, wipe};
-use crate::export::{check_header, hash_from_hex, Cells, ImportSummary, Importing, Record, KINDS};
+use crate::export::{check_header, hash_from_hex, ImportSummary, Importing, Record, KINDS};
 use crate::{Conflict, StoreError, StoreResult};
 
 /// Sends a query's rows, mapped to records, until the receiver goes away.
@@ -30,33 +30,10 @@ fn send_rows(
 /// A SQLite row as [`Cells`]; lists are JSON arrays.
 struct SqliteCells<'r, 's>(&'r rusqlite::Row<'s>);
 
-impl Cells for SqliteCells<'_, '_> {
-    fn text(&self, i: usize) -> StoreResult<String> {
-        Ok(self.0.get(i)?)
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        Ok(self.0.get(i)?)
-    }
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        Ok(self.0.get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        Ok(self.0.get(i)?)
-    }
-    fn flag(&self, i: usize) -> StoreResult<bool> {
-        Ok(self.0.get(i)?)
-    }
-    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
-        Ok(self.0.get(i)?)
-    }
-    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.0.get(i)?)
-    }
-    fn list(&self, i: usize) -> StoreResult<Vec<String>> {
-        let text: String = self.0.get(i)?;
-        serde_json::from_str(&text).map_err(StoreError::other)
-    }
-}
+crate::export::impl_cells!(SqliteCells<'_, '_>, get, |row, i| {
+    let text: String = row.get(i)?;
+    serde_json::from_str(&text).map_err(StoreError::other)
+});
 
 pub(super) fn export(conn: &Connection, out: mpsc::Sender<Record>) -> StoreResult<u64> {
     conn.execute_batch("BEGIN")?;
