@@ -49,14 +49,14 @@ fn parse_response(raw: &[u8]) -> (String, String, serde_json::Value) {
     )
 }
 
+/// The test seed served with the connection layer set to `limits`.
+async fn limited(limits: ConnectionLimits) -> TestApp {
+    TestApp::builder().seed(&test_seed()).limits(limits).start().await
+}
+
 #[tokio::test]
 async fn headers_sent_a_byte_at_a_time_are_cut_off() {
-    let app = TestApp::builder()
-        .seed(&test_seed())
-        .config(ServerConfig::default())
-        .limits(limits(16, 300, 30_000))
-        .start()
-        .await;
+    let app = limited(limits(16, 300, 30_000)).await;
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
     let opened = Instant::now();
     let request = b"GET /healthz HTTP/1.1\r\nHost: seats\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
@@ -87,12 +87,7 @@ async fn headers_sent_a_byte_at_a_time_are_cut_off() {
 
 #[tokio::test]
 async fn idle_connections_are_closed_and_busy_ones_are_not() {
-    let app = TestApp::builder()
-        .seed(&test_seed())
-        .config(ServerConfig::default())
-        .limits(limits(16, 10_000, 400))
-        .start()
-        .await;
+    let app = limited(limits(16, 10_000, 400)).await;
     // A connection that never sends anything.
     let mut silent = TcpStream::connect(app.addr).await.unwrap();
     let opened = Instant::now();
@@ -223,12 +218,7 @@ async fn a_body_that_trickles_past_the_total_timeout_is_cut_too() {
 
 #[tokio::test]
 async fn over_the_cap_a_client_is_refused_at_once_and_served_when_a_slot_frees() {
-    let app = TestApp::builder()
-        .seed(&test_seed())
-        .config(ServerConfig::default())
-        .limits(limits(2, 10_000, 30_000))
-        .start()
-        .await;
+    let app = limited(limits(2, 10_000, 30_000)).await;
     // Two connections hold both slots (opened, then silent).
     let first = TcpStream::connect(app.addr).await.unwrap();
     let _second = TcpStream::connect(app.addr).await.unwrap();
@@ -272,12 +262,7 @@ async fn over_the_cap_a_client_is_refused_at_once_and_served_when_a_slot_frees()
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_at_the_header_timeout_from_the_accept() {
     // The idle timeout is long: only the header timeout, counted from the accept, closes it.
-    let app = TestApp::builder()
-        .seed(&test_seed())
-        .config(ServerConfig::default())
-        .limits(limits(16, 300, 30_000))
-        .start()
-        .await;
+    let app = limited(limits(16, 300, 30_000)).await;
     let mut silent = TcpStream::connect(app.addr).await.unwrap();
     let opened = Instant::now();
     assert_eq!(read_until_closed(&mut silent, Duration::from_secs(10)).await, b"");
@@ -302,12 +287,7 @@ async fn one_address_holds_at_most_its_share_of_the_connections() {
         max_connections_per_address: 2,
         ..limits(16, 10_000, 30_000)
     };
-    let app = TestApp::builder()
-        .seed(&test_seed())
-        .config(ServerConfig::default())
-        .limits(limits)
-        .start()
-        .await;
+    let app = limited(limits).await;
     // 127.0.0.2 holds its two (silent) connections...
     let _first = connect_from("127.0.0.2", &app).await;
     let _second = connect_from("127.0.0.2", &app).await;
