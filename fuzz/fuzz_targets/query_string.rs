@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use seats_server::routes::pagination::{Pagination, QueryPairs, MAX_PER_PAGE};
+use seats_server::extract::query::{Pagination, QueryPairs, MAX_PER_PAGE};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(data) else {
