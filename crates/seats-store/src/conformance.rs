@@ -1026,12 +1026,10 @@ pub async fn export_import_round_trip(source: &dyn Store, target: &dyn Store) {
         .unwrap();
 
     let exported = export_all(source).await;
-    assert!(matches!(exported[0], crate::export::Record::Header { .. }));
+    assert!(matches!(exported[0], crate::export::Record::Header(_)));
     assert_eq!(
         exported.last(),
-        Some(&crate::export::Record::End {
-            records: exported.len() as u64 - 2
-        })
+        Some(&crate::export::Record::end(exported.len() as u64 - 2))
     );
     for kind in [
         "account",
@@ -1089,6 +1087,14 @@ pub async fn export_import_round_trip(source: &dyn Store, target: &dyn Store) {
             source.user_activity(ACCOUNT, &u.id, t0).await.unwrap()
         );
     }
+    // The search index was built from the imported rows.
+    let search = crate::UserFilter {
+        search: Some(users[0].name.chars().take(3).collect()),
+        ..Default::default()
+    };
+    let found = target.list_users(ACCOUNT, search.clone(), 1, 10, t0).await.unwrap();
+    assert!(found.1 >= 1, "{found:?}");
+    assert_eq!(found, source.list_users(ACCOUNT, search, 1, 10, t0).await.unwrap());
     // The sweep schedule came along; new audit events follow the imported ones.
     assert!(!target.claim_sweep(t0, at("2030-01-01T01:00:00Z")).await.unwrap());
     target
@@ -1109,29 +1115,30 @@ pub async fn export_import_round_trip(source: &dyn Store, target: &dyn Store) {
 /// An import that is not an export, or breaks off, leaves the database empty.
 pub async fn a_bad_import_stores_nothing(store: &dyn Store) {
     use crate::export::Record;
-    let not_export = import_all(store, vec![Record::SweepSchedule { next_due: 0 }]).await;
+    let not_export = import_all(
+        store,
+        vec![Record::SweepSchedule(crate::export::SweepSchedule { next_due: 0 })],
+    )
+    .await;
     assert!(
         matches!(&not_export, Err(StoreError::Conflict(Conflict::NotAnExport(m))) if m.contains("header")),
         "{not_export:?}"
     );
-    let account = |id: &str| Record::Account {
-        id: id.into(),
-        name: "a".into(),
-        seat_limit: 1,
-        organization: None,
-        organization_created_at: None,
-        organization_updated_at: None,
-        created_at: 0,
+    let account = |id: &str| {
+        Record::Account(crate::export::Account {
+            id: id.into(),
+            name: "a".into(),
+            seat_limit: 1,
+            organization: None,
+            organization_created_at: None,
+            organization_updated_at: None,
+            created_at: 0,
+        })
     };
     // The second account repeats the first: the database refuses it, and all goes.
     let broken = import_all(
         store,
-        vec![
-            Record::header(),
-            account("a1"),
-            account("a1"),
-            Record::End { records: 2 },
-        ],
+        vec![Record::header(), account("a1"), account("a1"), Record::end(2)],
     )
     .await;
     assert!(broken.is_err(), "{broken:?}");
@@ -1143,7 +1150,7 @@ pub async fn a_bad_import_stores_nothing(store: &dyn Store) {
         "{cut:?}"
     );
     assert!(store.is_empty().await.unwrap());
-    let miscounted = import_all(store, vec![Record::header(), account("a1"), Record::End { records: 5 }]).await;
+    let miscounted = import_all(store, vec![Record::header(), account("a1"), Record::end(5)]).await;
     assert!(
         matches!(&miscounted, Err(StoreError::Conflict(Conflict::NotAnExport(m))) if m.contains("counts 5")),
         "{miscounted:?}"

@@ -9,155 +9,269 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::value::Value;
+
 /// The header's `format`.
 pub const FORMAT: &str = "seats-export";
 /// The header's `version`: what this build writes and reads.
 pub const VERSION: u32 = 1;
 
-/// One line of an export.
+/// The first line: which format, and which version of it, the lines below are in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "record", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Record {
-    Header {
-        format: String,
-        version: u32,
-    },
-    Account {
-        id: String,
-        name: String,
-        seat_limit: u64,
-        /// The organization's fields as JSON text, if it has one.
-        organization: Option<String>,
-        organization_created_at: Option<i64>,
-        organization_updated_at: Option<i64>,
-        created_at: i64,
-    },
-    User {
-        id: String,
-        account_id: String,
-        email: String,
-        name: String,
-        seat_uid: String,
-        access_seat: bool,
-        gateway_seat: bool,
-        seat_granted_at: Option<i64>,
-        last_successful_login: Option<i64>,
-        created_at: i64,
-        updated_at: i64,
-    },
-    Device {
-        user_id: String,
-        device_id: String,
-        registered_at: i64,
-        last_seen_at: i64,
-    },
-    Session {
-        id: String,
-        user_id: String,
-        created_at: i64,
-        expires_at: i64,
-    },
-    /// Logins in the order they happened (their numbers are the importer's).
-    Login {
-        user_id: String,
-        at: i64,
-        via: String,
-        device_id: Option<String>,
-        succeeded: bool,
-        reason: Option<String>,
-    },
-    Member {
-        email: String,
-        /// SHA-256 of the global API key, hex.
-        key_hash: String,
-        created_at: i64,
-        accounts: Vec<String>,
-    },
-    Token {
-        id: String,
-        name: String,
-        /// SHA-256 of the token, hex.
-        value_hash: String,
-        /// The policies as JSON text.
-        policies: String,
-        status: String,
-        not_before: Option<i64>,
-        expires_on: Option<i64>,
-        created_at: i64,
-        modified_at: i64,
-    },
-    /// An identity provider; its SCIM secret travels as the SHA-256 hash the database holds.
-    IdentityProvider {
-        id: String,
-        account_id: String,
-        name: String,
-        #[serde(rename = "type")]
-        kind: String,
-        /// JSON text.
-        config: String,
-        /// JSON text.
-        scim_config: String,
-        scim_secret_hash: Option<String>,
-        created_at: i64,
-        updated_at: i64,
-    },
-    /// A SCIM user, in the order they were created.
-    ScimUser {
-        id: String,
-        provider_id: String,
-        user_id: Option<String>,
-        user_name_key: String,
-        external_id: Option<String>,
-        email_key: Option<String>,
-        display_name: Option<String>,
-        active: bool,
-        /// JSON text.
-        resource: String,
-        version: i64,
-        created_at: i64,
-        updated_at: i64,
-    },
-    /// A SCIM group with the ids of its members, in the order groups were created.
-    ScimGroup {
-        id: String,
-        provider_id: String,
-        display_name: String,
-        external_id: Option<String>,
-        /// JSON text.
-        resource: String,
-        version: i64,
-        created_at: i64,
-        updated_at: i64,
-        members: Vec<String>,
-    },
-    /// An audit event with its place in the one order of the log.
-    Audit {
-        seq: i64,
-        at: i64,
-        account_id: Option<String>,
-        actor_kind: String,
-        actor_id: String,
-        action: String,
-        subject: String,
-        before: Option<String>,
-        after: Option<String>,
-    },
-    SweepSchedule {
-        next_due: i64,
-    },
-    /// The last line: how many records came between the header and it. An import without it
-    /// (a file cut short) stores nothing.
-    End {
-        records: u64,
-    },
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub format: String,
+    pub version: u32,
 }
 
+/// An account, with its organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub seat_limit: u64,
+    /// The organization's fields as JSON text, if it has one.
+    pub organization: Option<String>,
+    pub organization_created_at: Option<i64>,
+    pub organization_updated_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A user of an account, with the seats it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub seat_uid: String,
+    pub access_seat: bool,
+    pub gateway_seat: bool,
+    pub seat_granted_at: Option<i64>,
+    pub last_successful_login: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A device a user enrolled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    pub user_id: String,
+    pub device_id: String,
+    pub registered_at: i64,
+    pub last_seen_at: i64,
+}
+
+/// A session of a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Logins in the order they happened (their numbers are the importer's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub user_id: String,
+    pub at: i64,
+    pub via: String,
+    pub device_id: Option<String>,
+    pub succeeded: bool,
+    pub reason: Option<String>,
+}
+
+/// An operator member: an email, a global API key, the accounts it may reach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub email: String,
+    /// SHA-256 of the global API key, hex.
+    pub key_hash: String,
+    pub created_at: i64,
+    pub accounts: Vec<String>,
+}
+
+/// An API token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Token {
+    pub id: String,
+    pub name: String,
+    /// SHA-256 of the token, hex.
+    pub value_hash: String,
+    /// The policies as JSON text.
+    pub policies: String,
+    pub status: String,
+    pub not_before: Option<i64>,
+    pub expires_on: Option<i64>,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+/// An identity provider; its SCIM secret travels as the SHA-256 hash the database holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityProvider {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// JSON text.
+    pub config: String,
+    /// JSON text.
+    pub scim_config: String,
+    pub scim_secret_hash: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A SCIM user, in the order they were created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimUser {
+    pub id: String,
+    pub provider_id: String,
+    pub user_id: Option<String>,
+    pub user_name_key: String,
+    pub external_id: Option<String>,
+    pub email_key: Option<String>,
+    pub display_name: Option<String>,
+    pub active: bool,
+    /// JSON text.
+    pub resource: String,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A SCIM group with the ids of its members, in the order groups were created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimGroup {
+    pub id: String,
+    pub provider_id: String,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// JSON text.
+    pub resource: String,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub members: Vec<String>,
+}
+
+/// An audit event with its place in the one order of the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit {
+    pub seq: i64,
+    pub at: i64,
+    pub account_id: Option<String>,
+    pub actor_kind: String,
+    pub actor_id: String,
+    pub action: String,
+    pub subject: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// When the seat expiry sweep runs next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSchedule {
+    pub next_due: i64,
+}
+
+/// The last line: how many records came between the header and it. An import without it
+/// (a file cut short) stores nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct End {
+    pub records: u64,
+}
+
+/// Declares the line type [`Record`] (the header, a row, or the end) and [`Row`] (a row
+/// alone, what an import stores), from one list of row kinds.
+macro_rules! records {
+    ($($kind:ident),* $(,)?) => {
+        /// One line of an export: `{"record": "<kind>", ...the kind's fields}`.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "record", rename_all = "snake_case")]
+        pub enum Record {
+            Header(Header),
+            $($kind($kind),)*
+            End(End),
+        }
+
+        /// A line between the header and the end: one row of the state.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Row {
+            $($kind($kind),)*
+        }
+
+        /// A line that frames the rows.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Marker {
+            Header(Header),
+            End(End),
+        }
+
+        impl From<Row> for Record {
+            fn from(row: Row) -> Record {
+                match row {
+                    $(Row::$kind(r) => Record::$kind(r),)*
+                }
+            }
+        }
+
+        impl Record {
+            /// The row this line carries, or the marker it is.
+            pub fn into_row(self) -> Result<Row, Marker> {
+                match self {
+                    Record::Header(h) => Err(Marker::Header(h)),
+                    Record::End(e) => Err(Marker::End(e)),
+                    $(Record::$kind(r) => Ok(Row::$kind(r)),)*
+                }
+            }
+        }
+    };
+}
+
+records!(
+    Account,
+    User,
+    Device,
+    Session,
+    Login,
+    Member,
+    Token,
+    IdentityProvider,
+    ScimUser,
+    ScimGroup,
+    Audit,
+    SweepSchedule,
+);
+
 impl Record {
+    /// The header this build writes.
     pub fn header() -> Record {
-        Record::Header {
+        Record::Header(Header {
             format: FORMAT.into(),
             version: VERSION,
-        }
+        })
+    }
+
+    /// The end line after `records` rows.
+    pub fn end(records: u64) -> Record {
+        Record::End(End { records })
     }
 }
 
@@ -177,30 +291,30 @@ pub(crate) struct Importing {
 }
 
 impl Importing {
-    /// The record to store, or `None` for the end record.
-    pub(crate) fn next(&mut self, record: Record) -> crate::StoreResult<Option<Record>> {
+    /// The row to store, or `None` for the end record.
+    pub(crate) fn next(&mut self, record: Record) -> crate::StoreResult<Option<Row>> {
         let conflict = |m: String| Err(crate::StoreError::Conflict(crate::Conflict::NotAnExport(m)));
         if self.ended {
             return conflict("records after the end record".into());
         }
-        match record {
-            Record::Header { .. } => conflict("a second header record".into()),
-            Record::End { records } if records != self.summary.records => conflict(format!(
+        match record.into_row() {
+            Err(Marker::Header(_)) => conflict("a second header record".into()),
+            Err(Marker::End(End { records })) if records != self.summary.records => conflict(format!(
                 "the end record counts {records} records, {} came",
                 self.summary.records
             )),
-            Record::End { .. } => {
+            Err(Marker::End(_)) => {
                 self.ended = true;
                 Ok(None)
             }
-            record => {
+            Ok(row) => {
                 self.summary.records += 1;
-                match record {
-                    Record::Account { .. } => self.summary.accounts += 1,
-                    Record::User { .. } => self.summary.users += 1,
+                match row {
+                    Row::Account(_) => self.summary.accounts += 1,
+                    Row::User(_) => self.summary.users += 1,
                     _ => {}
                 }
-                Ok(Some(record))
+                Ok(Some(row))
             }
         }
     }
@@ -219,8 +333,8 @@ impl Importing {
 /// Checks the header an import starts with.
 pub(crate) fn check_header(first: Option<&Record>) -> crate::StoreResult<()> {
     match first {
-        Some(Record::Header { format, version }) if format == FORMAT && *version == VERSION => Ok(()),
-        Some(Record::Header { format, version }) => {
+        Some(Record::Header(Header { format, version })) if format == FORMAT && *version == VERSION => Ok(()),
+        Some(Record::Header(Header { format, version })) => {
             Err(crate::StoreError::Conflict(crate::Conflict::NotAnExport(format!(
             "not an export this build reads: format {format} version {version} (expected {FORMAT} version {VERSION})"
         ))))
@@ -295,7 +409,7 @@ pub(crate) use impl_cells;
 pub(crate) struct Kind {
     pub sqlite: &'static str,
     pub postgres: &'static str,
-    pub read: fn(&dyn Cells) -> crate::StoreResult<Record>,
+    pub read: fn(&dyn Cells) -> crate::StoreResult<Row>,
 }
 
 /// Every kind of record between the header and the end, in the order an export writes them:
@@ -309,7 +423,7 @@ pub(crate) const KINDS: [Kind; 12] = [
             "SELECT id, name, seat_limit, organization, organization_created_at, organization_updated_at, created_at
                    FROM accounts ORDER BY created_at, id",
         read: |r| {
-            Ok(Record::Account {
+            Ok(Row::Account(Account {
                 id: r.text(0)?,
                 name: r.text(1)?,
                 seat_limit: u64::try_from(r.int(2)?).map_err(crate::StoreError::other)?,
@@ -317,7 +431,7 @@ pub(crate) const KINDS: [Kind; 12] = [
                 organization_created_at: r.opt_int(4)?,
                 organization_updated_at: r.opt_int(5)?,
                 created_at: r.int(6)?,
-            })
+            }))
         },
     },
     Kind {
@@ -328,7 +442,7 @@ pub(crate) const KINDS: [Kind; 12] = [
                           last_successful_login, created_at, updated_at
                    FROM users ORDER BY account_id, created_at, id",
         read: |r| {
-            Ok(Record::User {
+            Ok(Row::User(User {
                 id: r.text(0)?,
                 account_id: r.text(1)?,
                 email: r.text(2)?,
@@ -340,7 +454,7 @@ pub(crate) const KINDS: [Kind; 12] = [
                 last_successful_login: r.opt_int(8)?,
                 created_at: r.int(9)?,
                 updated_at: r.int(10)?,
-            })
+            }))
         },
     },
     Kind {
@@ -349,38 +463,38 @@ pub(crate) const KINDS: [Kind; 12] = [
         postgres: "SELECT user_id, device_id, registered_at, last_seen_at FROM devices
                    ORDER BY user_id, device_id COLLATE \"C\"",
         read: |r| {
-            Ok(Record::Device {
+            Ok(Row::Device(Device {
                 user_id: r.text(0)?,
                 device_id: r.text(1)?,
                 registered_at: r.int(2)?,
                 last_seen_at: r.int(3)?,
-            })
+            }))
         },
     },
     Kind {
         sqlite: "SELECT id, user_id, created_at, expires_at FROM sessions ORDER BY id",
         postgres: "SELECT id, user_id, created_at, expires_at FROM sessions ORDER BY id",
         read: |r| {
-            Ok(Record::Session {
+            Ok(Row::Session(Session {
                 id: r.text(0)?,
                 user_id: r.text(1)?,
                 created_at: r.int(2)?,
                 expires_at: r.int(3)?,
-            })
+            }))
         },
     },
     Kind {
         sqlite: "SELECT user_id, at, via, device_id, succeeded, reason FROM logins ORDER BY id",
         postgres: "SELECT user_id, at, via, device_id, succeeded, reason FROM logins ORDER BY id",
         read: |r| {
-            Ok(Record::Login {
+            Ok(Row::Login(Login {
                 user_id: r.text(0)?,
                 at: r.int(1)?,
                 via: r.text(2)?,
                 device_id: r.opt_text(3)?,
                 succeeded: r.flag(4)?,
                 reason: r.opt_text(5)?,
-            })
+            }))
         },
     },
     Kind {
@@ -395,12 +509,12 @@ pub(crate) const KINDS: [Kind; 12] = [
                    FROM members m LEFT JOIN member_accounts ma ON ma.member_email_key = m.email_key
                    GROUP BY m.email_key ORDER BY m.email_key",
         read: |r| {
-            Ok(Record::Member {
+            Ok(Row::Member(Member {
                 email: r.text(0)?,
                 key_hash: hex::encode(r.bytes(1)?),
                 created_at: r.int(2)?,
                 accounts: r.list(3)?,
-            })
+            }))
         },
     },
     Kind {
@@ -409,7 +523,7 @@ pub(crate) const KINDS: [Kind; 12] = [
         postgres: "SELECT id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at
                    FROM tokens ORDER BY id",
         read: |r| {
-            Ok(Record::Token {
+            Ok(Row::Token(Token {
                 id: r.text(0)?,
                 name: r.text(1)?,
                 value_hash: hex::encode(r.bytes(2)?),
@@ -419,7 +533,7 @@ pub(crate) const KINDS: [Kind; 12] = [
                 expires_on: r.opt_int(6)?,
                 created_at: r.int(7)?,
                 modified_at: r.int(8)?,
-            })
+            }))
         },
     },
     Kind {
@@ -428,7 +542,7 @@ pub(crate) const KINDS: [Kind; 12] = [
         postgres: "SELECT id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at
                    FROM identity_providers ORDER BY created_at, id",
         read: |r| {
-            Ok(Record::IdentityProvider {
+            Ok(Row::IdentityProvider(IdentityProvider {
                 id: r.text(0)?,
                 account_id: r.text(1)?,
                 name: r.text(2)?,
@@ -438,7 +552,7 @@ pub(crate) const KINDS: [Kind; 12] = [
                 scim_secret_hash: r.opt_bytes(6)?.map(hex::encode),
                 created_at: r.int(7)?,
                 updated_at: r.int(8)?,
-            })
+            }))
         },
     },
     Kind {
@@ -449,7 +563,7 @@ pub(crate) const KINDS: [Kind; 12] = [
                           resource, version, created_at, updated_at
                    FROM scim_users ORDER BY seq",
         read: |r| {
-            Ok(Record::ScimUser {
+            Ok(Row::ScimUser(ScimUser {
                 id: r.text(0)?,
                 provider_id: r.text(1)?,
                 user_id: r.opt_text(2)?,
@@ -462,7 +576,7 @@ pub(crate) const KINDS: [Kind; 12] = [
                 version: r.int(9)?,
                 created_at: r.int(10)?,
                 updated_at: r.int(11)?,
-            })
+            }))
         },
     },
     Kind {
@@ -476,7 +590,7 @@ pub(crate) const KINDS: [Kind; 12] = [
                           ARRAY(SELECT m.user_id FROM scim_group_members m WHERE m.group_id = g.id ORDER BY m.user_id)
                    FROM scim_groups g ORDER BY g.seq",
         read: |r| {
-            Ok(Record::ScimGroup {
+            Ok(Row::ScimGroup(ScimGroup {
                 id: r.text(0)?,
                 provider_id: r.text(1)?,
                 display_name: r.text(2)?,
@@ -486,7 +600,7 @@ pub(crate) const KINDS: [Kind; 12] = [
                 created_at: r.int(6)?,
                 updated_at: r.int(7)?,
                 members: r.list(8)?,
-            })
+            }))
         },
     },
     Kind {
@@ -495,7 +609,7 @@ pub(crate) const KINDS: [Kind; 12] = [
         postgres: "SELECT seq, at, account_id, actor_kind, actor_id, action, subject, before, after
                    FROM audit_events ORDER BY seq",
         read: |r| {
-            Ok(Record::Audit {
+            Ok(Row::Audit(Audit {
                 seq: r.int(0)?,
                 at: r.int(1)?,
                 account_id: r.opt_text(2)?,
@@ -505,12 +619,209 @@ pub(crate) const KINDS: [Kind; 12] = [
                 subject: r.text(6)?,
                 before: r.opt_text(7)?,
                 after: r.opt_text(8)?,
-            })
+            }))
         },
     },
     Kind {
         sqlite: "SELECT next_due FROM sweep_schedule WHERE id = 1",
         postgres: "SELECT next_due FROM sweep_schedule WHERE id = 1",
-        read: |r| Ok(Record::SweepSchedule { next_due: r.int(0)? }),
+        read: |r| Ok(Row::SweepSchedule(SweepSchedule { next_due: r.int(0)? })),
     },
 ];
+
+/// One statement of an import: its text for each backend (PostgreSQL's placeholders on
+/// both; the SQLite backend rewrites them) and the values it binds.
+pub(crate) struct Write {
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+    pub params: Vec<Value>,
+}
+
+impl Write {
+    /// A statement both dialects read alike.
+    fn both(sql: &'static str, params: Vec<Value>) -> Write {
+        Write {
+            sqlite: sql,
+            postgres: sql,
+            params,
+        }
+    }
+}
+
+/// The statements that store one row of an import, in order: written once for both backends.
+/// The values a statement binds, each converted as [`Value::from`] does.
+macro_rules! values {
+    ($($e:expr),* $(,)?) => {
+        vec![$(Value::from($e)),*]
+    };
+}
+
+pub(crate) fn writes(row: Row) -> crate::StoreResult<Vec<Write>> {
+    Ok(match row {
+        Row::Account(a) => vec![Write::both(
+            "INSERT INTO accounts (id, name, seat_limit, organization, organization_created_at,
+                                   organization_updated_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            values![
+                a.id,
+                a.name,
+                i64::try_from(a.seat_limit).map_err(|_| {
+                    crate::StoreError::Conflict(crate::Conflict::NotAnExport(format!(
+                        "seat_limit {} is out of range",
+                        a.seat_limit
+                    )))
+                })?,
+                a.organization,
+                a.organization_created_at,
+                a.organization_updated_at,
+                a.created_at,
+            ],
+        )],
+        Row::User(u) => {
+            let email_key = seats_types::formats::email_key(&u.email);
+            vec![Write::both(
+                "INSERT INTO users (id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat,
+                                    seat_granted_at, last_successful_login, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                values![
+                    u.id,
+                    u.account_id,
+                    u.email,
+                    email_key,
+                    u.name,
+                    u.seat_uid,
+                    u.access_seat,
+                    u.gateway_seat,
+                    u.seat_granted_at,
+                    u.last_successful_login,
+                    u.created_at,
+                    u.updated_at,
+                ],
+            )]
+        }
+        Row::Device(d) => vec![Write::both(
+            "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES ($1, $2, $3, $4)",
+            values![d.user_id, d.device_id, d.registered_at, d.last_seen_at],
+        )],
+        Row::Session(s) => vec![Write::both(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            values![s.id, s.user_id, s.created_at, s.expires_at],
+        )],
+        Row::Login(l) => vec![Write::both(
+            "INSERT INTO logins (user_id, at, via, device_id, succeeded, reason) VALUES ($1, $2, $3, $4, $5, $6)",
+            values![l.user_id, l.at, l.via, l.device_id, l.succeeded, l.reason],
+        )],
+        Row::Member(m) => {
+            let key = seats_types::formats::email_key(&m.email);
+            let mut out = vec![Write::both(
+                "INSERT INTO members (email_key, email, key_hash, created_at) VALUES ($1, $2, $3, $4)",
+                values![key.clone(), m.email, hash_from_hex(&m.key_hash)?, m.created_at],
+            )];
+            out.extend(m.accounts.into_iter().map(|account| {
+                Write::both(
+                    "INSERT INTO member_accounts (member_email_key, account_id) VALUES ($1, $2)",
+                    values![key.clone(), account],
+                )
+            }));
+            out
+        }
+        Row::Token(t) => vec![Write::both(
+            "INSERT INTO tokens (id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            values![
+                t.id,
+                t.name,
+                hash_from_hex(&t.value_hash)?,
+                t.policies,
+                t.status,
+                t.not_before,
+                t.expires_on,
+                t.created_at,
+                t.modified_at,
+            ],
+        )],
+        Row::IdentityProvider(p) => vec![Write::both(
+            "INSERT INTO identity_providers (id, account_id, name, type, config, scim_config, scim_secret_hash,
+                                             created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            values![
+                p.id,
+                p.account_id,
+                p.name,
+                p.kind,
+                p.config,
+                p.scim_config,
+                p.scim_secret_hash.as_deref().map(hash_from_hex).transpose()?,
+                p.created_at,
+                p.updated_at,
+            ],
+        )],
+        Row::ScimUser(u) => vec![Write::both(
+            "INSERT INTO scim_users (id, provider_id, user_id, user_name_key, external_id, email_key, display_name,
+                                     active, resource, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            values![
+                u.id,
+                u.provider_id,
+                u.user_id,
+                u.user_name_key,
+                u.external_id,
+                u.email_key,
+                u.display_name,
+                u.active,
+                u.resource,
+                u.version,
+                u.created_at,
+                u.updated_at,
+            ],
+        )],
+        Row::ScimGroup(g) => {
+            let mut out = vec![Write::both(
+                "INSERT INTO scim_groups (id, provider_id, display_name, external_id, resource, version, created_at,
+                                          updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                values![
+                    g.id.clone(),
+                    g.provider_id,
+                    g.display_name,
+                    g.external_id,
+                    g.resource,
+                    g.version,
+                    g.created_at,
+                    g.updated_at,
+                ],
+            )];
+            out.extend(g.members.into_iter().map(|member| {
+                Write::both(
+                    "INSERT INTO scim_group_members (group_id, user_id) VALUES ($1, $2)",
+                    values![g.id.clone(), member],
+                )
+            }));
+            out
+        }
+        Row::Audit(a) => {
+            let params = values![
+                a.seq,
+                a.at,
+                a.account_id,
+                a.actor_kind,
+                a.actor_id,
+                a.action,
+                a.subject,
+                a.before,
+                a.after,
+            ];
+            // The log's numbers are kept: PostgreSQL's identity column must be told so.
+            vec![Write {
+                sqlite: "INSERT INTO audit_events (seq, at, account_id, actor_kind, actor_id, action, subject, before, after)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                postgres: "INSERT INTO audit_events (seq, at, account_id, actor_kind, actor_id, action, subject, before, after)
+                           OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                params,
+            }]
+        }
+        Row::SweepSchedule(s) => vec![Write::both(
+            "UPDATE sweep_schedule SET next_due = $1 WHERE id = 1",
+            values![s.next_due],
+        )],
+    })
+}

@@ -25,6 +25,7 @@ pub mod sqlite;
 pub mod store;
 pub mod testing;
 mod url;
+mod value;
 
 pub use error::{Conflict, StoreError, StoreResult};
 pub use model::{

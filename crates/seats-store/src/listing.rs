@@ -1,17 +1,9 @@
 //! The SQL of a filtered listing, written once for both backends: conditions that name only
 //! the filters given (so the planner uses their index), a count, and one page in creation
-//! order. Each backend binds [`Param`]s its own way and runs the two statements.
+//! order. Each backend binds the [`Value`]s as its driver does and runs the two statements.
 
 use crate::identity_provider::{ScimGroupFilter, ScimUserFilter};
-
-/// A value to bind.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Param {
-    Text(String),
-    /// Bound as a JSON array on SQLite, as `text[]` on PostgreSQL.
-    List(Vec<String>),
-    Int(i64),
-}
+use crate::value::Value;
 
 /// Where the backends' SQL differs for a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +34,7 @@ pub(crate) struct Listing {
     dialect: Dialect,
     table: &'static str,
     conditions: Vec<String>,
-    pub params: Vec<Param>,
+    pub params: Vec<Value>,
 }
 
 impl Listing {
@@ -51,14 +43,14 @@ impl Listing {
             dialect,
             table,
             conditions: vec![format!("provider_id = {}", dialect.placeholder(1))],
-            params: vec![Param::Text(provider_id.to_owned())],
+            params: vec![Value::Text(provider_id.to_owned())],
         }
     }
 
     /// `column = value`, when a value is given.
     pub fn equals(&mut self, column: &str, value: Option<String>) {
         if let Some(value) = value {
-            self.params.push(Param::Text(value));
+            self.params.push(Value::Text(value));
             self.conditions
                 .push(format!("{column} = {}", self.dialect.placeholder(self.params.len())));
         }
@@ -67,7 +59,7 @@ impl Listing {
     /// `column` is one of `values`, when there are any.
     pub fn any_of(&mut self, column: &str, values: &[String]) {
         if !values.is_empty() {
-            self.params.push(Param::List(values.to_vec()));
+            self.params.push(Value::List(values.to_vec()));
             self.conditions.push(self.dialect.any_of(column, self.params.len()));
         }
     }
@@ -83,7 +75,7 @@ impl Listing {
 
     /// One page of `columns` in creation order; adds its limit and offset to the parameters.
     pub fn page_sql(&mut self, columns: &str, offset: u64, limit: u64) -> String {
-        let clamp = |n: u64| Param::Int(i64::try_from(n).unwrap_or(i64::MAX));
+        let clamp = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
         self.params.push(clamp(limit));
         self.params.push(clamp(offset));
         let n = self.params.len();
@@ -143,11 +135,11 @@ mod tests {
         assert_eq!(
             sqlite.params,
             vec![
-                Param::Text("p".into()),
-                Param::List(vec!["e1".into(), "e2".into()]),
-                Param::Text("alice".into()),
-                Param::Int(10),
-                Param::Int(20),
+                Value::Text("p".into()),
+                Value::List(vec!["e1".into(), "e2".into()]),
+                Value::Text("alice".into()),
+                Value::Int(10),
+                Value::Int(20),
             ]
         );
         let mut pg = scim_users(Dialect::Postgres, "p", filter);
@@ -155,7 +147,7 @@ mod tests {
         assert!(pg.count_sql().ends_with("external_id = ANY($2) AND user_name_key = $3"));
         assert_eq!(
             pg.params.last(),
-            Some(&Param::Int(i64::MAX)),
+            Some(&Value::Int(i64::MAX)),
             "an offset past i64 is clamped"
         );
     }

@@ -34,6 +34,7 @@
 
 mod accounts;
 mod audit;
+mod bulk;
 mod credentials;
 mod dashboard_sessions;
 mod export;
@@ -51,12 +52,14 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use seats_types::Timestamp;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::{NoTls, Row};
 
 use crate::credentials::{CredentialCache, Credentials};
+use crate::value::Value;
 use crate::{StoreError, StoreResult};
 use credentials::{credentials_version, members, tokens};
 
@@ -362,6 +365,32 @@ fn db_error_text(e: &tokio_postgres::Error) -> String {
 
 fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+/// A shared statement's [`Value`] binds as the Rust type of its variant does, checked
+/// against the column's type.
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(n) => n.to_sql_checked(ty, out),
+            Value::Text(s) => s.to_sql_checked(ty, out),
+            Value::Bool(b) => b.to_sql_checked(ty, out),
+            Value::Bytes(b) => b.to_sql_checked(ty, out),
+            Value::List(l) => l.to_sql_checked(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// Values as the driver's parameters.
+fn bind(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
 // Statements are prepared once per connection and cached by the pool.

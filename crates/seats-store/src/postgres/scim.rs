@@ -7,23 +7,18 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use seats_types::{formats, Timestamp};
 use serde_json::json;
-use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::accounts::lock_account;
 use super::audit::audit;
 use super::identity_providers::{lock_provider, object};
 use super::users::create_user;
-use super::{execute, json_text, query, query_opt, read, ts, write_tx, PgStore};
+use super::{bind, execute, json_text, query, query_opt, read, ts, write_tx, PgStore};
 use crate::identity_provider::*;
-use crate::listing::{self, Dialect, Listing, Param};
+use crate::listing::{self, Dialect, Listing};
 use crate::model::{Actor, AuditAction, AuditEvent};
 use crate::rules::seats_json;
 use crate::{Conflict, ScimStore, StoreError, StoreResult};
-
-pub(super) fn refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect()
-}
 
 /// `(rows, total)` of a listing (see [`crate::listing`]).
 async fn page(
@@ -33,21 +28,9 @@ async fn page(
     offset: u64,
     limit: u64,
 ) -> StoreResult<(Vec<Row>, u64)> {
-    let bound = |params: &[Param]| -> Vec<Box<dyn ToSql + Sync + Send>> {
-        params
-            .iter()
-            .map(|p| -> Box<dyn ToSql + Sync + Send> {
-                match p {
-                    Param::Text(t) => Box::new(t.clone()),
-                    Param::List(values) => Box::new(values.clone()),
-                    Param::Int(n) => Box::new(*n),
-                }
-            })
-            .collect()
-    };
-    let total: i64 = query(db, &listing.count_sql(), &refs(&bound(&listing.params))).await?[0].try_get(0)?;
+    let total: i64 = query(db, &listing.count_sql(), &bind(&listing.params)).await?[0].try_get(0)?;
     let sql = listing.page_sql(columns, offset, limit);
-    Ok((query(db, &sql, &refs(&bound(&listing.params))).await?, total as u64))
+    Ok((query(db, &sql, &bind(&listing.params)).await?, total as u64))
 }
 
 const SCIM_USER_COLUMNS: &str = "id, provider_id, user_id, active, resource, version, created_at, updated_at";

@@ -10,6 +10,7 @@ use deadpool_postgres::GenericClient;
 use seats_types::{formats, Timestamp, TokenStatus};
 use tokio::sync::{mpsc, oneshot};
 
+use super::bulk::{self, Activity};
 use super::is_empty;
 use super::{execute, json_text, query};
 use crate::rules::SESSION_LIFETIME_US;
@@ -72,20 +73,30 @@ enum Item {
         not_before: Option<i64>,
         expires_on: Option<i64>,
     },
+}
+
+/// What the checking thread sends the writer: rows to store, or a question about the rows
+/// stored so far.
+enum Message {
+    Store(Item),
     Duplicates(oneshot::Sender<StoreResult<Vec<Duplicate>>>),
 }
 
 /// The blocking side: turns checked seed items into rows and sends them.
 struct ChannelSink {
-    items: mpsc::Sender<Item>,
+    items: mpsc::Sender<Message>,
     users: Box<UserRows>,
     now_us: i64,
 }
 
 impl ChannelSink {
     fn send(&self, item: Item) -> StoreResult<()> {
+        self.send_message(Message::Store(item))
+    }
+
+    fn send_message(&self, message: Message) -> StoreResult<()> {
         self.items
-            .blocking_send(item)
+            .blocking_send(message)
             .map_err(|_| StoreError::other("the seed writer stopped"))
     }
 
@@ -161,7 +172,7 @@ impl SeedSink for ChannelSink {
     fn duplicates(&mut self) -> StoreResult<Vec<Duplicate>> {
         self.flush()?;
         let (reply, answer) = oneshot::channel();
-        self.send(Item::Duplicates(reply))?;
+        self.send_message(Message::Duplicates(reply))?;
         answer
             .blocking_recv()
             .map_err(|_| StoreError::other("the seed writer stopped"))?
@@ -212,17 +223,17 @@ pub(super) async fn load(
     while let Some(item) = incoming.recv().await {
         if stored.is_err() {
             // Drain, so the checking thread is not left blocked on a full channel.
-            if let Item::Duplicates(reply) = item {
+            if let Message::Duplicates(reply) = item {
                 let _ = reply.send(Err(StoreError::other("the seed could not be stored")));
             }
             continue;
         }
         stored = match item {
-            Item::Duplicates(reply) => {
+            Message::Duplicates(reply) => {
                 let _ = reply.send(duplicates(&tx).await);
                 Ok(())
             }
-            other => store(&tx, other, now_us).await,
+            Message::Store(item) => store(&tx, item, now_us).await,
         };
     }
     let summary = checking
@@ -231,10 +242,9 @@ pub(super) async fn load(
     stored?;
     let summary = summary?;
 
+    bulk::begin(&tx).await?;
     tx.batch_execute(&format!(
-        "ALTER TABLE users DISABLE TRIGGER USER;
-         ALTER TABLE devices DISABLE TRIGGER USER;
-         INSERT INTO users (id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat,
+        "INSERT INTO users (id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat,
                             seat_granted_at, last_successful_login, active_at, created_at, updated_at)
          SELECT id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat,
                 seat_granted_at, last_successful_login, active_at, {now_us}, {now_us}
@@ -245,16 +255,11 @@ pub(super) async fn load(
          INSERT INTO sessions (id, user_id, created_at, expires_at)
          SELECT gen_random_uuid()::text, s.id, s.last_successful_login,
                 s.last_successful_login + {session}
-         FROM seed_users s WHERE s.access_seat AND s.last_successful_login IS NOT NULL;
-         UPDATE accounts a SET user_count = c.users, seats_in_use = c.seated
-         FROM (SELECT account_id, COUNT(*) AS users, COUNT(*) FILTER (WHERE access_seat OR gateway_seat) AS seated
-               FROM seed_users GROUP BY account_id) c
-         WHERE a.id = c.account_id;
-         ALTER TABLE users ENABLE TRIGGER USER;
-         ALTER TABLE devices ENABLE TRIGGER USER;",
+         FROM seed_users s WHERE s.access_seat AND s.last_successful_login IS NOT NULL;",
         session = SESSION_LIFETIME_US
     ))
     .await?;
+    bulk::finish(&tx, Activity::Given).await?;
     tx.commit().await?;
     Ok(summary)
 }
@@ -344,7 +349,6 @@ async fn store(db: &impl GenericClient, item: Item, now_us: i64) -> StoreResult<
             )
             .await?;
         }
-        Item::Duplicates(_) => unreachable!("answered by the caller"),
     }
     Ok(())
 }

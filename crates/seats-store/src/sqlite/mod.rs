@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod bulk;
 mod checkpoint;
 mod credentials;
 mod dashboard_sessions;
@@ -27,10 +28,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OptionalExtension};
 use seats_types::Timestamp;
 
 use crate::credentials::{CredentialCache, Credentials};
+use crate::value::Value;
 use crate::{Durability, StoreError, StoreResult};
 use credentials::{credentials_version, load_credentials};
 use readers::Readers;
@@ -230,6 +233,29 @@ fn ts(micros: i64) -> rusqlite::Result<Timestamp> {
 
 fn opt_ts(micros: Option<i64>) -> rusqlite::Result<Option<Timestamp>> {
     micros.map(ts).transpose()
+}
+
+/// A shared statement's [`Value`] binds as SQLite stores it: flags as 0 or 1, lists as JSON
+/// arrays.
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(n) => ToSqlOutput::Owned(SqlValue::Integer(*n)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Bool(b) => ToSqlOutput::Owned(SqlValue::Integer(i64::from(*b))),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Value::List(l) => ToSqlOutput::Owned(SqlValue::Text(
+                serde_json::to_string(l).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?,
+            )),
+        })
+    }
+}
+
+/// Runs a shared statement (PostgreSQL's placeholders) with its values.
+fn execute_shared(conn: &Connection, sql: &str, values: &[Value]) -> StoreResult<usize> {
+    let sql = crate::value::sqlite_placeholders(sql);
+    Ok(conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?)
 }
 
 fn json_text(v: &impl serde::Serialize) -> StoreResult<String> {

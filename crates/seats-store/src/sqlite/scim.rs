@@ -1,7 +1,6 @@
 //! SCIM users and groups of an identity provider, and the deprovisioning a SCIM change causes.
 
 use async_trait::async_trait;
-use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use seats_types::{formats, Timestamp};
 use serde_json::json;
@@ -12,7 +11,7 @@ use super::seats::{end_devices, end_sessions};
 use super::users::create_user;
 use super::{is_unique_violation, json_text, ts, SqliteStore};
 use crate::identity_provider::*;
-use crate::listing::{self, Dialect, Listing, Param};
+use crate::listing::{self, Dialect, Listing};
 use crate::model::{Actor, AuditAction, AuditEvent};
 use crate::rules::seats_json;
 use crate::{Conflict, ScimStore, StoreError, StoreResult};
@@ -26,23 +25,13 @@ fn page<T>(
     limit: u64,
     row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> StoreResult<(Vec<T>, u64)> {
-    let bound = |params: &[Param]| -> Vec<SqlValue> {
-        params
-            .iter()
-            .map(|p| match p {
-                Param::Text(t) => SqlValue::Text(t.clone()),
-                Param::List(values) => SqlValue::Text(json!(values).to_string()),
-                Param::Int(n) => SqlValue::Integer(*n),
-            })
-            .collect()
-    };
     let total: u64 = conn
         .prepare_cached(&listing.count_sql())?
-        .query_row(params_from_iter(bound(&listing.params)), |r| r.get(0))?;
+        .query_row(params_from_iter(&listing.params), |r| r.get(0))?;
     let sql = listing.page_sql(columns, offset, limit);
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(params_from_iter(bound(&listing.params)), row)?
+        .query_map(params_from_iter(&listing.params), row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
 }

@@ -1,14 +1,14 @@
-//! Loading a seed into an empty SQLite database as a bulk load: the users table's secondary
-//! indexes, the triggers that maintain its figures and the search index are set aside while
-//! rows stream in, then rebuilt once (a sort is much cheaper than a million random index
-//! inserts). It all happens in the caller's transaction, so a seed with problems, found at
-//! any point, leaves nothing behind.
+//! Loading a seed into an empty SQLite database, as a bulk load ([`super::bulk`]) in the
+//! caller's transaction: a seed with problems, found at any point, leaves nothing behind.
+//! Duplicates are found when the unique indexes are built again, and named by their place in
+//! the document.
 
 use std::io::Read;
 
 use rusqlite::{params, Connection, ErrorCode};
 use seats_types::{formats, Timestamp, TokenStatus};
 
+use super::bulk::{Activity, Bulk};
 use super::is_empty;
 use super::json_text;
 use crate::rules::SESSION_LIFETIME_US;
@@ -17,9 +17,6 @@ use crate::seed::{
     StoredSeedUser,
 };
 use crate::{Conflict, StoreError, StoreResult};
-
-/// The tables whose indexes and triggers are rebuilt after the load.
-const BULK_TABLES: &str = "'users', 'devices', 'sessions'";
 
 pub(super) fn load(conn: &Connection, reader: impl Read, now: Timestamp) -> StoreResult<SeedSummary> {
     if !is_empty(conn)? {
@@ -36,36 +33,15 @@ pub(super) fn load(conn: &Connection, reader: impl Read, now: Timestamp) -> Stor
 /// SQLite's default page cache (2 MiB), for the load.
 const SEED_CACHE_SIZE: i64 = -2000;
 
-/// Drops the indexes and triggers of the bulk tables; returns `(type, name, sql)` of each, to
-/// create them again once the rows are in.
-pub(super) fn set_aside(conn: &Connection) -> StoreResult<Vec<(String, String, String)>> {
-    let set_aside: Vec<(String, String, String)> = conn
-        .prepare(&format!(
-            "SELECT type, name, sql FROM sqlite_master
-             WHERE type IN ('index', 'trigger') AND tbl_name IN ({BULK_TABLES}) AND sql IS NOT NULL"
-        ))?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (kind, name, _) in &set_aside {
-        conn.execute_batch(&format!("DROP {kind} \"{name}\""))?;
-    }
-    Ok(set_aside)
-}
-
 fn load_rows(conn: &Connection, reader: impl Read, now: Timestamp) -> StoreResult<SeedSummary> {
     // Users arrive before the account row that closes their object.
     conn.pragma_update(None, "defer_foreign_keys", "ON")?;
-    let set_aside = set_aside(conn)?;
     let mut sink = Sink {
         conn,
         now_us: now.unix_micros(),
         next_seq: 1,
         bases: Vec::new(),
-        indexes: set_aside
-            .iter()
-            .filter(|(k, ..)| k == "index")
-            .map(|(_, n, s)| (n.clone(), s.clone()))
-            .collect(),
+        bulk: Bulk::begin(conn)?,
         duplicate_ids: Vec::new(),
     };
     let summary = seed::stream(reader, &mut sink)?;
@@ -73,16 +49,7 @@ fn load_rows(conn: &Connection, reader: impl Read, now: Timestamp) -> StoreResul
         users = summary.users,
         "seed rows and indexes written; counting and building the search index"
     );
-    conn.execute_batch(
-        "UPDATE accounts SET
-             user_count   = (SELECT COUNT(*) FROM users u WHERE u.account_id = accounts.id),
-             seats_in_use = (SELECT COUNT(*) FROM users u WHERE u.account_id = accounts.id
-                                                        AND (u.access_seat = 1 OR u.gateway_seat = 1));
-         INSERT INTO users_search (users_search) VALUES ('rebuild');",
-    )?;
-    for (_, _, sql) in set_aside.iter().filter(|(k, ..)| k == "trigger") {
-        conn.execute_batch(sql)?;
-    }
+    sink.bulk.finish(conn, Activity::Given)?;
     Ok(summary)
 }
 
@@ -93,8 +60,8 @@ struct Sink<'c> {
     /// `(account index, seq of its user 0)`: a user's `seq` is its account's base plus its
     /// index, so a row found later names its place in the document.
     bases: Vec<(usize, i64)>,
-    /// The secondary indexes set aside, rebuilt in [`SeedSink::duplicates`].
-    indexes: Vec<(String, String)>,
+    /// The load: its indexes are rebuilt in [`SeedSink::duplicates`].
+    bulk: Bulk,
     duplicate_ids: Vec<Duplicate>,
 }
 
@@ -273,13 +240,7 @@ impl SeedSink for Sink<'_> {
     /// Rebuilds the indexes set aside; a unique one that cannot be built names its duplicates.
     fn duplicates(&mut self) -> StoreResult<Vec<Duplicate>> {
         let mut found = std::mem::take(&mut self.duplicate_ids);
-        let mut broken = false;
-        for (_, sql) in &self.indexes {
-            match self.conn.execute_batch(sql) {
-                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => broken = true,
-                other => other?,
-            }
-        }
+        let broken = !self.bulk.build_indexes(self.conn)?;
         if broken {
             found.extend(self.duplicates_of("email", DuplicateField::Email)?);
             found.extend(self.duplicates_of("seat_uid", DuplicateField::SeatUid)?);
