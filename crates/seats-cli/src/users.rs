@@ -1,10 +1,11 @@
-//! `seats users`: the users API (list, get, create, update, delete).
+//! `seats users`: the users API (list, get, create, update, delete) and revoking a user's
+//! access (`POST …/access/organizations/revoke_user`).
 
 use std::io::IsTerminal;
 
 use clap::{Args, Subcommand};
 use futures::TryStreamExt;
-use seats_client::{User, UserListParams, UserNewParams, UserUpdateParams};
+use seats_client::{RevokeUsersParams, User, UserListParams, UserNewParams, UserUpdateParams};
 
 use crate::api::{ApiArgs, CliError};
 use crate::output;
@@ -62,6 +63,18 @@ enum UsersCommand {
     },
     /// Remove a user, freeing their seat.
     Delete { user_id: String },
+    /// End a user's sessions (and with --devices, its devices); the user keeps its seats.
+    Revoke {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// Revoke the user's devices too.
+        #[arg(long)]
+        devices: bool,
+        /// The user's id: refused if it is not the id of the user with --email.
+        #[arg(long)]
+        user_uid: Option<String>,
+    },
 }
 
 pub async fn run(args: UsersArgs) -> Result<(), CliError> {
@@ -121,6 +134,31 @@ pub async fn run(args: UsersArgs) -> Result<(), CliError> {
             users.delete(&account_id, &user_id).await.map_err(fail)?;
             if !args.api.json && std::io::stdout().is_terminal() {
                 println!("deleted user {user_id}");
+            }
+            return Ok(());
+        }
+        UsersCommand::Revoke {
+            email,
+            devices,
+            user_uid,
+        } => {
+            let params = RevokeUsersParams {
+                email: email.clone(),
+                devices: Some(devices),
+                user_uid,
+                warp_session_reauth: None,
+            };
+            client
+                .zero_trust()
+                .organizations()
+                .revoke_users(&account_id, &params)
+                .await
+                .map_err(fail)?;
+            if args.api.json {
+                output::json(&serde_json::json!({"revoked": email, "devices": devices}));
+            } else {
+                let what = if devices { "sessions and devices" } else { "sessions" };
+                println!("revoked the {what} of {email}");
             }
             return Ok(());
         }

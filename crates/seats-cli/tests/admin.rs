@@ -317,3 +317,81 @@ fn admin_usage_and_key_errors() {
     );
     server.terminate();
 }
+
+#[test]
+fn users_revoke_ends_sessions_and_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("revoke.db");
+    let server = start(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--manual-clock",
+            "--database",
+            db.to_str().unwrap(),
+        ],
+        &[("SEATS_OPERATOR_KEY", KEY)],
+    );
+    let mut cli = Cli {
+        server: &server,
+        token: String::new(),
+    };
+    cli.admin_json(&[
+        "accounts",
+        "create",
+        "--id",
+        ACME,
+        "--name",
+        "Acme",
+        "--seat-limit",
+        "5",
+    ]);
+    let token = cli.admin_json(&[
+        "tokens",
+        "create",
+        "--name",
+        "acme",
+        "--account",
+        ACME,
+        "--permission",
+        "Zero Trust: Seats Write",
+        "--permission",
+        "Access: Audit Logs Read",
+        "--permission",
+        "Access: Organizations, Identity Providers, and Groups Write",
+    ]);
+    cli.token = token["value"].as_str().unwrap().to_owned();
+    for via in [&["--via", "access"][..], &["--via", "gateway", "--device-id", "d1"]] {
+        let mut args = vec!["login", "--account-id", ACME, "--email", "ann@acme.test"];
+        args.extend_from_slice(via);
+        assert_eq!(cli.admin(&args).code, Some(0));
+    }
+    let out = cli.users(&["list", "--email", "ann@acme.test", "--json"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let ann = serde_json::from_str::<Value>(&out.stdout).unwrap()[0].clone();
+    assert_eq!(ann["active_device_count"], 1);
+
+    let out = cli.users(&["revoke", "--email", "ann@acme.test", "--devices"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), "revoked the sessions and devices of ann@acme.test");
+    let out = cli.users(&["get", ann["id"].as_str().unwrap(), "--json"]);
+    let after: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(after[0]["active_device_count"], 0, "{after}");
+    assert_eq!(
+        (&after[0]["access_seat"], &after[0]["gateway_seat"]),
+        (&Value::Bool(true), &Value::Bool(true))
+    );
+
+    let out = cli.users(&["revoke", "--email", "nobody@acme.test"]);
+    assert_eq!(
+        (out.code, out.stderr.trim()),
+        (
+            Some(3),
+            format!(
+                "error: POST /accounts/{ACME}/access/organizations/revoke_user: 404 Not Found: 12130 \
+                 access.api.error.not_found: no user with email \"nobody@acme.test\" in this account (at \"/email\")"
+            )
+            .as_str()
+        )
+    );
+}

@@ -48,7 +48,9 @@ pub use client::{
 };
 pub use error::{ApiError, Error};
 pub use pagination::SinglePage;
-pub use resources::{Page, SeatEditParams, SeatEditParamsBody, UserListParams, UserNewParams, UserUpdateParams};
+pub use resources::{
+    Page, RevokeUsersParams, SeatEditParams, SeatEditParamsBody, UserListParams, UserNewParams, UserUpdateParams,
+};
 pub use seats_types::{
     AuditEvent, ClockReading, ExpiredSeats, Message, OperatorAccount, OperatorMember, OperatorToken, Organization,
     Policy, ResultInfo, Seat, Source, Timestamp, User,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures::TryStreamExt;
 use seats_client::operator::{NewToken, OperatorClient};
-use seats_client::{Client, Error, UserListParams, UserNewParams, UserUpdateParams};
+use seats_client::{Client, Error, RevokeUsersParams, UserListParams, UserNewParams, UserUpdateParams};
 use seats_server::{build_router, AppState, ManualClock, ServerConfig, SystemClock};
 use seats_store::seed;
 use seats_store::testing::{on_each_backend, TestDb};
@@ -189,6 +189,60 @@ async fn organizations_get_create_update() {
                 .as_deref(),
             Some("730h")
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoke_users_ends_sessions_and_devices() {
+    on_each_backend(|| async {
+        let app = spawn_app(0).await;
+        let op = OperatorClient::new(&app.root, OPERATOR_KEY).unwrap();
+        op.login(ACCOUNT, "a@x.com", None, "access", None).await.unwrap();
+        let user = op
+            .login(ACCOUNT, "a@x.com", None, "gateway", Some("laptop"))
+            .await
+            .unwrap();
+        assert_eq!(user.active_device_count, Some(1));
+        let id = user.id.clone().unwrap();
+        let sessions = || async {
+            let body: serde_json::Value = reqwest::Client::new()
+                .get(format!(
+                    "{}/accounts/{ACCOUNT}/access/users/{id}/active_sessions",
+                    app.api()
+                ))
+                .bearer_auth("admin-token")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["result"].as_array().unwrap().len()
+        };
+        assert_eq!(sessions().await, 1);
+        let client = app.client();
+        let orgs = client.zero_trust().organizations();
+        let params = RevokeUsersParams {
+            email: "a@x.com".into(),
+            devices: Some(true),
+            user_uid: user.id.clone(),
+            ..Default::default()
+        };
+        assert!(orgs.revoke_users(ACCOUNT, &params).await.unwrap());
+        let users = client.zero_trust().access().users();
+        let after = users.get(ACCOUNT, &id).await.unwrap();
+        assert_eq!(after.active_device_count, Some(0));
+        assert_eq!(sessions().await, 0);
+        assert_eq!((after.access_seat, after.gateway_seat), (Some(true), Some(true)));
+
+        let unknown = RevokeUsersParams {
+            email: "nobody@x.com".into(),
+            ..Default::default()
+        };
+        let err = orgs.revoke_users(ACCOUNT, &unknown).await.unwrap_err();
+        let Error::NotFound(api) = &err else { panic!("{err:?}") };
+        assert_eq!((api.code(), api.errors[0].pointer()), (Some(12130), Some("/email")));
     })
     .await;
 }

@@ -30,7 +30,8 @@ macro_rules! conformance_suite {
             seed_and_lookups, edit_seats_applies_and_cleans_up, edit_seats_is_atomic,
             logins_take_seats_until_full, expiry_sweep_frees_inactive_seats,
             invalid_seed_is_reported_in_full, list_users_filters_and_search, browse_users_by_key_set,
-            dashboard_sessions_live_and_end, reset_and_restore, a_bad_import_stores_nothing);
+            dashboard_sessions_live_and_end, reset_and_restore, a_bad_import_stores_nothing,
+            revoke_user_ends_sessions_and_keeps_seats);
         $crate::conformance_suite!(@shared $open;
             concurrent_edits_respect_limit, concurrent_first_logins_make_one_user);
         $crate::conformance_suite!(@two $open;
@@ -458,6 +459,148 @@ pub async fn logins_take_seats_until_full(store: &dyn Store) {
     assert_eq!(store.account(ACCOUNT).await.unwrap().unwrap().seats_in_use, 2);
     let (users, total) = store.list_users(ACCOUNT, Default::default(), 1, 10, t1).await.unwrap();
     assert_eq!((users.len(), total), (3, 3));
+}
+
+/// Revoking a user ends its sessions (and, when asked, its devices) and keeps its seats; an
+/// email no user has, or a `user_uid` of another user, changes nothing.
+pub async fn revoke_user_ends_sessions_and_keeps_seats(store: &dyn Store) {
+    use crate::{RevokeRequest, Via};
+    let t0 = at("2030-01-01T00:00:00Z");
+    store.load_seed(seed_with(5, &[]), t0).await.unwrap();
+    let op = Actor::Operator;
+    for login in [
+        login_req("a@x.com", Via::Access, None),
+        login_req("a@x.com", Via::Access, None),
+        login_req("a@x.com", Via::Gateway, Some("laptop")),
+        login_req("a@x.com", Via::Gateway, Some("phone")),
+        login_req("b@x.com", Via::Access, None),
+    ] {
+        store.login(ACCOUNT, login, op.clone(), t0).await.unwrap();
+    }
+    let a = store
+        .list_users(
+            ACCOUNT,
+            crate::UserFilter {
+                email: Some("a@x.com".into()),
+                ..Default::default()
+            },
+            1,
+            1,
+            t0,
+        )
+        .await
+        .unwrap()
+        .0
+        .remove(0);
+    let b = store
+        .list_users(
+            ACCOUNT,
+            crate::UserFilter {
+                email: Some("b@x.com".into()),
+                ..Default::default()
+            },
+            1,
+            1,
+            t0,
+        )
+        .await
+        .unwrap()
+        .0
+        .remove(0);
+    assert_eq!((a.active_session_count, a.active_device_count), (2, 2));
+    let audit_before = store.audit_events(ACCOUNT, 1, 1).await.unwrap().1;
+
+    let request = |email: &str, uid: Option<&str>, devices: bool| RevokeRequest {
+        email: email.into(),
+        user_uid: uid.map(Into::into),
+        devices,
+    };
+    for wrong in [
+        request("nobody@x.com", None, true),
+        request("a@x.com", Some(&b.id), true),
+        request("a@x.com", Some(&a.seat_uid), true),
+    ] {
+        let refused = store.revoke_user(ACCOUNT, wrong.clone(), op.clone(), t0).await;
+        assert!(
+            matches!(refused, Err(StoreError::NotFound { .. })),
+            "{wrong:?}: {refused:?}"
+        );
+    }
+    let other_account = store
+        .revoke_user(
+            "0000000000000000000000000000000f",
+            request("a@x.com", None, true),
+            op.clone(),
+            t0,
+        )
+        .await;
+    assert!(
+        matches!(other_account, Err(StoreError::NotFound { .. })),
+        "{other_account:?}"
+    );
+    assert_eq!(
+        store.audit_events(ACCOUNT, 1, 1).await.unwrap().1,
+        audit_before,
+        "nothing was recorded"
+    );
+
+    // Sessions only: the devices and the seats stay.
+    let first = store
+        .revoke_user(
+            ACCOUNT,
+            request("A@X.com", Some(&a.id.to_uppercase()), false),
+            op.clone(),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.user_id.as_str(), first.sessions, first.devices),
+        (a.id.as_str(), 2, 0)
+    );
+    let after = store.user(ACCOUNT, &a.id, t0).await.unwrap().unwrap();
+    assert_eq!((after.active_session_count, after.active_device_count), (0, 2));
+    assert!(after.access_seat && after.gateway_seat, "the seats stay");
+    assert!(store
+        .user_activity(ACCOUNT, &a.id, t0)
+        .await
+        .unwrap()
+        .unwrap()
+        .sessions
+        .is_empty());
+
+    // With devices: they go too; b is untouched; the seats in use do not move.
+    let second = store
+        .revoke_user(ACCOUNT, request("a@x.com", None, true), op.clone(), t0)
+        .await
+        .unwrap();
+    assert_eq!((second.sessions, second.devices), (0, 2));
+    let after = store.user(ACCOUNT, &a.id, t0).await.unwrap().unwrap();
+    assert_eq!((after.active_session_count, after.active_device_count), (0, 0));
+    assert!(after.access_seat && after.gateway_seat);
+    assert_eq!(
+        store
+            .user(ACCOUNT, &b.id, t0)
+            .await
+            .unwrap()
+            .unwrap()
+            .active_session_count,
+        1
+    );
+    assert_eq!(store.account(ACCOUNT).await.unwrap().unwrap().seats_in_use, 2);
+
+    let (events, total) = store.audit_events(ACCOUNT, 1, 2).await.unwrap();
+    assert_eq!(total, audit_before + 2);
+    assert_eq!(events[0].action, "user.revoke");
+    assert_eq!(events[0].subject, a.id);
+    assert_eq!(
+        events[0].after,
+        Some(serde_json::json!({"sessions_ended": 0, "devices_revoked": 2}))
+    );
+    assert_eq!(
+        events[1].after,
+        Some(serde_json::json!({"sessions_ended": 2, "devices_revoked": 0}))
+    );
 }
 
 /// Concurrent first logins of one email make one user.

@@ -30,8 +30,8 @@ mod value;
 pub use error::{Conflict, StoreError, StoreResult};
 pub use model::{
     AccountRecord, Actor, AuditRecord, DeviceRecord, LoginMethod, LoginOutcome, LoginRecord, LoginRequest, LoginResult,
-    MemberRecord, NewAccount, NewToken, OrganizationChange, OrganizationRecord, SeatRecord, SessionRecord, TokenRecord,
-    UserActivity, UserFilter, UserRecord, Via,
+    MemberRecord, NewAccount, NewToken, OrganizationChange, OrganizationRecord, Revocation, RevokeRequest, SeatRecord,
+    SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord, Via,
 };
 pub use store::{
     AccountStore, AuditStore, CredentialStore, DashboardStore, IdentityProviderStore, LoginStore, MaintenanceStore,

@@ -125,6 +125,31 @@ pub enum LoginResult {
     },
 }
 
+/// Whose access to revoke (`POST …/access/organizations/revoke_user`): the user with `email`,
+/// and, if `user_uid` is given, only if it is that user's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokeRequest {
+    pub email: String,
+    pub user_uid: Option<String>,
+    /// Also end the user's device registrations.
+    pub devices: bool,
+}
+
+/// What a revocation ended. The user keeps its seats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub user_id: String,
+    pub sessions: u64,
+    pub devices: u64,
+}
+
+impl Revocation {
+    /// The audit event's `after`.
+    pub fn audit_json(&self) -> serde_json::Value {
+        serde_json::json!({"sessions_ended": self.sessions, "devices_revoked": self.devices})
+    }
+}
+
 /// What a login did: the user afterwards, and whether it was refused for the seat limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginOutcome {
@@ -321,6 +346,7 @@ pub enum AuditAction {
     SeatExpire,
     SeatDeprovision,
     LoginRefused,
+    UserRevoke,
     OrganizationCreate,
     OrganizationUpdate,
     IdentityProviderCreate,
@@ -348,6 +374,7 @@ impl AuditAction {
             AuditAction::SeatExpire => "seat.expire",
             AuditAction::SeatDeprovision => "seat.deprovision",
             AuditAction::LoginRefused => "login.refused",
+            AuditAction::UserRevoke => "user.revoke",
             AuditAction::OrganizationCreate => "organization.create",
             AuditAction::OrganizationUpdate => "organization.update",
             AuditAction::IdentityProviderCreate => "identity_provider.create",

@@ -6,7 +6,7 @@ mod seats;
 mod users;
 
 pub use identity_providers::{IdentityProviderListParams, IdentityProviders, Scim, ScimUserListParams};
-pub use organizations::Organizations;
+pub use organizations::{Organizations, RevokeUsersParams};
 pub use seats::{SeatEditParams, SeatEditParamsBody, Seats};
 pub use users::{Page, UserListParams, UserNewParams, UserUpdateParams, Users};
 

@@ -57,4 +57,33 @@ impl<'a> Organizations<'a> {
             .await?;
         envelope.result.ok_or_else(|| missing_result(&path))
     }
+
+    /// Revokes a user's access: `POST …/access/organizations/revoke_user`. Ends the sessions
+    /// of the user with `params.email` (and, with `devices`, its device registrations); the
+    /// user keeps its seats. 404 (12130) if no user of the account has the email, or
+    /// `user_uid` is not that user's id.
+    pub async fn revoke_users(&self, account_id: &str, params: &RevokeUsersParams) -> Result<bool, Error> {
+        let path = format!("{}/revoke_user", Self::path(account_id)?);
+        let envelope = self
+            .client
+            .request::<_, bool>(Method::POST, &path, Some(params), RequestOptions::default())
+            .await?;
+        envelope.result.ok_or_else(|| missing_result(&path))
+    }
+}
+
+/// What [`Organizations::revoke_users`] sends, as Cloudflare's body names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RevokeUsersParams {
+    /// The email of the user to revoke.
+    pub email: String,
+    /// Revoke the user's devices too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub devices: Option<bool>,
+    /// The user's id; the request is refused if it names another user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Accepted by the server and without effect there (it keeps no WARP session durations).
+    pub warp_session_reauth: Option<bool>,
 }

@@ -63,6 +63,18 @@ impl ObjectBody {
         }
     }
 
+    /// A boolean field, optional.
+    pub fn boolean(&mut self, name: &str) -> Option<bool> {
+        match self.obj.get(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.problem(format!("/{name}"), format!("{name} must be true or false"));
+                None
+            }
+        }
+    }
+
     /// An integer field between 0 and the largest int64 (what the stores keep), optional.
     pub fn unsigned(&mut self, name: &str) -> Option<u64> {
         match self.obj.get(name) {

@@ -18,6 +18,20 @@ impl QueryPairs {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
+
+    /// A boolean parameter (`true` or `false`, as the SDKs write it), optional; 12006 naming
+    /// it for anything else.
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(raw) => Err(ApiError::Invalid(vec![Problem::new(
+                format!("/{name}"),
+                format!("{name} must be true or false, got {raw:?}"),
+            )])),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {

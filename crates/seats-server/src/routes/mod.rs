@@ -34,6 +34,7 @@ pub fn api_routes(operator_api: bool) -> OpenApiRouter<AppState> {
             organizations::create,
             organizations::update
         ))
+        .routes(routes!(organizations::revoke_user))
         .routes(routes!(identity_providers::list, identity_providers::create))
         .routes(routes!(
             identity_providers::get,

@@ -314,3 +314,84 @@ async fn official_python_sdk_retries_through_faults() {
     let (_, entries) = app.operator(reqwest::Method::GET, "/journal", None).await;
     assert_eq!(statuses(&entries), [503, 503, 503], "one try and two retries");
 }
+
+/// Runs a revoke script against a server where Alice holds two seats, sessions and devices:
+/// afterwards her sessions and devices are gone and her seats are not.
+async fn run_revoke_script(mut cmd: Command) {
+    let app = TestApp::builder().seed(&test_seed()).operator().start().await;
+    let (status, body) = app
+        .operator(
+            reqwest::Method::POST,
+            &format!("/accounts/{ACCOUNT}/logins"),
+            Some(serde_json::json!({"email": "alice@example.com", "via": "access"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let before = app.user(ALICE_SEAT).await;
+    assert!(
+        before.active_session_count >= 2 && before.active_device_count == 2,
+        "{before:?}"
+    );
+    cmd.env("SEATS_BASE_URL", app.url("/client/v4"))
+        .env("SEATS_ACCOUNT_ID", ACCOUNT)
+        .env("SEATS_EMAIL", EMAIL)
+        .env("SEATS_KEY", KEY)
+        .env("SEATS_USER_EMAIL", "alice@example.com");
+    let stdout = run_sdk(cmd).await;
+    for step in ["sessions: ok", "devices: ok", "errors: ok"] {
+        assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
+    }
+    let after = app.user(ALICE_SEAT).await;
+    assert_eq!((after.active_session_count, after.active_device_count), (0, 0));
+    assert!(after.access_seat && after.gateway_seat, "the seats stay");
+    let (events, _) = app.store.audit_events(ACCOUNT, 1, 2).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.action.as_str(), e.after.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "user.revoke",
+                Some(serde_json::json!({"sessions_ended": 0, "devices_revoked": 2}))
+            ),
+            (
+                "user.revoke",
+                Some(serde_json::json!({"sessions_ended": before.active_session_count, "devices_revoked": 0}))
+            ),
+        ]
+    );
+    assert_eq!(events[0].actor, seats_store::Actor::Member(EMAIL.into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_revokes_a_user() {
+    on_each_backend(|| async {
+        let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
+        if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
+            return;
+        }
+        let mut cmd = Command::new(python);
+        cmd.arg(sdk_dir().join("python_revoke_user.py"));
+        run_revoke_script(cmd).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_typescript_sdk_revokes_a_user() {
+    on_each_backend(|| async {
+        if !sdk_available(
+            "TypeScript",
+            Command::new("node")
+                .current_dir(sdk_dir())
+                .args(["-e", "require('cloudflare')"]),
+        ) {
+            return;
+        }
+        let mut cmd = Command::new("node");
+        cmd.current_dir(sdk_dir()).arg("ts_revoke_user.cjs");
+        run_revoke_script(cmd).await;
+    })
+    .await;
+}

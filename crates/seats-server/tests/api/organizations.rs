@@ -201,3 +201,110 @@ async fn organization_error_paths() {
     })
     .await;
 }
+
+/// `POST …/access/organizations/revoke_user`: the user's sessions end (and with `devices`, its
+/// devices), its seats stay, the audit log records it; bad input changes nothing.
+#[tokio::test]
+async fn revoke_user_ends_sessions_and_keeps_seats() {
+    on_each_backend(|| async {
+        let app = TestApp::builder().seed(&seed()).operator().start().await;
+        for via in ["access", "access"] {
+            let (status, body) = app
+                .operator(
+                    Method::POST,
+                    &format!("/accounts/{ACCOUNT}/logins"),
+                    Some(json!({"email": "alice@example.com", "via": via})),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let alice = app.user(ALICE_SEAT).await;
+        let carol = app.user("carol").await;
+        // One session from the seed's last login, two from these.
+        assert_eq!((alice.active_session_count, alice.active_device_count), (3, 2));
+        let revoke = format!("/client/v4{ORG_PATH}/revoke_user");
+        let post = |token: &'static str, query: &'static str, body: String| {
+            app.request(Method::POST, &format!("{revoke}{query}"))
+                .bearer_auth(token)
+                .body(body)
+                .send()
+        };
+        let audit = app.audit_count(ACCOUNT).await;
+
+        // Bad input, each answered in the envelope with its pointer; nothing changes.
+        let cases: Vec<(&str, Value, u16, i64, String, &str)> = vec![
+            ("", json!({}), 400, 12006, format!("{P}email is required"), "/email"),
+            ("", json!({"email": 7}), 400, 12006, format!("{P}email must be a string"), "/email"),
+            ("", json!({"email": "alice@example.com", "devices": "yes"}), 400, 12006,
+             format!("{P}devices must be true or false"), "/devices"),
+            ("", json!({"email": "alice@example.com", "warp_session_reauth": 1}), 400, 12006,
+             format!("{P}warp_session_reauth must be true or false"), "/warp_session_reauth"),
+            ("?devices=yes", json!({"email": "alice@example.com"}), 400, 12006,
+             format!("{P}devices must be true or false, got \"yes\""), "/devices"),
+            ("", json!(["alice@example.com"]), 400, 12006, format!("{P}the body must be a JSON object"), ""),
+            ("", json!({"email": "nobody@example.com"}), 404, 12130,
+             "access.api.error.not_found: no user with email \"nobody@example.com\" in this account".into(), "/email"),
+            // dave is a user of another account; alice's seat uid is not her id.
+            ("", json!({"email": "dave@example.com"}), 404, 12130,
+             "access.api.error.not_found: no user with email \"dave@example.com\" in this account".into(), "/email"),
+            ("", json!({"email": "alice@example.com", "user_uid": ALICE_SEAT}), 404, 12130,
+             format!("access.api.error.not_found: no user with email \"alice@example.com\" and user_uid \"{ALICE_SEAT}\" in this account"),
+             "/user_uid"),
+            ("", json!({"email": "alice@example.com", "user_uid": carol.id}), 404, 12130,
+             format!("access.api.error.not_found: no user with email \"alice@example.com\" and user_uid \"{}\" in this account", carol.id),
+             "/user_uid"),
+        ];
+        for (query, body, status, code, message, pointer) in cases {
+            let resp = post("org-writer", query, body.to_string()).await.unwrap();
+            assert_error(resp, status, &[(code, &message, Some(pointer))]).await;
+        }
+        // Reading the organization is not enough, nor is Seats Write.
+        for token in ["org-reader", TOKEN] {
+            let resp = post(token, "", json!({"email": "alice@example.com"}).to_string()).await.unwrap();
+            assert_error(resp, 403, &[(10000, "Authentication error", None)]).await;
+        }
+        assert_eq!(app.audit_count(ACCOUNT).await, audit, "nothing was recorded");
+        assert_eq!(app.user(ALICE_SEAT).await, alice, "nothing changed");
+
+        // Sessions only: Cloudflare's answer, the sessions gone, devices and seats kept.
+        let resp = post("org-writer", "", json!({"email": "ALICE@example.com", "user_uid": alice.id,
+                                                 "warp_session_reauth": true}).to_string())
+            .await
+            .unwrap();
+        let (status, body) = parts(resp).await;
+        assert_eq!((status.as_u16(), body), (200, json!({"result": true, "success": true})));
+        let after = app.user(ALICE_SEAT).await;
+        assert_eq!((after.active_session_count, after.active_device_count), (0, 2));
+        assert!(after.access_seat && after.gateway_seat);
+        let (status, sessions) = app
+            .call(
+                Method::GET,
+                &format!("/accounts/{ACCOUNT}/access/users/{}/active_sessions", alice.id),
+                Auth::Token(TOKEN),
+                None,
+            )
+            .await;
+        assert_eq!((status.as_u16(), &sessions["result"]), (200, &json!([])), "{sessions}");
+
+        // devices in the query string, as the SDKs send `query_devices`.
+        let resp = post("org-writer", "?devices=true", json!({"email": "alice@example.com"}).to_string())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let after = app.user(ALICE_SEAT).await;
+        assert_eq!((after.active_session_count, after.active_device_count), (0, 0));
+        assert!(after.access_seat && after.gateway_seat, "the seats stay");
+
+        let (status, events) = app
+            .operator(Method::GET, &format!("/accounts/{ACCOUNT}/audit?per_page=2"), None)
+            .await;
+        assert_eq!(status, 200, "{events}");
+        let events = events["result"].as_array().unwrap();
+        assert_eq!(events[0]["action"], "user.revoke");
+        assert_eq!(events[0]["subject"], alice.id.as_str());
+        assert_eq!(events[0]["after"], json!({"sessions_ended": 0, "devices_revoked": 2}));
+        assert_eq!(events[1]["after"], json!({"sessions_ended": 3, "devices_revoked": 0}));
+        assert_eq!(app.audit_count(ACCOUNT).await, audit + 2);
+    })
+    .await;
+}

@@ -37,7 +37,7 @@ CREATE UNIQUE INDEX users_by_seat_uid ON users (account_id, seat_uid);
 CREATE INDEX users_by_creation ON users (account_id, created_at, id);
 CREATE INDEX users_by_name ON users (account_id, name, created_at, id);
 CREATE INDEX users_by_activity ON users (account_id, active_at) WHERE access_seat OR gateway_seat;
--- Substring search (SPEC §6 `search`) with ASCII case folding, as SQLite's lower() does:
+-- Substring search (docs/contract.md §6, `search`) with ASCII case folding, as SQLite's lower() does:
 -- translate() folds exactly A-Z, where PostgreSQL's lower() would follow the locale.
 CREATE INDEX users_search_email ON users USING gin
     ((translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')) public.gin_trgm_ops);

@@ -48,7 +48,7 @@ CREATE INDEX devices_by_activity ON devices (user_id, last_seen_at);
 CREATE INDEX sessions_by_user_expiry ON sessions (user_id, expires_at);
 DROP INDEX sessions_by_user;
 
--- Substring search over email and name (SPEC §6 `search`). Trigrams match case-insensitively;
+-- Substring search over email and name (docs/contract.md §6, `search`). Trigrams match case-insensitively;
 -- queries re-check the exact rule, so results are those of `instr(lower(...))`.
 CREATE VIRTUAL TABLE users_search USING fts5 (
     email, name, content = 'users', content_rowid = 'seq', tokenize = 'trigram'

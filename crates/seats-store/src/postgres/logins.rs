@@ -233,8 +233,59 @@ async fn log_in(
     })
 }
 
+async fn revoke_user(
+    db: &impl GenericClient,
+    account_id: &str,
+    revoke: &RevokeRequest,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<Revocation> {
+    let user = user_by(db, "email_key", account_id, &formats::email_key(&revoke.email), now)
+        .await?
+        .filter(|u| {
+            revoke
+                .user_uid
+                .as_deref()
+                .is_none_or(|uid| uid.eq_ignore_ascii_case(&u.id))
+        })
+        .ok_or(StoreError::NotFound { positions: vec![] })?;
+    let sessions = execute(db, "DELETE FROM sessions WHERE user_id = $1", &[&user.id]).await?;
+    let devices = match revoke.devices {
+        true => execute(db, "DELETE FROM devices WHERE user_id = $1", &[&user.id]).await?,
+        false => 0,
+    };
+    let revocation = Revocation {
+        user_id: user.id,
+        sessions,
+        devices,
+    };
+    audit(
+        db,
+        &AuditEvent::new(
+            now,
+            Some(account_id),
+            actor,
+            AuditAction::UserRevoke,
+            &revocation.user_id,
+        )
+        .after(&revocation.audit_json()),
+    )
+    .await?;
+    Ok(revocation)
+}
+
 #[async_trait]
 impl LoginStore for PgStore {
+    async fn revoke_user(
+        &self,
+        account_id: &str,
+        revoke: RevokeRequest,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<Revocation> {
+        write_tx!(self, |tx| revoke_user(&tx, account_id, &revoke, &actor, now))
+    }
+
     async fn login(
         &self,
         account_id: &str,

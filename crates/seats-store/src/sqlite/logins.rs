@@ -11,7 +11,7 @@ use super::users::{insert_user, must_user, rename_user, user_by_email, user_by_i
 use super::{ts, SqliteStore};
 use crate::model::*;
 use crate::rules::{self, user_json, SESSION_LIFETIME_US};
-use crate::{LoginStore, StoreResult};
+use crate::{LoginStore, StoreError, StoreResult};
 
 fn login_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoginRecord> {
     let via: String = r.get(1)?;
@@ -184,8 +184,64 @@ fn log_in(
     })
 }
 
+fn revoke_user(
+    conn: &Connection,
+    account_id: &str,
+    revoke: &RevokeRequest,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<Revocation> {
+    let user = user_by_email(conn, account_id, &revoke.email, now)?
+        .filter(|u| {
+            revoke
+                .user_uid
+                .as_deref()
+                .is_none_or(|uid| uid.eq_ignore_ascii_case(&u.id))
+        })
+        .ok_or(StoreError::NotFound { positions: vec![] })?;
+    let sessions = conn
+        .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+        .execute([&user.id])? as u64;
+    let devices = match revoke.devices {
+        true => conn
+            .prepare_cached("DELETE FROM devices WHERE user_id = ?1")?
+            .execute([&user.id])? as u64,
+        false => 0,
+    };
+    let revocation = Revocation {
+        user_id: user.id,
+        sessions,
+        devices,
+    };
+    audit(
+        conn,
+        &AuditEvent::new(
+            now,
+            Some(account_id),
+            actor,
+            AuditAction::UserRevoke,
+            &revocation.user_id,
+        )
+        .after(&revocation.audit_json()),
+    )?;
+    Ok(revocation)
+}
+
 #[async_trait]
 impl LoginStore for SqliteStore {
+    async fn revoke_user(
+        &self,
+        account_id: &str,
+        revoke: RevokeRequest,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<Revocation> {
+        let account_id = account_id.to_owned();
+        self.writer
+            .write(move |c| revoke_user(c, &account_id, &revoke, &actor, now))
+            .await
+    }
+
     async fn login(
         &self,
         account_id: &str,
