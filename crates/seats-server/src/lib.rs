@@ -102,6 +102,7 @@ pub fn build_router(state: AppState) -> Router {
         // Must come after the routes: it applies to those registered before it.
         .method_not_allowed_fallback(routes::method_not_allowed)
         .fallback(routes::no_route)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), toolkit::observe))
         .with_state(state)
         .layer(

@@ -8,8 +8,13 @@
 //! credential-guessing loop is slowed. The operator API, `/healthz` and `/readyz` are never
 //! limited. Counts live in each server's memory: on several nodes the budget is per node.
 //!
+//! While the limit is on, every response to a request that was counted carries Cloudflare's
+//! headers (docs/api.md, "Rate limit"): `Ratelimit: "default";r=REMAINING;t=SECONDS` (what is
+//! left of the budget, and the seconds until its window ends, rounded up) and
+//! `Ratelimit-Policy: "burst";q=LIMIT;w=WINDOW`; a 429 adds `Retry-After`.
+//!
 //! [`rate_limited`] runs an authentication under this limit and the failed-authentication
-//! limit of [`crate::rate_limit::failed_auth`].
+//! limit of [`crate::rate_limit::failed_auth`]; [`headers`] writes the headers.
 
 pub mod failed_auth;
 
@@ -20,9 +25,13 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::extract::{Request, State};
 use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
 
-use crate::error::ApiError;
+use crate::error::{retry_after_seconds, ApiError};
 use crate::rate_limit::failed_auth::client_address;
 use crate::AppState;
 
@@ -77,6 +86,14 @@ pub enum Subject {
 /// going uncounted.
 const MAX_SUBJECTS: usize = 100_000;
 
+/// What is left of a budget after a request, for the `Ratelimit` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub remaining: u32,
+    /// Until the window ends and the budget is whole again.
+    pub resets_in: Duration,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Window {
     opened: Instant,
@@ -110,8 +127,9 @@ impl<K: std::hash::Hash + Eq + Clone> Windows<K> {
         (window.used >= self.limit.requests && ends > now).then(|| ends - now)
     }
 
-    /// Counts one hit of `key`; past the budget (not counted), how long until its window ends.
-    pub fn hit(&self, key: K, now: Instant) -> Result<(), Duration> {
+    /// Counts one hit of `key` and says what is left; past the budget (not counted), how
+    /// long until its window ends.
+    pub fn hit(&self, key: K, now: Instant) -> Result<Quota, Duration> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let span = self.limit.window;
         if !open.contains_key(&key) && open.len() >= self.capacity {
@@ -131,7 +149,10 @@ impl<K: std::hash::Hash + Eq + Clone> Windows<K> {
             return Err(window.opened + span - now);
         }
         window.used += 1;
-        Ok(())
+        Ok(Quota {
+            remaining: self.limit.requests - window.used,
+            resets_in: window.opened + span - now,
+        })
     }
 
     /// How many keys are tracked.
@@ -159,8 +180,13 @@ impl RateLimiter {
     }
 
     /// Counts one request of `subject`; past the budget, how long until its window ends.
-    pub fn hit(&self, subject: Subject) -> Result<(), Duration> {
+    pub fn hit(&self, subject: Subject) -> Result<Quota, Duration> {
         self.windows.hit(subject, Instant::now())
+    }
+
+    /// The limit it applies.
+    pub fn limit(&self) -> RateLimit {
+        self.windows.limit
     }
 
     /// How long `subject` must still wait, without counting a request.
@@ -169,7 +195,7 @@ impl RateLimiter {
     }
 
     #[cfg(test)]
-    fn hit_at(&self, subject: Subject, now: Instant) -> Result<(), Duration> {
+    fn hit_at(&self, subject: Subject, now: Instant) -> Result<Quota, Duration> {
         self.windows.hit(subject, now)
     }
 }
@@ -199,10 +225,16 @@ pub async fn rate_limited<T>(
         },
         |retry_after| ApiError::RateLimited { retry_after },
     );
-    refuse_spent_address(parts, state)?;
+    refuse_spent_address(parts, state).inspect_err(|e| record_refusal(parts, e))?;
     match authenticate.await {
         Ok(caller) => {
-            count_request(state, subject(&caller))?;
+            match count_request(state, subject(&caller)) {
+                Ok(quota) => record(parts, quota),
+                Err(e) => {
+                    record_refusal(parts, &e);
+                    return Err(e);
+                }
+            }
             Ok(caller)
         }
         Err(e) => {
@@ -229,18 +261,77 @@ fn count_failure(parts: &Parts, state: &AppState, error: &ApiError) {
         return;
     }
     if let (Some(limiter), Some(address)) = (&state.rate_limiter, client_address(parts)) {
-        let _ = limiter.hit(Subject::Address(address));
+        match limiter.hit(Subject::Address(address)) {
+            Ok(quota) => record(parts, Some(quota)),
+            Err(resets_in) => record(
+                parts,
+                Some(Quota {
+                    remaining: 0,
+                    resets_in,
+                }),
+            ),
+        }
     }
 }
 
-/// Counts a request of an authenticated caller; 429 past its budget.
-fn count_request(state: &AppState, subject: Subject) -> Result<(), ApiError> {
+/// Counts a request of an authenticated caller (what is left, when the limit is on); 429
+/// past its budget.
+fn count_request(state: &AppState, subject: Subject) -> Result<Option<Quota>, ApiError> {
     match &state.rate_limiter {
         Some(limiter) => limiter
             .hit(subject)
+            .map(Some)
             .map_err(|retry_after| ApiError::RateLimited { retry_after }),
-        None => Ok(()),
+        None => Ok(None),
     }
+}
+
+/// Where a request's count is left for [`headers`] to write: put in the request by it.
+#[derive(Debug, Clone, Default)]
+struct QuotaSlot(std::sync::Arc<Mutex<Option<Quota>>>);
+
+fn record(parts: &Parts, quota: Option<Quota>) {
+    if let (Some(slot), Some(quota)) = (parts.extensions.get::<QuotaSlot>(), quota) {
+        *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(quota);
+    }
+}
+
+/// A 429 of the rate limit leaves nothing of the budget until it ends.
+fn record_refusal(parts: &Parts, error: &ApiError) {
+    if let ApiError::RateLimited { retry_after } = error {
+        record(
+            parts,
+            Some(Quota {
+                remaining: 0,
+                resets_in: *retry_after,
+            }),
+        );
+    }
+}
+
+/// Middleware: while the limit is on, writes `Ratelimit` and `Ratelimit-Policy` on the
+/// response to every request that was counted (see [`crate::rate_limit`]).
+pub async fn headers(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(limiter) = state.rate_limiter.clone() else {
+        return next.run(request).await;
+    };
+    let slot = QuotaSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut response = next.run(request).await;
+    let quota = *slot.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(quota) = quota {
+        let limit = limiter.limit();
+        let (remaining, reset) = (quota.remaining, retry_after_seconds(quota.resets_in));
+        let window = retry_after_seconds(limit.window);
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&format!("\"default\";r={remaining};t={reset}")) {
+            headers.insert("ratelimit", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!("\"burst\";q={};w={window}", limit.requests)) {
+            headers.insert("ratelimit-policy", v);
+        }
+    }
+    response
 }
 
 #[cfg(test)]
@@ -273,8 +364,14 @@ mod tests {
         });
         let t0 = Instant::now();
         let a = || Subject::Token("a".into());
-        assert_eq!(limiter.hit_at(a(), t0), Ok(()));
-        assert_eq!(limiter.hit_at(a(), t0 + Duration::from_secs(1)), Ok(()));
+        let left = |remaining, secs| {
+            Ok(Quota {
+                remaining,
+                resets_in: Duration::from_secs(secs),
+            })
+        };
+        assert_eq!(limiter.hit_at(a(), t0), left(1, 10));
+        assert_eq!(limiter.hit_at(a(), t0 + Duration::from_secs(1)), left(0, 9));
         assert_eq!(
             limiter.hit_at(a(), t0 + Duration::from_secs(4)),
             Err(Duration::from_secs(6)),
@@ -282,11 +379,11 @@ mod tests {
         );
         assert_eq!(
             limiter.hit_at(Subject::Member("a".into()), t0 + Duration::from_secs(4)),
-            Ok(())
+            left(1, 10)
         );
         assert_eq!(
             limiter.hit_at(a(), t0 + Duration::from_secs(10)),
-            Ok(()),
+            left(1, 10),
             "a new window"
         );
     }
@@ -303,16 +400,16 @@ mod tests {
         let t0 = Instant::now();
         let at = |s| t0 + Duration::from_secs(s);
         for (key, s) in [(1, 0), (2, 1), (3, 2)] {
-            assert_eq!(windows.hit(key, at(s)), Ok(()));
+            assert!(windows.hit(key, at(s)).is_ok());
         }
         // Full, nothing ended: the oldest (1) goes, and the new key is counted.
-        assert_eq!(windows.hit(4, at(3)), Ok(()));
+        assert!(windows.hit(4, at(3)).is_ok());
         assert_eq!(windows.len(), 3);
         assert_eq!(windows.refused(&1, at(3)), None, "1 was dropped");
         assert_eq!(windows.hit(4, at(3)), Err(Duration::from_secs(10)), "4 is counted");
         assert_eq!(windows.refused(&2, at(3)), Some(Duration::from_secs(8)), "2 is kept");
         // Later, the ended windows (2, 3) go first.
-        assert_eq!(windows.hit(5, at(12)), Ok(()));
+        assert!(windows.hit(5, at(12)).is_ok());
         assert_eq!(windows.len(), 2);
         assert_eq!(windows.refused(&4, at(12)), Some(Duration::from_secs(1)));
     }
