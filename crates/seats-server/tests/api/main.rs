@@ -11,6 +11,7 @@ mod failed_auth;
 mod faults;
 mod hardening;
 mod helpers;
+mod identifiers;
 mod identity_providers;
 mod lifecycle;
 mod official_sdks;
