@@ -41,11 +41,9 @@ impl Cli<'_> {
     }
 }
 
-#[test]
-fn admin_flow_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("admin.db");
-    let server = start(
+/// `seats serve` on a database file of its own, with the operator key and a manual clock.
+fn serve_with_operator_key(db: &std::path::Path) -> Server {
+    start(
         &[
             "--listen",
             "127.0.0.1:0",
@@ -54,7 +52,13 @@ fn admin_flow_from_the_command_line() {
             db.to_str().unwrap(),
         ],
         &[("SEATS_OPERATOR_KEY", KEY)],
-    );
+    )
+}
+
+#[test]
+fn admin_flow_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with_operator_key(&dir.path().join("admin.db"));
     let mut cli = Cli {
         server: &server,
         token: String::new(),
@@ -321,17 +325,7 @@ fn admin_usage_and_key_errors() {
 #[test]
 fn users_revoke_ends_sessions_and_devices() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("revoke.db");
-    let server = start(
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--manual-clock",
-            "--database",
-            db.to_str().unwrap(),
-        ],
-        &[("SEATS_OPERATOR_KEY", KEY)],
-    );
+    let server = serve_with_operator_key(&dir.path().join("revoke.db"));
     let mut cli = Cli {
         server: &server,
         token: String::new(),

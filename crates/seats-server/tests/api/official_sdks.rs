@@ -31,6 +31,26 @@ fn sdk_available(name: &str, probe: &mut Command) -> bool {
     false
 }
 
+/// The interpreter that has the Python SDK (`$SEATS_PYTHON` or `python3`), or `None` when
+/// the test skips (see [`sdk_available`]).
+fn python_sdk() -> Option<String> {
+    let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
+    sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])).then_some(python)
+}
+
+/// `node SCRIPT` in tests/sdk, or `None` when the TypeScript SDK is not installed and the
+/// test skips.
+fn node_script(script: &str) -> Option<Command> {
+    let mut probe = Command::new("node");
+    probe.current_dir(sdk_dir()).args(["-e", "require('cloudflare')"]);
+    if !sdk_available("TypeScript", &mut probe) {
+        return None;
+    }
+    let mut cmd = Command::new("node");
+    cmd.current_dir(sdk_dir()).arg(script);
+    Some(cmd)
+}
+
 /// Runs an SDK script to its end; it must succeed. Returns what it printed.
 async fn run_sdk(mut cmd: Command) -> String {
     let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
@@ -66,10 +86,7 @@ async fn run_script(mut cmd: Command, expect_final: (bool, bool)) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_edits_seats() {
     on_each_backend(|| async {
-        let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
-        if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
-            return;
-        }
+        let Some(python) = python_sdk() else { return };
         let mut cmd = Command::new(python);
         cmd.arg(sdk_dir().join("python_edit_seats.py"));
         run_script(cmd, (true, false)).await;
@@ -81,10 +98,7 @@ async fn official_python_sdk_edits_seats() {
 /// `Retry-After`, waits and succeeds, as its users' back-off code would have it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_waits_out_the_rate_limit() {
-    let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
-    if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
-        return;
-    }
+    let Some(python) = python_sdk() else { return };
     let config = seats_server::ServerConfig {
         rate_limit: Some("2/2s".parse().unwrap()),
         ..Default::default()
@@ -110,16 +124,9 @@ async fn official_python_sdk_waits_out_the_rate_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_typescript_sdk_edits_seats() {
     on_each_backend(|| async {
-        if !sdk_available(
-            "TypeScript",
-            Command::new("node")
-                .current_dir(sdk_dir())
-                .args(["-e", "require('cloudflare')"]),
-        ) {
+        let Some(cmd) = node_script("ts_edit_seats.cjs") else {
             return;
-        }
-        let mut cmd = Command::new("node");
-        cmd.current_dir(sdk_dir()).arg("ts_edit_seats.cjs");
+        };
         run_script(cmd, (false, true)).await;
     })
     .await;
@@ -134,10 +141,7 @@ async fn official_python_sdk_manages_identity_providers() {
     use std::process::Stdio;
 
     on_each_backend(|| async {
-        let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
-        if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
-            return;
-        }
+        let Some(python) = python_sdk() else { return };
         let app = spawn_app(&test_seed()).await;
         let mut child = Command::new(python)
             .arg(sdk_dir().join("python_identity_providers.py"))
@@ -255,10 +259,7 @@ async fn scim2_tester_finds_no_error() {
 /// and succeeds, and gives up on a persistent 503 after three attempts, as the journal shows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_retries_through_faults() {
-    let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
-    if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
-        return;
-    }
+    let Some(python) = python_sdk() else { return };
     let config = seats_server::ServerConfig {
         operator_key: Some(seats_store::secret::Secret::new(OPERATOR_KEY).hash()),
         ..Default::default()
@@ -367,10 +368,7 @@ async fn run_revoke_script(mut cmd: Command) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_revokes_a_user() {
     on_each_backend(|| async {
-        let python = std::env::var("SEATS_PYTHON").unwrap_or_else(|_| "python3".into());
-        if !sdk_available("Python", Command::new(&python).args(["-c", "import cloudflare"])) {
-            return;
-        }
+        let Some(python) = python_sdk() else { return };
         let mut cmd = Command::new(python);
         cmd.arg(sdk_dir().join("python_revoke_user.py"));
         run_revoke_script(cmd).await;
@@ -381,16 +379,9 @@ async fn official_python_sdk_revokes_a_user() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_typescript_sdk_revokes_a_user() {
     on_each_backend(|| async {
-        if !sdk_available(
-            "TypeScript",
-            Command::new("node")
-                .current_dir(sdk_dir())
-                .args(["-e", "require('cloudflare')"]),
-        ) {
+        let Some(cmd) = node_script("ts_revoke_user.cjs") else {
             return;
-        }
-        let mut cmd = Command::new("node");
-        cmd.current_dir(sdk_dir()).arg("ts_revoke_user.cjs");
+        };
         run_revoke_script(cmd).await;
     })
     .await;
