@@ -31,7 +31,7 @@ macro_rules! conformance_suite {
             logins_take_seats_until_full, expiry_sweep_frees_inactive_seats,
             invalid_seed_is_reported_in_full, list_users_filters_and_search, browse_users_by_key_set,
             dashboard_sessions_live_and_end, reset_and_restore, a_bad_import_stores_nothing,
-            revoke_user_ends_sessions_and_keeps_seats);
+            revoke_user_ends_sessions_and_keeps_seats, device_registrations_list_revoke_and_delete);
         $crate::conformance_suite!(@shared $open;
             concurrent_edits_respect_limit, concurrent_first_logins_make_one_user);
         $crate::conformance_suite!(@two $open;
@@ -600,6 +600,195 @@ pub async fn revoke_user_ends_sessions_and_keeps_seats(store: &dyn Store) {
     assert_eq!(
         events[1].after,
         Some(serde_json::json!({"sessions_ended": 2, "devices_revoked": 0}))
+    );
+}
+
+/// Device registrations: listed with filters, sorts and pages; revoked ones stop counting as
+/// devices and can be unrevoked; deleted ones are gone; ids the account does not have change
+/// nothing.
+pub async fn device_registrations_list_revoke_and_delete(store: &dyn Store) {
+    use crate::device::{RegistrationFilter, RegistrationSort, RegistrationStatus};
+    use crate::Via;
+    let t = |h: u32| at(&format!("2030-01-01T{h:02}:00:00Z"));
+    store.load_seed(seed_with(5, &[]), t(0)).await.unwrap();
+    let op = Actor::Operator;
+    for (email, device, h) in [
+        ("a@x.com", "laptop", 1),
+        ("a@x.com", "phone", 2),
+        ("a@x.com", "tablet", 3),
+        ("b@x.com", "desk", 4),
+    ] {
+        store
+            .login(ACCOUNT, login_req(email, Via::Gateway, Some(device)), op.clone(), t(h))
+            .await
+            .unwrap();
+    }
+    let list = |filter: RegistrationFilter, offset: u64, limit: u64| async move {
+        store.registrations(ACCOUNT, filter, offset, limit).await.unwrap()
+    };
+    let devices =
+        |regs: &[crate::device::RegistrationRecord]| regs.iter().map(|r| r.device_id.clone()).collect::<Vec<_>>();
+    let all = list(RegistrationFilter::default(), 0, 100).await;
+    assert_eq!(
+        devices(&all),
+        ["laptop", "phone", "tablet", "desk"],
+        "in creation order"
+    );
+    let a_id = all[0].user_id.clone();
+    assert_eq!(
+        (all[0].user_email.as_str(), all[0].last_seen_at, all[0].revoked_at),
+        ("a@x.com", t(1), None)
+    );
+    let id_of = |device: &str| all.iter().find(|r| r.device_id == device).unwrap().id.clone();
+
+    let by_user = RegistrationFilter {
+        user_ids: vec![a_id.to_uppercase()],
+        ..Default::default()
+    };
+    assert_eq!(devices(&list(by_user, 0, 100).await), ["laptop", "phone", "tablet"]);
+    let by_device = RegistrationFilter {
+        device_id: Some("phone".into()),
+        ..Default::default()
+    };
+    assert_eq!(devices(&list(by_device, 0, 100).await), ["phone"]);
+    let by_search = RegistrationFilter {
+        search: Some("B@X".into()),
+        ..Default::default()
+    };
+    assert_eq!(devices(&list(by_search, 0, 100).await), ["desk"]);
+    let literal = RegistrationFilter {
+        search: Some("%".into()),
+        ..Default::default()
+    };
+    assert!(list(literal, 0, 100).await.is_empty(), "% is literal");
+    let seen = RegistrationFilter {
+        seen_after: Some(t(1)),
+        seen_before: Some(t(4)),
+        ..Default::default()
+    };
+    assert_eq!(devices(&list(seen, 0, 100).await), ["phone", "tablet"]);
+    let newest = RegistrationFilter {
+        sort: RegistrationSort::LastSeenAt,
+        descending: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        devices(&list(newest.clone(), 1, 2).await),
+        ["tablet", "phone"],
+        "a page of the order"
+    );
+    let by_ids = RegistrationFilter {
+        ids: vec![id_of("desk"), id_of("laptop")],
+        sort: RegistrationSort::UserEmail,
+        ..Default::default()
+    };
+    assert_eq!(devices(&list(by_ids, 0, 100).await), ["laptop", "desk"]);
+
+    // Unknown ids, or ids of another account, change nothing.
+    let refused = store
+        .set_registrations_revoked(ACCOUNT, vec![id_of("laptop"), "nope".into()], true, op.clone(), t(5))
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::NotFound { positions }) if positions == &[1]),
+        "{refused:?}"
+    );
+    let elsewhere = store
+        .set_registrations_revoked(
+            "0000000000000000000000000000000f",
+            vec![id_of("laptop")],
+            true,
+            op.clone(),
+            t(5),
+        )
+        .await;
+    assert!(
+        matches!(&elsewhere, Err(StoreError::NotFound { positions }) if positions == &[0]),
+        "{elsewhere:?}"
+    );
+    assert!(store
+        .registration(ACCOUNT, &id_of("laptop"))
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_none());
+    let audit_before = store.audit_events(ACCOUNT, 1, 1).await.unwrap().1;
+
+    // Revoked: still listed as revoked, no longer a device of the user.
+    store
+        .set_registrations_revoked(ACCOUNT, vec![id_of("laptop"), id_of("phone")], true, op.clone(), t(5))
+        .await
+        .unwrap();
+    let user = store.user(ACCOUNT, &a_id, t(5)).await.unwrap().unwrap();
+    assert_eq!(user.active_device_count, 1);
+    let activity = store.user_activity(ACCOUNT, &a_id, t(5)).await.unwrap().unwrap();
+    assert_eq!(
+        activity.devices.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["tablet"]
+    );
+    assert_eq!(
+        devices(&list(RegistrationFilter::default(), 0, 100).await),
+        ["tablet", "desk"]
+    );
+    let revoked = list(
+        RegistrationFilter {
+            status: RegistrationStatus::Revoked,
+            ..Default::default()
+        },
+        0,
+        100,
+    )
+    .await;
+    assert_eq!(devices(&revoked), ["laptop", "phone"]);
+    assert!(revoked.iter().all(|r| r.revoked_at == Some(t(5))));
+    let every = RegistrationFilter {
+        status: RegistrationStatus::All,
+        ..Default::default()
+    };
+    assert_eq!(list(every.clone(), 0, 100).await.len(), 4);
+
+    // Unrevoked: it counts again. Deleted: it is gone.
+    store
+        .set_registrations_revoked(ACCOUNT, vec![id_of("phone")], false, op.clone(), t(6))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .user(ACCOUNT, &a_id, t(6))
+            .await
+            .unwrap()
+            .unwrap()
+            .active_device_count,
+        2
+    );
+    store
+        .delete_registrations(ACCOUNT, vec![id_of("tablet")], op.clone(), t(7))
+        .await
+        .unwrap();
+    assert_eq!(store.registration(ACCOUNT, &id_of("tablet")).await.unwrap(), None);
+    assert_eq!(devices(&list(every, 0, 100).await), ["laptop", "phone", "desk"]);
+    assert_eq!(
+        store
+            .user(ACCOUNT, &a_id, t(7))
+            .await
+            .unwrap()
+            .unwrap()
+            .active_device_count,
+        1
+    );
+
+    let (events, total) = store.audit_events(ACCOUNT, 1, 4).await.unwrap();
+    assert_eq!(total, audit_before + 4);
+    let actions: Vec<(&str, &str)> = events.iter().map(|e| (e.action.as_str(), e.subject.as_str())).collect();
+    let (laptop, phone, tablet) = (id_of("laptop"), id_of("phone"), id_of("tablet"));
+    assert_eq!(
+        actions,
+        [
+            ("device.delete", tablet.as_str()),
+            ("device.unrevoke", phone.as_str()),
+            ("device.revoke", phone.as_str()),
+            ("device.revoke", laptop.as_str()),
+        ]
     );
 }
 

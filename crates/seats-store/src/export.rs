@@ -55,14 +55,24 @@ pub struct User {
     pub updated_at: i64,
 }
 
-/// A device a user enrolled.
+/// A device registration: a device a user enrolled. Exports written before registrations had
+/// their own ids leave out `id`, `name`, `client_version` and `revoked_at`: an import gives
+/// such a registration a new id, an empty name, and counts it as not revoked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Device {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub user_id: String,
     pub device_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub client_version: Option<String>,
     pub registered_at: i64,
     pub last_seen_at: i64,
+    #[serde(default)]
+    pub revoked_at: Option<i64>,
 }
 
 /// A session of a user.
@@ -458,16 +468,21 @@ pub(crate) const KINDS: [Kind; 12] = [
         },
     },
     Kind {
-        sqlite: "SELECT user_id, device_id, registered_at, last_seen_at FROM devices ORDER BY user_id, device_id",
+        sqlite: "SELECT id, user_id, device_id, name, client_version, registered_at, last_seen_at, revoked_at
+                 FROM devices ORDER BY user_id, device_id",
         // Byte order, as SQLite sorts, whatever the database's collation.
-        postgres: "SELECT user_id, device_id, registered_at, last_seen_at FROM devices
-                   ORDER BY user_id, device_id COLLATE \"C\"",
+        postgres: "SELECT id, user_id, device_id, name, client_version, registered_at, last_seen_at, revoked_at
+                   FROM devices ORDER BY user_id, device_id COLLATE \"C\"",
         read: |r| {
             Ok(Row::Device(Device {
-                user_id: r.text(0)?,
-                device_id: r.text(1)?,
-                registered_at: r.int(2)?,
-                last_seen_at: r.int(3)?,
+                id: Some(r.text(0)?),
+                user_id: r.text(1)?,
+                device_id: r.text(2)?,
+                name: r.text(3)?,
+                client_version: r.opt_text(4)?,
+                registered_at: r.int(5)?,
+                last_seen_at: r.int(6)?,
+                revoked_at: r.opt_int(7)?,
             }))
         },
     },
@@ -699,8 +714,18 @@ pub(crate) fn writes(row: Row) -> crate::StoreResult<Vec<Write>> {
             )]
         }
         Row::Device(d) => vec![Write::both(
-            "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES ($1, $2, $3, $4)",
-            values![d.user_id, d.device_id, d.registered_at, d.last_seen_at],
+            "INSERT INTO devices (id, user_id, device_id, name, client_version, registered_at, last_seen_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            values![
+                d.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                d.user_id,
+                d.device_id,
+                d.name,
+                d.client_version,
+                d.registered_at,
+                d.last_seen_at,
+                d.revoked_at,
+            ],
         )],
         Row::Session(s) => vec![Write::both(
             "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",

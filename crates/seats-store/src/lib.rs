@@ -10,6 +10,7 @@ pub mod browse;
 pub mod conformance;
 pub mod credentials;
 pub mod dashboard_session;
+pub mod device;
 mod error;
 pub mod export;
 pub mod identity_provider;
@@ -34,8 +35,8 @@ pub use model::{
     SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord, Via,
 };
 pub use store::{
-    AccountStore, AuditStore, CredentialStore, DashboardStore, IdentityProviderStore, LoginStore, MaintenanceStore,
-    OrganizationStore, ScimStore, SeatStore, Store, UserStore,
+    AccountStore, AuditStore, CredentialStore, DashboardStore, DeviceStore, IdentityProviderStore, LoginStore,
+    MaintenanceStore, OrganizationStore, ScimStore, SeatStore, Store, UserStore,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError};
 

@@ -5,6 +5,7 @@
 //! Decoding is tolerant (unknown fields are ignored, optional fields may be missing) so the
 //! same types read Cloudflare's real responses.
 
+mod device;
 mod duration;
 mod envelope;
 pub mod formats;
@@ -18,6 +19,7 @@ mod token;
 mod toolkit;
 mod user;
 
+pub use device::{CursorResultInfo, Registration, RegistrationDevice, RegistrationUser};
 pub use duration::parse_go_duration;
 pub use envelope::{Envelope, Message, ResultInfo, Source};
 pub use identity_provider::{

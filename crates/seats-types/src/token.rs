@@ -46,14 +46,18 @@ pub enum PermissionGroup {
     AuditLogsRead,
     OrganizationsRead,
     OrganizationsWrite,
+    ZeroTrustRead,
+    ZeroTrustWrite,
 }
 
 impl PermissionGroup {
-    pub const ALL: [PermissionGroup; 4] = [
+    pub const ALL: [PermissionGroup; 6] = [
         PermissionGroup::SeatsWrite,
         PermissionGroup::AuditLogsRead,
         PermissionGroup::OrganizationsRead,
         PermissionGroup::OrganizationsWrite,
+        PermissionGroup::ZeroTrustRead,
+        PermissionGroup::ZeroTrustWrite,
     ];
 
     /// The name Cloudflare gives the group.
@@ -63,6 +67,8 @@ impl PermissionGroup {
             PermissionGroup::AuditLogsRead => "Access: Audit Logs Read",
             PermissionGroup::OrganizationsRead => "Access: Organizations, Identity Providers, and Groups Read",
             PermissionGroup::OrganizationsWrite => "Access: Organizations, Identity Providers, and Groups Write",
+            PermissionGroup::ZeroTrustRead => "Zero Trust Read",
+            PermissionGroup::ZeroTrustWrite => "Zero Trust Write",
         }
     }
 

@@ -29,6 +29,9 @@ pub enum Permission {
     AuditLogsRead,
     OrganizationsRead,
     OrganizationsWrite,
+    /// Device registrations: `Zero Trust Read` (or `Write`).
+    DevicesRead,
+    DevicesWrite,
 }
 
 impl Permission {
@@ -38,6 +41,8 @@ impl Permission {
             Permission::AuditLogsRead => &[PermissionGroup::AuditLogsRead],
             Permission::OrganizationsRead => &[PermissionGroup::OrganizationsRead, PermissionGroup::OrganizationsWrite],
             Permission::OrganizationsWrite => &[PermissionGroup::OrganizationsWrite],
+            Permission::DevicesRead => &[PermissionGroup::ZeroTrustRead, PermissionGroup::ZeroTrustWrite],
+            Permission::DevicesWrite => &[PermissionGroup::ZeroTrustWrite],
         }
     }
 }

@@ -19,6 +19,15 @@ impl QueryPairs {
         self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// Every value given for any of `names`, in order (`id=a&id=b`, or `id[]=a`).
+    pub fn all(&self, names: &[&str]) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| names.contains(&k.as_str()))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// A boolean parameter (`true` or `false`, as the SDKs write it), optional; 12006 naming
     /// it for anything else.
     pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {

@@ -3,6 +3,7 @@
 //! exactly what is served.
 
 pub mod accounts;
+pub mod devices;
 pub mod health;
 pub mod identity_providers;
 pub mod metrics;
@@ -35,6 +36,10 @@ pub fn api_routes(operator_api: bool) -> OpenApiRouter<AppState> {
             organizations::update
         ))
         .routes(routes!(organizations::revoke_user))
+        .routes(routes!(devices::list, devices::bulk_delete))
+        .routes(routes!(devices::get, devices::delete))
+        .routes(routes!(devices::revoke))
+        .routes(routes!(devices::unrevoke))
         .routes(routes!(identity_providers::list, identity_providers::create))
         .routes(routes!(
             identity_providers::get,

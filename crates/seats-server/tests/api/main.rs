@@ -6,6 +6,7 @@ mod browser;
 mod concurrency;
 mod connections;
 mod dashboard;
+mod devices;
 mod errors;
 mod failed_auth;
 mod faults;

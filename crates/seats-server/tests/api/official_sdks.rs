@@ -386,3 +386,34 @@ async fn official_typescript_sdk_revokes_a_user() {
     })
     .await;
 }
+
+/// The Python SDK pages through 25 registrations four at a time to the end, and revokes,
+/// unrevokes and deletes; the database agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_manages_device_registrations() {
+    on_each_backend(|| async {
+        let Some(python) = python_sdk() else { return };
+        let mut seed = test_seed();
+        seed["accounts"][0]["users"][0]["active_device_count"] = serde_json::json!(25);
+        seed["tokens"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"name": "zt", "value": "zt-token",
+            "policies": [{"effect": "allow", "resources": {format!("com.cloudflare.api.account.{ACCOUNT}"): "*"},
+                          "permission_groups": [{"name": "Zero Trust Write"}]}]}));
+        let app = spawn_app(&seed).await;
+        let mut cmd = Command::new(python);
+        cmd.arg(sdk_dir().join("python_devices.py"))
+            .env("SEATS_BASE_URL", app.url("/client/v4"))
+            .env("SEATS_ACCOUNT_ID", ACCOUNT)
+            .env("SEATS_TOKEN", "zt-token")
+            .env("SEATS_DEVICES", "25");
+        let stdout = run_sdk(cmd).await;
+        for step in ["list: ok", "changes: ok", "errors: ok"] {
+            assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
+        }
+        // One revoked, one deleted: 23 devices count.
+        assert_eq!(app.user(ALICE_SEAT).await.active_device_count, 23);
+    })
+    .await;
+}

@@ -214,6 +214,12 @@ const PUBLIC_OPERATIONS: &[&str] = &[
     "POST /client/v4/accounts/{account_id}/access/organizations",
     "PUT /client/v4/accounts/{account_id}/access/organizations",
     "POST /client/v4/accounts/{account_id}/access/organizations/revoke_user",
+    "GET /client/v4/accounts/{account_id}/devices/registrations",
+    "DELETE /client/v4/accounts/{account_id}/devices/registrations",
+    "GET /client/v4/accounts/{account_id}/devices/registrations/{registration_id}",
+    "DELETE /client/v4/accounts/{account_id}/devices/registrations/{registration_id}",
+    "POST /client/v4/accounts/{account_id}/devices/registrations/revoke",
+    "POST /client/v4/accounts/{account_id}/devices/registrations/unrevoke",
     "GET /client/v4/accounts/{account_id}/access/identity_providers",
     "POST /client/v4/accounts/{account_id}/access/identity_providers",
     "GET /client/v4/accounts/{account_id}/access/identity_providers/{identity_provider_id}",
@@ -396,6 +402,8 @@ async fn operation_ids_are_unique_bodies_documented_and_bounds_match_the_server(
             if !["post", "put", "patch"].contains(&method.as_str())
                 || path.ends_with("/expire-seats")
                 || path.ends_with("/refresh_scim_secret")
+                || path.ends_with("/registrations/revoke")
+                || path.ends_with("/registrations/unrevoke")
                 || path.ends_with("/reset")
                 || path.ends_with("/restore")
             {

@@ -29,7 +29,7 @@ pub(super) async fn finish(db: &impl GenericClient, activity: Activity) -> Store
         db.batch_execute(
             "UPDATE users SET active_at = GREATEST(COALESCE(last_successful_login, 0), COALESCE(seat_granted_at, 0));
              UPDATE users u SET active_at = GREATEST(u.active_at, d.seen)
-             FROM (SELECT user_id, MAX(last_seen_at) AS seen FROM devices GROUP BY user_id) d
+             FROM (SELECT user_id, MAX(last_seen_at) AS seen FROM devices WHERE revoked_at IS NULL GROUP BY user_id) d
              WHERE u.id = d.user_id AND d.seen > u.active_at;",
         )
         .await?;

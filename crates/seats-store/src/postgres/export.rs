@@ -31,7 +31,7 @@ async fn send_rows(
 }
 
 /// A PostgreSQL row as [`Cells`]; lists are `text[]`.
-struct PgCells<'r>(&'r tokio_postgres::Row);
+pub(super) struct PgCells<'r>(pub(super) &'r tokio_postgres::Row);
 
 crate::export::impl_cells!(PgCells<'_>, try_get, |row, i| Ok(row.try_get(i)?));
 

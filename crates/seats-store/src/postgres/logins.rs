@@ -56,7 +56,7 @@ pub(super) async fn user_activity(
     .collect::<StoreResult<Vec<_>>>()?;
     let devices = query(
         db,
-        "SELECT device_id, registered_at, last_seen_at FROM devices WHERE user_id = $1 ORDER BY last_seen_at DESC, device_id",
+        "SELECT device_id, registered_at, last_seen_at FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY last_seen_at DESC, device_id",
         &[&user.id],
     )
     .await?
@@ -251,7 +251,14 @@ async fn revoke_user(
         .ok_or(StoreError::NotFound { positions: vec![] })?;
     let sessions = execute(db, "DELETE FROM sessions WHERE user_id = $1", &[&user.id]).await?;
     let devices = match revoke.devices {
-        true => execute(db, "DELETE FROM devices WHERE user_id = $1", &[&user.id]).await?,
+        true => {
+            execute(
+                db,
+                "UPDATE devices SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+                &[&user.id, &now.unix_micros()],
+            )
+            .await?
+        }
         false => 0,
     };
     let revocation = Revocation {

@@ -37,6 +37,7 @@ mod audit;
 mod bulk;
 mod credentials;
 mod dashboard_sessions;
+mod devices;
 mod export;
 mod identity_providers;
 mod listen;
@@ -70,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_search_and_in_place_updates.sql"),
     include_str!("../../migrations/postgres/0004_identity_providers_and_scim.sql"),
     include_str!("../../migrations/postgres/0005_dashboard_sessions.sql"),
+    include_str!("../../migrations/postgres/0006_device_registrations.sql"),
 ];
 
 /// The advisory lock under which migrations run: nodes starting together take turns, and the

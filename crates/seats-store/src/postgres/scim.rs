@@ -122,7 +122,7 @@ async fn deprovision(
         db,
         "SELECT seat_uid, access_seat, gateway_seat,
                 (SELECT COUNT(*) FROM sessions s WHERE s.user_id = users.id),
-                (SELECT COUNT(*) FROM devices d WHERE d.user_id = users.id)
+                (SELECT COUNT(*) FROM devices d WHERE d.user_id = users.id AND d.revoked_at IS NULL)
          FROM users WHERE id = $1 FOR NO KEY UPDATE",
         &[&user_id],
     )

@@ -17,7 +17,7 @@ use crate::{Conflict, StoreError, StoreResult, UserStore};
 /// The columns of a [`UserRecord`]; `$1` must be "now" (for live sessions). The counts read
 /// one user's devices and sessions through their `(user_id, ...)` indexes.
 const USER_COLUMNS: &str = "u.id, u.account_id, u.email, u.name, u.seat_uid, u.access_seat, u.gateway_seat,
-    (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id),
+    (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL),
     (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > $1),
     u.last_successful_login, u.seat_granted_at, u.created_at, u.updated_at";
 

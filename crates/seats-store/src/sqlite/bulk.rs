@@ -92,7 +92,7 @@ impl Bulk {
             conn.execute_batch(
                 "UPDATE users SET active_at = MAX(
                      COALESCE(last_successful_login, 0), COALESCE(seat_granted_at, 0),
-                     COALESCE((SELECT MAX(d.last_seen_at) FROM devices d WHERE d.user_id = users.id), 0))",
+                     COALESCE((SELECT MAX(d.last_seen_at) FROM devices d WHERE d.user_id = users.id AND d.revoked_at IS NULL), 0))",
             )?;
         }
         conn.execute_batch(

@@ -29,7 +29,7 @@ fn send_rows(
 }
 
 /// A SQLite row as [`Cells`]; lists are JSON arrays.
-struct SqliteCells<'r, 's>(&'r rusqlite::Row<'s>);
+pub(super) struct SqliteCells<'r, 's>(pub(super) &'r rusqlite::Row<'s>);
 
 crate::export::impl_cells!(SqliteCells<'_, '_>, get, |row, i| {
     let text: String = row.get(i)?;

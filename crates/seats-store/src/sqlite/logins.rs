@@ -45,7 +45,7 @@ pub(super) fn user_activity(
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let devices = conn
-        .prepare_cached("SELECT device_id, registered_at, last_seen_at FROM devices WHERE user_id = ?1 ORDER BY last_seen_at DESC, device_id")?
+        .prepare_cached("SELECT device_id, registered_at, last_seen_at FROM devices WHERE user_id = ?1 AND revoked_at IS NULL ORDER BY last_seen_at DESC, device_id")?
         .query_map([&user.id], |r| {
             Ok(DeviceRecord { id: r.get(0)?, registered_at: ts(r.get(1)?)?, last_seen_at: ts(r.get(2)?)? })
         })?
@@ -153,10 +153,10 @@ fn log_in(
         }
         LoginMethod::Gateway { device_id: device } => {
             conn.prepare_cached(
-                "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
+                "INSERT INTO devices (id, user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4)
                  ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
             )?
-            .execute(params![user.id, device, now_us])?;
+            .execute(params![uuid::Uuid::new_v4().to_string(), user.id, device, now_us])?;
         }
     }
     let (access, gateway) = match login.method {
@@ -204,8 +204,8 @@ fn revoke_user(
         .execute([&user.id])? as u64;
     let devices = match revoke.devices {
         true => conn
-            .prepare_cached("DELETE FROM devices WHERE user_id = ?1")?
-            .execute([&user.id])? as u64,
+            .prepare_cached("UPDATE devices SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL")?
+            .execute(params![&user.id, now.unix_micros()])? as u64,
         false => 0,
     };
     let revocation = Revocation {

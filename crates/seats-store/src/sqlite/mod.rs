@@ -12,6 +12,7 @@ mod bulk;
 mod checkpoint;
 mod credentials;
 mod dashboard_sessions;
+mod devices;
 mod export;
 mod identity_providers;
 mod logins;
@@ -48,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_sweep_schedule.sql"),
     include_str!("../../migrations/sqlite/0006_identity_providers_and_scim.sql"),
     include_str!("../../migrations/sqlite/0007_dashboard_sessions.sql"),
+    include_str!("../../migrations/sqlite/0008_device_registrations.sql"),
 ];
 
 /// Sees the SQL of every statement the store runs, with its parameters bound.

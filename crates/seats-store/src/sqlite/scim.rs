@@ -120,7 +120,7 @@ fn deprovision(conn: &Connection, provider: &IdentityProviderRecord, user_id: &s
         .prepare_cached("SELECT COUNT(*) FROM sessions WHERE user_id = ?1")?
         .query_row([user_id], |r| r.get(0))?;
     let devices: u64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM devices WHERE user_id = ?1")?
+        .prepare_cached("SELECT COUNT(*) FROM devices WHERE user_id = ?1 AND revoked_at IS NULL")?
         .query_row([user_id], |r| r.get(0))?;
     end_sessions(conn, user_id)?;
     end_devices(conn, user_id)?;

@@ -163,10 +163,11 @@ impl SeedSink for Sink<'_> {
             other => other?,
         };
         let mut device = self.conn.prepare_cached(
-            "INSERT INTO devices (user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+            "INSERT INTO devices (id, user_id, device_id, registered_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
         )?;
         for _ in 0..user.active_device_count {
-            device.execute(params![id, uuid::Uuid::new_v4().to_string(), self.now_us])?;
+            let (registration, device_id) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+            device.execute(params![registration, id, device_id, self.now_us])?;
         }
         if let (true, Some(login)) = (user.access_seat, last_login) {
             self.conn

@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod credentials;
 mod dashboard_sessions;
+mod devices;
 mod identity_providers;
 mod logins;
 mod maintenance;
@@ -22,6 +23,7 @@ pub use accounts::AccountStore;
 pub use audit::AuditStore;
 pub use credentials::CredentialStore;
 pub use dashboard_sessions::DashboardStore;
+pub use devices::DeviceStore;
 pub use identity_providers::IdentityProviderStore;
 pub use logins::LoginStore;
 pub use maintenance::MaintenanceStore;
@@ -37,6 +39,7 @@ pub trait Store:
     + AuditStore
     + CredentialStore
     + DashboardStore
+    + DeviceStore
     + IdentityProviderStore
     + LoginStore
     + MaintenanceStore
@@ -53,6 +56,8 @@ impl<T> Store for T where
         + AuditStore
         + CredentialStore
         + DashboardStore
+        + DeviceStore
+        + DeviceStore
         + IdentityProviderStore
         + LoginStore
         + MaintenanceStore

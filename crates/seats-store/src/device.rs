@@ -1,0 +1,298 @@
+//! Device registrations (docs/api.md, "Device registrations"): a device a user enrolled through
+//! a WARP (Gateway) login, with its own id. A revoked registration stays listed but stops
+//! counting as a device that is seen; a deleted one is gone.
+//!
+//! The SQL is written once for both backends here ([`Dialect`] says where they differ); each
+//! backend binds the [`Value`]s and reads rows through [`Cells`].
+
+use seats_types::Timestamp;
+
+use crate::export::Cells;
+use crate::listing::Dialect;
+use crate::value::Value;
+use crate::{StoreError, StoreResult};
+
+/// One registration, with its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationRecord {
+    pub id: String,
+    /// The WARP device's id.
+    pub device_id: String,
+    pub name: String,
+    pub client_version: Option<String>,
+    pub registered_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    pub user_id: String,
+    pub user_email: String,
+    pub user_name: String,
+}
+
+/// Which registrations a listing shows, by their revocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegistrationStatus {
+    /// Not revoked (Cloudflare's default).
+    #[default]
+    Active,
+    Revoked,
+    All,
+}
+
+/// The order of a listing (`sort_by`); ties go by registration id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegistrationSort {
+    Id,
+    UserName,
+    UserEmail,
+    LastSeenAt,
+    #[default]
+    CreatedAt,
+}
+
+/// The filters of `GET …/devices/registrations`; the empty filter lists the active ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrationFilter {
+    pub ids: Vec<String>,
+    pub device_id: Option<String>,
+    pub user_ids: Vec<String>,
+    pub status: RegistrationStatus,
+    /// A substring of the user's email or name, or of the device's name, case-insensitive.
+    pub search: Option<String>,
+    pub seen_after: Option<Timestamp>,
+    pub seen_before: Option<Timestamp>,
+    pub sort: RegistrationSort,
+    pub descending: bool,
+}
+
+const COLUMNS: &str = "d.id, d.device_id, d.name, d.client_version, d.registered_at, d.last_seen_at, d.revoked_at,
+                       u.id, u.email, u.name";
+
+/// A statement with `$N` placeholders (the SQLite backend reads them as `?N`) and its values.
+pub(crate) struct Query {
+    pub sql: String,
+    pub params: Vec<Value>,
+}
+
+impl Query {
+    fn bind(&mut self, value: Value) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
+    }
+}
+
+/// `column` is one of the values of the list bound at `placeholder`.
+fn any_of(dialect: Dialect, column: &str, placeholder: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("{column} IN (SELECT value FROM json_each({placeholder}))"),
+        Dialect::Postgres => format!("{column} = ANY({placeholder})"),
+    }
+}
+
+/// Text sorts in byte order on both backends, whatever PostgreSQL's collation.
+fn text_order(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => column.to_owned(),
+        Dialect::Postgres => format!("{column} COLLATE \"C\""),
+    }
+}
+
+/// `%` and `_` of a search are literal.
+fn like_pattern(search: &str) -> String {
+    let mut out = String::from("%");
+    for c in search.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// One page of the account's registrations matching `filter`.
+pub(crate) fn list(dialect: Dialect, account_id: &str, filter: &RegistrationFilter, offset: u64, limit: u64) -> Query {
+    let mut q = Query {
+        sql: String::new(),
+        params: Vec::new(),
+    };
+    let mut conditions = vec![format!("u.account_id = {}", q.bind(account_id.into()))];
+    if !filter.ids.is_empty() {
+        let p = q.bind(Value::List(filter.ids.clone()));
+        conditions.push(any_of(dialect, "d.id", &p));
+    }
+    if let Some(device) = &filter.device_id {
+        conditions.push(format!("d.device_id = {}", q.bind(device.as_str().into())));
+    }
+    if !filter.user_ids.is_empty() {
+        let p = q.bind(Value::List(
+            filter.user_ids.iter().map(|u| u.to_ascii_lowercase()).collect(),
+        ));
+        conditions.push(any_of(dialect, "d.user_id", &p));
+    }
+    match filter.status {
+        RegistrationStatus::Active => conditions.push("d.revoked_at IS NULL".into()),
+        RegistrationStatus::Revoked => conditions.push("d.revoked_at IS NOT NULL".into()),
+        RegistrationStatus::All => {}
+    }
+    if let Some(search) = &filter.search {
+        let p = q.bind(like_pattern(search).into());
+        conditions.push(format!(
+            "(lower(u.email) LIKE {p} ESCAPE '\\' OR lower(u.name) LIKE {p} ESCAPE '\\' OR lower(d.name) LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    if let Some(after) = filter.seen_after {
+        conditions.push(format!("d.last_seen_at > {}", q.bind(after.unix_micros().into())));
+    }
+    if let Some(before) = filter.seen_before {
+        conditions.push(format!("d.last_seen_at < {}", q.bind(before.unix_micros().into())));
+    }
+    let column = match filter.sort {
+        RegistrationSort::Id => text_order(dialect, "d.id"),
+        RegistrationSort::UserName => text_order(dialect, "u.name"),
+        RegistrationSort::UserEmail => text_order(dialect, "u.email"),
+        RegistrationSort::LastSeenAt => "d.last_seen_at".into(),
+        RegistrationSort::CreatedAt => "d.registered_at".into(),
+    };
+    let direction = if filter.descending { "DESC" } else { "ASC" };
+    let clamp = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    let (limit, offset) = (q.bind(clamp(limit)), q.bind(clamp(offset)));
+    q.sql = format!(
+        "SELECT {COLUMNS} FROM devices d JOIN users u ON u.id = d.user_id WHERE {} \
+         ORDER BY {column} {direction}, {} {direction} LIMIT {limit} OFFSET {offset}",
+        conditions.join(" AND "),
+        text_order(dialect, "d.id"),
+    );
+    q
+}
+
+/// The account's registration `id`.
+pub(crate) fn one(account_id: &str, id: &str) -> Query {
+    Query {
+        sql: format!(
+            "SELECT {COLUMNS} FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = $1 AND u.account_id = $2"
+        ),
+        params: vec![id.into(), account_id.into()],
+    }
+}
+
+/// Which of `ids` are registrations of the account (one column: the id).
+pub(crate) fn existing(dialect: Dialect, account_id: &str, ids: &[String]) -> Query {
+    let mut q = Query {
+        sql: String::new(),
+        params: Vec::new(),
+    };
+    let account = q.bind(account_id.into());
+    let list = q.bind(Value::List(ids.to_vec()));
+    q.sql = format!(
+        "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id WHERE u.account_id = {account} AND {}",
+        any_of(dialect, "d.id", &list)
+    );
+    q
+}
+
+/// [`StoreError::NotFound`] naming the places in `ids` of those not `found`, if any.
+pub(crate) fn check_found(ids: &[String], found: &[String]) -> StoreResult<()> {
+    let positions: Vec<usize> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !found.contains(id))
+        .map(|(i, _)| i)
+        .collect();
+    match positions.is_empty() {
+        true => Ok(()),
+        false => Err(StoreError::NotFound { positions }),
+    }
+}
+
+/// Revokes (at `now`) or unrevokes the registration `id`; what was already so stays.
+pub(crate) fn set_revoked(id: &str, revoked: bool, now: Timestamp) -> Query {
+    match revoked {
+        true => Query {
+            sql: "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL".into(),
+            params: vec![id.into(), now.unix_micros().into()],
+        },
+        false => Query {
+            sql: "UPDATE devices SET revoked_at = NULL WHERE id = $1 AND revoked_at IS NOT NULL".into(),
+            params: vec![id.into()],
+        },
+    }
+}
+
+/// Deletes the registration `id`.
+pub(crate) fn delete(id: &str) -> Query {
+    Query {
+        sql: "DELETE FROM devices WHERE id = $1".into(),
+        params: vec![id.into()],
+    }
+}
+
+fn ts(micros: i64) -> StoreResult<Timestamp> {
+    Timestamp::from_unix_micros(micros).ok_or_else(|| StoreError::other(format!("timestamp out of range: {micros}")))
+}
+
+/// A row of [`list`] or [`one`].
+pub(crate) fn from_cells(r: &dyn Cells) -> StoreResult<RegistrationRecord> {
+    Ok(RegistrationRecord {
+        id: r.text(0)?,
+        device_id: r.text(1)?,
+        name: r.text(2)?,
+        client_version: r.opt_text(3)?,
+        registered_at: ts(r.int(4)?)?,
+        last_seen_at: ts(r.int(5)?)?,
+        revoked_at: r.opt_int(6)?.map(ts).transpose()?,
+        user_id: r.text(7)?,
+        user_email: r.text(8)?,
+        user_name: r.text(9)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searches_are_literal_and_lower_case() {
+        assert_eq!(like_pattern("A_b%c\\"), "%a\\_b\\%c\\\\%");
+    }
+
+    #[test]
+    fn only_the_filters_given_are_in_the_statement() {
+        let q = list(Dialect::Sqlite, "acc", &RegistrationFilter::default(), 0, 10);
+        assert!(
+            q.sql.contains("d.revoked_at IS NULL") && !q.sql.contains("LIKE"),
+            "{}",
+            q.sql
+        );
+        assert_eq!(q.params.len(), 3, "account, limit, offset");
+        let filter = RegistrationFilter {
+            ids: vec!["r".into()],
+            status: RegistrationStatus::All,
+            search: Some("x".into()),
+            sort: RegistrationSort::UserEmail,
+            descending: true,
+            ..Default::default()
+        };
+        let q = list(Dialect::Postgres, "acc", &filter, 5, 10);
+        assert!(
+            q.sql.contains("d.id = ANY($2)") && !q.sql.contains("revoked_at IS"),
+            "{}",
+            q.sql
+        );
+        assert!(
+            q.sql
+                .contains("ORDER BY u.email COLLATE \"C\" DESC, d.id COLLATE \"C\" DESC"),
+            "{}",
+            q.sql
+        );
+    }
+
+    #[test]
+    fn missing_ids_are_named_by_place() {
+        let ids = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        assert!(check_found(&ids, &ids).is_ok());
+        assert!(matches!(
+            check_found(&ids, &["b".to_owned()]),
+            Err(StoreError::NotFound { positions }) if positions == [0, 2]
+        ));
+    }
+}
