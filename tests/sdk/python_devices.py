@@ -1,7 +1,8 @@
 """The official Cloudflare Python SDK, unchanged but for base_url, manages device
 registrations: `zero_trust.devices.registrations` lists them page by page to the end (cursor
-pagination), gets one, revokes two, unrevokes one, deletes one; an unknown id raises the SDK's
-NotFoundError.
+pagination), gets one, revokes two, unrevokes one, deletes one; `zero_trust.devices.devices`
+pages through the physical devices and revokes one; the deprecated `devices.revoke` and
+`devices.unrevoke` take registration ids; an unknown id raises the SDK's NotFoundError.
 
 Run by crates/seats-server/tests/api/official_sdks.rs, which starts the server with
 SEATS_DEVICES registrations and checks the database afterwards.
@@ -43,6 +44,21 @@ regs.bulk_delete(account_id=account_id, id=[ids[2]])
 remaining = list(regs.list(account_id=account_id, status="all", per_page=10))
 check(len(remaining) == expected - 1, f"one deleted, got {len(remaining)}")
 print("changes: ok", flush=True)
+
+physical = list(client.zero_trust.devices.devices.list(account_id=account_id, per_page=4))
+check(len(physical) == expected - 1, f"one physical device per remaining registration, got {len(physical)}")
+target = physical[-1]
+client.zero_trust.devices.devices.revoke(target.id, account_id=account_id)
+after = client.zero_trust.devices.devices.get(target.id, account_id=account_id)
+check(after.active_registrations == 0, f"revoked, got {after}")
+print("physical: ok", flush=True)
+
+keep = ids[3]
+client.zero_trust.devices.revoke.create(account_id=account_id, body=[keep])
+check(regs.get(keep, account_id=account_id).revoked_at is not None, "revoked by the deprecated route")
+client.zero_trust.devices.unrevoke.create(account_id=account_id, body=[keep])
+check(regs.get(keep, account_id=account_id).revoked_at is None, "unrevoked by the deprecated route")
+print("deprecated: ok", flush=True)
 
 try:
     regs.get("no-such-registration", account_id=account_id)

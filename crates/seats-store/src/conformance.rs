@@ -31,7 +31,8 @@ macro_rules! conformance_suite {
             logins_take_seats_until_full, expiry_sweep_frees_inactive_seats,
             invalid_seed_is_reported_in_full, list_users_filters_and_search, browse_users_by_key_set,
             dashboard_sessions_live_and_end, reset_and_restore, a_bad_import_stores_nothing,
-            revoke_user_ends_sessions_and_keeps_seats, device_registrations_list_revoke_and_delete);
+            revoke_user_ends_sessions_and_keeps_seats, device_registrations_list_revoke_and_delete,
+            physical_devices_group_registrations);
         $crate::conformance_suite!(@shared $open;
             concurrent_edits_respect_limit, concurrent_first_logins_make_one_user);
         $crate::conformance_suite!(@two $open;
@@ -790,6 +791,84 @@ pub async fn device_registrations_list_revoke_and_delete(store: &dyn Store) {
             ("device.revoke", laptop.as_str()),
         ]
     );
+}
+
+/// Physical devices: the WARP devices behind registrations, one per device id however many
+/// users registered it; revoking or deleting one does so to all its registrations.
+pub async fn physical_devices_group_registrations(store: &dyn Store) {
+    use crate::device::{ActiveRegistrations, PhysicalDeviceFilter, PhysicalDeviceSort};
+    use crate::Via;
+    let t = |h: u32| at(&format!("2030-01-01T{h:02}:00:00Z"));
+    store.load_seed(seed_with(5, &[]), t(0)).await.unwrap();
+    let op = Actor::Operator;
+    for (email, device, h) in [
+        ("a@x.com", "laptop", 1),
+        ("a@x.com", "phone", 2),
+        ("b@x.com", "laptop", 3),
+    ] {
+        store
+            .login(ACCOUNT, login_req(email, Via::Gateway, Some(device)), op.clone(), t(h))
+            .await
+            .unwrap();
+    }
+    let list =
+        |filter: PhysicalDeviceFilter| async move { store.physical_devices(ACCOUNT, filter, 0, 100).await.unwrap() };
+    let ids =
+        |devices: &[crate::device::PhysicalDeviceRecord]| devices.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
+    let all = list(Default::default()).await;
+    assert_eq!(ids(&all), ["laptop", "phone"], "by first registration");
+    let laptop = &all[0];
+    assert_eq!(
+        (laptop.active_registrations, laptop.created_at, laptop.last_seen_at),
+        (2, t(1), t(3))
+    );
+    assert_eq!(laptop.last_seen_user_email, "b@x.com", "the user seen last");
+    assert_eq!(
+        store.physical_device(ACCOUNT, "laptop").await.unwrap().as_ref(),
+        Some(laptop)
+    );
+    assert_eq!(store.physical_device(ACCOUNT, "nope").await.unwrap(), None);
+    let newest = PhysicalDeviceFilter {
+        sort: PhysicalDeviceSort::LastSeenAt,
+        descending: true,
+        ..Default::default()
+    };
+    assert_eq!(ids(&list(newest).await), ["laptop", "phone"]);
+    let phone_only = PhysicalDeviceFilter {
+        search: Some("A@X".into()),
+        seen_before: Some(t(3)),
+        ..Default::default()
+    };
+    assert_eq!(ids(&list(phone_only).await), ["phone"]);
+
+    let refused = store
+        .end_physical_device(ACCOUNT, "nope", false, op.clone(), t(4))
+        .await;
+    assert!(matches!(refused, Err(StoreError::NotFound { .. })), "{refused:?}");
+    store
+        .end_physical_device(ACCOUNT, "laptop", false, op.clone(), t(4))
+        .await
+        .unwrap();
+    let laptop = store.physical_device(ACCOUNT, "laptop").await.unwrap().unwrap();
+    assert_eq!(laptop.active_registrations, 0, "both registrations revoked");
+    let active = PhysicalDeviceFilter {
+        active_registrations: ActiveRegistrations::Only,
+        ..Default::default()
+    };
+    assert_eq!(ids(&list(active).await), ["phone"]);
+    let inactive = PhysicalDeviceFilter {
+        active_registrations: ActiveRegistrations::Exclude,
+        ..Default::default()
+    };
+    assert_eq!(ids(&list(inactive).await), ["laptop"]);
+    store
+        .end_physical_device(ACCOUNT, "phone", true, op.clone(), t(5))
+        .await
+        .unwrap();
+    assert_eq!(ids(&list(Default::default()).await), ["laptop"]);
+    let (events, _) = store.audit_events(ACCOUNT, 1, 3).await.unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["device.delete", "device.revoke", "device.revoke"]);
 }
 
 /// Concurrent first logins of one email make one user.

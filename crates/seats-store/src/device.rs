@@ -64,6 +64,61 @@ pub struct RegistrationFilter {
     pub descending: bool,
 }
 
+/// A physical device: the WARP device behind one or more registrations of the account's users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhysicalDeviceRecord {
+    /// The WARP device's id (`device.id` of its registrations).
+    pub id: String,
+    pub name: String,
+    pub client_version: Option<String>,
+    /// When its first registration was made.
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    /// Its registrations that are not revoked.
+    pub active_registrations: u64,
+    /// The user of the registration seen last.
+    pub last_seen_user_id: String,
+    pub last_seen_user_email: String,
+    pub last_seen_user_name: String,
+}
+
+/// Which physical devices a listing shows, by their active registrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActiveRegistrations {
+    /// Every device (the default).
+    #[default]
+    Include,
+    /// Only devices with at least one active registration.
+    Only,
+    /// Only devices whose registrations are all revoked.
+    Exclude,
+}
+
+/// The order of a physical-device listing; ties go by device id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PhysicalDeviceSort {
+    Id,
+    Name,
+    ClientVersion,
+    LastSeenAt,
+    ActiveRegistrations,
+    #[default]
+    CreatedAt,
+}
+
+/// The filters of `GET …/devices/physical-devices`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhysicalDeviceFilter {
+    pub ids: Vec<String>,
+    pub active_registrations: ActiveRegistrations,
+    /// A substring of a registration's device name or user email, case-insensitive.
+    pub search: Option<String>,
+    pub seen_after: Option<Timestamp>,
+    pub seen_before: Option<Timestamp>,
+    pub sort: PhysicalDeviceSort,
+    pub descending: bool,
+}
+
 const COLUMNS: &str = "d.id, d.device_id, d.name, d.client_version, d.registered_at, d.last_seen_at, d.revoked_at,
                        u.id, u.email, u.name";
 
@@ -163,6 +218,115 @@ pub(crate) fn list(dialect: Dialect, account_id: &str, filter: &RegistrationFilt
         text_order(dialect, "d.id"),
     );
     q
+}
+
+/// The last-seen user's `column` of the device `g.device_id` in the account bound at `$1`.
+fn last_seen_user(column: &str) -> String {
+    format!(
+        "(SELECT u2.{column} FROM devices d2 JOIN users u2 ON u2.id = d2.user_id
+          WHERE d2.device_id = g.device_id AND u2.account_id = $1 ORDER BY d2.last_seen_at DESC, d2.id LIMIT 1)"
+    )
+}
+
+/// One page of the account's physical devices matching `filter` (or, with `only`, the one
+/// device of that id).
+pub(crate) fn physical(
+    dialect: Dialect,
+    account_id: &str,
+    filter: &PhysicalDeviceFilter,
+    only: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> Query {
+    let mut q = Query {
+        sql: String::new(),
+        params: Vec::new(),
+    };
+    let account = q.bind(account_id.into());
+    let mut conditions = vec![format!("u.account_id = {account}")];
+    if let Some(id) = only {
+        conditions.push(format!("d.device_id = {}", q.bind(id.into())));
+    }
+    if !filter.ids.is_empty() {
+        let p = q.bind(Value::List(filter.ids.clone()));
+        conditions.push(any_of(dialect, "d.device_id", &p));
+    }
+    let mut having = Vec::new();
+    match filter.active_registrations {
+        ActiveRegistrations::Include => {}
+        ActiveRegistrations::Only => {
+            having.push("SUM(CASE WHEN d.revoked_at IS NULL THEN 1 ELSE 0 END) > 0".to_owned())
+        }
+        ActiveRegistrations::Exclude => {
+            having.push("SUM(CASE WHEN d.revoked_at IS NULL THEN 1 ELSE 0 END) = 0".to_owned())
+        }
+    }
+    if let Some(search) = &filter.search {
+        let p = q.bind(like_pattern(search).into());
+        having.push(format!(
+            "SUM(CASE WHEN lower(u.email) LIKE {p} ESCAPE '\\' OR lower(d.name) LIKE {p} ESCAPE '\\' THEN 1 ELSE 0 END) > 0"
+        ));
+    }
+    if let Some(after) = filter.seen_after {
+        having.push(format!("MAX(d.last_seen_at) > {}", q.bind(after.unix_micros().into())));
+    }
+    if let Some(before) = filter.seen_before {
+        having.push(format!("MAX(d.last_seen_at) < {}", q.bind(before.unix_micros().into())));
+    }
+    let column = match filter.sort {
+        PhysicalDeviceSort::Id => text_order(dialect, "g.device_id"),
+        PhysicalDeviceSort::Name => text_order(dialect, "g.name"),
+        PhysicalDeviceSort::ClientVersion => text_order(dialect, "g.client_version"),
+        PhysicalDeviceSort::LastSeenAt => "g.last_seen_at".into(),
+        PhysicalDeviceSort::ActiveRegistrations => "g.active".into(),
+        PhysicalDeviceSort::CreatedAt => "g.created_at".into(),
+    };
+    let direction = if filter.descending { "DESC" } else { "ASC" };
+    let clamp = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    let (limit, offset) = (q.bind(clamp(limit)), q.bind(clamp(offset)));
+    let having = match having.is_empty() {
+        true => String::new(),
+        false => format!("HAVING {}", having.join(" AND ")),
+    };
+    q.sql = format!(
+        "SELECT g.device_id, g.name, g.client_version, g.created_at, g.last_seen_at, g.active, {}, {}, {}
+         FROM (SELECT d.device_id, MAX(d.name) AS name, MAX(d.client_version) AS client_version,
+                      MIN(d.registered_at) AS created_at, MAX(d.last_seen_at) AS last_seen_at,
+                      SUM(CASE WHEN d.revoked_at IS NULL THEN 1 ELSE 0 END) AS active
+               FROM devices d JOIN users u ON u.id = d.user_id WHERE {} GROUP BY d.device_id {having}) g
+         ORDER BY {column} {direction}, {} {direction} LIMIT {limit} OFFSET {offset}",
+        last_seen_user("id"),
+        last_seen_user("email"),
+        last_seen_user("name"),
+        conditions.join(" AND "),
+        text_order(dialect, "g.device_id"),
+    );
+    q
+}
+
+/// The account's registrations of the physical device `device_id` (one column: the id).
+pub(crate) fn of_physical(account_id: &str, device_id: &str) -> Query {
+    Query {
+        sql: "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id
+              WHERE u.account_id = $1 AND d.device_id = $2 ORDER BY d.id"
+            .into(),
+        params: vec![account_id.into(), device_id.into()],
+    }
+}
+
+/// A row of [`physical`].
+pub(crate) fn physical_from_cells(r: &dyn Cells) -> StoreResult<PhysicalDeviceRecord> {
+    Ok(PhysicalDeviceRecord {
+        id: r.text(0)?,
+        name: r.text(1)?,
+        client_version: r.opt_text(2)?,
+        created_at: ts(r.int(3)?)?,
+        last_seen_at: ts(r.int(4)?)?,
+        active_registrations: u64::try_from(r.int(5)?).map_err(StoreError::other)?,
+        last_seen_user_id: r.text(6)?,
+        last_seen_user_email: r.text(7)?,
+        last_seen_user_name: r.text(8)?,
+    })
 }
 
 /// The account's registration `id`.

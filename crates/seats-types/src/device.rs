@@ -59,3 +59,28 @@ pub struct CursorResultInfo {
     pub per_page: u64,
     pub cursor: String,
 }
+
+/// A physical device: the WARP device behind one or more registrations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PhysicalDevice {
+    /// The WARP device's ID (the `device.id` of its registrations).
+    pub id: String,
+    /// Its registrations that are not revoked.
+    pub active_registrations: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub last_seen_at: Option<Timestamp>,
+    pub name: String,
+    /// Always empty: there are no device tags here.
+    pub tags: std::collections::BTreeMap<String, String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub client_version: Option<String>,
+    /// Always `null`: a deleted device is gone.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub deleted_at: Option<Timestamp>,
+    pub last_seen_user: Option<RegistrationUser>,
+}

@@ -19,7 +19,7 @@ mod token;
 mod toolkit;
 mod user;
 
-pub use device::{CursorResultInfo, Registration, RegistrationDevice, RegistrationUser};
+pub use device::{CursorResultInfo, PhysicalDevice, Registration, RegistrationDevice, RegistrationUser};
 pub use duration::parse_go_duration;
 pub use envelope::{Envelope, Message, ResultInfo, Source};
 pub use identity_provider::{

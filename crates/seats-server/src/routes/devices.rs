@@ -1,18 +1,24 @@
-//! `/client/v4/accounts/{account_id}/devices/registrations`: the device registrations of an
-//! account's users (docs/api.md, "Device registrations").
+//! `/client/v4/accounts/{account_id}/devices/...`: the device registrations of an account's
+//! users, the physical devices behind them, and the deprecated `revoke` / `unrevoke` that take
+//! registration ids in the body (docs/api.md, "Device registrations").
 
 use axum::extract::State;
 use axum::Json;
-use seats_store::device::{RegistrationFilter, RegistrationRecord, RegistrationSort, RegistrationStatus};
+use seats_store::device::{
+    ActiveRegistrations, PhysicalDeviceFilter, PhysicalDeviceRecord, PhysicalDeviceSort, RegistrationFilter,
+    RegistrationRecord, RegistrationSort, RegistrationStatus,
+};
 use seats_store::StoreError;
-use seats_types::{CursorResultInfo, Envelope, Registration, RegistrationDevice, RegistrationUser, Timestamp};
+use seats_types::{
+    CursorResultInfo, Envelope, PhysicalDevice, Registration, RegistrationDevice, RegistrationUser, Timestamp,
+};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Auth, Permission};
 use crate::error::{ApiError, FailureEnvelope, Problem};
 use crate::extract::query::QueryPairs;
-use crate::extract::{path_param, AccountId};
+use crate::extract::{path_param, AccountId, JsonBody};
 use crate::AppState;
 
 /// `per_page` when none is given, and the most accepted.
@@ -119,6 +125,42 @@ fn time(query: &QueryPairs, name: &str) -> Result<Option<Timestamp>, ApiError> {
     }
 }
 
+/// `sort_order`: descending or not.
+fn descending(query: &QueryPairs) -> Result<bool, ApiError> {
+    match query.get("sort_order") {
+        None | Some("asc") => Ok(false),
+        Some("desc") => Ok(true),
+        Some(other) => Err(invalid(
+            "/sort_order",
+            format!("sort_order must be asc or desc, got {other:?}"),
+        )),
+    }
+}
+
+/// `per_page` and `cursor`: how many, from where.
+fn page(query: &QueryPairs) -> Result<(u64, u64), ApiError> {
+    let per_page = match query.get("per_page") {
+        None => DEFAULT_PER_PAGE,
+        Some(raw) => raw
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_PER_PAGE).contains(n))
+            .ok_or_else(|| {
+                invalid(
+                    "/per_page",
+                    format!("per_page must be an integer between 1 and {MAX_PER_PAGE}, got {raw:?}"),
+                )
+            })?,
+    };
+    let offset = match query.get("cursor").filter(|c| !c.is_empty()) {
+        None => 0,
+        Some(raw) => {
+            parse_cursor(raw).ok_or_else(|| invalid("/cursor", format!("{raw:?} is not a cursor this server gave")))?
+        }
+    };
+    Ok((offset, per_page))
+}
+
 /// The filter, order and page of a listing.
 fn listing(query: &QueryPairs) -> Result<(RegistrationFilter, u64, u64), ApiError> {
     let status = match query.get("status") {
@@ -145,35 +187,8 @@ fn listing(query: &QueryPairs) -> Result<(RegistrationFilter, u64, u64), ApiErro
             ));
         }
     };
-    let descending = match query.get("sort_order") {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => {
-            return Err(invalid(
-                "/sort_order",
-                format!("sort_order must be asc or desc, got {other:?}"),
-            ))
-        }
-    };
-    let per_page = match query.get("per_page") {
-        None => DEFAULT_PER_PAGE,
-        Some(raw) => raw
-            .parse()
-            .ok()
-            .filter(|n| (1..=MAX_PER_PAGE).contains(n))
-            .ok_or_else(|| {
-                invalid(
-                    "/per_page",
-                    format!("per_page must be an integer between 1 and {MAX_PER_PAGE}, got {raw:?}"),
-                )
-            })?,
-    };
-    let offset = match query.get("cursor").filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(raw) => {
-            parse_cursor(raw).ok_or_else(|| invalid("/cursor", format!("{raw:?} is not a cursor this server gave")))?
-        }
-    };
+    let descending = descending(query)?;
+    let (offset, per_page) = page(query)?;
     let filter = RegistrationFilter {
         ids: ids(query, &["id", "id[]"], false)?,
         device_id: text(query, &["device.id", "device[id]"])?,
@@ -458,5 +473,365 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RegistrationIdPath {
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
         let id = path_param(parts, state, "registration_id").await;
         id.map(RegistrationIdPath).ok_or(ApiError::NoRoute)
+    }
+}
+
+fn physical_view(d: PhysicalDeviceRecord) -> PhysicalDevice {
+    PhysicalDevice {
+        id: d.id,
+        active_registrations: d.active_registrations,
+        created_at: d.created_at,
+        last_seen_at: Some(d.last_seen_at),
+        name: d.name,
+        tags: Default::default(),
+        updated_at: d.last_seen_at.max(d.created_at),
+        client_version: d.client_version,
+        deleted_at: None,
+        last_seen_user: Some(RegistrationUser {
+            id: Some(d.last_seen_user_id),
+            email: Some(d.last_seen_user_email),
+            name: Some(d.last_seen_user_name),
+        }),
+    }
+}
+
+/// The filter, order and page of a physical-device listing.
+fn physical_listing(query: &QueryPairs) -> Result<(PhysicalDeviceFilter, u64, u64), ApiError> {
+    let active_registrations = match query.get("active_registrations") {
+        None | Some("include") => ActiveRegistrations::Include,
+        Some("only") => ActiveRegistrations::Only,
+        Some("exclude") => ActiveRegistrations::Exclude,
+        Some(other) => {
+            return Err(invalid(
+                "/active_registrations",
+                format!("active_registrations must be include, only or exclude, got {other:?}"),
+            ));
+        }
+    };
+    let sort = match query.get("sort_by") {
+        None | Some("created_at") => PhysicalDeviceSort::CreatedAt,
+        Some("id") => PhysicalDeviceSort::Id,
+        Some("name") => PhysicalDeviceSort::Name,
+        Some("client_version") => PhysicalDeviceSort::ClientVersion,
+        Some("last_seen_at") => PhysicalDeviceSort::LastSeenAt,
+        Some("active_registrations") => PhysicalDeviceSort::ActiveRegistrations,
+        Some(other) => {
+            return Err(invalid(
+                "/sort_by",
+                format!(
+                    "sort_by must be id, name, client_version, last_seen_at, active_registrations or created_at, got {other:?}"
+                ),
+            ));
+        }
+    };
+    let (offset, per_page) = page(query)?;
+    let filter = PhysicalDeviceFilter {
+        ids: ids(query, &["id", "id[]"], false)?,
+        active_registrations,
+        search: text(query, &["search"])?.filter(|s| !s.is_empty()),
+        seen_after: time(query, "seen_after")?,
+        seen_before: time(query, "seen_before")?,
+        sort,
+        descending: descending(query)?,
+    };
+    Ok((filter, offset, per_page))
+}
+
+/// A page of physical devices, with the cursor of the next one.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PhysicalDevicePage {
+    success: bool,
+    errors: Vec<seats_types::Message>,
+    messages: Vec<seats_types::Message>,
+    result: Vec<PhysicalDevice>,
+    result_info: CursorResultInfo,
+}
+
+/// List devices
+#[utoipa::path(
+    get,
+    path = "/client/v4/accounts/{account_id}/devices/physical-devices",
+    operation_id = "zero-trust-devices-list-devices",
+    tag = "Devices",
+    params(
+        ("account_id" = String, Path, max_length = 32),
+        ("per_page" = Option<u64>, Query, minimum = 1, maximum = 1000),
+        ("cursor" = Option<String>, Query, description = "From `result_info.cursor` of the page before."),
+        ("id" = Option<Vec<String>>, Query, description = "Filter by WARP device ID."),
+        ("active_registrations" = Option<String>, Query, description = "`include` (the default), `only` or `exclude`."),
+        ("search" = Option<String>, Query, description = "A substring of a registration's device name or user email."),
+        ("seen_after" = Option<String>, Query), ("seen_before" = Option<String>, Query),
+        ("sort_by" = Option<String>, Query), ("sort_order" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, description = "List devices response", body = PhysicalDevicePage),
+        (status = "4XX", description = "List devices response failure", body = FailureEnvelope),
+    ),
+    security(("api_token" = []), ("api_email" = [], "api_key" = [])),
+    extensions(("x-api-token-group" = json!(["Zero Trust Read", "Zero Trust Write"]))),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_physical(
+    State(state): State<AppState>,
+    account: AccountId,
+    auth: Auth,
+    query: QueryPairs,
+) -> Result<Json<PhysicalDevicePage>, ApiError> {
+    let access = auth.require(Permission::DevicesRead, &account).await?;
+    let (filter, offset, per_page) = physical_listing(&query)?;
+    let mut found = state
+        .store
+        .physical_devices(access.account_id(), filter, offset, per_page + 1)
+        .await?;
+    let more = found.len() as u64 > per_page;
+    found.truncate(per_page as usize);
+    Ok(Json(PhysicalDevicePage {
+        success: true,
+        errors: Vec::new(),
+        messages: Vec::new(),
+        result_info: CursorResultInfo {
+            count: found.len() as u64,
+            per_page,
+            cursor: if more { cursor(offset + per_page) } else { String::new() },
+        },
+        result: found.into_iter().map(physical_view).collect(),
+    }))
+}
+
+fn no_device(id: &str) -> ApiError {
+    ApiError::NotFound(vec![Problem::new(
+        "",
+        format!("no device with id {id:?} in this account"),
+    )])
+}
+
+/// Get device
+#[utoipa::path(
+    get,
+    path = "/client/v4/accounts/{account_id}/devices/physical-devices/{device_id}",
+    operation_id = "zero-trust-devices-get-device",
+    tag = "Devices",
+    params(("account_id" = String, Path, max_length = 32), ("device_id" = String, Path, max_length = 256)),
+    responses(
+        (status = 200, description = "Get device response", body = Envelope<PhysicalDevice>),
+        (status = "4XX", description = "Get device response failure", body = FailureEnvelope),
+    ),
+    security(("api_token" = []), ("api_email" = [], "api_key" = [])),
+    extensions(("x-api-token-group" = json!(["Zero Trust Read", "Zero Trust Write"]))),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn get_physical(
+    State(state): State<AppState>,
+    account: AccountId,
+    auth: Auth,
+    DeviceIdPath(id): DeviceIdPath,
+) -> Result<Json<Envelope<PhysicalDevice>>, ApiError> {
+    let access = auth.require(Permission::DevicesRead, &account).await?;
+    let found = state.store.physical_device(access.account_id(), &id).await?;
+    Ok(Json(Envelope::ok(physical_view(found.ok_or_else(|| no_device(&id))?))))
+}
+
+async fn end_physical(
+    state: AppState,
+    account: AccountId,
+    auth: Auth,
+    id: String,
+    delete: bool,
+) -> Result<Json<Envelope<Map<String, Value>>>, ApiError> {
+    let access = auth.require(Permission::DevicesWrite, &account).await?;
+    state
+        .store
+        .end_physical_device(access.account_id(), &id, delete, auth.actor(), state.clock.now())
+        .await
+        .map_err(|e| ApiError::from_store(e, || no_device(&id)))?;
+    Ok(done())
+}
+
+/// Delete device
+///
+/// Deletes every registration of the device.
+#[utoipa::path(
+    delete,
+    path = "/client/v4/accounts/{account_id}/devices/physical-devices/{device_id}",
+    operation_id = "zero-trust-devices-delete-device",
+    tag = "Devices",
+    params(("account_id" = String, Path, max_length = 32), ("device_id" = String, Path, max_length = 256)),
+    responses(
+        (status = 200, description = "Delete device response", body = Envelope<serde_json::Value>),
+        (status = "4XX", description = "Delete device response failure", body = FailureEnvelope),
+    ),
+    security(("api_token" = []), ("api_email" = [], "api_key" = [])),
+    extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_physical(
+    State(state): State<AppState>,
+    account: AccountId,
+    auth: Auth,
+    DeviceIdPath(id): DeviceIdPath,
+) -> Result<Json<Envelope<Map<String, Value>>>, ApiError> {
+    end_physical(state, account, auth, id, true).await
+}
+
+/// Revoke device
+///
+/// Revokes every registration of the device.
+#[utoipa::path(
+    post,
+    path = "/client/v4/accounts/{account_id}/devices/physical-devices/{device_id}/revoke",
+    operation_id = "zero-trust-devices-revoke-device",
+    tag = "Devices",
+    params(("account_id" = String, Path, max_length = 32), ("device_id" = String, Path, max_length = 256)),
+    responses(
+        (status = 200, description = "Revoke device response", body = Envelope<serde_json::Value>),
+        (status = "4XX", description = "Revoke device response failure", body = FailureEnvelope),
+    ),
+    security(("api_token" = []), ("api_email" = [], "api_key" = [])),
+    extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn revoke_physical(
+    State(state): State<AppState>,
+    account: AccountId,
+    auth: Auth,
+    DeviceIdPath(id): DeviceIdPath,
+) -> Result<Json<Envelope<Map<String, Value>>>, ApiError> {
+    end_physical(state, account, auth, id, false).await
+}
+
+/// The registration ids of a deprecated `revoke` / `unrevoke` body: a JSON array of strings,
+/// at most [`MAX_IDS`], each once.
+fn body_ids(body: Value) -> Result<Vec<String>, ApiError> {
+    let Value::Array(items) = body else {
+        return Err(invalid("", "the body must be a JSON array of registration ids".into()));
+    };
+    if items.is_empty() {
+        return Err(invalid("", "name at least one registration".into()));
+    }
+    if items.len() > MAX_IDS {
+        return Err(invalid(
+            "",
+            format!("at most {MAX_IDS} ids per request, got {}", items.len()),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    let mut problems = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        match item {
+            Value::String(id) if !id.is_empty() && id.chars().count() <= MAX_TEXT => {
+                if out.contains(&id) {
+                    problems.push(Problem::new(format!("/{i}"), format!("{id:?} is named twice")));
+                }
+                out.push(id);
+            }
+            _ => problems.push(Problem::new(format!("/{i}"), "a registration id is a non-empty string")),
+        }
+    }
+    match problems.is_empty() {
+        true => Ok(out),
+        false => Err(ApiError::Invalid(problems)),
+    }
+}
+
+async fn deprecated_set_revoked(
+    state: AppState,
+    account: AccountId,
+    auth: Auth,
+    body: JsonBody,
+    revoked: bool,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    let access = auth.require(Permission::DevicesWrite, &account).await?;
+    let ids = body_ids(body.read(&state.config).await?)?;
+    state
+        .store
+        .set_registrations_revoked(
+            access.account_id(),
+            ids.clone(),
+            revoked,
+            auth.actor(),
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { positions } => ApiError::NotFound(
+                positions
+                    .iter()
+                    .filter_map(|&i| ids.get(i).map(|id| (i, id)))
+                    .map(|(i, id)| {
+                        Problem::new(
+                            format!("/{i}"),
+                            format!("no registration with id {id:?} in this account"),
+                        )
+                    })
+                    .collect(),
+            ),
+            other => other.into(),
+        })?;
+    Ok(Json(Envelope::ok(Value::Null)))
+}
+
+/// Revoke devices (deprecated)
+///
+/// The registrations named in the body (a JSON array of ids) are revoked, as
+/// `…/registrations/revoke` does.
+#[utoipa::path(
+    post,
+    path = "/client/v4/accounts/{account_id}/devices/revoke",
+    operation_id = "devices-revoke-devices",
+    tag = "Devices",
+    params(("account_id" = String, Path, max_length = 32)),
+    request_body(content = Vec<String>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Revoke devices response", body = Envelope<serde_json::Value>),
+        (status = "4XX", description = "Revoke devices response failure", body = FailureEnvelope),
+    ),
+    security(("api_token" = []), ("api_email" = [], "api_key" = [])),
+    extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn deprecated_revoke(
+    State(state): State<AppState>,
+    account: AccountId,
+    auth: Auth,
+    body: JsonBody,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    deprecated_set_revoked(state, account, auth, body, true).await
+}
+
+/// Unrevoke devices (deprecated)
+#[utoipa::path(
+    post,
+    path = "/client/v4/accounts/{account_id}/devices/unrevoke",
+    operation_id = "devices-unrevoke-devices",
+    tag = "Devices",
+    params(("account_id" = String, Path, max_length = 32)),
+    request_body(content = Vec<String>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Unrevoke devices response", body = Envelope<serde_json::Value>),
+        (status = "4XX", description = "Unrevoke devices response failure", body = FailureEnvelope),
+    ),
+    security(("api_token" = []), ("api_email" = [], "api_key" = [])),
+    extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn deprecated_unrevoke(
+    State(state): State<AppState>,
+    account: AccountId,
+    auth: Auth,
+    body: JsonBody,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    deprecated_set_revoked(state, account, auth, body, false).await
+}
+
+/// The `{device_id}` of a physical device's path, as given.
+#[derive(Debug, Clone)]
+pub struct DeviceIdPath(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for DeviceIdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let id = path_param(parts, state, "device_id").await;
+        id.map(DeviceIdPath).ok_or(ApiError::NoRoute)
     }
 }

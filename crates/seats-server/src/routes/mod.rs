@@ -40,6 +40,11 @@ pub fn api_routes(operator_api: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(devices::get, devices::delete))
         .routes(routes!(devices::revoke))
         .routes(routes!(devices::unrevoke))
+        .routes(routes!(devices::list_physical))
+        .routes(routes!(devices::get_physical, devices::delete_physical))
+        .routes(routes!(devices::revoke_physical))
+        .routes(routes!(devices::deprecated_revoke))
+        .routes(routes!(devices::deprecated_unrevoke))
         .routes(routes!(identity_providers::list, identity_providers::create))
         .routes(routes!(
             identity_providers::get,

@@ -344,3 +344,191 @@ async fn revoke_unrevoke_and_delete_change_what_counts() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn physical_devices_and_the_deprecated_revoke() {
+    on_each_backend(|| async {
+        let app = app_with_devices().await;
+        // Alice shares Carol's laptop.
+        let (status, body) = app
+            .operator(
+                Method::POST,
+                &format!("/accounts/{ACCOUNT}/logins"),
+                Some(json!({"email": "alice@example.com", "via": "gateway", "device_id": "laptop"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let physical = |query: &str| format!("/accounts/{ACCOUNT}/devices/physical-devices{query}");
+        let (status, list) = app
+            .call(
+                Method::GET,
+                &physical("?id=laptop&id=phone"),
+                Auth::Token("zt-reader"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{list}");
+        let devices = list["result"].as_array().unwrap();
+        assert_eq!(
+            devices.iter().map(|d| d["id"].as_str().unwrap()).collect::<Vec<_>>(),
+            ["laptop", "phone"]
+        );
+        assert_eq!(devices[0]["active_registrations"], 2);
+        assert_eq!(devices[0]["last_seen_user"]["email"], "alice@example.com", "seen last");
+        assert_eq!(
+            (&devices[0]["tags"], &devices[0]["deleted_at"]),
+            (&json!({}), &Value::Null)
+        );
+        let (status, all) = app
+            .call(Method::GET, &physical("?per_page=1"), Auth::Token("zt-reader"), None)
+            .await;
+        assert_eq!((status.as_u16(), all["result_info"]["count"].as_u64()), (200, Some(1)));
+        assert!(!all["result_info"]["cursor"].as_str().unwrap().is_empty());
+
+        // Revoking the laptop revokes both its registrations; deleting the phone deletes it.
+        let (status, body) = app
+            .call(
+                Method::POST,
+                &physical("/laptop/revoke"),
+                Auth::Token("zt-writer"),
+                None,
+            )
+            .await;
+        assert_eq!((status.as_u16(), &body["result"]), (200, &json!({})), "{body}");
+        let (_, laptop) = app
+            .call(Method::GET, &physical("/laptop"), Auth::Token("zt-reader"), None)
+            .await;
+        assert_eq!(laptop["result"]["active_registrations"], 0);
+        let (_, active) = app
+            .call(
+                Method::GET,
+                &physical("?active_registrations=only"),
+                Auth::Token("zt-reader"),
+                None,
+            )
+            .await;
+        assert!(active["result"].as_array().unwrap().iter().all(|d| d["id"] != "laptop"));
+        let (status, _) = app
+            .call(Method::DELETE, &physical("/phone"), Auth::Token("zt-writer"), None)
+            .await;
+        assert_eq!(status, 200);
+        for (method, path) in [
+            (Method::GET, "/phone"),
+            (Method::DELETE, "/phone"),
+            (Method::POST, "/nope/revoke"),
+        ] {
+            let id = path.trim_start_matches('/').trim_end_matches("/revoke");
+            let resp = Auth::Token("zt-writer")
+                .apply(app.request(method, &format!("/client/v4{}", physical(path))))
+                .send()
+                .await
+                .unwrap();
+            assert_error(
+                resp,
+                404,
+                &[(
+                    12130,
+                    &format!("access.api.error.not_found: no device with id {id:?} in this account"),
+                    Some(""),
+                )],
+            )
+            .await;
+        }
+
+        // The deprecated routes take registration ids in a JSON array.
+        let (_, regs) = app
+            .call(
+                Method::GET,
+                &registrations("?device.id=tablet"),
+                Auth::Token("zt-reader"),
+                None,
+            )
+            .await;
+        let tablet = regs["result"][0]["id"].as_str().unwrap().to_owned();
+        let deprecated = |path: &str, body: Value| {
+            Auth::Token("zt-writer")
+                .apply(app.request(Method::POST, &format!("/client/v4/accounts/{ACCOUNT}/devices/{path}")))
+                .body(body.to_string())
+                .send()
+        };
+        let many: Vec<String> = (0..10_000).map(|i| format!("r{i}")).collect();
+        let cases: Vec<(Value, u16, i64, String, &str)> = vec![
+            (
+                json!({"id": [tablet]}),
+                400,
+                12006,
+                format!("{P}the body must be a JSON array of registration ids"),
+                "",
+            ),
+            (json!([]), 400, 12006, format!("{P}name at least one registration"), ""),
+            (
+                json!(many),
+                400,
+                12006,
+                format!("{P}at most 1000 ids per request, got 10000"),
+                "",
+            ),
+            (
+                json!([tablet, 7]),
+                400,
+                12006,
+                format!("{P}a registration id is a non-empty string"),
+                "/1",
+            ),
+            (
+                json!([tablet, tablet]),
+                400,
+                12006,
+                format!("{P}{tablet:?} is named twice"),
+                "/1",
+            ),
+            (
+                json!(["tablet", tablet]),
+                404,
+                12130,
+                "access.api.error.not_found: no registration with id \"tablet\" in this account".into(),
+                "/0",
+            ),
+        ];
+        for (body, status, code, message, pointer) in cases {
+            assert_error(
+                deprecated("revoke", body).await.unwrap(),
+                status,
+                &[(code, &message, Some(pointer))],
+            )
+            .await;
+        }
+        let (_, tablet_now) = app
+            .call(
+                Method::GET,
+                &registrations(&format!("/{tablet}")),
+                Auth::Token("zt-reader"),
+                None,
+            )
+            .await;
+        assert_eq!(tablet_now["result"]["revoked_at"], Value::Null, "nothing changed");
+        let resp = deprecated("revoke", json!([tablet])).await.unwrap();
+        let (status, body) = parts(resp).await;
+        assert_eq!((status.as_u16(), &body["result"]), (200, &Value::Null), "{body}");
+        let (_, tablet_now) = app
+            .call(
+                Method::GET,
+                &registrations(&format!("/{tablet}")),
+                Auth::Token("zt-reader"),
+                None,
+            )
+            .await;
+        assert!(tablet_now["result"]["revoked_at"].is_string());
+        assert_eq!(deprecated("unrevoke", json!([tablet])).await.unwrap().status(), 200);
+        let (_, tablet_now) = app
+            .call(
+                Method::GET,
+                &registrations(&format!("/{tablet}")),
+                Auth::Token("zt-reader"),
+                None,
+            )
+            .await;
+        assert_eq!(tablet_now["result"]["revoked_at"], Value::Null);
+    })
+    .await;
+}

@@ -387,8 +387,9 @@ async fn official_typescript_sdk_revokes_a_user() {
     .await;
 }
 
-/// The Python SDK pages through 25 registrations four at a time to the end, and revokes,
-/// unrevokes and deletes; the database agrees.
+/// The Python SDK pages through 25 registrations four at a time to the end, revokes,
+/// unrevokes and deletes them, pages through the physical devices and revokes one, and calls
+/// the deprecated revoke and unrevoke; the database agrees.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_manages_device_registrations() {
     on_each_backend(|| async {
@@ -409,11 +410,11 @@ async fn official_python_sdk_manages_device_registrations() {
             .env("SEATS_TOKEN", "zt-token")
             .env("SEATS_DEVICES", "25");
         let stdout = run_sdk(cmd).await;
-        for step in ["list: ok", "changes: ok", "errors: ok"] {
+        for step in ["list: ok", "changes: ok", "physical: ok", "deprecated: ok", "errors: ok"] {
             assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
         }
-        // One revoked, one deleted: 23 devices count.
-        assert_eq!(app.user(ALICE_SEAT).await.active_device_count, 23);
+        // One revoked, one deleted, one physical device revoked: 22 devices count.
+        assert_eq!(app.user(ALICE_SEAT).await.active_device_count, 22);
     })
     .await;
 }

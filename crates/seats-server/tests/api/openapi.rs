@@ -220,6 +220,12 @@ const PUBLIC_OPERATIONS: &[&str] = &[
     "DELETE /client/v4/accounts/{account_id}/devices/registrations/{registration_id}",
     "POST /client/v4/accounts/{account_id}/devices/registrations/revoke",
     "POST /client/v4/accounts/{account_id}/devices/registrations/unrevoke",
+    "GET /client/v4/accounts/{account_id}/devices/physical-devices",
+    "GET /client/v4/accounts/{account_id}/devices/physical-devices/{device_id}",
+    "DELETE /client/v4/accounts/{account_id}/devices/physical-devices/{device_id}",
+    "POST /client/v4/accounts/{account_id}/devices/physical-devices/{device_id}/revoke",
+    "POST /client/v4/accounts/{account_id}/devices/revoke",
+    "POST /client/v4/accounts/{account_id}/devices/unrevoke",
     "GET /client/v4/accounts/{account_id}/access/identity_providers",
     "POST /client/v4/accounts/{account_id}/access/identity_providers",
     "GET /client/v4/accounts/{account_id}/access/identity_providers/{identity_provider_id}",
@@ -404,6 +410,7 @@ async fn operation_ids_are_unique_bodies_documented_and_bounds_match_the_server(
                 || path.ends_with("/refresh_scim_secret")
                 || path.ends_with("/registrations/revoke")
                 || path.ends_with("/registrations/unrevoke")
+                || path.ends_with("{device_id}/revoke")
                 || path.ends_with("/reset")
                 || path.ends_with("/restore")
             {
@@ -423,7 +430,7 @@ async fn operation_ids_are_unique_bodies_documented_and_bounds_match_the_server(
             bodies += 1;
         }
     }
-    assert_eq!(bodies, 17, "every write route");
+    assert_eq!(bodies, 19, "every write route");
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
         schemas["NewAccountRequest"]["properties"]["name"]["maxLength"],

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use seats_types::Timestamp;
 
-use crate::device::{RegistrationFilter, RegistrationRecord};
+use crate::device::{PhysicalDeviceFilter, PhysicalDeviceRecord, RegistrationFilter, RegistrationRecord};
 use crate::model::Actor;
 use crate::StoreResult;
 
@@ -38,6 +38,29 @@ pub trait DeviceStore: Send + Sync {
         &self,
         account_id: &str,
         ids: Vec<String>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// At most `limit` of the account's physical devices matching `filter`, in its order,
+    /// after the first `offset`.
+    async fn physical_devices(
+        &self,
+        account_id: &str,
+        filter: PhysicalDeviceFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<PhysicalDeviceRecord>>;
+
+    async fn physical_device(&self, account_id: &str, device_id: &str) -> StoreResult<Option<PhysicalDeviceRecord>>;
+
+    /// Revokes (`delete` false) or deletes every registration of the physical device.
+    /// [`crate::StoreError::NotFound`] if the account has none.
+    async fn end_physical_device(
+        &self,
+        account_id: &str,
+        device_id: &str,
+        delete: bool,
         actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
