@@ -47,7 +47,8 @@ print("changes: ok", flush=True)
 
 physical = list(client.zero_trust.devices.devices.list(account_id=account_id, per_page=4))
 check(len(physical) == expected - 1, f"one physical device per remaining registration, got {len(physical)}")
-target = physical[-1]
+# One that is active and that the deprecated routes below do not touch.
+target = next(p for p in physical if p.active_registrations > 0 and p.id != listed[3].device.id)
 client.zero_trust.devices.devices.revoke(target.id, account_id=account_id)
 after = client.zero_trust.devices.devices.get(target.id, account_id=account_id)
 check(after.active_registrations == 0, f"revoked, got {after}")

@@ -387,6 +387,33 @@ async fn official_typescript_sdk_revokes_a_user() {
     .await;
 }
 
+/// A server whose Alice holds 25 registrations, and a token that may manage them.
+async fn app_with_registrations() -> TestApp {
+    let mut seed = test_seed();
+    seed["accounts"][0]["users"][0]["active_device_count"] = serde_json::json!(25);
+    seed["tokens"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "zt", "value": "zt-token",
+        "policies": [{"effect": "allow", "resources": {format!("com.cloudflare.api.account.{ACCOUNT}"): "*"},
+                      "permission_groups": [{"name": "Zero Trust Write"}]}]}));
+    spawn_app(&seed).await
+}
+
+/// Runs a devices script against [`app_with_registrations`]; returns the server after it.
+async fn run_devices_script(mut cmd: Command, steps: &[&str]) -> TestApp {
+    let app = app_with_registrations().await;
+    cmd.env("SEATS_BASE_URL", app.url("/client/v4"))
+        .env("SEATS_ACCOUNT_ID", ACCOUNT)
+        .env("SEATS_TOKEN", "zt-token")
+        .env("SEATS_DEVICES", "25");
+    let stdout = run_sdk(cmd).await;
+    for step in steps {
+        assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
+    }
+    app
+}
+
 /// The Python SDK pages through 25 registrations four at a time to the end, revokes,
 /// unrevokes and deletes them, pages through the physical devices and revokes one, and calls
 /// the deprecated revoke and unrevoke; the database agrees.
@@ -394,27 +421,33 @@ async fn official_typescript_sdk_revokes_a_user() {
 async fn official_python_sdk_manages_device_registrations() {
     on_each_backend(|| async {
         let Some(python) = python_sdk() else { return };
-        let mut seed = test_seed();
-        seed["accounts"][0]["users"][0]["active_device_count"] = serde_json::json!(25);
-        seed["tokens"]
-            .as_array_mut()
-            .unwrap()
-            .push(serde_json::json!({"name": "zt", "value": "zt-token",
-            "policies": [{"effect": "allow", "resources": {format!("com.cloudflare.api.account.{ACCOUNT}"): "*"},
-                          "permission_groups": [{"name": "Zero Trust Write"}]}]}));
-        let app = spawn_app(&seed).await;
         let mut cmd = Command::new(python);
-        cmd.arg(sdk_dir().join("python_devices.py"))
-            .env("SEATS_BASE_URL", app.url("/client/v4"))
-            .env("SEATS_ACCOUNT_ID", ACCOUNT)
-            .env("SEATS_TOKEN", "zt-token")
-            .env("SEATS_DEVICES", "25");
-        let stdout = run_sdk(cmd).await;
-        for step in ["list: ok", "changes: ok", "physical: ok", "deprecated: ok", "errors: ok"] {
-            assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
-        }
+        cmd.arg(sdk_dir().join("python_devices.py"));
+        let steps = [
+            "list: ok",
+            "changes: ok",
+            "physical: ok",
+            "deprecated: ok",
+            "errors: ok",
+        ];
+        let app = run_devices_script(cmd, &steps).await;
         // One revoked, one deleted, one physical device revoked: 22 devices count.
         assert_eq!(app.user(ALICE_SEAT).await.active_device_count, 22);
+    })
+    .await;
+}
+
+/// The TypeScript SDK auto-pages through the registrations and the physical devices and
+/// changes them the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_typescript_sdk_manages_device_registrations() {
+    on_each_backend(|| async {
+        let Some(cmd) = node_script("ts_devices.cjs") else {
+            return;
+        };
+        let app = run_devices_script(cmd, &["list: ok", "changes: ok", "errors: ok"]).await;
+        // One revoked, one deleted: 23 devices count.
+        assert_eq!(app.user(ALICE_SEAT).await.active_device_count, 23);
     })
     .await;
 }
