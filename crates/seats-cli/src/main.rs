@@ -3,6 +3,7 @@
 mod admin;
 mod api;
 mod database;
+mod devices;
 mod docs;
 mod edit;
 mod healthcheck;
@@ -31,6 +32,8 @@ enum Command {
     Edit(edit::EditArgs),
     /// Users of an account (the users API).
     Users(users::UsersArgs),
+    /// Device registrations of an account's users (the devices API).
+    Devices(devices::DevicesArgs),
     /// Access identity providers and their SCIM provisioning (the identity providers API).
     Idp(idp::IdpArgs),
     /// Administer a seats server through its operator API.
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Edit(args) => api::run(edit::run(args)),
         Command::Users(args) => api::run(users::run(args)),
+        Command::Devices(args) => api::run(devices::run(args)),
         Command::Idp(args) => api::run(idp::run(args)),
         Command::Admin(args) => api::run(admin::run(args)),
         Command::Export(args) => transfer::run_export(args),

@@ -30,8 +30,13 @@ impl Cli<'_> {
     }
 
     fn users(&self, args: &[&str]) -> Output {
+        self.api("users", args)
+    }
+
+    /// `seats COMMAND --account-id ACME ARGS` with the Cloudflare API token.
+    fn api(&self, command: &str, args: &[&str]) -> Output {
         let base = format!("{}/client/v4", self.server.base);
-        let mut all = vec!["users", "--account-id", ACME];
+        let mut all = vec![command, "--account-id", ACME];
         all.extend_from_slice(args);
         run_with(
             &all,
@@ -384,6 +389,97 @@ fn users_revoke_ends_sessions_and_devices() {
             format!(
                 "error: POST /accounts/{ACME}/access/organizations/revoke_user: 404 Not Found: 12130 \
                  access.api.error.not_found: no user with email \"nobody@acme.test\" in this account (at \"/email\")"
+            )
+            .as_str()
+        )
+    );
+}
+
+#[test]
+fn devices_list_revoke_and_delete_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with_operator_key(&dir.path().join("devices.db"));
+    let mut cli = Cli {
+        server: &server,
+        token: String::new(),
+    };
+    cli.admin_json(&[
+        "accounts",
+        "create",
+        "--id",
+        ACME,
+        "--name",
+        "Acme",
+        "--seat-limit",
+        "5",
+    ]);
+    let token = cli.admin_json(&[
+        "tokens",
+        "create",
+        "--name",
+        "acme",
+        "--account",
+        ACME,
+        "--permission",
+        "Zero Trust Write",
+    ]);
+    cli.token = token["value"].as_str().unwrap().to_owned();
+    for device in ["d1", "d2"] {
+        let args = [
+            "login",
+            "--account-id",
+            ACME,
+            "--email",
+            "ann@acme.test",
+            "--via",
+            "gateway",
+            "--device-id",
+            device,
+        ];
+        assert_eq!(cli.admin(&args).code, Some(0));
+    }
+    let list = |args: &[&str]| {
+        let mut all = vec!["list", "--json"];
+        all.extend_from_slice(args);
+        let out = cli.api("devices", &all);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        serde_json::from_str::<Value>(&out.stdout).unwrap()
+    };
+    let registrations = list(&[]);
+    let devices: Vec<&str> = registrations
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["device"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(devices, ["d1", "d2"]);
+    let first = registrations[0]["id"].as_str().unwrap().to_owned();
+
+    let out = cli.api("devices", &["revoke", &first]);
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (Some(0), format!("revoked 1 registration(s): {first}").as_str()),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(list(&["--status", "revoked"]).as_array().unwrap().len(), 1);
+    let out = cli.api("devices", &["get", &first]);
+    assert!(
+        out.stdout.lines().next().unwrap().starts_with("ID") && out.stdout.contains("d1"),
+        "{}",
+        out.stdout
+    );
+    let out = cli.api("devices", &["delete", &first]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(list(&["--status", "all"]).as_array().unwrap().len(), 1);
+    let out = cli.api("devices", &["unrevoke", &first]);
+    assert_eq!(
+        (out.code, out.stderr.trim()),
+        (
+            Some(3),
+            format!(
+                "error: POST /accounts/{ACME}/devices/registrations/unrevoke?id={first}: 404 Not Found: 12130 \
+                 access.api.error.not_found: no registration with id \"{first}\" in this account (at \"/id\")"
             )
             .as_str()
         )

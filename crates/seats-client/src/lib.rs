@@ -49,9 +49,10 @@ pub use client::{
 pub use error::{ApiError, Error};
 pub use pagination::SinglePage;
 pub use resources::{
-    Page, RevokeUsersParams, SeatEditParams, SeatEditParamsBody, UserListParams, UserNewParams, UserUpdateParams,
+    CursorPage, Page, RegistrationListParams, RevokeUsersParams, SeatEditParams, SeatEditParamsBody, UserListParams,
+    UserNewParams, UserUpdateParams,
 };
 pub use seats_types::{
     AuditEvent, ClockReading, ExpiredSeats, Message, OperatorAccount, OperatorMember, OperatorToken, Organization,
-    Policy, ResultInfo, Seat, Source, Timestamp, User,
+    PhysicalDevice, Policy, Registration, ResultInfo, Seat, Source, Timestamp, User,
 };

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use futures::TryStreamExt;
 use seats_client::operator::{NewToken, OperatorClient};
-use seats_client::{Client, Error, RevokeUsersParams, UserListParams, UserNewParams, UserUpdateParams};
+use seats_client::{
+    Client, Error, RegistrationListParams, RevokeUsersParams, UserListParams, UserNewParams, UserUpdateParams,
+};
 use seats_server::{build_router, AppState, ManualClock, ServerConfig, SystemClock};
 use seats_store::seed;
 use seats_store::testing::{on_each_backend, TestDb};
@@ -44,7 +46,8 @@ async fn spawn_app(users: usize) -> App {
     let doc = json!({"accounts": [{"id": ACCOUNT, "name": "A", "seat_limit": 2, "users": users}],
         "tokens": [{"name": "admin", "value": "admin-token", "policies": [{"effect": "allow", "resources": {"com.cloudflare.api.account.*": "*"},
             "permission_groups": [{"name": "Zero Trust: Seats Write"}, {"name": "Access: Audit Logs Read"},
-                                  {"name": "Access: Organizations, Identity Providers, and Groups Write"}]}]}]});
+                                  {"name": "Access: Organizations, Identity Providers, and Groups Write"},
+                                  {"name": "Zero Trust Write"}]}]}]});
     store
         .load_seed(
             seed::parse(doc.to_string().as_bytes()).unwrap(),
@@ -243,6 +246,70 @@ async fn revoke_users_ends_sessions_and_devices() {
         let err = orgs.revoke_users(ACCOUNT, &unknown).await.unwrap_err();
         let Error::NotFound(api) = &err else { panic!("{err:?}") };
         assert_eq!((api.code(), api.errors[0].pointer()), (Some(12130), Some("/email")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn device_registrations_page_and_change() {
+    on_each_backend(|| async {
+        let app = spawn_app(0).await;
+        let op = OperatorClient::new(&app.root, OPERATOR_KEY).unwrap();
+        for device in ["d1", "d2", "d3", "d4", "d5"] {
+            op.login(ACCOUNT, "a@x.com", None, "gateway", Some(device))
+                .await
+                .unwrap();
+        }
+        let client = app.client();
+        let registrations = client.zero_trust().devices().registrations();
+        let params = RegistrationListParams {
+            account_id: ACCOUNT.into(),
+            per_page: Some(2),
+            ..Default::default()
+        };
+        let first = registrations.list(&params).await.unwrap();
+        assert_eq!(first.result.len(), 2);
+        assert!(first.cursor.is_some());
+        let all: Vec<_> = registrations
+            .list_auto_paging(params.clone())
+            .try_collect()
+            .await
+            .unwrap();
+        let devices: Vec<&str> = all.iter().map(|r| r.device.id.as_str()).collect();
+        assert_eq!(devices, ["d1", "d2", "d3", "d4", "d5"]);
+        let ids: Vec<String> = all.iter().map(|r| r.id.clone()).collect();
+
+        registrations.revoke(ACCOUNT, &ids[..2]).await.unwrap();
+        let revoked = RegistrationListParams {
+            status: Some("revoked".into()),
+            ..params.clone()
+        };
+        let revoked: Vec<_> = registrations.list_auto_paging(revoked).try_collect().await.unwrap();
+        assert_eq!(revoked.len(), 2);
+        assert!(registrations.get(ACCOUNT, &ids[0]).await.unwrap().revoked_at.is_some());
+        registrations.unrevoke(ACCOUNT, &ids[..1]).await.unwrap();
+        assert!(registrations.get(ACCOUNT, &ids[0]).await.unwrap().revoked_at.is_none());
+        registrations.bulk_delete(ACCOUNT, &ids[4..]).await.unwrap();
+        let err = registrations.get(ACCOUNT, &ids[4]).await.unwrap_err();
+        let Error::NotFound(api) = &err else { panic!("{err:?}") };
+        assert_eq!(api.code(), Some(12130));
+        assert!(matches!(
+            registrations.revoke(ACCOUNT, &[]).await,
+            Err(Error::InvalidParams(_))
+        ));
+
+        let devices = client.zero_trust().devices();
+        let physical = devices.list_physical(ACCOUNT, Some(10), None).await.unwrap();
+        assert_eq!((physical.result.len(), physical.cursor), (4, None));
+        devices.revoke_physical(ACCOUNT, "d3").await.unwrap();
+        let user = client
+            .zero_trust()
+            .access()
+            .users()
+            .get(ACCOUNT, &all[0].user.id.clone().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(user.active_device_count, Some(2), "d2 and d3 revoked, d5 deleted");
     })
     .await;
 }

@@ -107,7 +107,7 @@ pub struct Source {
 }
 
 /// Pagination details of a collection response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultInfo {
     /// Number of results in this response.
@@ -123,6 +123,10 @@ pub struct ResultInfo {
     pub total_count: u64,
     #[serde(default)]
     pub total_pages: u64,
+    /// Cursor-paged listings only (device registrations): where the next page starts, empty
+    /// after the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 impl ResultInfo {
@@ -134,6 +138,7 @@ impl ResultInfo {
             per_page: n,
             total_count: n,
             total_pages: 1,
+            cursor: None,
         }
     }
 
@@ -145,6 +150,7 @@ impl ResultInfo {
             per_page,
             total_count,
             total_pages: total_count.div_ceil(per_page.max(1)),
+            cursor: None,
         }
     }
 }

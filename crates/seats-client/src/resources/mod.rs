@@ -1,10 +1,12 @@
 //! The API's resources, grouped as in the official SDKs: `client.zero_trust().seats()`.
 
+mod devices;
 mod identity_providers;
 mod organizations;
 mod seats;
 mod users;
 
+pub use devices::{CursorPage, Devices, RegistrationListParams, Registrations};
 pub use identity_providers::{IdentityProviderListParams, IdentityProviders, Scim, ScimUserListParams};
 pub use organizations::{Organizations, RevokeUsersParams};
 pub use seats::{SeatEditParams, SeatEditParamsBody, Seats};
@@ -41,6 +43,11 @@ impl<'a> ZeroTrust<'a> {
     /// resources.
     pub fn identity_providers(&self) -> IdentityProviders<'a> {
         IdentityProviders::new(self.client)
+    }
+
+    /// `client.zero_trust().devices()`: device registrations and physical devices.
+    pub fn devices(&self) -> Devices<'a> {
+        Devices::new(self.client)
     }
 
     /// `client.zero_trust().organizations()`: organization settings.
