@@ -124,8 +124,10 @@ pub struct ResultInfo {
     #[serde(default)]
     pub total_pages: u64,
     /// Cursor-paged listings only (device registrations): where the next page starts, empty
-    /// after the last.
+    /// after the last. Left out of the OpenAPI schema of the page-numbered listings, whose
+    /// `result_info` is Cloudflare's; the cursor-paged ones document theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub cursor: Option<String>,
 }
 
