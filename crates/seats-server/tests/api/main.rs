@@ -15,6 +15,7 @@ mod helpers;
 mod identifiers;
 mod identity_providers;
 mod lifecycle;
+mod offboarding;
 mod official_sdks;
 mod openapi;
 mod operator;
