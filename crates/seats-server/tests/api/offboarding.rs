@@ -142,6 +142,19 @@ async fn offboarding_ends_sessions_devices_and_seats_and_everything_agrees() {
             .await;
         assert_eq!(sessions["result"], json!([]));
         assert_eq!(in_use(&app).await, seats_before - 1);
+        let (_, registrations) = app
+            .call(
+                Method::GET,
+                &format!("/accounts/{ACCOUNT}/devices/registrations?status=all"),
+                Auth::Token("zt-reader"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            registrations["result"],
+            json!([]),
+            "removing the Gateway seat deletes its registrations"
+        );
         let (_, audit) = app
             .operator(Method::GET, &format!("/accounts/{ACCOUNT}/audit?per_page=2"), None)
             .await;
@@ -171,7 +184,11 @@ async fn offboarding_ends_sessions_devices_and_seats_and_everything_agrees() {
         let listed = listed["result"].as_array().unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(
-            (listed[0]["id"].as_str(), listed[0]["emails"][0]["value"].as_str(), &listed[0]["active"]),
+            (
+                listed[0]["id"].as_str(),
+                listed[0]["emails"][0]["value"].as_str(),
+                &listed[0]["active"]
+            ),
             (Some(scim_id.as_str()), Some("alice@example.com"), &json!(true))
         );
         let scim_user: Value = app
