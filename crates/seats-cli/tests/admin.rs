@@ -33,6 +33,27 @@ impl Cli<'_> {
         self.api("users", args)
     }
 
+    /// Creates the account ACME (5 seats) and a token on it with `permissions`, which later
+    /// API calls use.
+    fn account_with_token(&mut self, permissions: &[&str]) {
+        self.admin_json(&[
+            "accounts",
+            "create",
+            "--id",
+            ACME,
+            "--name",
+            "Acme",
+            "--seat-limit",
+            "5",
+        ]);
+        let mut args = vec!["tokens", "create", "--name", "acme", "--account", ACME];
+        for p in permissions {
+            args.extend_from_slice(&["--permission", p]);
+        }
+        let token = self.admin_json(&args);
+        self.token = token["value"].as_str().unwrap().to_owned();
+    }
+
     /// `seats COMMAND --account-id ACME ARGS` with the Cloudflare API token.
     fn api(&self, command: &str, args: &[&str]) -> Output {
         let base = format!("{}/client/v4", self.server.base);
@@ -335,31 +356,11 @@ fn users_revoke_ends_sessions_and_devices() {
         server: &server,
         token: String::new(),
     };
-    cli.admin_json(&[
-        "accounts",
-        "create",
-        "--id",
-        ACME,
-        "--name",
-        "Acme",
-        "--seat-limit",
-        "5",
-    ]);
-    let token = cli.admin_json(&[
-        "tokens",
-        "create",
-        "--name",
-        "acme",
-        "--account",
-        ACME,
-        "--permission",
+    cli.account_with_token(&[
         "Zero Trust: Seats Write",
-        "--permission",
         "Access: Audit Logs Read",
-        "--permission",
         "Access: Organizations, Identity Providers, and Groups Write",
     ]);
-    cli.token = token["value"].as_str().unwrap().to_owned();
     for via in [&["--via", "access"][..], &["--via", "gateway", "--device-id", "d1"]] {
         let mut args = vec!["login", "--account-id", ACME, "--email", "ann@acme.test"];
         args.extend_from_slice(via);
@@ -403,27 +404,7 @@ fn devices_list_revoke_and_delete_from_the_command_line() {
         server: &server,
         token: String::new(),
     };
-    cli.admin_json(&[
-        "accounts",
-        "create",
-        "--id",
-        ACME,
-        "--name",
-        "Acme",
-        "--seat-limit",
-        "5",
-    ]);
-    let token = cli.admin_json(&[
-        "tokens",
-        "create",
-        "--name",
-        "acme",
-        "--account",
-        ACME,
-        "--permission",
-        "Zero Trust Write",
-    ]);
-    cli.token = token["value"].as_str().unwrap().to_owned();
+    cli.account_with_token(&["Zero Trust Write"]);
     for device in ["d1", "d2"] {
         let args = [
             "login",

@@ -222,14 +222,34 @@ fn done() -> Json<Envelope<Map<String, Value>>> {
     Json(Envelope::ok(Map::new()))
 }
 
-/// A page of registrations, with the cursor of the next one.
+/// A page of a cursor-paged listing: `result_info.cursor` is where the next one starts.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct RegistrationPage {
+pub struct CursorPage<T> {
     success: bool,
     errors: Vec<seats_types::Message>,
     messages: Vec<seats_types::Message>,
-    result: Vec<Registration>,
+    result: Vec<T>,
     result_info: CursorResultInfo,
+}
+
+impl<T> CursorPage<T> {
+    /// The page of `found` (read with one more than `per_page`, to know whether another
+    /// follows) that starts at `offset`, each shown as `view` shows it.
+    fn new<R>(mut found: Vec<R>, offset: u64, per_page: u64, view: impl Fn(R) -> T) -> Self {
+        let more = found.len() as u64 > per_page;
+        found.truncate(per_page as usize);
+        CursorPage {
+            success: true,
+            errors: Vec::new(),
+            messages: Vec::new(),
+            result_info: CursorResultInfo {
+                count: found.len() as u64,
+                per_page,
+                cursor: if more { cursor(offset + per_page) } else { String::new() },
+            },
+            result: found.into_iter().map(view).collect(),
+        }
+    }
 }
 
 /// List registrations
@@ -251,7 +271,7 @@ pub struct RegistrationPage {
         ("sort_by" = Option<String>, Query), ("sort_order" = Option<String>, Query),
     ),
     responses(
-        (status = 200, description = "List of registrations response", body = RegistrationPage),
+        (status = 200, description = "List of registrations response", body = CursorPage<Registration>),
         (status = "4XX", description = "List registrations response failure", body = FailureEnvelope),
     ),
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
@@ -263,27 +283,14 @@ pub async fn list(
     account: AccountId,
     auth: Auth,
     query: QueryPairs,
-) -> Result<Json<RegistrationPage>, ApiError> {
+) -> Result<Json<CursorPage<Registration>>, ApiError> {
     let access = auth.require(Permission::DevicesRead, &account).await?;
     let (filter, offset, per_page) = listing(&query)?;
-    let mut found = state
+    let found = state
         .store
         .registrations(access.account_id(), filter, offset, per_page + 1)
         .await?;
-    let more = found.len() as u64 > per_page;
-    found.truncate(per_page as usize);
-    let count = found.len() as u64;
-    Ok(Json(RegistrationPage {
-        success: true,
-        errors: Vec::new(),
-        messages: Vec::new(),
-        result: found.into_iter().map(view).collect(),
-        result_info: CursorResultInfo {
-            count,
-            per_page,
-            cursor: if more { cursor(offset + per_page) } else { String::new() },
-        },
-    }))
+    Ok(Json(CursorPage::new(found, offset, per_page, view)))
 }
 
 /// Get registration
@@ -537,16 +544,6 @@ fn physical_listing(query: &QueryPairs) -> Result<(PhysicalDeviceFilter, u64, u6
     Ok((filter, offset, per_page))
 }
 
-/// A page of physical devices, with the cursor of the next one.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct PhysicalDevicePage {
-    success: bool,
-    errors: Vec<seats_types::Message>,
-    messages: Vec<seats_types::Message>,
-    result: Vec<PhysicalDevice>,
-    result_info: CursorResultInfo,
-}
-
 /// List devices
 #[utoipa::path(
     get,
@@ -564,7 +561,7 @@ pub struct PhysicalDevicePage {
         ("sort_by" = Option<String>, Query), ("sort_order" = Option<String>, Query),
     ),
     responses(
-        (status = 200, description = "List devices response", body = PhysicalDevicePage),
+        (status = 200, description = "List devices response", body = CursorPage<PhysicalDevice>),
         (status = "4XX", description = "List devices response failure", body = FailureEnvelope),
     ),
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
@@ -576,26 +573,14 @@ pub async fn list_physical(
     account: AccountId,
     auth: Auth,
     query: QueryPairs,
-) -> Result<Json<PhysicalDevicePage>, ApiError> {
+) -> Result<Json<CursorPage<PhysicalDevice>>, ApiError> {
     let access = auth.require(Permission::DevicesRead, &account).await?;
     let (filter, offset, per_page) = physical_listing(&query)?;
-    let mut found = state
+    let found = state
         .store
         .physical_devices(access.account_id(), filter, offset, per_page + 1)
         .await?;
-    let more = found.len() as u64 > per_page;
-    found.truncate(per_page as usize);
-    Ok(Json(PhysicalDevicePage {
-        success: true,
-        errors: Vec::new(),
-        messages: Vec::new(),
-        result_info: CursorResultInfo {
-            count: found.len() as u64,
-            per_page,
-            cursor: if more { cursor(offset + per_page) } else { String::new() },
-        },
-        result: found.into_iter().map(physical_view).collect(),
-    }))
+    Ok(Json(CursorPage::new(found, offset, per_page, physical_view)))
 }
 
 fn no_device(id: &str) -> ApiError {
