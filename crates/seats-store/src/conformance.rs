@@ -840,6 +840,15 @@ pub async fn physical_devices_group_registrations(store: &dyn Store) {
         ..Default::default()
     };
     assert_eq!(ids(&list(phone_only).await), ["phone"]);
+    let last_seen_by_a = PhysicalDeviceFilter {
+        last_seen_user_email: Some("A@x.com".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&list(last_seen_by_a).await),
+        ["phone"],
+        "b was seen on the laptop last"
+    );
 
     let refused = store
         .end_physical_device(ACCOUNT, "nope", false, op.clone(), t(4))

@@ -115,6 +115,8 @@ pub struct PhysicalDeviceFilter {
     pub search: Option<String>,
     pub seen_after: Option<Timestamp>,
     pub seen_before: Option<Timestamp>,
+    /// The email of the user seen last on the device, case-insensitive.
+    pub last_seen_user_email: Option<String>,
     pub sort: PhysicalDeviceSort,
     pub descending: bool,
 }
@@ -283,6 +285,14 @@ pub(crate) fn physical(
     };
     let direction = if filter.descending { "DESC" } else { "ASC" };
     let clamp = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    let outer = match &filter.last_seen_user_email {
+        Some(email) => format!(
+            "WHERE lower({}) = lower({})",
+            last_seen_user("email"),
+            q.bind(email.as_str().into())
+        ),
+        None => String::new(),
+    };
     let (limit, offset) = (q.bind(clamp(limit)), q.bind(clamp(offset)));
     let having = match having.is_empty() {
         true => String::new(),
@@ -294,6 +304,7 @@ pub(crate) fn physical(
                       MIN(d.registered_at) AS created_at, MAX(d.last_seen_at) AS last_seen_at,
                       SUM(CASE WHEN d.revoked_at IS NULL THEN 1 ELSE 0 END) AS active
                FROM devices d JOIN users u ON u.id = d.user_id WHERE {} GROUP BY d.device_id {having}) g
+         {outer}
          ORDER BY {column} {direction}, {} {direction} LIMIT {limit} OFFSET {offset}",
         last_seen_user("id"),
         last_seen_user("email"),

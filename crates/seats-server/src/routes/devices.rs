@@ -538,10 +538,28 @@ fn physical_listing(query: &QueryPairs) -> Result<(PhysicalDeviceFilter, u64, u6
         search: text(query, &["search"])?.filter(|s| !s.is_empty()),
         seen_after: time(query, "seen_after")?,
         seen_before: time(query, "seen_before")?,
+        last_seen_user_email: text(query, &["last_seen_user.email", "last_seen_user[email]"])?,
         sort,
         descending: descending(query)?,
     };
     Ok((filter, offset, per_page))
+}
+
+/// Whether a filter asks for something no device here has: a tag (there are none), or
+/// browser-extension registrations (every registration comes from WARP).
+fn matches_nothing(query: &QueryPairs) -> Result<bool, ApiError> {
+    let tagged = !ids(query, &["tag", "tag[]"], false)?.is_empty();
+    let extension = match query.get("has_registration_type") {
+        None | Some("warp") => false,
+        Some("browser_extension") => true,
+        Some(other) => {
+            return Err(invalid(
+                "/has_registration_type",
+                format!("has_registration_type must be warp or browser_extension, got {other:?}"),
+            ));
+        }
+    };
+    Ok(tagged || extension)
 }
 
 /// List devices
@@ -557,6 +575,9 @@ fn physical_listing(query: &QueryPairs) -> Result<(PhysicalDeviceFilter, u64, u6
         ("id" = Option<Vec<String>>, Query, description = "Filter by WARP device ID."),
         ("active_registrations" = Option<String>, Query, description = "`include` (the default), `only` or `exclude`."),
         ("search" = Option<String>, Query, description = "A substring of a registration's device name or user email."),
+        ("last_seen_user.email" = Option<String>, Query, description = "The email of the user seen last on the device."),
+        ("has_registration_type" = Option<String>, Query, description = "`warp` (every device here) or `browser_extension` (none)."),
+        ("tag" = Option<Vec<String>>, Query, description = "Devices carrying these tags: none here carries a tag."),
         ("seen_after" = Option<String>, Query), ("seen_before" = Option<String>, Query),
         ("sort_by" = Option<String>, Query), ("sort_order" = Option<String>, Query),
     ),
@@ -576,10 +597,15 @@ pub async fn list_physical(
 ) -> Result<Json<CursorPage<PhysicalDevice>>, ApiError> {
     let access = auth.require(Permission::DevicesRead, &account).await?;
     let (filter, offset, per_page) = physical_listing(&query)?;
-    let found = state
-        .store
-        .physical_devices(access.account_id(), filter, offset, per_page + 1)
-        .await?;
+    let found = match matches_nothing(&query)? {
+        true => Vec::new(),
+        false => {
+            state
+                .store
+                .physical_devices(access.account_id(), filter, offset, per_page + 1)
+                .await?
+        }
+    };
     Ok(Json(CursorPage::new(found, offset, per_page, physical_view)))
 }
 

@@ -379,6 +379,37 @@ async fn physical_devices_and_the_deprecated_revoke() {
             (&devices[0]["tags"], &devices[0]["deleted_at"]),
             (&json!({}), &Value::Null)
         );
+        for (query, expected) in [
+            (
+                "?last_seen_user.email=ALICE@example.com&id=laptop&id=phone",
+                vec!["laptop"],
+            ),
+            ("?has_registration_type=warp&id=laptop", vec!["laptop"]),
+            ("?has_registration_type=browser_extension", vec![]),
+            ("?tag=office", vec![]),
+        ] {
+            let (status, found) = app
+                .call(Method::GET, &physical(query), Auth::Token("zt-reader"), None)
+                .await;
+            assert_eq!(status, 200, "{found}");
+            let found: Vec<&str> = found["result"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_str().unwrap())
+                .collect();
+            assert_eq!(found, expected, "{query}");
+        }
+        let resp = Auth::Token("zt-reader")
+            .apply(app.request(
+                Method::GET,
+                &format!("/client/v4{}", physical("?has_registration_type=usb")),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let message = format!("{P}has_registration_type must be warp or browser_extension, got \"usb\"");
+        assert_error(resp, 400, &[(12006, &message, Some("/has_registration_type"))]).await;
         let (status, all) = app
             .call(Method::GET, &physical("?per_page=1"), Auth::Token("zt-reader"), None)
             .await;
