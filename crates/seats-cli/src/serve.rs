@@ -124,18 +124,7 @@ struct DatabaseArg(String);
 
 impl std::fmt::Debug for DatabaseArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // `scheme://user:password@host/...`: everything between the first `:` after the
-        // scheme's `//` and the `@` goes.
-        let shown = match self.0.split_once("://") {
-            Some((scheme, rest)) => match rest.split_once('@') {
-                Some((userinfo, host)) => {
-                    let user = userinfo.split(':').next().unwrap_or_default();
-                    format!("{scheme}://{user}:***@{host}")
-                }
-                None => self.0.clone(),
-            },
-            None => self.0.clone(),
-        };
+        let shown = seats_store::url::redacted(&self.0);
         f.debug_tuple("DatabaseArg").field(&shown).finish()
     }
 }

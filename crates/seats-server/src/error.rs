@@ -69,6 +69,9 @@ pub enum ApiError {
     SeatLimit { used: u64, limit: u64 },
     /// 409 12010.
     Conflict(String),
+    /// 503 10003 with `Retry-After`: the database cannot take the request now (unreachable,
+    /// or read-only during a failover); the cause is logged, never shown.
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
     /// 500 10002; the cause is logged, never shown.
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -100,7 +103,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyConnections | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::SeatLimit { .. } | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -163,6 +166,10 @@ impl ApiError {
                 &format!("access.api.error.seat_limit_reached: {used}/{limit} seats in use"),
             ),
             ApiError::Conflict(what) => one(12010, &format!("access.api.error.conflict: {what}")),
+            ApiError::Unavailable(_) => one(
+                10003,
+                "Service temporarily unavailable: the database cannot take requests now, retry shortly",
+            ),
             ApiError::Internal(_) => one(10002, "Internal error"),
         }
     }
@@ -176,6 +183,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::Conflict(what.to_string()),
             StoreError::NotFound { .. } => ApiError::NotFound(vec![Problem::new("", "not found")]),
             StoreError::Stale => ApiError::Conflict("the record changed meanwhile; try again".into()),
+            StoreError::Unavailable(e) => ApiError::Unavailable(e),
             StoreError::Other(e) => ApiError::Internal(e),
             // Seeds are loaded at start-up, never through a request.
             e @ StoreError::InvalidSeed(_) => ApiError::Internal(Box::new(e)),
@@ -219,8 +227,10 @@ impl FailureEnvelope {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = %cause, "internal error");
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            ApiError::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            _ => {}
         }
         let status = self.status();
         let body = FailureEnvelope::new(self.messages());
@@ -237,7 +247,7 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert("retry-after", HeaderValue::from(retry_after_seconds(retry_after)));
             }
-            ApiError::TooManyConnections => {
+            ApiError::TooManyConnections | ApiError::Unavailable(_) => {
                 response
                     .headers_mut()
                     .insert("retry-after", HeaderValue::from_static("1"));

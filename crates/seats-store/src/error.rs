@@ -20,6 +20,11 @@ pub enum StoreError {
     /// A seed document with problems; nothing of it was stored.
     #[error("invalid seed:\n{0}")]
     InvalidSeed(crate::seed::SeedError),
+    /// The database cannot take the operation now: it is unreachable, did not answer in
+    /// time, or is read-only (a standby, a demoted primary). Retrying later may succeed; the
+    /// operation was not applied, or (a lost COMMIT) its outcome is unknown. Never shown.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Anything else: the database failed. Never shown to API clients.
     #[error("storage failure: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -19,13 +19,14 @@ mod metrics;
 mod model;
 pub mod organization;
 pub mod postgres;
+mod rows;
 mod rules;
 pub mod secret;
 pub mod seed;
 pub mod sqlite;
 pub mod store;
 pub mod testing;
-mod url;
+pub mod url;
 mod value;
 
 pub use error::{Conflict, StoreError, StoreResult};

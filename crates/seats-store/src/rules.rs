@@ -23,6 +23,21 @@ pub(crate) fn judge_batch(used: u64, limit: u64, taken: u64, freed: u64) -> Stor
 }
 
 /// The audit action of a seat edit that changed something.
+/// The moment before which a seat holder's last activity makes its seat expire, under the
+/// organization `org` (its stored JSON) at `now`; `None` when the organization sets no
+/// (valid) `user_seat_expiration_inactive_time`.
+pub(crate) fn expiry_cutoff(org: &str, now: seats_types::Timestamp) -> StoreResult<Option<i64>> {
+    let org: Map<String, Value> = serde_json::from_str(org).map_err(StoreError::other)?;
+    let Some(Value::String(window)) = org.get("user_seat_expiration_inactive_time") else {
+        return Ok(None);
+    };
+    let Ok(window) = seats_types::parse_go_duration(window) else {
+        return Ok(None);
+    };
+    let window_us = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
+    Ok(Some(now.unix_micros().saturating_sub(window_us)))
+}
+
 pub(crate) fn seat_edit_action(access: bool, gateway: bool) -> crate::model::AuditAction {
     if !access && !gateway {
         crate::model::AuditAction::SeatRemove

@@ -28,7 +28,7 @@ impl std::str::FromStr for DatabaseUrl {
         if s.is_empty() {
             return Err(DatabaseUrlError::Empty);
         }
-        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") || is_keywords(s) {
             return Ok(DatabaseUrl::Postgres(s.to_owned()));
         }
         if let Some(rest) = s.strip_prefix("sqlite://") {
@@ -47,6 +47,70 @@ impl std::str::FromStr for DatabaseUrl {
             None => Ok(DatabaseUrl::Sqlite(PathBuf::from(s))),
         }
     }
+}
+
+/// A database URL fit for a log line or `Debug`: the password of a PostgreSQL string (in
+/// `user:password@`, a `password=` query parameter, or a `password=` keyword) as `***`.
+pub fn redacted(s: &str) -> String {
+    let mask_keyword = |text: &str, sep: char| -> String {
+        text.split(sep)
+            .map(|part| match part.trim_start().split_once('=') {
+                Some((key, _)) if key.trim_end() == "password" => format!("{key}=***"),
+                _ => part.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(&sep.to_string())
+    };
+    match s.split_once("://") {
+        Some((scheme, rest)) => {
+            let (rest, query) = match rest.split_once('?') {
+                Some((rest, query)) => (rest, Some(mask_keyword(query, '&'))),
+                None => (rest, None),
+            };
+            let rest = match rest.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{user}:***@{host}")
+                }
+                None => rest.to_owned(),
+            };
+            match query {
+                Some(q) => format!("{scheme}://{rest}?{q}"),
+                None => format!("{scheme}://{rest}"),
+            }
+        }
+        // A quoted password may hold spaces: everything after `password=` up to the next
+        // keyword is uncertain, so the whole rest of a keyword string after it is hidden.
+        None if is_keywords(s) => match s.find("password") {
+            Some(at) => format!("{}password=***", &s[..at]),
+            None => s.to_owned(),
+        },
+        None => s.to_owned(),
+    }
+}
+
+/// libpq's keyword form (`host=db1,db2 port=5432 dbname=seats`): the string begins with one
+/// of libpq's connection keywords and `=`. (A SQLite file whose name looks like that needs
+/// `sqlite://`.)
+fn is_keywords(s: &str) -> bool {
+    const KEYWORDS: [&str; 12] = [
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "sslmode",
+        "connect_timeout",
+        "options",
+        "application_name",
+        "target_session_attrs",
+        "service",
+    ];
+    let Some((key, _)) = s.trim_start().split_once('=') else {
+        return false;
+    };
+    KEYWORDS.contains(&key.trim_end())
 }
 
 #[cfg(test)]
@@ -82,6 +146,24 @@ mod tests {
             parse("postgresql://localhost/test"),
             Ok(DatabaseUrl::Postgres(_))
         ));
+        assert_eq!(
+            parse("host=db1,db2 port=5432,5433 dbname=seats"),
+            Ok(DatabaseUrl::Postgres("host=db1,db2 port=5432,5433 dbname=seats".into()))
+        );
+        assert_eq!(
+            parse("dbname = seats"),
+            Ok(DatabaseUrl::Postgres("dbname = seats".into()))
+        );
+        assert_eq!(parse("seats=1.db"), Ok(DatabaseUrl::Sqlite("seats=1.db".into())));
+        assert_eq!(
+            redacted("postgres://seats:s3cret@db:5432/seats?sslmode=require&password=s3cret"),
+            "postgres://seats:***@db:5432/seats?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redacted("host=db user=seats password='s3 cret' sslmode=require"),
+            "host=db user=seats password=***"
+        );
+        assert_eq!(redacted("sqlite://seats.db"), "sqlite://seats.db");
         assert_eq!(parse("mysql://x"), Err(DatabaseUrlError::UnknownScheme("mysql".into())));
         assert_eq!(parse(""), Err(DatabaseUrlError::Empty));
         assert_eq!(parse("sqlite://"), Err(DatabaseUrlError::Empty));

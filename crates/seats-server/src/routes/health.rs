@@ -30,7 +30,10 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Envelope
         Ok(()) => (StatusCode::OK, Json(Envelope::ok(Health { status: "ok" }))),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");
-            let msg = Message::new(10002, "storage unavailable");
+            let msg = match e {
+                seats_store::StoreError::Unavailable(_) => Message::new(10003, "storage unavailable"),
+                _ => Message::new(10002, "storage unavailable"),
+            };
             (StatusCode::SERVICE_UNAVAILABLE, Json(Envelope::failure(vec![msg])))
         }
     }

@@ -3,38 +3,14 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use seats_types::Timestamp;
-use tokio_postgres::Row;
 
 use super::audit::audit;
-use super::{big, execute, json_text, query, query_opt, read, ts, write_tx, PgStore};
+use super::{big, execute, json_text, query, query_opt, read, select_all, select_opt, write_tx, PgStore};
 use crate::identity_provider::*;
 use crate::model::{Actor, AuditAction, AuditEvent};
+use crate::rows::{self, PROVIDER_COLUMNS};
 use crate::secret::SecretHash;
 use crate::{IdentityProviderStore, StoreError, StoreResult};
-
-const PROVIDER_COLUMNS: &str =
-    "id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at";
-
-pub(super) fn object<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(StoreError::other)
-}
-
-fn provider_from_row(r: &Row) -> StoreResult<IdentityProviderRecord> {
-    let hash: Option<Vec<u8>> = r.try_get(6)?;
-    Ok(IdentityProviderRecord {
-        id: r.try_get(0)?,
-        account_id: r.try_get(1)?,
-        name: r.try_get(2)?,
-        kind: r.try_get(3)?,
-        config: object(r.try_get(4)?)?,
-        scim: ScimSettings {
-            flags: object(r.try_get(5)?)?,
-            secret_hash: hash.as_deref().and_then(SecretHash::from_slice),
-        },
-        created_at: ts(r.try_get(7)?)?,
-        updated_at: ts(r.try_get(8)?)?,
-    })
-}
 
 pub(super) async fn identity_provider(
     db: &impl GenericClient,
@@ -44,10 +20,7 @@ pub(super) async fn identity_provider(
     let sql = format!(
         "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = $1 AND ($2::text IS NULL OR account_id = $2)"
     );
-    query_opt(db, &sql, &[&id, &account_id])
-        .await?
-        .map(|r| provider_from_row(&r))
-        .transpose()
+    select_opt(db, &sql, &[&id, &account_id], rows::provider).await
 }
 
 /// The provider, its row locked until the transaction ends.
@@ -60,10 +33,9 @@ pub(super) async fn lock_provider(
         "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = $1 AND ($2::text IS NULL OR account_id = $2)
          FOR UPDATE"
     );
-    let row = query_opt(db, &sql, &[&id, &account_id])
+    select_opt(db, &sql, &[&id, &account_id], rows::provider)
         .await?
-        .ok_or(StoreError::NotFound { positions: vec![] })?;
-    provider_from_row(&row)
+        .ok_or(StoreError::NotFound { positions: vec![] })
 }
 
 pub(super) async fn identity_providers(
@@ -87,11 +59,7 @@ pub(super) async fn identity_providers(
     );
     let limit = big(limit.min(i64::MAX as u64))?;
     let offset = big(offset.min(i64::MAX as u64))?;
-    let providers = query(db, &sql, &[&account_id, &scim_enabled, &limit, &offset])
-        .await?
-        .iter()
-        .map(provider_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let providers = select_all(db, &sql, &[&account_id, &scim_enabled, &limit, &offset], rows::provider).await?;
     Ok((providers, total as u64))
 }
 

@@ -11,7 +11,8 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::credentials::CredentialCache;
 
@@ -19,9 +20,14 @@ use crate::credentials::CredentialCache;
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Listens until the store (owner of `cache`) is gone.
-pub(super) async fn run(config: tokio_postgres::Config, schema: String, cache: Weak<CredentialCache>) {
+pub(super) async fn run(
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    schema: String,
+    cache: Weak<CredentialCache>,
+) {
     loop {
-        let outcome = listen(&config, &schema, &cache).await;
+        let outcome = listen(&config, tls.clone(), &schema, &cache).await;
         if cache.strong_count() == 0 {
             return;
         }
@@ -35,10 +41,11 @@ pub(super) async fn run(config: tokio_postgres::Config, schema: String, cache: W
 
 async fn listen(
     config: &tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     schema: &str,
     cache: &Weak<CredentialCache>,
 ) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     // The connection delivers notifications only while it is polled.
     let driver = tokio::spawn(async move {

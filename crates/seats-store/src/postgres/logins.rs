@@ -4,31 +4,15 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use seats_types::{formats, Timestamp};
-use tokio_postgres::Row;
 
 use super::accounts::{account_exists, lock_account};
 use super::audit::audit;
 use super::users::{created, insert_user, must_user, rename_user, user_by};
-use super::{execute, query, query_opt, read, ts, write_tx, PgStore};
+use super::{execute, query_opt, read, select_all, select_opt, write_tx, PgStore};
 use crate::model::*;
+use crate::rows;
 use crate::rules::{self, SESSION_LIFETIME_US};
 use crate::{LoginStore, StoreError, StoreResult};
-
-fn login_from_row(r: &Row) -> StoreResult<LoginRecord> {
-    let via: String = r.try_get(1)?;
-    let succeeded: bool = r.try_get(3)?;
-    let reason: Option<String> = r.try_get(4)?;
-    Ok(LoginRecord {
-        at: ts(r.try_get(0)?)?,
-        method: LoginMethod::from_parts(&via, r.try_get(2)?),
-        result: match succeeded {
-            true => LoginResult::Accepted,
-            false => LoginResult::Refused {
-                reason: reason.unwrap_or_default(),
-            },
-        },
-    })
-}
 
 pub(super) async fn user_activity(
     db: &impl GenericClient,
@@ -39,54 +23,16 @@ pub(super) async fn user_activity(
     let Some(user) = user_by(db, "id", account_id, &user_id.to_ascii_lowercase(), now).await? else {
         return Ok(None);
     };
-    let sessions = query(
+    let sessions = select_all(
         db,
-        "SELECT id, created_at, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id",
+        rows::ACTIVE_SESSIONS,
         &[&user.id, &now.unix_micros()],
+        rows::session,
     )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(SessionRecord {
-            id: r.try_get(0)?,
-            created_at: ts(r.try_get(1)?)?,
-            expires_at: ts(r.try_get(2)?)?,
-        })
-    })
-    .collect::<StoreResult<Vec<_>>>()?;
-    let devices = query(
-        db,
-        "SELECT device_id, registered_at, last_seen_at FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY last_seen_at DESC, device_id",
-        &[&user.id],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(DeviceRecord {
-            id: r.try_get(0)?,
-            registered_at: ts(r.try_get(1)?)?,
-            last_seen_at: ts(r.try_get(2)?)?,
-        })
-    })
-    .collect::<StoreResult<Vec<_>>>()?;
-    let failed_logins = query(
-        db,
-        "SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = $1 AND NOT succeeded ORDER BY id DESC",
-        &[&user.id],
-    )
-    .await?
-    .iter()
-    .map(login_from_row)
-    .collect::<StoreResult<Vec<_>>>()?;
-    let last_login = query_opt(
-        db,
-        "SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = $1 AND succeeded ORDER BY id DESC LIMIT 1",
-        &[&user.id],
-    )
-    .await?
-    .as_ref()
-    .map(login_from_row)
-    .transpose()?;
+    .await?;
+    let devices = select_all(db, rows::ACTIVE_DEVICES, &[&user.id], rows::device).await?;
+    let failed_logins = select_all(db, rows::FAILED_LOGINS, &[&user.id], rows::login).await?;
+    let last_login = select_opt(db, rows::LAST_LOGIN, &[&user.id], rows::login).await?;
     Ok(Some(UserActivity {
         sessions,
         devices,

@@ -6,7 +6,7 @@ use seats_types::Timestamp;
 
 use super::{export, is_empty, query, read, seed, wipe, PgStore, UNBOUNDED};
 use crate::seed::{SeedDocument, SeedSummary};
-use crate::{MaintenanceStore, StoreResult};
+use crate::{MaintenanceStore, StoreError, StoreResult};
 
 /// Refreshes the planner's statistics after a bulk load: until autovacuum comes by, the
 /// planner would take a 1M-user account for an empty one and pick its plans accordingly.
@@ -21,10 +21,21 @@ async fn analyze(db: &impl GenericClient) -> StoreResult<()> {
 #[async_trait]
 impl MaintenanceStore for PgStore {
     async fn ping(&self) -> StoreResult<()> {
-        // Touches the schema, not just the connection: a database without our tables is not ready.
+        // Touches the schema, not just the connection: a database without our tables is not
+        // ready, and neither is one that takes no writes (a standby, a demoted primary).
         read!(self, |db| async move {
-            query(db, "SELECT 1 FROM accounts LIMIT 1", &[]).await?;
-            Ok(())
+            let rows = query(
+                db,
+                "SELECT current_setting('transaction_read_only')::bool, EXISTS (SELECT 1 FROM accounts)",
+                &[],
+            )
+            .await?;
+            match rows[0].try_get::<_, bool>(0)? {
+                true => Err(StoreError::Unavailable(
+                    "the server takes no writes (a standby?)".into(),
+                )),
+                false => Ok(()),
+            }
         })
     }
 

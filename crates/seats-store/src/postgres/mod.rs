@@ -35,6 +35,8 @@
 mod accounts;
 mod audit;
 mod bulk;
+pub mod cluster;
+pub mod connect;
 mod credentials;
 mod dashboard_sessions;
 mod devices;
@@ -57,7 +59,7 @@ use bytes::BytesMut;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use seats_types::Timestamp;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
 use crate::credentials::{CredentialCache, Credentials};
 use crate::value::Value;
@@ -106,9 +108,14 @@ impl Default for PgOptions {
 
 pub struct PgStore {
     pool: Pool,
+    /// Connections made before this moment are not used again: set when the server they
+    /// reach stopped taking writes (a failover), so the next ones find the new primary.
+    forget_before: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
     credentials: Arc<CredentialCache>,
     /// The schema this store's tables live in (`current_schema()`), for notifications.
     schema: String,
+    /// The `sslmode` in force, for the start-up log.
+    ssl_mode: connect::SslMode,
     op_timeout: Duration,
     listener: tokio::task::JoinHandle<()>,
 }
@@ -118,6 +125,7 @@ impl std::fmt::Debug for PgStore {
         // The URL may carry a password: only the schema is shown.
         f.debug_struct("PgStore")
             .field("schema", &self.schema)
+            .field("sslmode", &self.ssl_mode.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -147,23 +155,55 @@ impl std::error::Error for PgError {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Other(Box::new(PgError(e)))
+        if server_unusable(&e) {
+            StoreError::Unavailable(Box::new(PgError(e)))
+        } else {
+            StoreError::Other(Box::new(PgError(e)))
+        }
     }
+}
+
+/// True when the error says the server, not the statement, is the problem: the connection
+/// is gone (the server stopped, the network failed), the server is shutting down or
+/// starting, or it takes no writes (a standby, or a primary demoted to one: 25006).
+fn server_unusable(e: &tokio_postgres::Error) -> bool {
+    use std::error::Error as _;
+    use tokio_postgres::error::SqlState;
+    if let Some(code) = e.code() {
+        return [
+            SqlState::READ_ONLY_SQL_TRANSACTION,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(code)
+            || code.code().starts_with("08");
+    }
+    e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>())
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Other(Box::new(e))
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            // No connection within the wait: every one is busy, or none can be made.
+            e @ deadpool_postgres::PoolError::Timeout(_) => StoreError::Unavailable(Box::new(e)),
+            e => StoreError::Other(Box::new(e)),
+        }
     }
 }
 
 impl PgStore {
     /// Connects, brings the schema up to date and starts listening for credential changes.
     /// Fails (without waiting longer than the connect timeout) if the database is unreachable.
+    /// The string is libpq's, URL or keywords, with TLS and several hosts
+    /// ([`connect::Connection`]).
     pub async fn connect(url: &str, options: PgOptions) -> StoreResult<Self> {
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::other(format!("invalid PostgreSQL URL: {e}")))?;
+        let connect::Connection {
+            mut config,
+            tls,
+            ssl_mode,
+        } = connect::Connection::parse(url)?;
         let timeout_ms = options.statement_timeout.as_millis().max(1);
         let mut server_options = format!(
             "{} -c statement_timeout={timeout_ms}",
@@ -181,13 +221,23 @@ impl PgStore {
         }
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
         let op_timeout = options.statement_timeout + Duration::from_secs(1);
+        let forget_before = Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
+        let forgotten = forget_before.clone();
         let pool = Pool::builder(manager)
+            .pre_recycle(deadpool_postgres::Hook::sync_fn(move |_, metrics| {
+                match *forgotten.lock().unwrap_or_else(|p| p.into_inner()) {
+                    Some(before) if metrics.created <= before => Err(deadpool_postgres::HookError::Message(
+                        "made before the server stopped taking writes".into(),
+                    )),
+                    _ => Ok(()),
+                }
+            }))
             .max_size(options.pool_size.max(1))
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(op_timeout))
@@ -195,10 +245,12 @@ impl PgStore {
             .recycle_timeout(Some(options.connect_timeout))
             .build()
             .map_err(StoreError::other)?;
-        let mut client = pool
-            .get()
-            .await
-            .map_err(|e| StoreError::other(format!("cannot connect to PostgreSQL: {}", pool_error_text(&e))))?;
+        let mut client = pool.get().await.map_err(|e| {
+            StoreError::other(format!(
+                "cannot connect to PostgreSQL: {}",
+                connect_error_text(&e, ssl_mode)
+            ))
+        })?;
         migrate(&mut client).await?;
         let schema: String = client
             .query_one("SELECT current_schema()", &[])
@@ -207,9 +259,11 @@ impl PgStore {
             .ok_or_else(|| StoreError::other("no schema on the search_path exists"))?;
         drop(client);
         let credentials = Arc::new(CredentialCache::default());
-        let listener = tokio::spawn(listen::run(config, schema.clone(), Arc::downgrade(&credentials)));
+        let listener = tokio::spawn(listen::run(config, tls, schema.clone(), Arc::downgrade(&credentials)));
         Ok(PgStore {
             pool,
+            forget_before,
+            ssl_mode,
             credentials,
             schema,
             op_timeout,
@@ -224,10 +278,23 @@ impl PgStore {
 
     /// Bounds an operation by the statement timeout plus a margin: a database that stopped
     /// answering gives an error, not a hung request.
+    /// A server found unusable (gone, or taking no writes) makes every pooled connection go.
     async fn bounded<R>(&self, op: impl std::future::Future<Output = StoreResult<R>>) -> StoreResult<R> {
-        tokio::time::timeout(self.op_timeout, op)
+        let out = tokio::time::timeout(self.op_timeout, op)
             .await
-            .unwrap_or_else(|_| Err(StoreError::other("PostgreSQL did not answer in time")))
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("PostgreSQL did not answer in time".into())));
+        if matches!(out, Err(StoreError::Unavailable(_))) {
+            self.forget_connections();
+        }
+        out
+    }
+
+    /// Drops every pooled connection (those in use go when returned): the next ones are made
+    /// afresh, to whichever host is then the writable one (`target_session_attrs`).
+    fn forget_connections(&self) {
+        let now = std::time::Instant::now();
+        *self.forget_before.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
+        self.pool.retain(|_, metrics| metrics.created > now);
     }
 
     async fn credentials(&self) -> StoreResult<Arc<Credentials>> {
@@ -259,19 +326,53 @@ impl PgStore {
     }
 }
 
-/// Why the pool could not give a connection, in words for the operator.
-fn pool_error_text(e: &deadpool_postgres::PoolError) -> String {
-    match e {
-        deadpool_postgres::PoolError::Backend(e) => {
-            use std::error::Error as _;
-            match e.source() {
-                Some(source) => format!("{e}: {source}"),
-                None => e.to_string(),
+/// The TLS error behind a connection error, where there is one (the driver wraps it in an
+/// I/O error).
+fn rustls_cause(e: &tokio_postgres::Error) -> Option<&rustls::Error> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(cause) = next {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(inner) = cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+                return Some(tls);
             }
         }
-        deadpool_postgres::PoolError::Timeout(_) => "timed out".into(),
-        other => other.to_string(),
+        next = cause.source();
     }
+    None
+}
+
+/// Why the first connection could not be made, in words for the operator: the cause the
+/// driver wraps, and what it means where that is not obvious.
+fn connect_error_text(e: &deadpool_postgres::PoolError, ssl_mode: connect::SslMode) -> String {
+    use std::error::Error as _;
+    let e = match e {
+        deadpool_postgres::PoolError::Backend(e) => e,
+        deadpool_postgres::PoolError::Timeout(_) => return "timed out".into(),
+        other => return other.to_string(),
+    };
+    let text = match e.source() {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    };
+    let hint = match rustls_cause(e) {
+        Some(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
+            " (the server's certificate is not signed by a CA in sslrootcert)"
+        }
+        Some(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForName | rustls::CertificateError::NotValidForNameContext { .. },
+        )) => " (the server's certificate does not name the host connected to: sslmode=verify-full checks it)",
+        _ if text.contains("no encryption") && ssl_mode == connect::SslMode::Disable => {
+            " (the server takes only TLS connections from here: sslmode=disable cannot connect)"
+        }
+        _ if text.contains("server does not support TLS") => {
+            " (sslmode requires TLS: turn ssl on in the server, or use sslmode=prefer or disable)"
+        }
+        _ => "",
+    };
+    format!("{text}{hint}")
 }
 
 /// Runs a write in one transaction, bounded in time; a transaction that does not reach
@@ -410,6 +511,33 @@ async fn query_opt(db: &impl GenericClient, sql: &str, params: &[&(dyn ToSql + S
 async fn execute(db: &impl GenericClient, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
     let stmt = db.prepare_cached(sql).await?;
     Ok(db.execute(&stmt, params).await?)
+}
+
+/// Every row of `sql`, read by one of [`crate::rows`]'s readers.
+async fn select_all<T>(
+    db: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    read: fn(&dyn crate::export::Cells) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    query(db, sql, params)
+        .await?
+        .iter()
+        .map(|r| read(&export::PgCells(r)))
+        .collect()
+}
+
+/// The row of `sql`, if any, read by one of [`crate::rows`]'s readers.
+async fn select_opt<T>(
+    db: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    read: fn(&dyn crate::export::Cells) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    query_opt(db, sql, params)
+        .await?
+        .map(|r| read(&export::PgCells(&r)))
+        .transpose()
 }
 
 fn ts(micros: i64) -> StoreResult<Timestamp> {

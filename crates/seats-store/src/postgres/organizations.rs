@@ -70,20 +70,10 @@ pub(super) async fn put_organization(
     )
     .await?;
     let action = OrganizationWrite::action(&before);
-    let before = before.map(Value::Object);
-    audit(
-        db,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action,
-            subject: account_id,
-            before: before.as_ref(),
-            after: Some(&Value::Object(merged)),
-        },
-    )
-    .await?;
+    let (before, after) = (before.map(Value::Object), Value::Object(merged));
+    let mut event = AuditEvent::new(now, Some(account_id), actor, action, account_id).after(&after);
+    event.before = before.as_ref();
+    audit(db, &event).await?;
     organization(db, account_id)
         .await?
         .ok_or_else(|| StoreError::other("organization vanished"))

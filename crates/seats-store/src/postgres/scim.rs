@@ -7,45 +7,32 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use seats_types::{formats, Timestamp};
 use serde_json::json;
-use tokio_postgres::Row;
 
 use super::accounts::lock_account;
 use super::audit::audit;
-use super::identity_providers::{lock_provider, object};
+use super::identity_providers::lock_provider;
 use super::users::create_user;
-use super::{bind, execute, json_text, query, query_opt, read, ts, write_tx, PgStore};
+use super::{bind, execute, json_text, query, query_opt, read, select_all, select_opt, write_tx, PgStore};
+use crate::export::Cells;
 use crate::identity_provider::*;
 use crate::listing::{self, Dialect, Listing};
 use crate::model::{Actor, AuditAction, AuditEvent};
+use crate::rows::{self, check_version, Revision, SCIM_GROUP_COLUMNS, SCIM_USER_COLUMNS};
 use crate::rules::seats_json;
 use crate::{Conflict, ScimStore, StoreError, StoreResult};
 
 /// `(rows, total)` of a listing (see [`crate::listing`]).
-async fn page(
+async fn page<T>(
     db: &impl GenericClient,
     mut listing: Listing,
     columns: &str,
     offset: u64,
     limit: u64,
-) -> StoreResult<(Vec<Row>, u64)> {
+    read: fn(&dyn Cells) -> StoreResult<T>,
+) -> StoreResult<(Vec<T>, u64)> {
     let total: i64 = query(db, &listing.count_sql(), &bind(&listing.params)).await?[0].try_get(0)?;
     let sql = listing.page_sql(columns, offset, limit);
-    Ok((query(db, &sql, &bind(&listing.params)).await?, total as u64))
-}
-
-const SCIM_USER_COLUMNS: &str = "id, provider_id, user_id, active, resource, version, created_at, updated_at";
-
-fn scim_user_from_row(r: &Row) -> StoreResult<ScimUserRecord> {
-    Ok(ScimUserRecord {
-        id: r.try_get(0)?,
-        provider_id: r.try_get(1)?,
-        user_id: r.try_get(2)?,
-        active: r.try_get(3)?,
-        resource: object(r.try_get(4)?)?,
-        version: r.try_get::<_, i64>(5)? as u64,
-        created_at: ts(r.try_get(6)?)?,
-        updated_at: ts(r.try_get(7)?)?,
-    })
+    Ok((select_all(db, &sql, &bind(&listing.params), read).await?, total as u64))
 }
 
 pub(super) async fn scim_users(
@@ -56,9 +43,7 @@ pub(super) async fn scim_users(
     limit: u64,
 ) -> StoreResult<(Vec<ScimUserRecord>, u64)> {
     let listing = listing::scim_users(Dialect::Postgres, provider_id, filter);
-    let (rows, total) = page(db, listing, SCIM_USER_COLUMNS, offset, limit).await?;
-    let users = rows.iter().map(scim_user_from_row).collect::<StoreResult<Vec<_>>>()?;
-    Ok((users, total))
+    page(db, listing, SCIM_USER_COLUMNS, offset, limit, rows::scim_user).await
 }
 
 pub(super) async fn scim_user(
@@ -67,17 +52,7 @@ pub(super) async fn scim_user(
     id: &str,
 ) -> StoreResult<Option<ScimUserRecord>> {
     let sql = format!("SELECT {SCIM_USER_COLUMNS} FROM scim_users WHERE provider_id = $1 AND id = $2");
-    query_opt(db, &sql, &[&provider_id, &id])
-        .await?
-        .map(|r| scim_user_from_row(&r))
-        .transpose()
-}
-
-fn check_version(found: u64, expected: ExpectedVersion) -> StoreResult<()> {
-    match expected {
-        Some(v) if v != found => Err(StoreError::Stale),
-        _ => Ok(()),
-    }
+    select_opt(db, &sql, &[&provider_id, &id], rows::scim_user).await
 }
 
 /// The account user of `email` (created, holding no seat, if there is none).
@@ -207,13 +182,11 @@ pub(super) async fn put_scim_user(
         now,
     )
     .await?;
-    let id = before
-        .as_ref()
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |b| b.id.clone());
-    let version = before.as_ref().map_or(1, |b| b.version as i64 + 1);
-    let created = before
-        .as_ref()
-        .map_or(now.unix_micros(), |b| b.created_at.unix_micros());
+    let Revision {
+        id,
+        version,
+        created_at: created,
+    } = Revision::after(before.as_ref().map(|b| (b.id.as_str(), b.version, b.created_at)), now);
     execute(
         db,
         "INSERT INTO scim_users (id, provider_id, user_id, user_name_key, external_id, email_key, display_name,
@@ -269,29 +242,17 @@ pub(super) async fn delete_scim_user(
     Ok(())
 }
 
-const SCIM_GROUP_COLUMNS: &str = "id, provider_id, display_name, resource, version, created_at, updated_at";
-
-async fn group_from_row(db: &impl GenericClient, r: &Row) -> StoreResult<ScimGroupRecord> {
-    let id: String = r.try_get(0)?;
-    let members = query(
+async fn with_members(db: &impl GenericClient, mut group: ScimGroupRecord) -> StoreResult<ScimGroupRecord> {
+    group.members = query(
         db,
         "SELECT user_id FROM scim_group_members WHERE group_id = $1 ORDER BY user_id",
-        &[&id],
+        &[&group.id],
     )
     .await?
     .iter()
     .map(|m| Ok(m.try_get(0)?))
     .collect::<StoreResult<Vec<String>>>()?;
-    Ok(ScimGroupRecord {
-        id,
-        provider_id: r.try_get(1)?,
-        display_name: r.try_get(2)?,
-        resource: object(r.try_get(3)?)?,
-        members,
-        version: r.try_get::<_, i64>(4)? as u64,
-        created_at: ts(r.try_get(5)?)?,
-        updated_at: ts(r.try_get(6)?)?,
-    })
+    Ok(group)
 }
 
 pub(super) async fn scim_groups(
@@ -302,10 +263,10 @@ pub(super) async fn scim_groups(
     limit: u64,
 ) -> StoreResult<(Vec<ScimGroupRecord>, u64)> {
     let listing = listing::scim_groups(Dialect::Postgres, provider_id, filter);
-    let (rows, total) = page(db, listing, SCIM_GROUP_COLUMNS, offset, limit).await?;
-    let mut groups = Vec::with_capacity(rows.len());
-    for row in &rows {
-        groups.push(group_from_row(db, row).await?);
+    let (found, total) = page(db, listing, SCIM_GROUP_COLUMNS, offset, limit, rows::scim_group).await?;
+    let mut groups = Vec::with_capacity(found.len());
+    for group in found {
+        groups.push(with_members(db, group).await?);
     }
     Ok((groups, total))
 }
@@ -316,8 +277,8 @@ pub(super) async fn scim_group(
     id: &str,
 ) -> StoreResult<Option<ScimGroupRecord>> {
     let sql = format!("SELECT {SCIM_GROUP_COLUMNS} FROM scim_groups WHERE provider_id = $1 AND id = $2");
-    match query_opt(db, &sql, &[&provider_id, &id]).await? {
-        Some(row) => Ok(Some(group_from_row(db, &row).await?)),
+    match select_opt(db, &sql, &[&provider_id, &id], rows::scim_group).await? {
+        Some(group) => Ok(Some(with_members(db, group).await?)),
         None => Ok(None),
     }
 }
@@ -373,13 +334,11 @@ pub(super) async fn put_scim_group(
             write.display_name.clone(),
         )));
     }
-    let id = before
-        .as_ref()
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |b| b.id.clone());
-    let version = before.as_ref().map_or(1, |b| b.version as i64 + 1);
-    let created = before
-        .as_ref()
-        .map_or(now.unix_micros(), |b| b.created_at.unix_micros());
+    let Revision {
+        id,
+        version,
+        created_at: created,
+    } = Revision::after(before.as_ref().map(|b| (b.id.as_str(), b.version, b.created_at)), now);
     execute(
         db,
         "INSERT INTO scim_groups (id, provider_id, display_name, external_id, resource, version, created_at, updated_at)

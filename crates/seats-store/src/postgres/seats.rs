@@ -4,7 +4,6 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use seats_types::{SeatEditItem, Timestamp};
-use serde_json::{Map, Value};
 
 use super::accounts::lock_account;
 use super::audit::AuditBatch;
@@ -165,15 +164,9 @@ pub(super) async fn expire_seats(
     let mut removed = Vec::new();
     for row in accounts {
         let (account_id, org): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-        let org: Map<String, Value> = serde_json::from_str(&org).map_err(StoreError::other)?;
-        let Some(Value::String(window)) = org.get("user_seat_expiration_inactive_time") else {
+        let Some(cutoff) = rules::expiry_cutoff(&org, now)? else {
             continue;
         };
-        let Ok(window) = seats_types::parse_go_duration(window) else {
-            continue;
-        };
-        let window_us = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
-        let cutoff = now.unix_micros().saturating_sub(window_us);
         // `seat_active_at` is active_at while a seat is held (its index holds only those).
         // Locked in id order, like every writer; a seat another node freed meanwhile no
         // longer matches once its lock is granted (PostgreSQL re-checks the row), so each

@@ -1,41 +1,17 @@
 //! Identity providers of an account.
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use seats_types::Timestamp;
 
 use super::accounts::account_exists;
 use super::audit::audit;
-use super::{json_text, ts, SqliteStore};
+use super::{json_text, select_all, select_opt, SqliteStore};
 use crate::identity_provider::*;
 use crate::model::{Actor, AuditAction, AuditEvent};
+use crate::rows::{self, PROVIDER_COLUMNS};
 use crate::secret::SecretHash;
 use crate::{IdentityProviderStore, StoreError, StoreResult};
-
-const PROVIDER_COLUMNS: &str =
-    "id, account_id, name, type, config, scim_config, scim_secret_hash, created_at, updated_at";
-
-pub(super) fn object<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
-    serde_json::from_str(text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
-}
-
-fn provider_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IdentityProviderRecord> {
-    let hash: Option<Vec<u8>> = r.get(6)?;
-    Ok(IdentityProviderRecord {
-        id: r.get(0)?,
-        account_id: r.get(1)?,
-        name: r.get(2)?,
-        kind: r.get(3)?,
-        config: object(&r.get::<_, String>(4)?)?,
-        scim: ScimSettings {
-            flags: object(&r.get::<_, String>(5)?)?,
-            secret_hash: hash.as_deref().and_then(SecretHash::from_slice),
-        },
-        created_at: ts(r.get(7)?)?,
-        updated_at: ts(r.get(8)?)?,
-    })
-}
 
 pub(super) fn identity_provider(
     conn: &Connection,
@@ -44,10 +20,7 @@ pub(super) fn identity_provider(
 ) -> StoreResult<Option<IdentityProviderRecord>> {
     let sql =
         format!("SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = ?1 AND (?2 IS NULL OR account_id = ?2)");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(params![id, account_id], provider_from_row)
-        .optional()?)
+    select_opt(conn, &sql, params![id, account_id], rows::provider)
 }
 
 pub(super) fn must_provider(
@@ -75,13 +48,12 @@ pub(super) fn identity_providers(
         "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE account_id = ?1 AND {only}
          ORDER BY created_at, id LIMIT ?3 OFFSET ?4"
     );
-    let providers = conn
-        .prepare_cached(&sql)?
-        .query_map(
-            params![account_id, scim_enabled, clamp(limit), clamp(offset)],
-            provider_from_row,
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let providers = select_all(
+        conn,
+        &sql,
+        params![account_id, scim_enabled, clamp(limit), clamp(offset)],
+        rows::provider,
+    )?;
     Ok((providers, total))
 }
 

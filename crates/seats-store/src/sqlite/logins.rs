@@ -2,32 +2,17 @@
 //! devices, login records).
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use seats_types::Timestamp;
 
 use super::accounts::seat_usage;
 use super::audit::audit;
 use super::users::{insert_user, must_user, rename_user, user_by_email, user_by_id};
-use super::{ts, SqliteStore};
+use super::{select_all, select_opt, SqliteStore};
 use crate::model::*;
+use crate::rows;
 use crate::rules::{self, user_json, SESSION_LIFETIME_US};
 use crate::{LoginStore, StoreError, StoreResult};
-
-fn login_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoginRecord> {
-    let via: String = r.get(1)?;
-    let succeeded: bool = r.get(3)?;
-    let reason: Option<String> = r.get(4)?;
-    Ok(LoginRecord {
-        at: ts(r.get(0)?)?,
-        method: LoginMethod::from_parts(&via, r.get(2)?),
-        result: match succeeded {
-            true => LoginResult::Accepted,
-            false => LoginResult::Refused {
-                reason: reason.unwrap_or_default(),
-            },
-        },
-    })
-}
 
 pub(super) fn user_activity(
     conn: &Connection,
@@ -38,26 +23,16 @@ pub(super) fn user_activity(
     let Some(user) = user_by_id(conn, account_id, user_id, now)? else {
         return Ok(None);
     };
-    let sessions = conn
-        .prepare_cached("SELECT id, created_at, expires_at FROM sessions WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at, id")?
-        .query_map(params![user.id, now.unix_micros()], |r| {
-            Ok(SessionRecord { id: r.get(0)?, created_at: ts(r.get(1)?)?, expires_at: ts(r.get(2)?)? })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let devices = conn
-        .prepare_cached("SELECT device_id, registered_at, last_seen_at FROM devices WHERE user_id = ?1 AND revoked_at IS NULL ORDER BY last_seen_at DESC, device_id")?
-        .query_map([&user.id], |r| {
-            Ok(DeviceRecord { id: r.get(0)?, registered_at: ts(r.get(1)?)?, last_seen_at: ts(r.get(2)?)? })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let failed_logins = conn
-        .prepare_cached("SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = ?1 AND succeeded = 0 ORDER BY id DESC")?
-        .query_map([&user.id], login_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let last_login = conn
-        .prepare_cached("SELECT at, via, device_id, succeeded, reason FROM logins WHERE user_id = ?1 AND succeeded = 1 ORDER BY id DESC LIMIT 1")?
-        .query_row([&user.id], login_from_row)
-        .optional()?;
+    let sql = crate::value::sqlite_placeholders;
+    let sessions = select_all(
+        conn,
+        &sql(rows::ACTIVE_SESSIONS),
+        params![user.id, now.unix_micros()],
+        rows::session,
+    )?;
+    let devices = select_all(conn, &sql(rows::ACTIVE_DEVICES), [&user.id], rows::device)?;
+    let failed_logins = select_all(conn, &sql(rows::FAILED_LOGINS), [&user.id], rows::login)?;
+    let last_login = select_opt(conn, &sql(rows::LAST_LOGIN), [&user.id], rows::login)?;
     Ok(Some(UserActivity {
         sessions,
         devices,

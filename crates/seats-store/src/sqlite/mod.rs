@@ -260,6 +260,34 @@ fn execute_shared(conn: &Connection, sql: &str, values: &[Value]) -> StoreResult
     Ok(conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?)
 }
 
+/// Every row of `sql`, read by one of [`crate::rows`]'s readers.
+fn select_all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: fn(&dyn crate::export::Cells) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(read(&export::SqliteCells(row))?);
+    }
+    Ok(out)
+}
+
+/// The first row of `sql`, if any, read by one of [`crate::rows`]'s readers.
+fn select_opt<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: fn(&dyn crate::export::Cells) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(|row| read(&export::SqliteCells(row))).transpose()
+}
+
 fn json_text(v: &impl serde::Serialize) -> StoreResult<String> {
     serde_json::to_string(v).map_err(StoreError::other)
 }

@@ -60,19 +60,10 @@ pub(super) fn put_organization(
     )?
     .execute(params![account_id, json_text(&merged)?, now.unix_micros()])?;
     let action = OrganizationWrite::action(&before);
-    let before = before.map(Value::Object);
-    audit(
-        conn,
-        &AuditEvent {
-            at: now,
-            account_id: Some(account_id),
-            actor,
-            action,
-            subject: account_id,
-            before: before.as_ref(),
-            after: Some(&Value::Object(merged)),
-        },
-    )?;
+    let (before, after) = (before.map(Value::Object), Value::Object(merged));
+    let mut event = AuditEvent::new(now, Some(account_id), actor, action, account_id).after(&after);
+    event.before = before.as_ref();
+    audit(conn, &event)?;
     organization(conn, account_id)?.ok_or_else(|| StoreError::other("organization vanished"))
 }
 

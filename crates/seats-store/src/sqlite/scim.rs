@@ -6,13 +6,15 @@ use seats_types::{formats, Timestamp};
 use serde_json::json;
 
 use super::audit::audit;
-use super::identity_providers::{must_provider, object};
+use super::identity_providers::must_provider;
 use super::seats::{end_devices, end_sessions};
 use super::users::create_user;
-use super::{is_unique_violation, json_text, ts, SqliteStore};
+use super::{is_unique_violation, json_text, select_all, select_opt, SqliteStore};
+use crate::export::Cells;
 use crate::identity_provider::*;
 use crate::listing::{self, Dialect, Listing};
 use crate::model::{Actor, AuditAction, AuditEvent};
+use crate::rows::{self, check_version, Revision, SCIM_GROUP_COLUMNS, SCIM_USER_COLUMNS};
 use crate::rules::seats_json;
 use crate::{Conflict, ScimStore, StoreError, StoreResult};
 
@@ -23,32 +25,13 @@ fn page<T>(
     columns: &str,
     offset: u64,
     limit: u64,
-    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    read: fn(&dyn Cells) -> StoreResult<T>,
 ) -> StoreResult<(Vec<T>, u64)> {
     let total: u64 = conn
         .prepare_cached(&listing.count_sql())?
         .query_row(params_from_iter(&listing.params), |r| r.get(0))?;
     let sql = listing.page_sql(columns, offset, limit);
-    let rows = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(&listing.params), row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((rows, total))
-}
-
-const SCIM_USER_COLUMNS: &str = "id, provider_id, user_id, active, resource, version, created_at, updated_at";
-
-fn scim_user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScimUserRecord> {
-    Ok(ScimUserRecord {
-        id: r.get(0)?,
-        provider_id: r.get(1)?,
-        user_id: r.get(2)?,
-        active: r.get(3)?,
-        resource: object(&r.get::<_, String>(4)?)?,
-        version: r.get(5)?,
-        created_at: ts(r.get(6)?)?,
-        updated_at: ts(r.get(7)?)?,
-    })
+    Ok((select_all(conn, &sql, params_from_iter(&listing.params), read)?, total))
 }
 
 pub(super) fn scim_users(
@@ -59,22 +42,12 @@ pub(super) fn scim_users(
     limit: u64,
 ) -> StoreResult<(Vec<ScimUserRecord>, u64)> {
     let listing = listing::scim_users(Dialect::Sqlite, provider_id, filter);
-    page(conn, listing, SCIM_USER_COLUMNS, offset, limit, scim_user_from_row)
+    page(conn, listing, SCIM_USER_COLUMNS, offset, limit, rows::scim_user)
 }
 
 pub(super) fn scim_user(conn: &Connection, provider_id: &str, id: &str) -> StoreResult<Option<ScimUserRecord>> {
     let sql = format!("SELECT {SCIM_USER_COLUMNS} FROM scim_users WHERE provider_id = ?1 AND id = ?2");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(params![provider_id, id], scim_user_from_row)
-        .optional()?)
-}
-
-fn check_version(found: u64, expected: ExpectedVersion) -> StoreResult<()> {
-    match expected {
-        Some(v) if v != found => Err(StoreError::Stale),
-        _ => Ok(()),
-    }
+    select_opt(conn, &sql, params![provider_id, id], rows::scim_user)
 }
 
 /// The account user of `email` (created, holding no seat, if there is none).
@@ -172,13 +145,11 @@ pub(super) fn put_scim_user(
         write.display_name.as_deref(),
         now,
     )?;
-    let id = before
-        .as_ref()
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |b| b.id.clone());
-    let version = before.as_ref().map_or(1, |b| b.version + 1);
-    let created = before
-        .as_ref()
-        .map_or(now.unix_micros(), |b| b.created_at.unix_micros());
+    let Revision {
+        id,
+        version,
+        created_at: created,
+    } = Revision::after(before.as_ref().map(|b| (b.id.as_str(), b.version, b.created_at)), now);
     let written = conn
         .prepare_cached(
             "INSERT INTO scim_users (id, provider_id, user_id, user_name_key, external_id, email_key, display_name,
@@ -236,21 +207,6 @@ pub(super) fn delete_scim_user(
     Ok(())
 }
 
-const SCIM_GROUP_COLUMNS: &str = "id, provider_id, display_name, resource, version, created_at, updated_at";
-
-fn scim_group_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScimGroupRecord> {
-    Ok(ScimGroupRecord {
-        id: r.get(0)?,
-        provider_id: r.get(1)?,
-        display_name: r.get(2)?,
-        resource: object(&r.get::<_, String>(3)?)?,
-        members: Vec::new(),
-        version: r.get(4)?,
-        created_at: ts(r.get(5)?)?,
-        updated_at: ts(r.get(6)?)?,
-    })
-}
-
 fn with_members(conn: &Connection, mut group: ScimGroupRecord) -> StoreResult<ScimGroupRecord> {
     group.members = conn
         .prepare_cached("SELECT user_id FROM scim_group_members WHERE group_id = ?1 ORDER BY user_id")?
@@ -267,7 +223,7 @@ pub(super) fn scim_groups(
     limit: u64,
 ) -> StoreResult<(Vec<ScimGroupRecord>, u64)> {
     let listing = listing::scim_groups(Dialect::Sqlite, provider_id, filter);
-    let (groups, total) = page(conn, listing, SCIM_GROUP_COLUMNS, offset, limit, scim_group_from_row)?;
+    let (groups, total) = page(conn, listing, SCIM_GROUP_COLUMNS, offset, limit, rows::scim_group)?;
     let groups = groups
         .into_iter()
         .map(|g| with_members(conn, g))
@@ -277,9 +233,7 @@ pub(super) fn scim_groups(
 
 pub(super) fn scim_group(conn: &Connection, provider_id: &str, id: &str) -> StoreResult<Option<ScimGroupRecord>> {
     let sql = format!("SELECT {SCIM_GROUP_COLUMNS} FROM scim_groups WHERE provider_id = ?1 AND id = ?2");
-    conn.prepare_cached(&sql)?
-        .query_row(params![provider_id, id], scim_group_from_row)
-        .optional()?
+    select_opt(conn, &sql, params![provider_id, id], rows::scim_group)?
         .map(|g| with_members(conn, g))
         .transpose()
 }
@@ -313,13 +267,11 @@ pub(super) fn put_scim_group(
     if !unknown.is_empty() {
         return Err(StoreError::NotFound { positions: unknown });
     }
-    let id = before
-        .as_ref()
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |b| b.id.clone());
-    let version = before.as_ref().map_or(1, |b| b.version + 1);
-    let created = before
-        .as_ref()
-        .map_or(now.unix_micros(), |b| b.created_at.unix_micros());
+    let Revision {
+        id,
+        version,
+        created_at: created,
+    } = Revision::after(before.as_ref().map(|b| (b.id.as_str(), b.version, b.created_at)), now);
     let written = conn
         .prepare_cached(
             "INSERT INTO scim_groups (id, provider_id, display_name, external_id, resource, version, created_at, updated_at)

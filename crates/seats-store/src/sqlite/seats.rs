@@ -4,7 +4,6 @@
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use seats_types::{SeatEditItem, Timestamp};
-use serde_json::{Map, Value};
 
 use super::accounts::seat_usage;
 use super::audit::audit;
@@ -137,15 +136,9 @@ pub(super) fn expire_seats(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut removed = Vec::new();
     for (account_id, org) in accounts {
-        let org: Map<String, Value> = serde_json::from_str(&org).map_err(StoreError::other)?;
-        let Some(Value::String(window)) = org.get("user_seat_expiration_inactive_time") else {
+        let Some(cutoff) = rules::expiry_cutoff(&org, now)? else {
             continue;
         };
-        let Ok(window) = seats_types::parse_go_duration(window) else {
-            continue;
-        };
-        let window_us = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
-        let cutoff = now.unix_micros().saturating_sub(window_us);
         // `active_at` is the latest of last login, seat grant and device activity (kept by
         // triggers), indexed for seat holders: the sweep reads only the stale ones.
         let stale = conn
