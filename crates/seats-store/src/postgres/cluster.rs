@@ -207,14 +207,14 @@ impl Cluster {
                 "--no-sync",
             ],
         );
+        // (pg_basebackup -R wrote primary_conninfo into postgresql.auto.conf.)
         standby.configure(&format!(
-            "port = {}\nunix_socket_directories = '{}'\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name=standby'\n",
+            "port = {}\nunix_socket_directories = '{}'\n",
             standby.port,
             standby.dir.path().display(),
-            self.port
         ));
         if synchronous {
-            self.configure("synchronous_standby_names = 'standby'\nsynchronous_commit = on\n");
+            self.configure("synchronous_standby_names = '*'\nsynchronous_commit = on\n");
             self.ctl(&["reload"]);
         }
         Some(standby)

@@ -7,7 +7,11 @@
 //! TLS parameters (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`) are therefore taken out
 //! here, with libpq's environment variables (`PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`,
 //! `PGSSLKEY`, `PGTARGETSESSIONATTRS`) where the string leaves them out, and turned into a
-//! rustls configuration with libpq's meaning:
+//! rustls configuration with libpq's meaning (below). `target_session_attrs` is
+//! `read-write` unless the string or `PGTARGETSESSIONATTRS` says otherwise: every node
+//! writes, so with several hosts it connects only to the primary.
+//!
+//! The TLS parameters' meaning:
 //!
 //! | sslmode | TLS | the server's certificate |
 //! |---|---|---|
@@ -139,6 +143,11 @@ impl Connection {
                     parts.push(name, value);
                 }
             }
+        }
+        // Every node writes: a server that takes no writes (a standby) is passed over unless
+        // the string says otherwise (libpq's default is `any`).
+        if !parts.has("target_session_attrs") {
+            parts.push("target_session_attrs", "read-write".to_owned());
         }
         let mut config: tokio_postgres::Config = parts.join().parse().map_err(|e: tokio_postgres::Error| {
             use std::error::Error as _;
@@ -575,6 +584,20 @@ mod tests {
         assert_eq!(c.config.get_hosts().len(), 2);
         assert_eq!(c.config.get_password(), Some(&b"it's a"[..]));
         assert_eq!(c.config.get_ssl_mode(), tokio_postgres::config::SslMode::Disable);
+    }
+
+    #[test]
+    fn read_write_is_the_default_session() {
+        let c = parse("postgres://a:5432,b:5433/db", &[]).unwrap();
+        assert_eq!(
+            c.config.get_target_session_attrs(),
+            tokio_postgres::config::TargetSessionAttrs::ReadWrite
+        );
+        let c = parse("postgres://a/db?target_session_attrs=any", &[]).unwrap();
+        assert_eq!(
+            c.config.get_target_session_attrs(),
+            tokio_postgres::config::TargetSessionAttrs::Any
+        );
     }
 
     #[test]

@@ -251,6 +251,15 @@ impl PgStore {
                 connect_error_text(&e, ssl_mode)
             ))
         })?;
+        // With target_session_attrs=any a standby is taken as it comes: say so before the
+        // migrations fail on it.
+        let read_only: String = client.query_one("SHOW transaction_read_only", &[]).await?.try_get(0)?;
+        if read_only == "on" {
+            return Err(StoreError::other(
+                "cannot use PostgreSQL: the server takes no writes (a standby, or default_transaction_read_only); \
+                 seats needs the primary",
+            ));
+        }
         migrate(&mut client).await?;
         let schema: String = client
             .query_one("SELECT current_schema()", &[])
@@ -366,6 +375,9 @@ fn connect_error_text(e: &deadpool_postgres::PoolError, ssl_mode: connect::SslMo
         )) => " (the server's certificate does not name the host connected to: sslmode=verify-full checks it)",
         _ if text.contains("no encryption") && ssl_mode == connect::SslMode::Disable => {
             " (the server takes only TLS connections from here: sslmode=disable cannot connect)"
+        }
+        _ if text.contains("database does not allow writes") => {
+            " (no server named takes writes: each is a standby or read-only, and seats needs the primary)"
         }
         _ if text.contains("server does not support TLS") => {
             " (sslmode requires TLS: turn ssl on in the server, or use sslmode=prefer or disable)"

@@ -1,7 +1,8 @@
-//! TLS to PostgreSQL against clusters this test makes (docs/postgres.md, "Connecting"): one
-//! with `ssl = on`, certificates made for it and a `pg_hba.conf` that takes only TLS
-//! (a client certificate for `certuser`), and one without TLS. Each refusal is checked by
-//! the message `PgStore::connect` gives, which is what `seats serve` prints before it exits.
+//! PostgreSQL servers these tests make for themselves (docs/postgres.md): TLS against one
+//! with `ssl = on`, certificates made for it and a `pg_hba.conf` that takes only TLS (a
+//! client certificate for `certuser`), and one without TLS; each refusal is checked by the
+//! message `PgStore::connect` gives, which is what `seats serve` prints before it exits. And
+//! a primary that stops taking writes while another server named in the string does.
 
 use std::time::Duration;
 
@@ -156,4 +157,78 @@ async fn require_against_a_server_without_tls_fails_at_start_up() {
     // prefer (the default) falls back to plain TCP, as libpq does.
     connect(&cluster.url("")).await.expect("prefer");
     assert!(!encrypted(&cluster.url("")).await);
+}
+
+/// Two servers named in one string: the store writes to the first; when it turns read-only
+/// (a demoted primary, here `default_transaction_read_only`), the write is refused as
+/// unavailable (25006, not a fault), the store drops every connection it holds, and the
+/// next write goes to the server that takes writes, without a restart.
+#[tokio::test]
+async fn a_primary_that_turns_read_only_is_left_for_the_one_that_takes_writes() {
+    use seats_store::{AccountStore, Actor, NewAccount, StoreError};
+    let test = "a_primary_that_turns_read_only";
+    let (Some(a), Some(b)) = (Cluster::init(test), Cluster::init(test)) else {
+        return;
+    };
+    a.start();
+    b.start();
+    // The second server gets the schema (a promoted standby would have it).
+    drop(connect(&b.url("")).await.expect("connect to b"));
+    let both = format!(
+        "postgres://postgres@127.0.0.1:{},127.0.0.1:{}/postgres?target_session_attrs=read-write",
+        a.port, b.port
+    );
+    let store = connect(&both).await.expect("connect");
+    let now = seats_types::Timestamp::from_unix_micros(1_700_000_000_000_000).unwrap();
+    let account = |n: u32| NewAccount {
+        id: format!("{n:032x}"),
+        name: format!("a{n}"),
+        seat_limit: 5,
+    };
+    store
+        .create_account(account(1), Actor::Operator, now)
+        .await
+        .expect("a write");
+    let on = |cluster: &Cluster| {
+        let url = cluster.url("");
+        async move {
+            let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            admin
+                .batch_execute("ALTER SYSTEM SET default_transaction_read_only = on")
+                .await
+                .unwrap();
+            admin.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+            // The setting reaches every backend at its next command.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    let exists_on = |cluster: &Cluster, id: String| {
+        let url = cluster.url("");
+        async move {
+            let (c, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            c.query_one("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)", &[&id])
+                .await
+                .unwrap()
+                .get::<_, bool>(0)
+        }
+    };
+    assert!(exists_on(&a, format!("{:032x}", 1)).await);
+    on(&a).await;
+
+    let err = store
+        .create_account(account(2), Actor::Operator, now)
+        .await
+        .expect_err("a read-only server takes no write");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(err.to_string().contains("25006"), "{err}");
+    // The pooled connections to `a` are gone: the next ones find `b`.
+    store.ping().await.expect("ready, on b");
+    store
+        .create_account(account(2), Actor::Operator, now)
+        .await
+        .expect("a write, on b");
+    assert!(exists_on(&b, format!("{:032x}", 2)).await);
+    assert!(!exists_on(&a, format!("{:032x}", 2)).await);
 }
