@@ -353,3 +353,116 @@ async fn the_expiry_sweep_frees_and_audits_each_seat_once_across_nodes() {
     let (_, account) = c.operator(1, Method::GET, &format!("/accounts/{ACCOUNT}"), None).await;
     assert_eq!(account["result"]["seats_in_use"], 0);
 }
+
+/// One rate limit for the cluster (docs/postgres.md, "One rate limit for the cluster"): three
+/// nodes under uneven load (6 : 3 : 1 of the requests) admit one token's budget once in all,
+/// not once per node, and then refuse it with 429 971 and `Retry-After` on every node; a
+/// client address's failed authentications are likewise counted once across the nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_rate_limit_holds_across_nodes_under_uneven_load() {
+    const BUDGET: u64 = 300;
+    const FAILURES: u64 = 20;
+    let limit = format!("{BUDGET}/5m");
+    let failed = format!("{FAILURES}/5m");
+    let Some(c) = cluster(
+        "the_rate_limit_holds_across_nodes",
+        3,
+        &seed(1000, 10, 0),
+        &["--rate-limit", &limit, "--failed-auth-limit", &failed],
+    )
+    .await
+    else {
+        return;
+    };
+    let c = std::sync::Arc::new(c);
+    let path = format!("/client/v4/accounts/{ACCOUNT}/access/users?per_page=1");
+    // Concurrent clients, each sending to nodes 0,0,0,0,0,0,1,1,1,2 in turn, until every
+    // node has refused several times in a row.
+    let tasks: Vec<_> = (0..8)
+        .map(|client| {
+            let (c, path) = (c.clone(), path.clone());
+            tokio::spawn(async move {
+                const SHARE: [usize; 10] = [0, 0, 0, 0, 0, 0, 1, 1, 1, 2];
+                let (mut admitted, mut refused_in_a_row) = ([0u64; 3], [0u32; 3]);
+                let mut i = client;
+                while refused_in_a_row.iter().any(|r| *r < 3) {
+                    let node = SHARE[i % SHARE.len()];
+                    i += 1;
+                    let resp = c
+                        .http
+                        .get(format!("{}{path}", c.bases[node]))
+                        .bearer_auth(TOKEN)
+                        .send()
+                        .await
+                        .unwrap();
+                    match resp.status().as_u16() {
+                        200 => {
+                            admitted[node] += 1;
+                            refused_in_a_row[node] = 0;
+                        }
+                        429 => {
+                            let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                            assert!((1..=300).contains(&retry), "{retry}");
+                            let body: Value = resp.json().await.unwrap();
+                            assert_eq!(body["errors"][0]["code"], 971, "{body}");
+                            refused_in_a_row[node] += 1;
+                        }
+                        other => panic!("{other}: {}", resp.text().await.unwrap()),
+                    }
+                    assert!(i < 10_000, "the cluster never refused");
+                }
+                admitted
+            })
+        })
+        .collect();
+    let mut per_node = [0u64; 3];
+    for t in tasks {
+        for (n, a) in t.await.unwrap().iter().enumerate() {
+            per_node[n] += a;
+        }
+    }
+    let admitted: u64 = per_node.iter().sum();
+    eprintln!("rate limit {BUDGET}/5m on 3 nodes: admitted {admitted} ({per_node:?} per node)");
+    // Never over the budget; under it by at most what other nodes held unspent when the
+    // last ones were refused (each slice ≤ 1/8 of what was left, at most 1/20 of the budget).
+    assert!(
+        admitted <= BUDGET,
+        "the cluster admitted {admitted} > {BUDGET}: {per_node:?}"
+    );
+    assert!(
+        admitted >= BUDGET * 95 / 100,
+        "the cluster admitted only {admitted}: {per_node:?}"
+    );
+    assert!(per_node.iter().all(|n| *n > 0), "{per_node:?}");
+
+    // Failed authentications of one address, spread over the nodes: refused after FAILURES
+    // in all (each node refuses once it learns the budget is spent).
+    let mut wrong = 0;
+    let mut refused = [false; 3];
+    let mut i = 0;
+    while refused.iter().any(|r| !r) {
+        let node = i % 3;
+        i += 1;
+        let (status, body) = c
+            .send(
+                node,
+                Method::GET,
+                &path,
+                "wrong-token-0123456789abcdef0123456789ab",
+                None,
+            )
+            .await;
+        match status {
+            403 => {
+                assert_eq!(body["errors"][0]["code"], 9109, "{body}");
+                wrong += 1;
+            }
+            429 => refused[node] = true,
+            other => panic!("{other}: {body}"),
+        }
+        assert!(i < 1000, "failures were never refused");
+    }
+    eprintln!("failed authentications {FAILURES}/5m on 3 nodes: {wrong} answered before 429");
+    assert!(wrong <= FAILURES, "{wrong} failures answered > {FAILURES}");
+    assert!(wrong >= FAILURES * 95 / 100, "only {wrong} failures answered");
+}

@@ -63,15 +63,16 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> Self {
         AppState {
-            store,
+            store: store.clone(),
             clock,
             manual_clock: None,
             rate_limiter: config
                 .rate_limit
-                .map(|limit| Arc::new(rate_limit::RateLimiter::new(limit))),
+                .map(|limit| Arc::new(rate_limit::RateLimiter::new(limit, &store))),
             failed_auth: rate_limit::failed_auth::FailedAuth::new(
                 config.failed_auth_limit,
                 config.failed_auth_target_limit,
+                &store,
             )
             .map(Arc::new),
             toolkit: Arc::new(toolkit::Toolkit::new(config.journal_size, config.journal_bodies)),

@@ -36,8 +36,8 @@ pub use model::{
     SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord, Via,
 };
 pub use store::{
-    AccountStore, AuditStore, CredentialStore, DashboardStore, DeviceStore, IdentityProviderStore, LoginStore,
-    MaintenanceStore, OrganizationStore, ScimStore, SeatStore, Store, UserStore,
+    AccountStore, AuditStore, BudgetLease, BudgetStore, CredentialStore, DashboardStore, DeviceStore,
+    IdentityProviderStore, LoginStore, MaintenanceStore, OrganizationStore, ScimStore, SeatStore, Store, UserStore,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError};
 

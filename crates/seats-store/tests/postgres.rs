@@ -152,3 +152,78 @@ async fn an_unreachable_database_fails_fast_with_a_clear_error() {
         started.elapsed()
     );
 }
+
+/// Shared budgets: slices of an eighth of what is left (at most `max_slice`), none once the
+/// window's budget is spent, whatever node asks; a slice given back is leased again; a new
+/// window opens once the old one ended.
+#[tokio::test]
+async fn budgets_are_leased_in_slices_and_never_past_the_limit() {
+    use seats_store::BudgetStore;
+    use std::time::Duration;
+    let Some((db, a)) = fresh("budgets_are_leased_in_slices").await else {
+        return;
+    };
+    let b = open(&db).await;
+    assert!(a.shares_budgets());
+    let window = Duration::from_secs(60);
+    let first = a.lease_budget("api/token:t", 100, window, 5).await.unwrap();
+    assert_eq!((first.granted, first.taken), (5, 5));
+    assert!(
+        first.resets_in > Duration::from_secs(59) && first.resets_in <= window,
+        "{first:?}"
+    );
+    let mut taken = 5;
+    let mut slices = vec![5];
+    // Two nodes take turns until nothing is left.
+    for i in 0.. {
+        let store = if i % 2 == 0 { &b } else { &a };
+        let lease = store.lease_budget("api/token:t", 100, window, 5).await.unwrap();
+        assert_eq!(lease.window_start, first.window_start, "one window");
+        if lease.granted == 0 {
+            break;
+        }
+        let left = 100 - taken;
+        assert_eq!(
+            lease.granted as u64,
+            (left / 8).clamp(1, 5).min(left),
+            "slice of {left} left"
+        );
+        taken += lease.granted as u64;
+        assert_eq!(lease.taken, taken);
+        slices.push(lease.granted);
+    }
+    assert_eq!(taken, 100, "{slices:?}");
+    assert_eq!(slices.iter().map(|s| *s as u64).sum::<u64>(), 100);
+    // Given back, leased again; another subject has its own budget.
+    a.return_budget("api/token:t", first.window_start, 3).await.unwrap();
+    let again = b.lease_budget("api/token:t", 100, window, 5).await.unwrap();
+    assert_eq!((again.granted, again.taken), (1, 98));
+    assert_eq!(a.lease_budget("api/token:u", 100, window, 5).await.unwrap().granted, 5);
+    // Giving back to a window that ended does nothing.
+    a.return_budget("api/token:t", first.window_start - 1, 50)
+        .await
+        .unwrap();
+    assert_eq!(b.lease_budget("api/token:t", 100, window, 5).await.unwrap().taken, 99);
+    // A short window ends, and the next lease opens a new one.
+    let short = Duration::from_millis(200);
+    let s1 = a
+        .lease_budget("failed-address/address:192.0.2.1", 2, short, 1)
+        .await
+        .unwrap();
+    let s2 = b
+        .lease_budget("failed-address/address:192.0.2.1", 2, short, 1)
+        .await
+        .unwrap();
+    let s3 = a
+        .lease_budget("failed-address/address:192.0.2.1", 2, short, 1)
+        .await
+        .unwrap();
+    assert_eq!((s1.granted, s2.granted, s3.granted), (1, 1, 0));
+    tokio::time::sleep(short + Duration::from_millis(50)).await;
+    let s4 = b
+        .lease_budget("failed-address/address:192.0.2.1", 2, short, 1)
+        .await
+        .unwrap();
+    assert_eq!((s4.granted, s4.taken), (1, 1));
+    assert!(s4.window_start > s1.window_start);
+}

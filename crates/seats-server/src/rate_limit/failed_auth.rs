@@ -17,16 +17,18 @@
 //! alone, while many addresses guessing at one target are slowed as well. SCIM answers the
 //! refusal as a SCIM error (429, `Retry-After`), the dashboard as its sign-in page.
 //!
-//! Counts live in each server's memory (on several nodes, per node), for at most
-//! [`MAX_TRACKED`] addresses and as many targets: past that, ended windows and then the
-//! oldest are dropped (see [`Windows`]), so a flood of new ones is still counted.
+//! On SQLite, counts live in the server's memory, for at most [`MAX_TRACKED`] addresses and
+//! as many targets: past that, ended windows and then the oldest are dropped (see
+//! [`crate::rate_limit::Windows`]), so a flood of new ones is still counted. On PostgreSQL
+//! every node shares them ([`crate::rate_limit::shared`]); a failure past the budget is then
+//! answered 429 by the node that counts it.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::request::Parts;
 
-use crate::rate_limit::{RateLimit, Windows};
+use crate::rate_limit::{Budgets, RateLimit};
 
 /// The default per address: 30 failures in 5 minutes.
 pub const DEFAULT_ADDRESS_LIMIT: RateLimit = RateLimit {
@@ -49,42 +51,45 @@ pub const MAX_TRACKED: usize = 10_000;
 /// Failed authentications per client address and per target.
 #[derive(Debug)]
 pub struct FailedAuth {
-    addresses: Option<Windows<IpAddr>>,
-    targets: Option<Windows<String>>,
+    addresses: Option<Budgets<IpAddr>>,
+    targets: Option<Budgets<String>>,
 }
 
 impl FailedAuth {
     /// `None` when both limits are off.
-    pub fn new(address: Option<RateLimit>, target: Option<RateLimit>) -> Option<Self> {
+    pub fn new(
+        address: Option<RateLimit>,
+        target: Option<RateLimit>,
+        store: &std::sync::Arc<dyn seats_store::Store>,
+    ) -> Option<Self> {
         if address.is_none() && target.is_none() {
             return None;
         }
         Some(FailedAuth {
-            addresses: address.map(|limit| Windows::new(limit, MAX_TRACKED)),
-            targets: target.map(|limit| Windows::new(limit, MAX_TRACKED)),
+            addresses: address.map(|limit| Budgets::new(limit, MAX_TRACKED, store, "failed-address")),
+            targets: target.map(|limit| Budgets::new(limit, MAX_TRACKED, store, "failed-target")),
         })
     }
 
     /// How long a request from `address` for `target` must still wait, once either has
     /// failed too often.
     pub fn refused(&self, address: Option<IpAddr>, target: Option<&String>) -> Option<Duration> {
-        let now = Instant::now();
-        let by_address = address
-            .zip(self.addresses.as_ref())
-            .and_then(|(a, w)| w.refused(&a, now));
-        let by_target = target.zip(self.targets.as_ref()).and_then(|(t, w)| w.refused(t, now));
+        let by_address = address.zip(self.addresses.as_ref()).and_then(|(a, w)| w.refused(&a));
+        let by_target = target.zip(self.targets.as_ref()).and_then(|(t, w)| w.refused(t));
         by_address.max(by_target)
     }
 
-    /// Counts a wrong secret against `address` and `target`.
-    pub fn failed(&self, address: Option<IpAddr>, target: Option<String>) {
-        let now = Instant::now();
-        if let Some((address, windows)) = address.zip(self.addresses.as_ref()) {
-            let _ = windows.hit(address, now);
+    /// Counts a wrong secret against `address` and `target`; past either budget (the
+    /// failure was one too many), how long until it is whole again.
+    pub async fn failed(&self, address: Option<IpAddr>, target: Option<String>) -> Option<Duration> {
+        let mut wait = None;
+        if let Some((address, budgets)) = address.zip(self.addresses.as_ref()) {
+            wait = budgets.hit(address).await.err();
         }
-        if let Some((target, windows)) = target.zip(self.targets.as_ref()) {
-            let _ = windows.hit(target, now);
+        if let Some((target, budgets)) = target.zip(self.targets.as_ref()) {
+            wait = wait.max(budgets.hit(target).await.err());
         }
+        wait
     }
 }
 
@@ -108,8 +113,12 @@ pub async fn guarded<T, E>(
     }
     let outcome = check.await;
     if let Err(e) = &outcome {
+        // A failure past the budget is refused as such. (Here, a server learns of failures
+        // other servers counted only when it counts one: see rate_limit::shared.)
         if wrong_secret(e) {
-            limit.failed(address, target);
+            if let Some(wait) = limit.failed(address, target).await {
+                return Err(refused(wait));
+            }
         }
     }
     outcome
@@ -127,6 +136,14 @@ pub fn client_address(parts: &Parts) -> Option<IpAddr> {
 mod tests {
     use super::*;
 
+    /// A SQLite store (budgets in memory), and the directory that holds it.
+    fn store() -> (std::sync::Arc<dyn seats_store::Store>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            seats_store::sqlite::SqliteStore::open(dir.path().join("t.db"), seats_store::Durability::Relaxed).unwrap();
+        (std::sync::Arc::new(store), dir)
+    }
+
     fn limit(requests: u32) -> Option<RateLimit> {
         Some(RateLimit {
             requests,
@@ -134,13 +151,14 @@ mod tests {
         })
     }
 
-    #[test]
-    fn an_address_is_refused_once_it_failed_too_often_and_others_are_not() {
-        let limits = FailedAuth::new(limit(3), None).unwrap();
+    #[tokio::test]
+    async fn an_address_is_refused_once_it_failed_too_often_and_others_are_not() {
+        let (store, _dir) = store();
+        let limits = FailedAuth::new(limit(3), None, &store).unwrap();
         let guesser = Some("192.0.2.1".parse().unwrap());
         for _ in 0..3 {
             assert_eq!(limits.refused(guesser, None), None);
-            limits.failed(guesser, None);
+            assert_eq!(limits.failed(guesser, None).await, None);
         }
         let wait = limits.refused(guesser, None).expect("refused after three failures");
         assert!(
@@ -149,19 +167,20 @@ mod tests {
         );
         assert_eq!(limits.refused(Some("192.0.2.2".parse().unwrap()), None), None);
         // A request with no known peer is never refused by address (nor counted).
-        limits.failed(None, None);
+        assert_eq!(limits.failed(None, None).await, None);
         assert_eq!(limits.refused(None, None), None);
     }
 
-    #[test]
-    fn a_target_is_refused_to_every_address_once_guessed_at_too_often() {
-        let limits = FailedAuth::new(limit(100), limit(4)).unwrap();
+    #[tokio::test]
+    async fn a_target_is_refused_to_every_address_once_guessed_at_too_often() {
+        let (store, _dir) = store();
+        let limits = FailedAuth::new(limit(100), limit(4), &store).unwrap();
         let operator = Some(OPERATOR_TARGET.to_owned());
         // Four addresses, one failure each: none of them is spent, the target is.
         for i in 1..=4 {
             let address = Some(format!("192.0.2.{i}").parse().unwrap());
             assert_eq!(limits.refused(address, operator.as_ref()), None);
-            limits.failed(address, operator.clone());
+            assert_eq!(limits.failed(address, operator.clone()).await, None);
         }
         let fresh = Some("198.51.100.7".parse().unwrap());
         assert!(limits.refused(fresh, operator.as_ref()).is_some());
@@ -171,6 +190,7 @@ mod tests {
 
     #[test]
     fn both_off_is_no_limiter() {
-        assert!(FailedAuth::new(None, None).is_none());
+        let (store, _dir) = store();
+        assert!(FailedAuth::new(None, None, &store).is_none());
     }
 }

@@ -6,7 +6,8 @@
 //! Requests that fail authentication are counted per client address with the same budget, and
 //! once it is spent every request from that address is refused until the window ends, so a
 //! credential-guessing loop is slowed. The operator API, `/healthz` and `/readyz` are never
-//! limited. Counts live in each server's memory: on several nodes the budget is per node.
+//! limited. On SQLite, counts live in the server's memory ([`Windows`]); on PostgreSQL every
+//! node on the database shares each budget ([`shared`]), so the limit holds for the cluster.
 //!
 //! While the limit is on, every response to a request that was counted carries Cloudflare's
 //! headers (docs/api.md, "Rate limit"): `Ratelimit: "default";r=REMAINING;t=SECONDS` (what is
@@ -17,6 +18,7 @@
 //! limit of [`crate::rate_limit::failed_auth`]; [`headers`] writes the headers.
 
 pub mod failed_auth;
+pub mod shared;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -79,6 +81,17 @@ pub enum Subject {
     Member(String),
     /// A client address, for requests that failed authentication.
     Address(IpAddr),
+}
+
+impl fmt::Display for Subject {
+    /// The name of its budget in the database (shared budgets).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Token(id) => write!(f, "token:{id}"),
+            Subject::Member(email) => write!(f, "member:{email}"),
+            Subject::Address(ip) => write!(f, "address:{ip}"),
+        }
+    }
 }
 
 /// Most budgets tracked at once. Past it, windows that have ended are dropped, then the
@@ -166,37 +179,80 @@ impl<K: std::hash::Hash + Eq + Clone> Windows<K> {
     }
 }
 
-/// The budgets of one server.
+/// A limit's budgets: in this server's memory, or shared by every server on the database
+/// (when the store shares budgets: PostgreSQL).
+#[derive(Debug)]
+pub enum Budgets<K> {
+    Local(Windows<K>),
+    Shared(shared::SharedWindows<K>),
+}
+
+impl<K: std::hash::Hash + Eq + Clone + fmt::Display> Budgets<K> {
+    /// `scope` names the limit's budgets in the database; `capacity` bounds the local table.
+    pub fn new(
+        limit: RateLimit,
+        capacity: usize,
+        store: &std::sync::Arc<dyn seats_store::Store>,
+        scope: &'static str,
+    ) -> Self {
+        if store.shares_budgets() {
+            Budgets::Shared(shared::SharedWindows::new(store.clone(), scope, limit))
+        } else {
+            Budgets::Local(Windows::new(limit, capacity))
+        }
+    }
+
+    /// Counts one hit of `key` and says what is left; past the budget, how long until its
+    /// window ends.
+    pub async fn hit(&self, key: K) -> Result<Quota, Duration> {
+        match self {
+            Budgets::Local(w) => w.hit(key, Instant::now()),
+            Budgets::Shared(w) => w.hit(key).await,
+        }
+    }
+
+    /// How long `key` must still wait, without counting: `Some` once its budget is spent.
+    pub fn refused(&self, key: &K) -> Option<Duration> {
+        match self {
+            Budgets::Local(w) => w.refused(key, Instant::now()),
+            Budgets::Shared(w) => w.refused(key),
+        }
+    }
+
+    pub fn limit(&self) -> RateLimit {
+        match self {
+            Budgets::Local(w) => w.limit,
+            Budgets::Shared(w) => w.limit(),
+        }
+    }
+}
+
+/// The API's budgets, per caller.
 #[derive(Debug)]
 pub struct RateLimiter {
-    windows: Windows<Subject>,
+    budgets: Budgets<Subject>,
 }
 
 impl RateLimiter {
-    pub fn new(limit: RateLimit) -> Self {
+    pub fn new(limit: RateLimit, store: &std::sync::Arc<dyn seats_store::Store>) -> Self {
         RateLimiter {
-            windows: Windows::new(limit, MAX_SUBJECTS),
+            budgets: Budgets::new(limit, MAX_SUBJECTS, store, "api"),
         }
     }
 
     /// Counts one request of `subject`; past the budget, how long until its window ends.
-    pub fn hit(&self, subject: Subject) -> Result<Quota, Duration> {
-        self.windows.hit(subject, Instant::now())
+    pub async fn hit(&self, subject: Subject) -> Result<Quota, Duration> {
+        self.budgets.hit(subject).await
     }
 
     /// The limit it applies.
     pub fn limit(&self) -> RateLimit {
-        self.windows.limit
+        self.budgets.limit()
     }
 
     /// How long `subject` must still wait, without counting a request.
     pub fn refused(&self, subject: &Subject) -> Option<Duration> {
-        self.windows.refused(subject, Instant::now())
-    }
-
-    #[cfg(test)]
-    fn hit_at(&self, subject: Subject, now: Instant) -> Result<Quota, Duration> {
-        self.windows.hit(subject, now)
+        self.budgets.refused(subject)
     }
 }
 
@@ -228,7 +284,7 @@ pub async fn rate_limited<T>(
     refuse_spent_address(parts, state).inspect_err(|e| record_refusal(parts, e))?;
     match authenticate.await {
         Ok(caller) => {
-            match count_request(state, subject(&caller)) {
+            match count_request(state, subject(&caller)).await {
                 Ok(quota) => record(parts, quota),
                 Err(e) => {
                     record_refusal(parts, &e);
@@ -238,7 +294,7 @@ pub async fn rate_limited<T>(
             Ok(caller)
         }
         Err(e) => {
-            count_failure(parts, state, &e);
+            count_failure(parts, state, &e).await;
             Err(e)
         }
     }
@@ -256,12 +312,12 @@ fn refuse_spent_address(parts: &Parts, state: &AppState) -> Result<(), ApiError>
 }
 
 /// Counts a failed authentication against the client's address.
-fn count_failure(parts: &Parts, state: &AppState, error: &ApiError) {
-    if matches!(error, ApiError::Internal(_)) {
+async fn count_failure(parts: &Parts, state: &AppState, error: &ApiError) {
+    if matches!(error, ApiError::Internal(_) | ApiError::Unavailable(_)) {
         return;
     }
     if let (Some(limiter), Some(address)) = (&state.rate_limiter, client_address(parts)) {
-        match limiter.hit(Subject::Address(address)) {
+        match limiter.hit(Subject::Address(address)).await {
             Ok(quota) => record(parts, Some(quota)),
             Err(resets_in) => record(
                 parts,
@@ -276,10 +332,11 @@ fn count_failure(parts: &Parts, state: &AppState, error: &ApiError) {
 
 /// Counts a request of an authenticated caller (what is left, when the limit is on); 429
 /// past its budget.
-fn count_request(state: &AppState, subject: Subject) -> Result<Option<Quota>, ApiError> {
+async fn count_request(state: &AppState, subject: Subject) -> Result<Option<Quota>, ApiError> {
     match &state.rate_limiter {
         Some(limiter) => limiter
             .hit(subject)
+            .await
             .map(Some)
             .map_err(|retry_after| ApiError::RateLimited { retry_after }),
         None => Ok(None),
@@ -358,10 +415,13 @@ mod tests {
 
     #[test]
     fn each_subject_has_its_own_window_which_reopens_when_it_ends() {
-        let limiter = RateLimiter::new(RateLimit {
-            requests: 2,
-            window: Duration::from_secs(10),
-        });
+        let limiter = Windows::new(
+            RateLimit {
+                requests: 2,
+                window: Duration::from_secs(10),
+            },
+            MAX_SUBJECTS,
+        );
         let t0 = Instant::now();
         let a = || Subject::Token("a".into());
         let left = |remaining, secs| {
@@ -370,19 +430,19 @@ mod tests {
                 resets_in: Duration::from_secs(secs),
             })
         };
-        assert_eq!(limiter.hit_at(a(), t0), left(1, 10));
-        assert_eq!(limiter.hit_at(a(), t0 + Duration::from_secs(1)), left(0, 9));
+        assert_eq!(limiter.hit(a(), t0), left(1, 10));
+        assert_eq!(limiter.hit(a(), t0 + Duration::from_secs(1)), left(0, 9));
         assert_eq!(
-            limiter.hit_at(a(), t0 + Duration::from_secs(4)),
+            limiter.hit(a(), t0 + Duration::from_secs(4)),
             Err(Duration::from_secs(6)),
             "refused until the window that opened at t0 ends"
         );
         assert_eq!(
-            limiter.hit_at(Subject::Member("a".into()), t0 + Duration::from_secs(4)),
+            limiter.hit(Subject::Member("a".into()), t0 + Duration::from_secs(4)),
             left(1, 10)
         );
         assert_eq!(
-            limiter.hit_at(a(), t0 + Duration::from_secs(10)),
+            limiter.hit(a(), t0 + Duration::from_secs(10)),
             left(1, 10),
             "a new window"
         );

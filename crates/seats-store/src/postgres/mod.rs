@@ -34,6 +34,7 @@
 
 mod accounts;
 mod audit;
+mod budgets;
 mod bulk;
 pub mod cluster;
 pub mod connect;
@@ -74,6 +75,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0004_identity_providers_and_scim.sql"),
     include_str!("../../migrations/postgres/0005_dashboard_sessions.sql"),
     include_str!("../../migrations/postgres/0006_device_registrations.sql"),
+    include_str!("../../migrations/postgres/0007_rate_limit_budgets.sql"),
 ];
 
 /// The advisory lock under which migrations run: nodes starting together take turns, and the

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod budgets;
 mod bulk;
 mod checkpoint;
 mod credentials;

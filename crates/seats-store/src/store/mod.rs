@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod budgets;
 mod credentials;
 mod dashboard_sessions;
 mod devices;
@@ -21,6 +22,7 @@ mod users;
 
 pub use accounts::AccountStore;
 pub use audit::AuditStore;
+pub use budgets::{BudgetLease, BudgetStore};
 pub use credentials::CredentialStore;
 pub use dashboard_sessions::DashboardStore;
 pub use devices::DeviceStore;
@@ -37,6 +39,7 @@ pub use users::UserStore;
 pub trait Store:
     AccountStore
     + AuditStore
+    + BudgetStore
     + CredentialStore
     + DashboardStore
     + DeviceStore
@@ -54,9 +57,9 @@ pub trait Store:
 impl<T> Store for T where
     T: AccountStore
         + AuditStore
+        + BudgetStore
         + CredentialStore
         + DashboardStore
-        + DeviceStore
         + DeviceStore
         + IdentityProviderStore
         + LoginStore
