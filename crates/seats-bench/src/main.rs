@@ -16,6 +16,7 @@
 //! itself does with a comparable transaction on this machine.
 
 mod load;
+mod operator;
 mod postgres;
 mod process;
 
@@ -34,8 +35,8 @@ use hyper::Method;
 use load::{Call, MakeCall, Outcome};
 use process::Server;
 
-const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
-const TOKEN: &str = "bench-token-0123456789";
+pub(crate) const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+pub(crate) const TOKEN: &str = "bench-token-0123456789";
 
 #[derive(Debug, Parser)]
 #[command(about = "Benchmark the seats server against a static-response baseline")]
@@ -103,7 +104,7 @@ fn pick(conn: usize, n: u64, range: usize) -> usize {
 
 /// Writes a seed of `users` users, each holding a Gateway seat (so flipping Access never
 /// meets the limit), without holding the document in memory.
-fn write_seed(path: &Path, users: usize) -> anyhow::Result<()> {
+pub(crate) fn write_seed(path: &Path, users: usize) -> anyhow::Result<()> {
     let mut out = BufWriter::new(std::fs::File::create(path)?);
     write!(
         out,
@@ -219,23 +220,35 @@ async fn latency(addr: SocketAddr, duration: Duration, make: MakeCall) -> anyhow
         .quantile_ms(0.5))
 }
 
+/// Writes a seed of `users` users (file and log named after `name`) and starts `seats serve`
+/// on `db_url` with it and `extra`; returns the server and the seed's path.
+pub(crate) fn serve_seeded(
+    seats: &Path,
+    dir: &Path,
+    db_url: &str,
+    users: usize,
+    extra: &[&str],
+    name: &str,
+) -> anyhow::Result<(Server, std::path::PathBuf)> {
+    let seed = dir.join(format!("{name}-{users}.json"));
+    write_seed(&seed, users)?;
+    let mut args = vec![
+        "serve",
+        "--database",
+        db_url,
+        "--seed",
+        seed.to_str().context("path")?,
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    let server = Server::start(seats, &args, &dir.join(format!("{name}-{users}.log")))?;
+    Ok((server, seed))
+}
+
 /// Seeds the empty database `db_url` with `users` users through `seats serve --seed`.
 fn seed(seats: &Path, dir: &Path, db_url: &str, users: usize) -> anyhow::Result<Seeded> {
-    let seed = dir.join(format!("seed-{users}.json"));
-    write_seed(&seed, users)?;
-    let seeding = Server::start(
-        seats,
-        &[
-            "serve",
-            "--database",
-            db_url,
-            "--seed",
-            seed.to_str().context("path")?,
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        &dir.join(format!("seed-{users}.log")),
-    )?;
+    let (seeding, seed) = serve_seeded(seats, dir, db_url, users, &[], "seed")?;
     let seeded = Seeded {
         load: seeding.start_time,
         peak_mib: seeding.peak_rss_mib(),
@@ -370,6 +383,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             None => println!("PostgreSQL, synchronous_commit on; pgbench is not installed, so no pgbench column"),
         }
         println!();
+        let mut operators = Vec::new();
         println!("| seats | nodes | 1-seat PATCH req/s | × pgbench -N | × baseline | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | dashboard first / last / no-match page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
         println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for &users in &args.sizes {
@@ -394,7 +408,33 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     common_cells(&seeded, &t)
                 );
             }
+            let toolkit = operator::toolkit(&seats, dir.path(), &db.url, users).await?;
+            let (plain, tls) =
+                operator::tls_patch(&seats, dir.path(), &db.url, duration, args.connections, one_seat(users)).await?;
+            operators.push(format!(
+                "| {users} | {:.2} | {:.2} | {:.2} | {plain:.0} | {tls:.0} | {:.2} |",
+                toolkit.take_s,
+                toolkit.restore_s,
+                toolkit.reset_s,
+                tls / plain
+            ));
             db.drop_now().await?;
+        }
+        println!();
+        println!("PostgreSQL, operator figures (one node; the snapshot, restore and reset through the operator API):");
+        println!();
+        println!("| seats | snapshot take s | restore s | reset to the seed s | 1-seat PATCH req/s, sslmode=disable | with sslmode=require | × disable |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|");
+        for row in &operators {
+            println!("{row}");
+        }
+        println!();
+        match operator::failover(&seats, dir.path()).await? {
+            Some(window) => println!(
+                "failover window (a synchronous standby promoted to the first acknowledged write): {:.0} ms",
+                window.as_secs_f64() * 1000.0
+            ),
+            None => println!("failover window: not measured (see the line above)"),
         }
     }
     Ok(())

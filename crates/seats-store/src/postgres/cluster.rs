@@ -87,16 +87,7 @@ impl Cluster {
     /// of any user; `fsync` off: the tests kill servers, not machines), or `None` (said on
     /// stderr) where clusters cannot run.
     pub fn init(test: &str) -> Option<Cluster> {
-        if let Err(why) = runner() {
-            skip(test, &why);
-            return None;
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("seats-cluster-")
-            .tempdir()
-            .expect("tempdir");
-        chown(dir.path());
-        let cluster = Cluster { dir, port: free_port() };
+        let cluster = Cluster::new(test)?;
         let data = cluster.data();
         run(
             &format!("{BIN}/initdb"),
@@ -116,6 +107,21 @@ impl Cluster {
             cluster.dir.path().display()
         ));
         Some(cluster)
+    }
+
+    /// An empty directory the server's user owns, and a free port; `None` (said, or a failure
+    /// under `SEATS_REQUIRE_ROOT_TESTS=1`) where the server's programs cannot run.
+    fn new(test: &str) -> Option<Cluster> {
+        if let Err(why) = runner() {
+            skip(test, &why);
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("seats-cluster-")
+            .tempdir()
+            .expect("tempdir");
+        chown(dir.path());
+        Some(Cluster { dir, port: free_port() })
     }
 
     /// The cluster's own directory, where tests may put certificates (owned by the server's
@@ -180,16 +186,7 @@ impl Cluster {
     /// port of its own, not started. With `synchronous`, the primary waits for it to flush
     /// each commit before acknowledging it.
     pub fn standby(&self, test: &str, synchronous: bool) -> Option<Cluster> {
-        if let Err(why) = runner() {
-            skip(test, &why);
-            return None;
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("seats-cluster-")
-            .tempdir()
-            .expect("tempdir");
-        chown(dir.path());
-        let standby = Cluster { dir, port: free_port() };
+        let standby = Cluster::new(test)?;
         run(
             &format!("{BIN}/pg_basebackup"),
             &[

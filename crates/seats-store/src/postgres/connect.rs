@@ -189,7 +189,7 @@ impl Connection {
         let builder = match mode {
             SslMode::Disable | SslMode::Prefer | SslMode::Require => builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(NoVerification(provider))),
+                .with_custom_certificate_verifier(Arc::new(Lenient { chain: None, provider })),
             SslMode::VerifyCa | SslMode::VerifyFull => {
                 let Some((value, origin)) = root else {
                     let expected = defaults.map_or_else(
@@ -204,13 +204,14 @@ impl Connection {
                     )));
                 };
                 let roots = root_store(&value, &origin)?;
-                let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                     .build()
                     .map_err(StoreError::other)?;
                 match mode {
-                    SslMode::VerifyCa => builder
-                        .dangerous()
-                        .with_custom_certificate_verifier(Arc::new(AnyName(verifier))),
+                    SslMode::VerifyCa => builder.dangerous().with_custom_certificate_verifier(Arc::new(Lenient {
+                        chain: Some(verifier),
+                        provider,
+                    })),
                     _ => builder.with_webpki_verifier(verifier),
                 }
             }
@@ -295,11 +296,17 @@ fn root_store(value: &str, origin: &str) -> StoreResult<RootCertStore> {
     Ok(roots)
 }
 
-/// `verify-ca`: the chain must lead to a root given, whatever name the certificate carries.
+/// The checks of `prefer`, `require` and `verify-ca`, which rustls's own verifier (used for
+/// `verify-full`) does not make: with no `chain`, the certificate is taken as it comes
+/// (libpq's `prefer` and `require`); with one, it must lead to a root given, whatever name it
+/// carries (`verify-ca`). The handshake's signatures are checked either way.
 #[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -308,10 +315,10 @@ impl ServerCertVerifier for AnyName {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -325,7 +332,7 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -334,51 +341,11 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require` without a root certificate: encrypted, but the certificate is
-/// taken as it comes (libpq's meaning). The handshake's signatures are still checked.
-#[derive(Debug)]
-struct NoVerification(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 

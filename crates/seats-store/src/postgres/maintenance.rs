@@ -18,6 +18,16 @@ async fn analyze(db: &impl GenericClient) -> StoreResult<()> {
     Ok(())
 }
 
+/// [`analyze`] on a task of its own, for a reset or a restore: the caller (a test suite
+/// between two tests) is answered at the commit, and the statistics follow a moment later.
+fn analyze_later(client: deadpool_postgres::Object) {
+    tokio::spawn(async move {
+        if let Err(e) = analyze(&client).await {
+            tracing::warn!(error = %e, "refreshing the planner's statistics after a load failed");
+        }
+    });
+}
+
 #[async_trait]
 impl MaintenanceStore for PgStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -67,7 +77,7 @@ impl MaintenanceStore for PgStore {
         };
         self.credentials.invalidate();
         let summary = result?;
-        analyze(&client).await?;
+        analyze_later(client);
         Ok(summary)
     }
 
@@ -79,7 +89,7 @@ impl MaintenanceStore for PgStore {
         let result = export::import(&mut client, records, true).await;
         self.credentials.invalidate();
         let summary = result?;
-        analyze(&client).await?;
+        analyze_later(client);
         Ok(summary)
     }
 

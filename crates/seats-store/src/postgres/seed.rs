@@ -242,7 +242,7 @@ pub(super) async fn load(
     stored?;
     let summary = summary?;
 
-    bulk::begin(&tx).await?;
+    let load = bulk::begin(&tx, bulk::Keys::Rebuilt).await?;
     tx.batch_execute(&format!(
         "INSERT INTO users (id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat,
                             seat_granted_at, last_successful_login, active_at, created_at, updated_at)
@@ -259,7 +259,7 @@ pub(super) async fn load(
         session = SESSION_LIFETIME_US
     ))
     .await?;
-    bulk::finish(&tx, Activity::Given).await?;
+    bulk::finish(&tx, load, Activity::Given).await?;
     tx.commit().await?;
     Ok(summary)
 }
