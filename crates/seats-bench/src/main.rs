@@ -138,6 +138,9 @@ struct Traffic {
     cold_start: Duration,
     idle_mib: f64,
     patch: Outcome,
+    /// CPU time of the server processes per request (µs).
+    patch_cpu_us: f64,
+    email_cpu_us: f64,
     batch_seats_per_s: f64,
     email_ms: f64,
     search_ms: f64,
@@ -282,16 +285,22 @@ async fn traffic(
     let (cold_start, idle_mib) = (servers[0].start_time, servers[0].rss_mib());
     let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
 
+    let cpu = |servers: &[Server]| servers.iter().map(Server::cpu_time).sum::<Duration>();
+    let before = cpu(&servers);
     let patch = load::run(&addrs, connections, duration, Some(TOKEN), 200, one_seat(users)).await?;
+    let patch_cpu_us = cpu_per_request(cpu(&servers) - before, &patch);
     let batches = load::run(&addrs, 4, duration, Some(TOKEN), 200, batch(users)).await?;
     let batch_seats_per_s = batches.per_second() * 1000.0_f64.min(users as f64);
     let users_path = format!("/client/v4/accounts/{ACCOUNT}/access/users");
     let lookup = duration.min(Duration::from_secs(2));
-    let email_ms = latency(addrs[0], lookup, {
+    let before = cpu(&servers);
+    let email = load::run(&addrs[..1], 1, lookup, Some(TOKEN), 200, {
         let p = users_path.clone();
         get(move |c, n| format!("{p}?email=user{}@example.com", pick(c, n, users)))
     })
     .await?;
+    let email_cpu_us = cpu_per_request(cpu(&servers) - before, &email);
+    let email_ms = email.quantile_ms(0.5);
     // A substring naming one user ("r123@e" is only in user123@example.com).
     let search_ms = latency(addrs[0], lookup, {
         let p = users_path.clone();
@@ -315,6 +324,8 @@ async fn traffic(
         cold_start,
         idle_mib,
         patch,
+        patch_cpu_us,
+        email_cpu_us,
         batch_seats_per_s,
         email_ms,
         search_ms,
@@ -331,6 +342,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let me = std::env::current_exe()?;
     let baseline_server = Server::start(&me, &["--serve-static", "127.0.0.1:0"], &dir.path().join("static.log"))?;
     let static_call: MakeCall = get(|_, _| "/".to_owned());
+    let cpu_before = baseline_server.cpu_time();
     let baseline = load::run(
         &[baseline_server.addr],
         args.connections,
@@ -340,9 +352,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         static_call,
     )
     .await?;
+    let baseline_cpu_us = cpu_per_request(baseline_server.cpu_time() - cpu_before, &baseline);
     baseline_server.stop();
     println!(
-        "static baseline: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms at {} connections",
+        "static baseline: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms at {} connections; {baseline_cpu_us:.1} µs of CPU per request",
         baseline.per_second(),
         baseline.quantile_ms(0.5),
         baseline.quantile_ms(0.99),
@@ -354,8 +367,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!();
         println!("SQLite, durability full:");
         println!();
-        println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | dashboard first / last / no-match page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | PATCH CPU µs/req | × baseline's | email CPU µs/req | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | dashboard first / last / no-match page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let mut smallest = None;
         for &users in &args.sizes {
             let db_url = format!("sqlite://{}", dir.path().join(format!("seats-{users}.db")).display());
@@ -363,10 +376,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let t = traffic(&seats, dir.path(), &db_url, 1, users, args.seconds, args.connections).await?;
             let smallest = *smallest.get_or_insert(t.patch.per_second());
             println!(
-                "| {users} | {:.0} | {:.2} | {:.2} | {} |",
+                "| {users} | {:.0} | {:.2} | {:.2} | {:.0} | {:.1} | {:.0} | {} |",
                 t.patch.per_second(),
                 t.patch.per_second() / baseline.per_second(),
                 t.patch.per_second() / smallest,
+                t.patch_cpu_us,
+                t.patch_cpu_us / baseline_cpu_us,
+                t.email_cpu_us,
                 common_cells(&seeded, &t)
             );
         }
@@ -438,6 +454,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// CPU time per request served, in µs.
+fn cpu_per_request(cpu: Duration, outcome: &Outcome) -> f64 {
+    cpu.as_secs_f64() * 1e6 / outcome.requests.max(1) as f64
 }
 
 /// The cells both tables share, from p50 on.

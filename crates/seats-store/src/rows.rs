@@ -8,7 +8,7 @@ use crate::export::Cells;
 use crate::identity_provider::{
     ExpectedVersion, IdentityProviderRecord, ScimGroupRecord, ScimSettings, ScimUserRecord,
 };
-use crate::model::{DeviceRecord, LoginMethod, LoginRecord, LoginResult, SessionRecord};
+use crate::model::{DeviceRecord, LoginMethod, LoginRecord, LoginResult, OrganizationRecord, SessionRecord};
 use crate::secret::SecretHash;
 use crate::{StoreError, StoreResult};
 
@@ -152,4 +152,35 @@ pub(crate) fn device(c: &dyn Cells) -> StoreResult<DeviceRecord> {
         registered_at: ts(c.int(1)?)?,
         last_seen_at: ts(c.int(2)?)?,
     })
+}
+
+/// An account's organization, in PostgreSQL's placeholders (`$1` the account).
+pub(crate) const ORGANIZATION: &str =
+    "SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = $1";
+
+/// A row of [`ORGANIZATION`]: `None` inside when the account has no organization.
+pub(crate) fn organization(c: &dyn Cells) -> StoreResult<Option<OrganizationRecord>> {
+    let Some(text) = c.opt_text(0)? else {
+        return Ok(None);
+    };
+    // Both timestamps are set whenever an organization is (seed and put_organization).
+    let created_at = ts(c
+        .opt_int(1)?
+        .ok_or_else(|| StoreError::other("organization without a creation time"))?)?;
+    Ok(Some(OrganizationRecord {
+        fields: object(&text)?,
+        created_at,
+        updated_at: c.opt_int(2)?.map(ts).transpose()?.unwrap_or(created_at),
+    }))
+}
+
+/// A row of the dashboard's users walk (`created_at`, `id`, whether the seat filter holds).
+pub(crate) fn browse_key(c: &dyn Cells) -> StoreResult<(crate::browse::UserKey, bool)> {
+    Ok((
+        crate::browse::UserKey {
+            created_at: ts(c.int(0)?)?,
+            id: c.text(1)?,
+        },
+        c.flag(2)?,
+    ))
 }

@@ -4,42 +4,18 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use seats_types::Timestamp;
 use serde_json::{Map, Value};
-use tokio_postgres::Row;
 
 use super::audit::audit;
-use super::{execute, json_text, opt_ts, query_opt, read, write_tx, PgStore};
+use super::{execute, json_text, read, select_opt, write_tx, PgStore};
 use crate::model::*;
+use crate::rows;
 use crate::rules::{self, OrganizationWrite};
 use crate::{OrganizationStore, StoreError, StoreResult};
 
-fn organization_from_row(r: &Row) -> StoreResult<Option<OrganizationRecord>> {
-    let (Some(text), created, updated) = (
-        r.try_get::<_, Option<String>>(0)?,
-        r.try_get::<_, Option<i64>>(1)?,
-        r.try_get::<_, Option<i64>>(2)?,
-    ) else {
-        return Ok(None);
-    };
-    let fields: Map<String, Value> = serde_json::from_str(&text).map_err(StoreError::other)?;
-    let created_at = opt_ts(created)?.ok_or_else(|| StoreError::other("organization without a creation time"))?;
-    Ok(Some(OrganizationRecord {
-        fields,
-        created_at,
-        updated_at: opt_ts(updated)?.unwrap_or(created_at),
-    }))
-}
-
 pub(super) async fn organization(db: &impl GenericClient, account_id: &str) -> StoreResult<Option<OrganizationRecord>> {
-    match query_opt(
-        db,
-        "SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = $1",
-        &[&account_id],
-    )
-    .await?
-    {
-        Some(row) => organization_from_row(&row),
-        None => Ok(None),
-    }
+    Ok(select_opt(db, rows::ORGANIZATION, &[&account_id], rows::organization)
+        .await?
+        .flatten())
 }
 
 pub(super) async fn put_organization(
@@ -50,14 +26,10 @@ pub(super) async fn put_organization(
     actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<OrganizationRecord> {
-    let row = query_opt(
-        db,
-        "SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
-        &[&account_id],
-    )
-    .await?
-    .ok_or(StoreError::NotFound { positions: vec![] })?;
-    let existing = organization_from_row(&row)?;
+    let locked = format!("{} FOR NO KEY UPDATE", rows::ORGANIZATION);
+    let existing = select_opt(db, &locked, &[&account_id], rows::organization)
+        .await?
+        .ok_or(StoreError::NotFound { positions: vec![] })?;
     let (merged, before) = match rules::merge_organization(existing, fields, change)? {
         OrganizationWrite::Unchanged(org) => return Ok(org),
         OrganizationWrite::Write { fields, before } => (fields, before),

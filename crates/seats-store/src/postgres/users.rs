@@ -9,7 +9,7 @@ use tokio_postgres::Row;
 use super::accounts::account_exists;
 use super::audit::audit;
 use super::{big, execute, opt_ts, query, query_opt, read, ts, write_tx, PgStore};
-use crate::browse::{self, UserBrowse, UserBrowsePage, UserKey};
+use crate::browse::{self, UserBrowse, UserBrowsePage};
 use crate::model::*;
 use crate::rules::user_json;
 use crate::{Conflict, StoreError, StoreResult, UserStore};
@@ -189,19 +189,7 @@ pub(super) async fn browse_users(
         params.len()
     );
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
-    let rows = query(db, &sql, &refs)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                UserKey {
-                    created_at: ts(r.try_get(0)?)?,
-                    id: r.try_get(1)?,
-                },
-                r.try_get::<_, bool>(2)?,
-            ))
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
+    let rows = super::select_all(db, &sql, &refs, crate::rows::browse_key).await?;
     let walk = browse::walk(rows, browse);
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.account_id = $2 AND u.id = ANY($3)");
     let mut found = query(db, &sql, &[&now.unix_micros(), &account_id, &walk.ids])

@@ -1,41 +1,21 @@
 //! An account's organization settings.
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use seats_types::Timestamp;
 use serde_json::{Map, Value};
 
 use super::accounts::account_exists;
 use super::audit::audit;
-use super::{json_text, opt_ts, SqliteStore};
+use super::{json_text, select_opt, SqliteStore};
 use crate::model::*;
+use crate::rows;
 use crate::rules::{self, OrganizationWrite};
 use crate::{OrganizationStore, StoreError, StoreResult};
 
 pub(super) fn organization(conn: &Connection, account_id: &str) -> StoreResult<Option<OrganizationRecord>> {
-    let row = conn
-        .prepare_cached(
-            "SELECT organization, organization_created_at, organization_updated_at FROM accounts WHERE id = ?1",
-        )?
-        .query_row([account_id], |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-            ))
-        })
-        .optional()?;
-    let Some((Some(text), created, updated)) = row else {
-        return Ok(None);
-    };
-    let fields: Map<String, Value> = serde_json::from_str(&text).map_err(StoreError::other)?;
-    // Both timestamps are set whenever an organization is (seed and put_organization).
-    let created_at = opt_ts(created)?.ok_or_else(|| StoreError::other("organization without a creation time"))?;
-    Ok(Some(OrganizationRecord {
-        fields,
-        created_at,
-        updated_at: opt_ts(updated)?.unwrap_or(created_at),
-    }))
+    let sql = crate::value::sqlite_placeholders(rows::ORGANIZATION);
+    Ok(select_opt(conn, &sql, [account_id], rows::organization)?.flatten())
 }
 
 pub(super) fn put_organization(

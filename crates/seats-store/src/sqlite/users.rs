@@ -8,7 +8,7 @@ use seats_types::{formats, Timestamp};
 use super::accounts::account_exists;
 use super::audit::audit;
 use super::{opt_ts, ts, SqliteStore};
-use crate::browse::{self, UserBrowse, UserBrowsePage, UserKey};
+use crate::browse::{self, UserBrowse, UserBrowsePage};
 use crate::model::*;
 use crate::rules::user_json;
 use crate::{Conflict, StoreError, StoreResult, UserStore};
@@ -199,18 +199,11 @@ pub(super) fn browse_users(
     let mut stmt = conn.prepare_cached(&sql)?;
     query.bind(&mut stmt)?;
     stmt.raw_bind_parameter(11, browse.scan.min(i64::MAX as u64) as i64)?;
-    let rows = stmt
-        .raw_query()
-        .mapped(|r| {
-            Ok((
-                UserKey {
-                    created_at: ts(r.get(0)?)?,
-                    id: r.get(1)?,
-                },
-                r.get::<_, bool>(2)?,
-            ))
-        })
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut found = stmt.raw_query();
+    let mut rows = Vec::new();
+    while let Some(row) = found.next()? {
+        rows.push(crate::rows::browse_key(&super::export::SqliteCells(row))?);
+    }
     let walk = browse::walk(rows, browse);
     let mut users = walk
         .ids
