@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{execute, query, write_tx, PgStore};
+use super::{execute, query, PgStore};
 use crate::{BudgetLease, BudgetStore, StoreError, StoreResult};
 
 /// The database's clock, unix microseconds.
@@ -49,12 +49,17 @@ impl BudgetStore for PgStore {
              RETURNING last_slice, taken, window_start, window_end - {NOW_US}"
         );
         let (limit, window, max_slice) = (i64::from(limit), micros(window), i64::from(max_slice));
-        let row = write_tx!(self, |tx| async {
-            let rows = query(&tx, &sql, &[&subject, &limit, &window, &max_slice]).await?;
-            rows.into_iter()
-                .next()
-                .ok_or_else(|| StoreError::other("the lease returned no row"))
-        })?;
+        // One statement, committed on its own (no BEGIN/COMMIT round trips); the table is
+        // UNLOGGED, so the commit waits for no WAL flush.
+        let row = self
+            .bounded(async {
+                let client = self.client().await?;
+                let rows = query(&client, &sql, &[&subject, &limit, &window, &max_slice]).await?;
+                rows.into_iter()
+                    .next()
+                    .ok_or_else(|| StoreError::other("the lease returned no row"))
+            })
+            .await?;
         let (slice, taken, window_start, left_us): (i64, i64, i64, i64) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
         Ok(BudgetLease {
@@ -67,17 +72,23 @@ impl BudgetStore for PgStore {
 
     async fn return_budget(&self, subject: &str, window_start: i64, unused: u32) -> StoreResult<()> {
         let unused = i64::from(unused);
-        write_tx!(self, |tx| execute(
-            &tx,
-            "UPDATE rate_limit_budgets SET taken = GREATEST(0, taken - $3::bigint)
-             WHERE subject = $1 AND window_start = $2::bigint",
-            &[&subject, &window_start, &unused]
-        ))?;
+        self.bounded(async {
+            let client = self.client().await?;
+            execute(
+                &client,
+                "UPDATE rate_limit_budgets SET taken = GREATEST(0, taken - $3::bigint)
+                 WHERE subject = $1 AND window_start = $2::bigint",
+                &[&subject, &window_start, &unused],
+            )
+            .await
+        })
+        .await?;
         Ok(())
     }
 
     async fn expire_budgets(&self) -> StoreResult<u64> {
         let sql = format!("DELETE FROM rate_limit_budgets WHERE window_end < {NOW_US} - 60000000");
-        write_tx!(self, |tx| execute(&tx, &sql, &[]))
+        self.bounded(async { execute(&self.client().await?, &sql, &[]).await })
+            .await
     }
 }

@@ -289,13 +289,24 @@ impl PgStore {
 
     /// Bounds an operation by the statement timeout plus a margin: a database that stopped
     /// answering gives an error, not a hung request.
-    /// A server found unusable (gone, or taking no writes) makes every pooled connection go.
+    /// A server found unusable (gone, silent, or taking no writes) makes every pooled
+    /// connection go.
     async fn bounded<R>(&self, op: impl std::future::Future<Output = StoreResult<R>>) -> StoreResult<R> {
         let out = tokio::time::timeout(self.op_timeout, op)
             .await
             .unwrap_or_else(|_| Err(StoreError::Unavailable("PostgreSQL did not answer in time".into())));
-        if matches!(out, Err(StoreError::Unavailable(_))) {
-            self.forget_connections();
+        if let Err(StoreError::Unavailable(cause)) = &out {
+            // Every connection busy (the pool's wait ran out) says nothing of the server:
+            // those connections are fine and stay.
+            let busy = matches!(
+                cause.downcast_ref::<deadpool_postgres::PoolError>(),
+                Some(deadpool_postgres::PoolError::Timeout(
+                    deadpool_postgres::TimeoutType::Wait
+                ))
+            );
+            if !busy {
+                self.forget_connections();
+            }
         }
         out
     }
