@@ -36,7 +36,7 @@ pub use model::{
     SessionRecord, TokenRecord, UserActivity, UserFilter, UserRecord, Via,
 };
 pub use store::{
-    AccountStore, AuditStore, BudgetLease, BudgetStore, CredentialStore, DashboardStore, DeviceStore,
+    AccountStore, AuditStore, BudgetLease, BudgetStore, CredentialStore, DashboardStore, DatabaseImage, DeviceStore,
     IdentityProviderStore, LoginStore, MaintenanceStore, OrganizationStore, ScimStore, SeatStore, Store, UserStore,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError};

@@ -77,3 +77,73 @@ async fn an_invalid_seed_is_reported_in_full_and_leaves_the_database_empty() {
         .unwrap();
     assert_eq!(triggers, 5);
 }
+
+/// A database image: taken from one read, put back in one step. The state then exports
+/// exactly as it did when the image was taken, with as many records as the image counted;
+/// the search index, the maintained figures and a token deleted since are back, and the
+/// credential cache sees the token again.
+#[tokio::test]
+async fn an_image_puts_the_database_back_as_it_was() {
+    use seats_store::{Actor, CredentialStore, SeatStore, UserFilter, UserStore};
+    let (_dir, store) = fresh();
+    let t0: seats_types::Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+    store
+        .load_seed(
+            conformance::seed_with(
+                5,
+                &[("s1", true, true, 1), ("s2", false, false, 0), ("s3", true, false, 0)],
+            ),
+            t0,
+        )
+        .await
+        .unwrap();
+    let before = conformance::export_all(&store).await;
+    let image = store.image().await.unwrap().expect("SQLite makes images");
+    assert_eq!(image.records, before.len() as u64);
+    let account = store.account(conformance::ACCOUNT).await.unwrap().unwrap();
+    let token = seats_store::secret::Secret::new("secret-token").hash();
+
+    let item = |uid: &str| seats_types::SeatEditItem {
+        access_seat: false,
+        gateway_seat: false,
+        seat_uid: uid.into(),
+    };
+    store
+        .edit_seats(conformance::ACCOUNT, vec![item("s1"), item("s3")], Actor::Operator, t0)
+        .await
+        .unwrap();
+    store.delete_token("tok1", Actor::Operator, t0).await.unwrap();
+    assert!(store.token_by_hash(token).await.unwrap().is_none());
+    assert_ne!(conformance::export_all(&store).await, before);
+
+    let summary = store.restore_image(&image).await.unwrap();
+    assert_eq!(
+        (summary.accounts, summary.users, summary.records),
+        (1, 3, image.records)
+    );
+    assert_eq!(conformance::export_all(&store).await, before, "the state as it was");
+    assert_eq!(store.account(conformance::ACCOUNT).await.unwrap().unwrap(), account);
+    assert!(
+        store.token_by_hash(token).await.unwrap().is_some(),
+        "the credentials reloaded"
+    );
+    let search = UserFilter {
+        search: Some("user2@".into()),
+        ..Default::default()
+    };
+    let (found, total) = store.list_users(conformance::ACCOUNT, search, 1, 10, t0).await.unwrap();
+    assert_eq!((found.len(), total), (1, 1), "the search index is back");
+    assert_eq!(found[0].seat_uid, "s3");
+    // The image can be put back again, and writes go on after it.
+    store.restore_image(&image).await.unwrap();
+    store
+        .edit_seats(conformance::ACCOUNT, vec![item("s1")], Actor::Operator, t0)
+        .await
+        .unwrap();
+    let s1 = store
+        .user_by_seat_uid(conformance::ACCOUNT, "s1", t0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!s1.access_seat && !s1.gateway_seat);
+}

@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 use seats_types::Timestamp;
 
-use super::{export, is_empty, seed, wipe, SqliteStore};
+use super::{export, image, is_empty, seed, wipe, SqliteStore};
+use crate::export::ImportSummary;
 use crate::seed::{SeedDocument, SeedSummary};
-use crate::{MaintenanceStore, StoreResult};
+use crate::{DatabaseImage, MaintenanceStore, StoreResult};
 
 #[async_trait]
 impl MaintenanceStore for SqliteStore {
@@ -57,5 +58,25 @@ impl MaintenanceStore for SqliteStore {
         records: tokio::sync::mpsc::Receiver<crate::export::Record>,
     ) -> StoreResult<crate::export::ImportSummary> {
         self.write_credentials(move |c| export::import(c, records)).await
+    }
+
+    async fn image(&self) -> StoreResult<Option<DatabaseImage>> {
+        self.readers
+            .read(|c| {
+                // One read transaction around both: the pages and the count agree.
+                c.execute_batch("BEGIN")?;
+                let image = image::take(c);
+                c.execute_batch("COMMIT")?;
+                image.map(Some)
+            })
+            .await
+    }
+
+    async fn restore_image(&self, image: &DatabaseImage) -> StoreResult<ImportSummary> {
+        let pages = image.pages.clone();
+        let records = image.records;
+        let restored = self.writer.alone(move |c| image::restore(c, &pages, records)).await;
+        self.credentials.invalidate();
+        restored
     }
 }

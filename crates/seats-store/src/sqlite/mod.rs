@@ -16,6 +16,7 @@ mod dashboard_sessions;
 mod devices;
 mod export;
 mod identity_providers;
+mod image;
 mod logins;
 mod maintenance;
 mod organizations;

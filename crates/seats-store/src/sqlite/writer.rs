@@ -24,13 +24,20 @@ type Finish = Box<dyn FnOnce(StoreResult<()>) + Send>;
 /// once the commit outcome is known.
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
 
+/// What the writer thread runs: a job, folded with others into one transaction, or work that
+/// needs the connection to itself, outside any transaction (a restore of a database image).
+enum Work {
+    Job(Job),
+    Alone(Box<dyn FnOnce(&mut Connection) + Send>),
+}
+
 pub(crate) struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Work>,
 }
 
 impl Writer {
     pub(crate) fn start(conn: Connection) -> Self {
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::channel::<Work>();
         thread::Builder::new()
             .name("seats-sqlite-writer".into())
             .spawn(move || run(conn, rx))
@@ -55,19 +62,59 @@ impl Writer {
             (ok, finish)
         });
         self.jobs
-            .send(job)
+            .send(Work::Job(job))
+            .map_err(|_| StoreError::other("the SQLite writer has stopped"))?;
+        rx.await
+            .map_err(|_| StoreError::other("the SQLite writer dropped a job"))?
+    }
+
+    /// Runs `f` with the write connection to itself, between two groups of jobs and outside
+    /// any transaction (it manages its own).
+    pub(crate) async fn alone<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let work = Work::Alone(Box::new(move |conn| {
+            let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)))
+                .unwrap_or_else(|_| Err(StoreError::other("write job panicked")));
+            let _ = tx.send(outcome);
+        }));
+        self.jobs
+            .send(work)
             .map_err(|_| StoreError::other("the SQLite writer has stopped"))?;
         rx.await
             .map_err(|_| StoreError::other("the SQLite writer dropped a job"))?
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+fn run(mut conn: Connection, rx: mpsc::Receiver<Work>) {
+    let mut next = None;
+    loop {
+        let first = match next.take() {
+            Some(work) => work,
+            None => match rx.recv() {
+                Ok(work) => work,
+                Err(_) => return,
+            },
+        };
+        let first = match first {
+            Work::Alone(f) => {
+                f(&mut conn);
+                continue;
+            }
+            Work::Job(job) => job,
+        };
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
-                Ok(job) => group.push(job),
+                Ok(Work::Job(job)) => group.push(job),
+                // Work that needs the connection alone waits for this group to commit.
+                Ok(alone) => {
+                    next = Some(alone);
+                    break;
+                }
                 Err(_) => break,
             }
         }

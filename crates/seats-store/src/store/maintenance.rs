@@ -33,4 +33,36 @@ pub trait MaintenanceStore: Send + Sync {
     /// Loads an export into an empty database in one transaction: all of it or nothing.
     /// [`StoreError::Conflict`] if the database holds data or the stream is not an export.
     async fn import(&self, records: tokio::sync::mpsc::Receiver<export::Record>) -> StoreResult<export::ImportSummary>;
+
+    /// A copy of the whole database, from one consistent read, that [`Self::restore_image`]
+    /// puts back in one step, far faster than an export's records go back in; `None` where
+    /// the backend keeps no such copy (PostgreSQL: snapshots are exports there).
+    async fn image(&self) -> StoreResult<Option<DatabaseImage>> {
+        Ok(None)
+    }
+
+    /// Makes the database what it was when `image` was taken, in one step: every other
+    /// request sees the state before or after. Dashboard sessions end, as with
+    /// [`Self::restore`]. Only for an image this store made.
+    async fn restore_image(&self, image: &DatabaseImage) -> StoreResult<export::ImportSummary> {
+        let _ = image;
+        Err(crate::StoreError::other("this backend restores no database image"))
+    }
+}
+
+/// A copy of a whole SQLite database, held in memory (an in-memory database the pages were
+/// copied into with SQLite's backup API), and how many export records it holds.
+#[derive(Clone)]
+pub struct DatabaseImage {
+    pub(crate) pages: std::sync::Arc<std::sync::Mutex<rusqlite::Connection>>,
+    /// What an export of it would hold: its records, header and end included.
+    pub records: u64,
+}
+
+impl std::fmt::Debug for DatabaseImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseImage")
+            .field("records", &self.records)
+            .finish_non_exhaustive()
+    }
 }

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::error::FailureEnvelope;
 use crate::extract::body::ObjectBody;
 use crate::extract::JsonBody;
-use crate::toolkit::snapshots::is_name;
+use crate::toolkit::snapshots::{is_name, Content};
 use crate::AppState;
 
 /// Reset to the start
@@ -71,20 +71,26 @@ pub async fn create(
     if state.toolkit.snapshots.get(&name).is_some() {
         return Err(ApiError::Conflict(format!("a snapshot named {name} exists")));
     }
-    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
-    let collect = async {
-        let mut records = Vec::new();
-        while let Some(r) = rx.recv().await {
-            records.push(r);
+    let content = match state.store.image().await? {
+        Some(image) => Content::Image(image),
+        None => {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+            let collect = async {
+                let mut records = Vec::new();
+                while let Some(r) = rx.recv().await {
+                    records.push(r);
+                }
+                records
+            };
+            let (exported, records) = tokio::join!(state.store.export(tx), collect);
+            exported?;
+            Content::Records(std::sync::Arc::new(records))
         }
-        records
     };
-    let (exported, records) = tokio::join!(state.store.export(tx), collect);
-    exported?;
     let taken = state
         .toolkit
         .snapshots
-        .insert(&name, state.clock.now(), records)
+        .insert(&name, state.clock.now(), content)
         .ok_or_else(|| ApiError::Conflict(format!("a snapshot named {name} exists")))?;
     Ok((StatusCode::CREATED, Json(Envelope::ok(taken))))
 }
@@ -110,21 +116,26 @@ pub async fn restore(
     _op: Operator,
     Path(name): Path<String>,
 ) -> Result<Json<Envelope<StateRestored>>, ApiError> {
-    let records = state
+    let content = state
         .toolkit
         .snapshots
         .get(&name)
         .ok_or_else(|| unknown("snapshot", &name))?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Record>(256);
-    let feed = async move {
-        for record in records.iter() {
-            if tx.send(record.clone()).await.is_err() {
-                break;
-            }
+    let summary = match content {
+        Content::Image(image) => state.store.restore_image(&image).await?,
+        Content::Records(records) => {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Record>(256);
+            let feed = async move {
+                for record in records.iter() {
+                    if tx.send(record.clone()).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let (summary, ()) = tokio::join!(state.store.restore(rx), feed);
+            summary?
         }
     };
-    let (summary, ()) = tokio::join!(state.store.restore(rx), feed);
-    let summary = summary?;
     Ok(Json(Envelope::ok(StateRestored {
         accounts: summary.accounts,
         users: summary.users,
