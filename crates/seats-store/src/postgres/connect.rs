@@ -632,6 +632,11 @@ mod tests {
             &[],
         );
         assert!(e.contains("sslcert /nonexistent/client.crt: cannot read it"), "{e}");
+        let debug = format!("{:?}", parse("postgres://u:hunter2@h/db?sslmode=disable", &[]).unwrap());
+        assert!(
+            debug.contains("ssl_mode: Disable") && !debug.contains("hunter2"),
+            "{debug}"
+        );
         for e in [
             error("postgres://u:hunter2@h/db?sslmode=maybe", &[]),
             error("postgres://u:hunter2@h/db?colour=blue", &[]),
