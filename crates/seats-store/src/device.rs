@@ -9,6 +9,7 @@ use seats_types::Timestamp;
 
 use crate::export::Cells;
 use crate::listing::Dialect;
+use crate::rows::ts;
 use crate::value::Value;
 use crate::{StoreError, StoreResult};
 
@@ -399,10 +400,6 @@ pub(crate) fn delete(id: &str) -> Query {
         sql: "DELETE FROM devices WHERE id = $1".into(),
         params: vec![id.into()],
     }
-}
-
-fn ts(micros: i64) -> StoreResult<Timestamp> {
-    Timestamp::from_unix_micros(micros).ok_or_else(|| StoreError::other(format!("timestamp out of range: {micros}")))
 }
 
 /// A row of [`list`] or [`one`].

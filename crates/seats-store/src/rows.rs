@@ -12,7 +12,8 @@ use crate::model::{DeviceRecord, LoginMethod, LoginRecord, LoginResult, Organiza
 use crate::secret::SecretHash;
 use crate::{StoreError, StoreResult};
 
-fn ts(micros: i64) -> StoreResult<Timestamp> {
+/// A stored time (unix microseconds) as a [`Timestamp`].
+pub(crate) fn ts(micros: i64) -> StoreResult<Timestamp> {
     Timestamp::from_unix_micros(micros).ok_or_else(|| StoreError::other(format!("timestamp out of range: {micros}")))
 }
 

@@ -145,15 +145,7 @@ impl<K: std::hash::Hash + Eq + Clone> Windows<K> {
     pub fn hit(&self, key: K, now: Instant) -> Result<Quota, Duration> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let span = self.limit.window;
-        if !open.contains_key(&key) && open.len() >= self.capacity {
-            open.retain(|_, w| w.opened + span > now);
-            if open.len() >= self.capacity {
-                let oldest = open.iter().min_by_key(|(_, w)| w.opened).map(|(k, _)| k.clone());
-                if let Some(oldest) = oldest {
-                    open.remove(&oldest);
-                }
-            }
-        }
+        make_room(&mut open, &key, self.capacity, |w| w.opened + span > now, |w| w.opened);
         let window = open.entry(key).or_insert(Window { opened: now, used: 0 });
         if window.opened + span <= now {
             *window = Window { opened: now, used: 0 };
@@ -176,6 +168,30 @@ impl<K: std::hash::Hash + Eq + Clone> Windows<K> {
     /// Whether no key is tracked.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Makes room for `key` in `table`, which holds at most `capacity` entries: when it is new and
+/// the table full, the entries `live` says have ended go first, then the oldest by `age`.
+fn make_room<K, V, A>(
+    table: &mut HashMap<K, V>,
+    key: &K,
+    capacity: usize,
+    live: impl Fn(&V) -> bool,
+    age: impl Fn(&V) -> A,
+) where
+    K: std::hash::Hash + Eq + Clone,
+    A: Ord,
+{
+    if table.contains_key(key) || table.len() < capacity {
+        return;
+    }
+    table.retain(|_, v| live(v));
+    if table.len() >= capacity {
+        let oldest = table.iter().min_by_key(|(_, v)| age(v)).map(|(k, _)| k.clone());
+        if let Some(oldest) = oldest {
+            table.remove(&oldest);
+        }
     }
 }
 

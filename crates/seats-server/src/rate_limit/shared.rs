@@ -137,15 +137,7 @@ impl<K: Display> SharedWindows<K> {
         };
         let now = Instant::now();
         let mut leases = self.inner.leases.lock().unwrap_or_else(|e| e.into_inner());
-        if !leases.contains_key(&subject) && leases.len() >= CAPACITY {
-            leases.retain(|_, l| l.ends > now);
-            if leases.len() >= CAPACITY {
-                let oldest = leases.iter().min_by_key(|(_, l)| l.last_used).map(|(k, _)| k.clone());
-                if let Some(oldest) = oldest {
-                    leases.remove(&oldest);
-                }
-            }
-        }
+        super::make_room(&mut leases, &subject, CAPACITY, |l| l.ends > now, |l| l.last_used);
         let entry = leases.entry(subject).or_insert(Lease {
             window_start: lease.window_start,
             ends: now + lease.resets_in,

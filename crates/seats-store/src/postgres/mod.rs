@@ -63,6 +63,7 @@ use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::Row;
 
 use crate::credentials::{CredentialCache, Credentials};
+use crate::rows::ts;
 use crate::value::Value;
 use crate::{StoreError, StoreResult};
 use credentials::{credentials_version, members, tokens};
@@ -563,10 +564,6 @@ async fn select_opt<T>(
         .await?
         .map(|r| read(&export::PgCells(&r)))
         .transpose()
-}
-
-fn ts(micros: i64) -> StoreResult<Timestamp> {
-    Timestamp::from_unix_micros(micros).ok_or_else(|| StoreError::other(format!("timestamp out of range: {micros}")))
 }
 
 fn opt_ts(micros: Option<i64>) -> StoreResult<Option<Timestamp>> {
