@@ -17,6 +17,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc in place of the C library's allocator: a request makes a few hundred small
+/// allocations, and glibc's malloc and free were a sixth of a PATCH's instructions
+/// (docs/performance.md, "Where a PATCH goes").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "seats", version, about = "A Cloudflare-compatible Zero Trust seats service")]
 struct Cli {

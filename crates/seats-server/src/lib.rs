@@ -116,7 +116,7 @@ pub fn build_router(state: AppState) -> Router {
                         .unwrap_or("");
                     // Only method and path: headers carry credentials and are never logged.
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(),
-                        request_id = ?request_id, account_id = tracing::field::Empty)
+                        request_id = %request_id, account_id = tracing::field::Empty)
                 })
                 .on_request(())
                 .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {

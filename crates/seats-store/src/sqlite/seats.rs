@@ -14,6 +14,8 @@ use crate::{SeatStore, StoreError, StoreResult};
 
 /// A user's seat state as read inside the edit transaction.
 struct SeatRow {
+    /// The row's key: the update finds the row by it without another index search.
+    seq: i64,
     user_id: String,
     access: bool,
     gateway: bool,
@@ -30,7 +32,7 @@ fn edit_seats(
 ) -> StoreResult<Vec<SeatRecord>> {
     let (limit, used) = seat_usage(conn, account_id)?;
     let mut lookup = conn.prepare_cached(
-        "SELECT id, access_seat, gateway_seat, created_at, updated_at FROM users
+        "SELECT seq, id, access_seat, gateway_seat, created_at, updated_at FROM users
          WHERE account_id = ?1 AND seat_uid = ?2",
     )?;
     let mut rows = Vec::with_capacity(items.len());
@@ -39,11 +41,12 @@ fn edit_seats(
         let row = lookup
             .query_row(params![account_id, item.seat_uid], |r| {
                 Ok(SeatRow {
-                    user_id: r.get(0)?,
-                    access: r.get(1)?,
-                    gateway: r.get(2)?,
-                    created_at: r.get(3)?,
-                    updated_at: r.get(4)?,
+                    seq: r.get(0)?,
+                    user_id: r.get(1)?,
+                    access: r.get(2)?,
+                    gateway: r.get(3)?,
+                    created_at: r.get(4)?,
+                    updated_at: r.get(5)?,
                 })
             })
             .optional()?;
@@ -71,13 +74,13 @@ fn edit_seats(
     let mut update = conn.prepare_cached(
         "UPDATE users SET access_seat = ?2, gateway_seat = ?3, updated_at = ?4,
                 seat_granted_at = CASE WHEN ?2 = 0 AND ?3 = 0 THEN NULL ELSE COALESCE(seat_granted_at, ?4) END
-         WHERE id = ?1",
+         WHERE seq = ?1",
     )?;
     let mut out = Vec::with_capacity(items.len());
     for (row, item) in rows.iter().zip(items) {
         let changed = row.access != item.access_seat || row.gateway != item.gateway_seat;
         if changed {
-            update.execute(params![row.user_id, item.access_seat, item.gateway_seat, now_us])?;
+            update.execute(params![row.seq, item.access_seat, item.gateway_seat, now_us])?;
             if row.access && !item.access_seat {
                 end_sessions(conn, &row.user_id)?;
             }
