@@ -10,9 +10,13 @@ use crate::{MaintenanceStore, StoreError, StoreResult};
 
 /// Refreshes the planner's statistics after a bulk load: until autovacuum comes by, the
 /// planner would take a 1M-user account for an empty one and pick its plans accordingly.
+///
+/// The tables are named in the order [`wipe`]'s `TRUNCATE` locks them: ANALYZE holds each
+/// table's lock to the end of its transaction, and in another order a reset that arrived while
+/// the last one's statistics were still being taken could deadlock with it.
 async fn analyze(db: &impl GenericClient) -> StoreResult<()> {
     db.batch_execute(&format!(
-        "BEGIN; {UNBOUNDED}; ANALYZE accounts, users, devices, sessions, logins, audit_events; COMMIT"
+        "BEGIN; {UNBOUNDED}; ANALYZE logins, sessions, devices, users, audit_events, accounts; COMMIT"
     ))
     .await?;
     Ok(())
