@@ -370,10 +370,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | PATCH CPU µs/req | × baseline's | email CPU µs/req | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | dashboard first / last / no-match page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
         println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let mut smallest = None;
+        let mut operators = Vec::new();
         for &users in &args.sizes {
             let db_url = format!("sqlite://{}", dir.path().join(format!("seats-{users}.db")).display());
             let seeded = seed(&seats, dir.path(), &db_url, users)?;
             let t = traffic(&seats, dir.path(), &db_url, 1, users, args.seconds, args.connections).await?;
+            let toolkit = operator::toolkit(&seats, dir.path(), &db_url, users).await?;
+            operators.push(toolkit_row(users, &toolkit));
             let smallest = *smallest.get_or_insert(t.patch.per_second());
             println!(
                 "| {users} | {:.0} | {:.2} | {:.2} | {:.0} | {:.1} | {:.0} | {} |",
@@ -386,6 +389,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 common_cells(&seeded, &t)
             );
         }
+        print_toolkit_table("SQLite", &operators, "");
     }
 
     if let Some(admin_url) = &args.postgres {
@@ -428,22 +432,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let (plain, tls) =
                 operator::tls_patch(&seats, dir.path(), &db.url, duration, args.connections, one_seat(users)).await?;
             operators.push(format!(
-                "| {users} | {:.2} | {:.2} | {:.2} | {plain:.0} | {tls:.0} | {:.2} |",
-                toolkit.take_s,
-                toolkit.restore_s,
-                toolkit.reset_s,
+                "{} {plain:.0} | {tls:.0} | {:.2} |",
+                toolkit_row(users, &toolkit),
                 tls / plain
             ));
             db.drop_now().await?;
         }
-        println!();
-        println!("PostgreSQL, operator figures (one node; the snapshot, restore and reset through the operator API):");
-        println!();
-        println!("| seats | snapshot take s | restore s | reset to the seed s | 1-seat PATCH req/s, sslmode=disable | with sslmode=require | × disable |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|");
-        for row in &operators {
-            println!("{row}");
-        }
+        print_toolkit_table(
+            "PostgreSQL",
+            &operators,
+            " 1-seat PATCH req/s, sslmode=disable | with sslmode=require | × disable |",
+        );
         println!();
         match operator::failover(&seats, dir.path()).await? {
             Some(window) => println!(
@@ -454,6 +453,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The cells of one size in an operator's table (see [`print_toolkit_table`]).
+fn toolkit_row(users: usize, t: &operator::Toolkit) -> String {
+    format!(
+        "| {users} | {:.3} | {:.3} | {:.3} | {:.3} |",
+        t.take_s, t.restore_s, t.reset_s, t.reset_again_s
+    )
+}
+
+/// An operator's table: the snapshot, restore and resets of [`operator::toolkit`], then the
+/// columns `more` names (each ending in `|`).
+fn print_toolkit_table(backend: &str, rows: &[String], more: &str) {
+    let extra = more.matches('|').count();
+    println!();
+    println!("{backend}, operator figures (one node; the snapshot, restore and resets through the operator API):");
+    println!();
+    println!("| seats | snapshot take s | restore s | reset to the seed s | a second reset s |{more}");
+    println!("|---:|---:|---:|---:|---:|{}", "---:|".repeat(extra));
+    for row in rows {
+        println!("{row}");
+    }
 }
 
 /// CPU time per request served, in µs.

@@ -39,6 +39,8 @@ pub struct Toolkit {
     pub journal: Journal,
     pub faults: Faults,
     pub snapshots: snapshots::Snapshots,
+    /// The state the last reset left, which the next reset to the same seed puts back.
+    pub seed_image: snapshots::SeedImage,
     /// Keep request and response bodies in the journal (secrets redacted).
     pub journal_bodies: bool,
     /// Set once the router is built (from its OpenAPI document).
@@ -51,6 +53,7 @@ impl Toolkit {
             journal: Journal::new(journal_size),
             faults: Faults::default(),
             snapshots: Default::default(),
+            seed_image: Default::default(),
             journal_bodies,
             operations: std::sync::OnceLock::new(),
         }

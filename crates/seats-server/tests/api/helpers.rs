@@ -41,6 +41,7 @@ pub struct TestAppBuilder {
     clock: Option<Arc<dyn seats_server::Clock>>,
     operator: bool,
     resettable: bool,
+    start_seed: Option<seats_server::toolkit::snapshots::SeedSource>,
     limits: ConnectionLimits,
     database: Option<(TestDb, Option<Arc<dyn Store>>)>,
 }
@@ -56,6 +57,7 @@ impl TestApp {
             clock: None,
             operator: false,
             resettable: false,
+            start_seed: None,
             limits: ConnectionLimits::default(),
             database: None,
         }
@@ -96,6 +98,13 @@ impl TestAppBuilder {
     /// The connection layer's limits.
     pub fn limits(mut self, limits: ConnectionLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// `POST /_seats/v1/reset` goes back to the seed `source` gives at each reset (a seed file
+    /// that may change between resets), in place of [`Self::seed`]'s.
+    pub fn start_seed(mut self, source: seats_server::toolkit::snapshots::SeedSource) -> Self {
+        self.start_seed = Some(source);
         self
     }
 
@@ -147,6 +156,9 @@ impl TestAppBuilder {
             state.start_seed = Some(Arc::new(move || {
                 Ok(seed::parse(text.as_bytes()).expect("test seed is valid"))
             }));
+        }
+        if let Some(source) = self.start_seed {
+            state.start_seed = Some(source);
         }
         start(db, store, state, self.limits).await
     }

@@ -2,6 +2,7 @@
 //! test would, and fault rules (statuses, delays, resets, hangs) that leave the operator API
 //! alone.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -412,6 +413,91 @@ async fn reset_goes_back_to_the_start_seed_and_clears_faults_journal_and_clock()
             "back to the real time"
         );
         assert_eq!(app.audit_count(ACCOUNT).await, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reset_to_the_same_seed_puts_back_the_last_load_and_a_changed_seed_loads_again() {
+    on_each_backend(|| async {
+        // The seed a reset reads, as a file would be: a test changes it between resets.
+        let text = Arc::new(Mutex::new(test_seed().to_string()));
+        let source: seats_server::toolkit::snapshots::SeedSource = {
+            let text = text.clone();
+            Arc::new(move || Ok(seats_store::seed::parse(text.lock().unwrap().as_bytes()).expect("valid seed")))
+        };
+        let app = TestApp::builder()
+            .seed(&test_seed())
+            .operator()
+            .start_seed(source)
+            .start()
+            .await;
+        let reset = || async {
+            let (status, body) = app.operator(Method::POST, "/reset", None).await;
+            assert_eq!(status, 200, "{body}");
+            body["result"].clone()
+        };
+
+        assert_eq!(reset().await, json!({"accounts": 2, "users": 5}));
+        let first = app.user("bob").await;
+        for _ in 0..2 {
+            // Changes of every kind, undone by each reset.
+            assert_eq!(app.patch_seats(&example_body()).await.status(), 200);
+            let (status, _) = app
+                .call(
+                    Method::POST,
+                    &format!("/accounts/{ACCOUNT}/access/users"),
+                    Auth::Token(TOKEN),
+                    Some(json!({"email": "new@example.com"})),
+                )
+                .await;
+            assert_eq!(status, 201);
+            assert_eq!(reset().await, json!({"accounts": 2, "users": 5}));
+            assert!(app.user(ALICE_SEAT).await.access_seat, "Alice's seat is back");
+            assert_eq!(app.audit_count(ACCOUNT).await, 0);
+            let (_, users) = app
+                .call(
+                    Method::GET,
+                    &format!("/accounts/{ACCOUNT}/access/users?email=new@example.com"),
+                    Auth::Token(TOKEN),
+                    None,
+                )
+                .await;
+            assert_eq!(users["result"], json!([]), "the user created since is gone");
+            let again = app.user("bob").await;
+            if seats_store::testing::backend() == seats_store::testing::Backend::Sqlite {
+                // Put back from the image of the first reset's load: the times the seed
+                // leaves unset are that load's.
+                assert_eq!(
+                    (again.id.as_str(), again.created_at),
+                    (first.id.as_str(), first.created_at)
+                );
+            } else {
+                assert!(
+                    again.created_at > first.created_at,
+                    "PostgreSQL loads the seed at every reset"
+                );
+            }
+        }
+
+        // The seed changed (another user): the next reset loads it, not the image.
+        let mut changed = test_seed();
+        changed["accounts"][0]["users"].as_array_mut().unwrap().push(
+            json!({"email": "frank@example.com", "seat_uid": "frank", "access_seat": true, "gateway_seat": false}),
+        );
+        *text.lock().unwrap() = changed.to_string();
+        assert_eq!(reset().await, json!({"accounts": 2, "users": 6}));
+        assert!(app.user("frank").await.access_seat);
+        assert!(app.user("bob").await.created_at > first.created_at, "loaded anew");
+        // And that load's image serves the next reset.
+        assert_eq!(
+            app.patch_seats(&json!([{"seat_uid": "frank", "access_seat": false, "gateway_seat": false}]))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(reset().await, json!({"accounts": 2, "users": 6}));
+        assert!(app.user("frank").await.access_seat);
     })
     .await;
 }

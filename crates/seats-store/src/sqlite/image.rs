@@ -28,6 +28,23 @@ pub(super) fn take(c: &Connection) -> StoreResult<DatabaseImage> {
     })
 }
 
+/// SQLite's `PRAGMA data_version` on `c`: it moves when another connection commits, never for
+/// `c`'s own commits, and not inside a transaction.
+pub(super) fn data_version(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row("PRAGMA data_version", [], |r| r.get(0))
+}
+
+/// An image of the database as `c` last committed it, or `None` if another connection (another
+/// process on the same file) committed since `version` was read ([`data_version`], inside
+/// `c`'s write transaction, when no other connection could commit).
+pub(super) fn take_unchanged(c: &Connection, version: i64) -> StoreResult<Option<DatabaseImage>> {
+    c.execute_batch("BEGIN")?;
+    let image = take(c).and_then(|image| Ok((image, data_version(c)?)));
+    c.execute_batch("COMMIT")?;
+    let (image, now) = image?;
+    Ok((now == version).then_some(image))
+}
+
 /// Puts `pages` back over the database of the write connection `c` (outside any
 /// transaction), then, in a transaction of its own, ends every dashboard session and moves
 /// the credentials version past where it was, so that every process holding credentials in
@@ -65,5 +82,39 @@ fn copy_all(from: &Connection, to: &mut Connection) -> StoreResult<()> {
         other => Err(StoreError::other(format!(
             "copying the database's pages did not finish: {other:?}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_after_another_connections_commit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.db");
+        // Our schema (an image counts the rows of every export kind), then two connections.
+        drop(crate::sqlite::SqliteStore::open(&path, crate::Durability::Full).unwrap());
+        let c = Connection::open(&path).unwrap();
+        let other = Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE t (v INTEGER)").unwrap();
+        let write = |v: i64| {
+            c.execute_batch("BEGIN IMMEDIATE").unwrap();
+            c.execute("INSERT INTO t (v) VALUES (?1)", [v]).unwrap();
+            let version = data_version(&c).unwrap();
+            c.execute_batch("COMMIT").unwrap();
+            version
+        };
+        let version = write(1);
+        assert!(
+            take_unchanged(&c, version).unwrap().is_some(),
+            "nothing but its own commits"
+        );
+        let version = write(2);
+        other.execute("INSERT INTO t (v) VALUES (3)", []).unwrap();
+        assert!(
+            take_unchanged(&c, version).unwrap().is_none(),
+            "another connection committed since"
+        );
     }
 }

@@ -42,6 +42,30 @@ impl MaintenanceStore for SqliteStore {
         .await
     }
 
+    async fn reset_with_image(
+        &self,
+        seed: Option<SeedDocument>,
+        now: Timestamp,
+    ) -> StoreResult<(SeedSummary, Option<DatabaseImage>)> {
+        // Alone on the writer: no job of this process writes between the reset and the image.
+        let reset = self
+            .writer
+            .alone(move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                wipe(&tx)?;
+                let summary = match seed {
+                    Some(seed) => seed::load(&tx, seed.into_reader(), now)?,
+                    None => SeedSummary::default(),
+                };
+                let version = image::data_version(&tx)?;
+                tx.commit()?;
+                Ok((summary, image::take_unchanged(c, version)?))
+            })
+            .await;
+        self.credentials.invalidate();
+        reset
+    }
+
     async fn restore(
         &self,
         records: tokio::sync::mpsc::Receiver<crate::export::Record>,

@@ -41,6 +41,18 @@ pub trait MaintenanceStore: Send + Sync {
         Ok(None)
     }
 
+    /// [`Self::reset`], then, where the backend makes database images, an image of the state
+    /// the reset left, taken before anything else was written (`None` if another process
+    /// wrote in between, or where the backend keeps no images), so that later resets to the
+    /// same seed can put it back with [`Self::restore_image`] instead of loading the seed.
+    async fn reset_with_image(
+        &self,
+        seed: Option<seed::SeedDocument>,
+        now: Timestamp,
+    ) -> StoreResult<(seed::SeedSummary, Option<DatabaseImage>)> {
+        Ok((self.reset(seed, now).await?, None))
+    }
+
     /// Makes the database what it was when `image` was taken, in one step: every other
     /// request sees the state before or after. Dashboard sessions end, as with
     /// [`Self::restore`]. Only for an image this store made.

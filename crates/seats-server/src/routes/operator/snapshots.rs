@@ -14,35 +14,38 @@ use crate::error::ApiError;
 use crate::error::FailureEnvelope;
 use crate::extract::body::ObjectBody;
 use crate::extract::JsonBody;
-use crate::toolkit::snapshots::{is_name, Content};
+use crate::toolkit::snapshots::{is_name, Content, ResetError};
 use crate::AppState;
 
 /// Reset to the start
 ///
-/// Empties the database and loads the seed the server started with (`--seed`, `--demo`; none:
-/// it stays empty), in one transaction; removes every fault rule, clears the journal and
-/// puts a manual clock back to the real time. Snapshots, the rate limit's windows and the
-/// operator key stay.
+/// Makes the state what it was right after the seed the server started with loaded
+/// (`--seed`, `--demo`; none: empty), in one step; removes every fault rule, clears the
+/// journal and puts a manual clock back to the real time. On SQLite a reset to the same seed
+/// within an hour of the load that last read it puts back an image of that load's result.
+/// Snapshots, the rate limit's windows and the operator key stay.
 #[utoipa::path(post, path = "/_seats/v1/reset", tag = "Operator", operation_id = "seats-operator-snapshots-reset",
     responses((status = 200, body = Envelope<StateRestored>), (status = "4XX", body = FailureEnvelope)),
     security(("operator_key" = [])))]
 pub async fn reset(State(state): State<AppState>, _op: Operator) -> Result<Json<Envelope<StateRestored>>, ApiError> {
-    let seed = match &state.start_seed {
-        Some(open) => {
-            Some(open().map_err(|e| ApiError::internal(format!("cannot read the start-up seed again: {e}")))?)
+    let now = || {
+        if let Some(clock) = &state.manual_clock {
+            clock.reset();
         }
-        None => None,
+        state.clock.now()
     };
-    if let Some(clock) = &state.manual_clock {
-        clock.reset();
-    }
-    let summary = state.store.reset(seed, state.clock.now()).await?;
+    let restored = state
+        .toolkit
+        .seed_image
+        .reset(&*state.store, state.start_seed.as_ref(), now)
+        .await
+        .map_err(|e| match e {
+            ResetError::Seed(e) => ApiError::internal(format!("cannot read the start-up seed again: {e}")),
+            ResetError::Store(e) => e.into(),
+        })?;
     state.toolkit.faults.remove(None);
     state.toolkit.journal.clear();
-    Ok(Json(Envelope::ok(StateRestored {
-        accounts: summary.accounts as u64,
-        users: summary.users as u64,
-    })))
+    Ok(Json(Envelope::ok(restored)))
 }
 
 /// Take a snapshot
