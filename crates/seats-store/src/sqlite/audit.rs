@@ -8,8 +8,28 @@ use super::{ts, SqliteStore};
 use crate::model::*;
 use crate::{AuditStore, StoreResult};
 
-/// Writes `event` in the caller's transaction.
+/// Writes `event` in the caller's transaction, and counts it in its account's `audit_count`.
 pub(super) fn audit(conn: &Connection, event: &AuditEvent<'_>) -> StoreResult<()> {
+    write_uncounted(conn, event)?;
+    if let Some(account_id) = event.account_id {
+        count(conn, account_id, 1)?;
+    }
+    Ok(())
+}
+
+/// Adds `events` audit events, written with [`write_uncounted`] in the caller's transaction,
+/// to `account_id`'s `audit_count` (kept by the writers of events since migration 0009).
+pub(super) fn count(conn: &Connection, account_id: &str, events: u64) -> StoreResult<()> {
+    if events > 0 {
+        conn.prepare_cached("UPDATE accounts SET audit_count = audit_count + ?2 WHERE id = ?1")?
+            .execute(params![account_id, events])?;
+    }
+    Ok(())
+}
+
+/// Writes `event` in the caller's transaction without counting it: the caller counts the
+/// events of a batch once, with [`count`].
+pub(super) fn write_uncounted(conn: &Connection, event: &AuditEvent<'_>) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO audit_events (at, account_id, actor_kind, actor_id, action, subject, before, after)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -1,8 +1,9 @@
 //! Many rows into an empty database at once — a seed, an import, a snapshot's restore — the
 //! same way for all three: the secondary indexes and the triggers of users, devices and
 //! sessions are set aside while the rows go in (a sort is much cheaper than a million random
-//! index inserts), then created again, and what the triggers maintain (the accounts'
-//! figures, the users' latest activity, the search index) is computed once. It all happens in
+//! index inserts), then created again, and what the triggers and writers maintain (the
+//! accounts' figures, their audit counts, the users' latest activity, the search index) is
+//! computed once. It all happens in
 //! the caller's transaction, so a load that fails at any point leaves nothing behind.
 
 use rusqlite::{Connection, ErrorCode};
@@ -99,7 +100,8 @@ impl Bulk {
             "UPDATE accounts SET
                  user_count   = (SELECT COUNT(*) FROM users u WHERE u.account_id = accounts.id),
                  seats_in_use = (SELECT COUNT(*) FROM users u WHERE u.account_id = accounts.id
-                                                            AND (u.access_seat = 1 OR u.gateway_seat = 1));
+                                                            AND (u.access_seat = 1 OR u.gateway_seat = 1)),
+                 audit_count  = (SELECT COUNT(*) FROM audit_events e WHERE e.account_id = accounts.id);
              INSERT INTO users_search (users_search) VALUES ('rebuild');",
         )?;
         for part in &self.triggers {

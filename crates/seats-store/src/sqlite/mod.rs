@@ -52,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_identity_providers_and_scim.sql"),
     include_str!("../../migrations/sqlite/0007_dashboard_sessions.sql"),
     include_str!("../../migrations/sqlite/0008_device_registrations.sql"),
+    include_str!("../../migrations/sqlite/0009_audit_counts_kept_by_their_writers.sql"),
 ];
 
 /// Sees the SQL of every statement the store runs, with its parameters bound.
