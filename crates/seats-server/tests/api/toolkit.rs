@@ -37,6 +37,34 @@ async fn add_fault(app: &TestApp, rule: Value) -> String {
     body["result"]["id"].as_str().unwrap().to_owned()
 }
 
+/// Takes Alice's Access seat and creates new@example.com: what a reset must undo.
+async fn change_the_state(app: &TestApp) {
+    assert_eq!(app.patch_seats(&example_body()).await.status(), 200);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/accounts/{ACCOUNT}/access/users"),
+            Auth::Token(TOKEN),
+            Some(json!({"email": "new@example.com"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+}
+
+/// What [`change_the_state`] did is undone.
+async fn assert_changes_undone(app: &TestApp) {
+    assert!(app.user(ALICE_SEAT).await.access_seat, "Alice's seat is back");
+    let (_, users) = app
+        .call(
+            Method::GET,
+            &format!("/accounts/{ACCOUNT}/access/users?email=new@example.com"),
+            Auth::Token(TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(users["result"], json!([]), "the user created since is gone");
+}
+
 #[tokio::test]
 async fn the_journal_says_what_a_job_sent() {
     on_each_backend(|| async {
@@ -369,16 +397,7 @@ async fn statuses_delays_resets_hangs_and_credentials() {
 async fn reset_goes_back_to_the_start_seed_and_clears_faults_journal_and_clock() {
     on_each_backend(|| async {
         let app = spawn(false).await;
-        assert_eq!(app.patch_seats(&example_body()).await.status(), 200);
-        let (status, _) = app
-            .call(
-                Method::POST,
-                &format!("/accounts/{ACCOUNT}/access/users"),
-                Auth::Token(TOKEN),
-                Some(json!({"email": "new@example.com"})),
-            )
-            .await;
-        assert_eq!(status, 201);
+        change_the_state(&app).await;
         add_fault(
             &app,
             json!({"match": {"path": "/client/v4/accounts"}, "action": {"status": 500}}),
@@ -392,16 +411,7 @@ async fn reset_goes_back_to_the_start_seed_and_clears_faults_journal_and_clock()
         let (status, body) = app.operator(Method::POST, "/reset", None).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["result"], json!({"accounts": 2, "users": 5}));
-        assert!(app.user(ALICE_SEAT).await.access_seat, "Alice's seat is back");
-        let (_, users) = app
-            .call(
-                Method::GET,
-                &format!("/accounts/{ACCOUNT}/access/users?email=new@example.com"),
-                Auth::Token(TOKEN),
-                None,
-            )
-            .await;
-        assert_eq!(users["result"], json!([]), "the user created since is gone");
+        assert_changes_undone(&app).await;
         let (_, rules) = app.operator(Method::GET, "/faults", None).await;
         assert_eq!(rules["result"], json!([]));
         let (status, _) = app.call(Method::GET, "/accounts", Auth::Token(TOKEN), None).await;
@@ -441,29 +451,10 @@ async fn a_reset_to_the_same_seed_puts_back_the_last_load_and_a_changed_seed_loa
         assert_eq!(reset().await, json!({"accounts": 2, "users": 5}));
         let first = app.user("bob").await;
         for _ in 0..2 {
-            // Changes of every kind, undone by each reset.
-            assert_eq!(app.patch_seats(&example_body()).await.status(), 200);
-            let (status, _) = app
-                .call(
-                    Method::POST,
-                    &format!("/accounts/{ACCOUNT}/access/users"),
-                    Auth::Token(TOKEN),
-                    Some(json!({"email": "new@example.com"})),
-                )
-                .await;
-            assert_eq!(status, 201);
+            change_the_state(&app).await;
             assert_eq!(reset().await, json!({"accounts": 2, "users": 5}));
-            assert!(app.user(ALICE_SEAT).await.access_seat, "Alice's seat is back");
+            assert_changes_undone(&app).await;
             assert_eq!(app.audit_count(ACCOUNT).await, 0);
-            let (_, users) = app
-                .call(
-                    Method::GET,
-                    &format!("/accounts/{ACCOUNT}/access/users?email=new@example.com"),
-                    Auth::Token(TOKEN),
-                    None,
-                )
-                .await;
-            assert_eq!(users["result"], json!([]), "the user created since is gone");
             let again = app.user("bob").await;
             if seats_store::testing::backend() == seats_store::testing::Backend::Sqlite {
                 // Put back from the image of the first reset's load: the times the seed
