@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-
 use std::time::Duration;
 
 use seats_store::export::Record;
@@ -115,9 +114,9 @@ pub enum ResetError {
 impl SeedImage {
     /// Makes `store` hold the seed `open` gives (`None`: nothing) as it was just loaded at the
     /// time `now` gives (asked once the seed has been read, so a seed that cannot be read
-    /// changes nothing): from the image of the last load when the seed's bytes are the same and that load
-    /// is younger than [`SEED_IMAGE_LIFETIME`], else by loading it, keeping an image of the
-    /// result where the store makes them (SQLite).
+    /// changes nothing): from the image of the last load when the seed's bytes are the same
+    /// and that load is younger than [`SEED_IMAGE_LIFETIME`], else by loading it, keeping an
+    /// image of the result where the store makes them (SQLite).
     pub async fn reset(
         &self,
         store: &dyn Store,

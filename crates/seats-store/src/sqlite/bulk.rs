@@ -3,8 +3,8 @@
 //! sessions are set aside while the rows go in (a sort is much cheaper than a million random
 //! index inserts), then created again, and what the triggers and writers maintain (the
 //! accounts' figures, their audit counts, the users' latest activity, the search index) is
-//! computed once. It all happens in
-//! the caller's transaction, so a load that fails at any point leaves nothing behind.
+//! computed once. It all happens in the caller's transaction, so a load that fails at any
+//! point leaves nothing behind.
 
 use rusqlite::{Connection, ErrorCode};
 
