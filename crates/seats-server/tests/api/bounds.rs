@@ -12,15 +12,7 @@ use crate::helpers::*;
 
 /// Everything the store holds, in export order.
 async fn state(app: &TestApp) -> Vec<seats_store::export::Record> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let store = app.store.clone();
-    let export = tokio::spawn(async move { store.export(tx).await });
-    let mut records = Vec::new();
-    while let Some(r) = rx.recv().await {
-        records.push(r);
-    }
-    export.await.unwrap().unwrap();
-    records
+    app.store.export_records().await.unwrap()
 }
 
 /// One write route and the body it is sent, with one field replaced.

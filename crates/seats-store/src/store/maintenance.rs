@@ -30,6 +30,28 @@ pub trait MaintenanceStore: Send + Sync {
     /// snapshot (see [`export`]); returns how many records were sent.
     async fn export(&self, out: tokio::sync::mpsc::Sender<export::Record>) -> StoreResult<u64>;
 
+    /// [`Self::export`] into memory: every record, header first (an error if fewer arrived
+    /// than the export says it sent).
+    async fn export_records(&self) -> StoreResult<Vec<export::Record>> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+        let collect = async {
+            let mut records = Vec::new();
+            while let Some(r) = rx.recv().await {
+                records.push(r);
+            }
+            records
+        };
+        let (sent, records) = tokio::join!(self.export(tx), collect);
+        let sent = sent?;
+        if sent != records.len() as u64 {
+            return Err(crate::StoreError::other(format!(
+                "the export sent {sent} records and {} arrived",
+                records.len()
+            )));
+        }
+        Ok(records)
+    }
+
     /// Loads an export into an empty database in one transaction: all of it or nothing.
     /// [`StoreError::Conflict`] if the database holds data or the stream is not an export.
     async fn import(&self, records: tokio::sync::mpsc::Receiver<export::Record>) -> StoreResult<export::ImportSummary>;

@@ -76,19 +76,7 @@ pub async fn create(
     }
     let content = match state.store.image().await? {
         Some(image) => Content::Image(image),
-        None => {
-            let (tx, mut rx) = tokio::sync::mpsc::channel(256);
-            let collect = async {
-                let mut records = Vec::new();
-                while let Some(r) = rx.recv().await {
-                    records.push(r);
-                }
-                records
-            };
-            let (exported, records) = tokio::join!(state.store.export(tx), collect);
-            exported?;
-            Content::Records(std::sync::Arc::new(records))
-        }
+        None => Content::Records(std::sync::Arc::new(state.store.export_records().await?)),
     };
     let taken = state
         .toolkit
