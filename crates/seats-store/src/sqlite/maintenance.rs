@@ -9,6 +9,15 @@ use crate::export::ImportSummary;
 use crate::seed::{SeedDocument, SeedSummary};
 use crate::{DatabaseImage, MaintenanceStore, StoreResult};
 
+/// A reset's rows, in the caller's transaction: everything goes, then `seed` (if any) loads.
+fn wipe_and_load(c: &rusqlite::Connection, seed: Option<SeedDocument>, now: Timestamp) -> StoreResult<SeedSummary> {
+    wipe(c)?;
+    match seed {
+        Some(seed) => seed::load(c, seed.into_reader(), now),
+        None => Ok(SeedSummary::default()),
+    }
+}
+
 #[async_trait]
 impl MaintenanceStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -32,14 +41,7 @@ impl MaintenanceStore for SqliteStore {
     }
 
     async fn reset(&self, seed: Option<SeedDocument>, now: Timestamp) -> StoreResult<SeedSummary> {
-        self.write_credentials(move |c| {
-            wipe(c)?;
-            match seed {
-                Some(seed) => seed::load(c, seed.into_reader(), now),
-                None => Ok(SeedSummary::default()),
-            }
-        })
-        .await
+        self.write_credentials(move |c| wipe_and_load(c, seed, now)).await
     }
 
     async fn reset_with_image(
@@ -48,22 +50,14 @@ impl MaintenanceStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<(SeedSummary, Option<DatabaseImage>)> {
         // Alone on the writer: no job of this process writes between the reset and the image.
-        let reset = self
-            .writer
-            .alone(move |c| {
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                wipe(&tx)?;
-                let summary = match seed {
-                    Some(seed) => seed::load(&tx, seed.into_reader(), now)?,
-                    None => SeedSummary::default(),
-                };
-                let version = image::data_version(&tx)?;
-                tx.commit()?;
-                Ok((summary, image::take_unchanged(c, version)?))
-            })
-            .await;
-        self.credentials.invalidate();
-        reset
+        self.alone_credentials(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let summary = wipe_and_load(&tx, seed, now)?;
+            let version = image::data_version(&tx)?;
+            tx.commit()?;
+            Ok((summary, image::take_unchanged(c, version)?))
+        })
+        .await
     }
 
     async fn restore(
@@ -99,8 +93,7 @@ impl MaintenanceStore for SqliteStore {
     async fn restore_image(&self, image: &DatabaseImage) -> StoreResult<ImportSummary> {
         let pages = image.pages.clone();
         let records = image.records;
-        let restored = self.writer.alone(move |c| image::restore(c, &pages, records)).await;
-        self.credentials.invalidate();
-        restored
+        self.alone_credentials(move |c| image::restore(c, &pages, records))
+            .await
     }
 }

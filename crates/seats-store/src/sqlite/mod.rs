@@ -166,6 +166,18 @@ impl SqliteStore {
         self.credentials.invalidate();
         result
     }
+
+    /// [`Self::write_credentials`] for work that needs the write connection alone
+    /// ([`Writer::alone`]): replacing the whole database.
+    async fn alone_credentials<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
+    {
+        let result = self.writer.alone(f).await;
+        self.credentials.invalidate();
+        result
+    }
 }
 
 /// Applies the migrations this database lacks, in one transaction. Foreign keys are off while

@@ -54,19 +54,14 @@ impl Writer {
     {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)))
-                .unwrap_or_else(|_| Err(StoreError::other("write job panicked")));
+            let outcome = caught(|| f(conn));
             let ok = outcome.is_ok();
             let finish: Finish = Box::new(move |commit| {
                 let _ = tx.send(commit.and(outcome));
             });
             (ok, finish)
         });
-        self.jobs
-            .send(Work::Job(job))
-            .map_err(|_| StoreError::other("the SQLite writer has stopped"))?;
-        rx.await
-            .map_err(|_| StoreError::other("the SQLite writer dropped a job"))?
+        self.submit(Work::Job(job), rx).await
     }
 
     /// Runs `f` with the write connection to itself, between two groups of jobs and outside
@@ -78,16 +73,25 @@ impl Writer {
     {
         let (tx, rx) = oneshot::channel();
         let work = Work::Alone(Box::new(move |conn| {
-            let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)))
-                .unwrap_or_else(|_| Err(StoreError::other("write job panicked")));
-            let _ = tx.send(outcome);
+            let _ = tx.send(caught(|| f(conn)));
         }));
+        self.submit(work, rx).await
+    }
+
+    /// Hands `work` to the writer thread and waits for the answer it sends on `answer`.
+    async fn submit<R>(&self, work: Work, answer: oneshot::Receiver<StoreResult<R>>) -> StoreResult<R> {
         self.jobs
             .send(work)
             .map_err(|_| StoreError::other("the SQLite writer has stopped"))?;
-        rx.await
+        answer
+            .await
             .map_err(|_| StoreError::other("the SQLite writer dropped a job"))?
     }
+}
+
+/// Runs `f`, a panic in it becoming an error: a bug in one job must not stop the writer.
+fn caught<R>(f: impl FnOnce() -> StoreResult<R>) -> StoreResult<R> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(StoreError::other("write job panicked")))
 }
 
 fn run(mut conn: Connection, rx: mpsc::Receiver<Work>) {
