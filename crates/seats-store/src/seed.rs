@@ -136,6 +136,9 @@ fn deserialize_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, 
     String::deserialize(d).map(Secret::new)
 }
 
+/// Bytes asked of a seed's reader at a time.
+const READ_BUFFER: usize = 256 * 1024;
+
 /// A seed document to load: bytes or a file, read once, as a stream.
 pub struct SeedDocument {
     reader: Box<dyn Read + Send>,
@@ -157,9 +160,8 @@ impl SeedDocument {
     /// Streams the file; it is checked while it loads.
     pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
         let file = std::fs::File::open(path)?;
-        Ok(SeedDocument {
-            reader: Box::new(std::io::BufReader::with_capacity(256 * 1024, file)),
-        })
+        // Buffered where it is read: [`stream`], [`SeedDocument::digest`].
+        Ok(SeedDocument { reader: Box::new(file) })
     }
 
     pub fn into_reader(self) -> Box<dyn Read + Send> {
@@ -171,7 +173,7 @@ impl SeedDocument {
     pub fn digest(mut self) -> std::io::Result<[u8; 32]> {
         use sha2::{Digest, Sha256};
         let mut hasher = Sha256::new();
-        let mut buf = vec![0; 256 * 1024];
+        let mut buf = vec![0; READ_BUFFER];
         loop {
             match self.reader.read(&mut buf) {
                 Ok(0) => return Ok(hasher.finalize().into()),
@@ -279,6 +281,11 @@ pub fn stream(reader: impl Read, sink: &mut dyn SeedSink) -> StoreResult<SeedSum
         summary: SeedSummary::default(),
         failed: None,
     };
+    // serde_json takes its input a byte at a time. Std's `BufReader` hands out a byte from its
+    // buffer without a call; any other reader (the document's boxed one, even a `BufReader`
+    // behind the box) takes a virtual `read` call per byte, which was a tenth of a seed's
+    // instructions.
+    let reader = std::io::BufReader::with_capacity(READ_BUFFER, reader);
     let mut de = serde_json::Deserializer::from_reader(reader);
     let mut track = serde_path_to_error::Track::new();
     let parsed = DocumentSeed(&mut loader)

@@ -60,6 +60,36 @@ async fn reopening_keeps_data_and_schema() {
     );
 }
 
+/// A load rebuilds the search index with a larger FTS5 hash (crates/seats-store/src/sqlite/bulk.rs)
+/// and puts FTS5's default back for the requests after it; the index answers searches.
+#[tokio::test]
+async fn a_load_leaves_the_search_index_at_its_default_memory() {
+    use seats_store::{UserFilter, UserStore};
+    let (_dir, store) = fresh();
+    let t0: seats_types::Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+    store
+        .load_seed(
+            conformance::seed_with(3, &[("s1", true, false, 0), ("s2", false, true, 0)]),
+            t0,
+        )
+        .await
+        .unwrap();
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let hash_size: i64 = conn
+        .query_row("SELECT v FROM users_search_config WHERE k = 'hashsize'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(hash_size, 1 << 20);
+    let search = UserFilter {
+        search: Some("USER1@example".into()),
+        ..Default::default()
+    };
+    let (found, total) = store.list_users(conformance::ACCOUNT, search, 1, 10, t0).await.unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(found[0].email, "user1@example.com");
+}
+
 /// The bulk loader finds what only the whole seed shows (duplicates, by its unique indexes)
 /// with the places `seed::parse` gives, and stores nothing of an invalid seed.
 #[tokio::test]

@@ -13,6 +13,15 @@ use crate::StoreResult;
 /// The tables whose indexes and triggers are set aside.
 const BULK_TABLES: &str = "'users', 'devices', 'sessions'";
 
+/// The memory (bytes) FTS5 fills with the search index's new entries before it writes them
+/// out as a segment, while the index is rebuilt: with FTS5's own 1 MiB, a rebuild writes many
+/// small segments and merges them again and again (over a third of its instructions); with 16 MiB
+/// a 100k-user rebuild costs 28 % fewer instructions, for 16 MiB more at the peak. Put back to
+/// FTS5's default afterwards, for the single-row changes of every other request.
+const REBUILD_HASH_SIZE: u32 = 16 << 20;
+/// FTS5's default (`FTS5_DEFAULT_HASHSIZE`).
+const FTS5_HASH_SIZE: u32 = 1 << 20;
+
 /// A part of the schema set aside: its name and the statement that creates it.
 struct Part {
     name: String,
@@ -96,14 +105,16 @@ impl Bulk {
                      COALESCE((SELECT MAX(d.last_seen_at) FROM devices d WHERE d.user_id = users.id AND d.revoked_at IS NULL), 0))",
             )?;
         }
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "UPDATE accounts SET
                  user_count   = (SELECT COUNT(*) FROM users u WHERE u.account_id = accounts.id),
                  seats_in_use = (SELECT COUNT(*) FROM users u WHERE u.account_id = accounts.id
                                                             AND (u.access_seat = 1 OR u.gateway_seat = 1)),
                  audit_count  = (SELECT COUNT(*) FROM audit_events e WHERE e.account_id = accounts.id);
-             INSERT INTO users_search (users_search) VALUES ('rebuild');",
-        )?;
+             INSERT INTO users_search (users_search, rank) VALUES ('hashsize', {REBUILD_HASH_SIZE});
+             INSERT INTO users_search (users_search) VALUES ('rebuild');
+             INSERT INTO users_search (users_search, rank) VALUES ('hashsize', {FTS5_HASH_SIZE});"
+        ))?;
         for part in &self.triggers {
             conn.execute_batch(&part.sql)?;
         }
