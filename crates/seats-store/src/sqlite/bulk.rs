@@ -15,9 +15,9 @@ const BULK_TABLES: &str = "'users', 'devices', 'sessions'";
 
 /// The memory (bytes) FTS5 fills with the search index's new entries before it writes them
 /// out as a segment, while the index is rebuilt: with FTS5's own 1 MiB, a rebuild writes many
-/// small segments and merges them again and again (over a third of its instructions); with 16 MiB
-/// a 100k-user rebuild costs 28 % fewer instructions, for 16 MiB more at the peak. Put back to
-/// FTS5's default afterwards, for the single-row changes of every other request.
+/// small segments and merges them again and again (over a third of its instructions); with
+/// 16 MiB a 100k-user rebuild costs 28 % fewer instructions, for 16 MiB more at the peak.
+/// Put back to FTS5's default afterwards, for the single-row changes of every other request.
 const REBUILD_HASH_SIZE: u32 = 16 << 20;
 /// FTS5's default (`FTS5_DEFAULT_HASHSIZE`).
 const FTS5_HASH_SIZE: u32 = 1 << 20;
