@@ -92,9 +92,9 @@ pub(super) fn restore(c: &mut Connection, pages: &Mutex<Connection>, records: u6
 
 /// What putting an image back wrote: `written` of the image's `pages`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Copied {
-    pub(super) pages: u64,
-    pub(super) written: u64,
+struct Copied {
+    pages: u64,
+    written: u64,
 }
 
 /// Makes the database file at `path` the same, page for page, as `from`'s main database, in
