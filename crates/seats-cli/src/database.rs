@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use seats_store::postgres::{PgOptions, PgStore};
-use seats_store::sqlite::SqliteStore;
-use seats_store::{DatabaseUrl, Durability, Store};
+use seats_store::seed::{SeedDocument, SeedSummary};
+use seats_store::sqlite::{SqliteOptions, SqliteStore};
+use seats_store::{DatabaseUrl, Durability, Store, StoreError};
+use seats_types::Timestamp;
 
 /// How to open a store; the PostgreSQL settings are ignored for SQLite.
 #[derive(Debug, Clone)]
@@ -25,6 +27,26 @@ impl Default for Options {
             statement_timeout: pg.statement_timeout,
         }
     }
+}
+
+/// Creates the SQLite file `path` (which must not exist) with `seed` in it, written once
+/// ([`SqliteStore::create_seeded`]), and opens it.
+pub async fn create_seeded(
+    path: &std::path::Path,
+    options: &Options,
+    seed: SeedDocument,
+    now: Timestamp,
+) -> Result<(Arc<dyn Store>, SeedSummary), StoreError> {
+    let sqlite = SqliteOptions {
+        durability: options.durability,
+        ..SqliteOptions::default()
+    };
+    let target = path.to_path_buf();
+    let (store, summary) = tokio::task::spawn_blocking(move || SqliteStore::create_seeded(target, sqlite, seed, now))
+        .await
+        .map_err(StoreError::other)??;
+    tracing::info!(path = %path.display(), durability = ?options.durability, "created SQLite database");
+    Ok((Arc::new(store), summary))
 }
 
 /// Opens (a SQLite file is created if missing) and brings the schema up to date.

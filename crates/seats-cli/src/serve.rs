@@ -9,7 +9,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use seats_server::{build_router, AppState, Clock, ConnectionLimits, ManualClock, ServerConfig, SystemClock};
 use seats_store::secret::Secret;
-use seats_store::{seed, DatabaseUrl, Durability, StoreError};
+use seats_store::{seed, DatabaseUrl, Durability, Store, StoreError};
+use seats_types::Timestamp;
 use tokio::net::TcpListener;
 
 use crate::database;
@@ -226,7 +227,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     // A seed file is checked while it streams into the database, in one transaction: a
-    // problem anywhere rolls it all back (and a database file this run created is removed).
+    // problem anywhere rolls it all back (and a new SQLite file is never put in place).
     let seed = match (&args.seed, args.demo) {
         (Some(path), _) => Some((
             seed::SeedDocument::open(path).with_context(|| format!("cannot read seed file {}", path.display()))?,
@@ -251,61 +252,39 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         (None, false) => "sqlite://seats.db".to_owned(),
     };
-    let mut created_file = None;
     let durability = match args.durability {
         DurabilityArg::Full => Durability::Full,
         DurabilityArg::Relaxed => Durability::Relaxed,
     };
     let url = database.parse::<DatabaseUrl>()?;
-    if let DatabaseUrl::Sqlite(path) = &url {
-        if !path.exists() {
-            created_file = Some(path.clone());
-        }
-    }
     let options = database::Options {
         durability,
         pool_size: args.pool_size as usize,
         statement_timeout: args.statement_timeout,
     };
-    let store = database::open(&url, &options).await?;
-
     let manual_clock = args.manual_clock.then(|| Arc::new(ManualClock::new()));
     let clock: Arc<dyn Clock> = match &manual_clock {
         Some(manual) => manual.clone(),
         None => Arc::new(SystemClock),
     };
-    if let Some((seed, source)) = seed {
-        if store.is_empty().await? {
+    let store = match (&url, seed) {
+        // A new SQLite file is written once with its seed in it; nothing is left on failure.
+        (DatabaseUrl::Sqlite(path), Some((seed, source))) if !path.exists() => {
             let started = std::time::Instant::now();
-            match store.load_seed(seed, clock.now()).await {
-                Ok(summary) => tracing::info!(
-                    users = summary.users,
-                    accounts = summary.accounts,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "seed loaded"
-                ),
-                // Another node started with the same seed loaded it first.
-                Err(StoreError::Conflict(_)) => {
-                    tracing::warn!("the database already holds data; the seed was not loaded")
-                }
-                Err(e) => {
-                    drop(store);
-                    if let Some(path) = created_file {
-                        remove_database(&path);
-                    }
-                    return Err(match e {
-                        StoreError::InvalidSeed(e) => {
-                            let lines: Vec<String> = e.problems.iter().map(|p| format!("{source}: {p}")).collect();
-                            anyhow::anyhow!("invalid seed file, nothing was loaded:\n{}", lines.join("\n"))
-                        }
-                        other => anyhow::Error::new(other).context("loading the seed"),
-                    });
-                }
-            }
-        } else {
-            tracing::warn!("the database already holds data; the seed was not loaded");
+            let (store, summary) = database::create_seeded(path, &options, seed, clock.now())
+                .await
+                .map_err(|e| seed_error(e, &source))?;
+            seed_loaded(&summary, started);
+            store
         }
-    }
+        (_, seed) => {
+            let store = database::open(&url, &options).await?;
+            if let Some((seed, source)) = seed {
+                load_seed(&*store, seed, &source, clock.now()).await?;
+            }
+            store
+        }
+    };
 
     let operator_key = args
         .operator_key
@@ -400,11 +379,39 @@ fn raise_descriptor_limit(max_connections: usize) {
 }
 
 /// Removes a SQLite database this run created, with its WAL and shared-memory files.
-fn remove_database(path: &std::path::Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.as_os_str().to_owned();
-        file.push(suffix);
-        let _ = std::fs::remove_file(file);
+/// Loads `seed` into the opened store if it is empty (another node may have loaded it first).
+async fn load_seed(store: &dyn Store, seed: seed::SeedDocument, source: &str, now: Timestamp) -> anyhow::Result<()> {
+    if !store.is_empty().await? {
+        tracing::warn!("the database already holds data; the seed was not loaded");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    match store.load_seed(seed, now).await {
+        Ok(summary) => seed_loaded(&summary, started),
+        // Another node started with the same seed loaded it first.
+        Err(StoreError::Conflict(_)) => tracing::warn!("the database already holds data; the seed was not loaded"),
+        Err(e) => return Err(seed_error(e, source)),
+    }
+    Ok(())
+}
+
+fn seed_loaded(summary: &seed::SeedSummary, started: std::time::Instant) {
+    tracing::info!(
+        users = summary.users,
+        accounts = summary.accounts,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "seed loaded"
+    );
+}
+
+/// A seed that did not load, its problems each named with the seed's `source`.
+fn seed_error(e: StoreError, source: &str) -> anyhow::Error {
+    match e {
+        StoreError::InvalidSeed(e) => {
+            let lines: Vec<String> = e.problems.iter().map(|p| format!("{source}: {p}")).collect();
+            anyhow::anyhow!("invalid seed file, nothing was loaded:\n{}", lines.join("\n"))
+        }
+        other => anyhow::Error::new(other).context("loading the seed"),
     }
 }
 

@@ -173,6 +173,12 @@ fn an_invalid_seed_stops_start_up_and_writes_nothing() {
         "{stderr}"
     );
     assert!(!db.exists(), "nothing was written");
+    let mut left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["bad.json"], "nothing of the database's making is left beside it");
 
     std::fs::write(&seed, "{\"accounts\": [").unwrap();
     let (code, stderr) = run(&[

@@ -177,3 +177,127 @@ async fn an_image_puts_the_database_back_as_it_was() {
         .unwrap();
     assert!(!s1.access_seat && !s1.gateway_seat);
 }
+
+/// A seed of `users` users with every id given (nothing random), a member and a token.
+fn fixed_seed(users: usize) -> seats_store::seed::SeedDocument {
+    let users: Vec<_> = (0..users)
+        .map(|i| {
+            serde_json::json!({"id": format!("00000000-0000-4000-8000-{i:012}"), "email": format!("user{i}@example.com"),
+                "name": format!("User {i}"), "seat_uid": format!("seat-{i}"), "access_seat": i % 2 == 0, "gateway_seat": i % 3 == 0})
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "accounts": [{"id": conformance::ACCOUNT, "name": "Fixed", "seat_limit": 5000, "users": users,
+                      "organization": {"name": "Fixed", "auth_domain": "fixed.cloudflareaccess.com"}}],
+        "members": [{"email": "Admin@Example.com", "api_key": "144c9defac04969c7bfad8efaa8ea194", "accounts": [conformance::ACCOUNT]}],
+        "tokens": [{"id": "tok1", "name": "t", "value": "secret-token", "policies": [{"effect": "allow",
+            "resources": {"com.cloudflare.api.account.*": "*"}, "permission_groups": [{"name": "Zero Trust: Seats Write"}]}]}]
+    });
+    seats_store::seed::parse(doc.to_string().as_bytes()).unwrap()
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A new file written with its seed in place (crates/seats-store/src/sqlite/create.rs) holds
+/// exactly what a seed loaded into an open database holds: the same export, the same figures,
+/// a search index that answers. It is in WAL mode like any other, passes SQLite's integrity
+/// check, and nothing of its making is left beside it.
+#[tokio::test]
+async fn a_new_file_written_with_its_seed_holds_what_a_load_stores() {
+    use seats_store::{UserFilter, UserStore};
+    let t0: seats_types::Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let created_path = dir.path().join("created.db");
+    let (created, summary) =
+        SqliteStore::create_seeded(&created_path, Default::default(), fixed_seed(3000), t0).unwrap();
+    assert_eq!((summary.accounts, summary.users, summary.tokens), (1, 3000, 1));
+    let (_other_dir, loaded) = fresh();
+    loaded.load_seed(fixed_seed(3000), t0).await.unwrap();
+
+    let (a, b) = (
+        conformance::export_all(&created).await,
+        conformance::export_all(&loaded).await,
+    );
+    assert_eq!(
+        a.len(),
+        3000 + 6,
+        "users, and the header, account, member, token, sweep schedule and end"
+    );
+    assert_eq!(a, b);
+    let account = created.account(conformance::ACCOUNT).await.unwrap().unwrap();
+    assert_eq!(account.seats_in_use, 2000);
+    let search = UserFilter {
+        search: Some("USER2999@example".into()),
+        ..Default::default()
+    };
+    let (found, total) = created
+        .list_users(conformance::ACCOUNT, search, 1, 10, t0)
+        .await
+        .unwrap();
+    assert_eq!((total, found[0].email.as_str()), (1, "user2999@example.com"));
+
+    let conn = rusqlite::Connection::open(&created_path).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let names = names_in(dir.path());
+    assert!(
+        names
+            .iter()
+            .all(|n| ["created.db", "created.db-wal", "created.db-shm"].contains(&n.as_str())),
+        "the database and its log, nothing else: {names:?}"
+    );
+}
+
+/// A seed with problems reports them as a load would, and leaves nothing at the path or
+/// beside it; a path that exists is refused and left as it was.
+#[tokio::test]
+async fn a_new_file_is_put_in_place_only_whole_and_never_over_another() {
+    let t0: seats_types::Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/seats.db");
+    let doc = r#"{"accounts": [{"id": "0123456789abcdef0123456789abcdef", "name": "x", "seat_limit": 1, "users": [
+        {"email": "a@x.com", "seat_uid": "s1"}, {"email": "A@X.com", "seat_uid": "s2"}]}]}"#;
+    let created = SqliteStore::create_seeded(
+        &path,
+        Default::default(),
+        seats_store::seed::SeedDocument::from_bytes(doc),
+        t0,
+    );
+    let Err(seats_store::StoreError::InvalidSeed(e)) = created else {
+        panic!("{created:?}")
+    };
+    assert_eq!(e, seats_store::seed::parse(doc.as_bytes()).unwrap_err());
+    assert_eq!(
+        e.problems[0].to_string(),
+        "/accounts/0/users/1/email: duplicate email A@X.com (first at /accounts/0/users/0)"
+    );
+    assert!(!path.exists());
+    assert_eq!(names_in(&dir.path().join("nested")), Vec::<String>::new());
+
+    let (_existing, summary) = SqliteStore::create_seeded(&path, Default::default(), fixed_seed(2), t0).unwrap();
+    assert_eq!(summary.users, 2);
+    let again = SqliteStore::create_seeded(&path, Default::default(), fixed_seed(5), t0);
+    assert!(
+        matches!(
+            again,
+            Err(seats_store::StoreError::Conflict(seats_store::Conflict::NotEmpty))
+        ),
+        "{again:?}"
+    );
+    let kept = SqliteStore::open(&path, Durability::Full).unwrap();
+    assert_eq!(
+        conformance::export_all(&kept).await.len(),
+        2 + 6,
+        "the two users of the first seed"
+    );
+}

@@ -4,13 +4,14 @@
 //! Each resource trait of [`crate::store`] is implemented in the file of its name (`users.rs`
 //! implements [`crate::UserStore`]), beside the SQL it runs; the functions there run inside the
 //! transaction their caller (the writer or a reader) opened. `seed.rs` and `export.rs` are the
-//! bulk loads behind seeds, imports and restores.
+//! bulk loads behind seeds, imports and restores; `create.rs` writes a new file with its seed.
 
 mod accounts;
 mod audit;
 mod budgets;
 mod bulk;
 mod checkpoint;
+mod create;
 mod credentials;
 mod dashboard_sessions;
 mod devices;
