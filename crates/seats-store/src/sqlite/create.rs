@@ -52,17 +52,16 @@ impl SqliteStore {
             .map_err(StoreError::other)?;
         // A link, not a rename: it fails rather than replace a file that appeared meanwhile.
         match std::fs::hard_link(&building, path) {
-            Ok(()) => {}
+            Ok(()) => drop(building),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(StoreError::Conflict(Conflict::NotEmpty))
             }
-            Err(e) => {
-                return Err(StoreError::other(format!(
-                    "cannot put the seeded database in place: {e}"
-                )))
-            }
+            // A file system without hard links: a rename, once more checking nothing is there.
+            Err(_) if !path.exists() => building
+                .persist(path)
+                .map_err(|e| StoreError::other(format!("cannot put the seeded database in place: {e}")))?,
+            Err(_) => return Err(StoreError::Conflict(Conflict::NotEmpty)),
         }
-        drop(building);
         std::fs::File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(StoreError::other)?;
