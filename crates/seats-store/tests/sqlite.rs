@@ -60,6 +60,66 @@ async fn reopening_keeps_data_and_schema() {
     );
 }
 
+/// FTS5's own check that the search index holds exactly what the users table does.
+fn search_index_matches_the_rows(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("INSERT INTO users_search (users_search, rank) VALUES ('integrity-check', 1)")
+        .unwrap();
+}
+
+/// A seed's search index, rebuilt once the rows are in (crates/seats-store/src/sqlite/bulk.rs),
+/// is FTS5's exact index of the rows; it then takes changes on top of it (a user created after
+/// the load, a rename), and searches find old and new users alike.
+#[tokio::test]
+async fn a_seed_s_search_index_is_whole_and_takes_changes_after_it() {
+    use seats_store::{UserFilter, UserStore};
+    let (dir, store) = fresh();
+    let t0: seats_types::Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+    store.load_seed(fixed_seed(2500), t0).await.unwrap();
+    search_index_matches_the_rows(store.path());
+    let actor = seats_store::Actor::Operator;
+    let created = store
+        .create_user(
+            conformance::ACCOUNT,
+            "late@example.com",
+            "Late Comer",
+            actor.clone(),
+            t0,
+        )
+        .await
+        .unwrap();
+    store
+        .rename_user(
+            conformance::ACCOUNT,
+            "00000000-0000-4000-8000-000000000007",
+            "Renamed Seven",
+            actor,
+            t0,
+        )
+        .await
+        .unwrap();
+    search_index_matches_the_rows(store.path());
+    let find = |text: &str| UserFilter {
+        search: Some(text.into()),
+        ..Default::default()
+    };
+    for (text, expected) in [
+        ("user2499@", "user2499@example.com"),
+        ("late@", "late@example.com"),
+        ("renamed seven", "user7@example.com"),
+    ] {
+        let (found, total) = store
+            .list_users(conformance::ACCOUNT, find(text), 1, 10, t0)
+            .await
+            .unwrap();
+        assert_eq!((total, found[0].email.as_str()), (1, expected), "{text}");
+    }
+    assert_eq!(created.email, "late@example.com");
+    // Nothing of the load is left beside the database.
+    let names = names_in(dir.path());
+    assert!(names.iter().all(|n| n.starts_with("seats.db")), "{names:?}");
+}
+
 /// A load rebuilds the search index with a larger FTS5 hash (crates/seats-store/src/sqlite/bulk.rs)
 /// and puts FTS5's default back for the requests after it; the index answers searches.
 #[tokio::test]
