@@ -601,3 +601,24 @@ async fn on_postgres_no_request_reads_a_large_table_through() {
     }
     assert!(through.is_empty(), "large tables read through:\n{}", through.join("\n"));
 }
+
+/// A reset empties the tables at once, not a row at a time through the triggers (the search
+/// index, the account's figures): it costs the same on an account eight times larger.
+#[tokio::test]
+async fn a_reset_costs_the_same_on_an_account_eight_times_larger() {
+    async fn reset(users: usize) -> u64 {
+        let fixture = Fixture::new(users).await;
+        fixture.steps.store(0, Ordering::SeqCst);
+        fixture.store.reset(None, at("2030-01-01T00:00:00Z")).await.unwrap();
+        let steps = fixture.steps.load(Ordering::SeqCst);
+        assert!(fixture.store.is_empty().await.unwrap());
+        steps
+    }
+    let small = reset(1000).await;
+    let large = reset(8000).await;
+    assert!(small > 0, "the reset was counted");
+    assert!(
+        large as f64 <= small as f64 * 1.25 + 200.0,
+        "a reset's cost grew with the account: {small} -> {large} instructions"
+    );
+}
