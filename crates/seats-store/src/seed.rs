@@ -17,7 +17,7 @@ use seats_types::{formats, Policy, Timestamp, TokenStatus};
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretHash};
 use crate::{StoreError, StoreResult};
 
 /// The built-in demo seed: the example values of Cloudflare's documentation, so its curl
@@ -130,6 +130,73 @@ pub struct SeedToken {
     pub not_before: Option<Timestamp>,
     #[serde(default)]
     pub expires_on: Option<Timestamp>,
+}
+
+/// A seed's account, member or token as a backend stores it: the organization and policies
+/// as JSON text, the member's email folded, secrets hashed, a token's id generated if absent.
+/// Made on the thread that reads the document, so the writing thread only writes.
+pub(crate) enum SeedRecord {
+    Account {
+        id: String,
+        name: String,
+        seat_limit: u64,
+        organization: Option<String>,
+    },
+    Member {
+        key: String,
+        email: String,
+        hash: SecretHash,
+        accounts: Vec<String>,
+    },
+    Token {
+        id: String,
+        name: String,
+        hash: SecretHash,
+        policies: String,
+        status: &'static str,
+        not_before: Option<i64>,
+        expires_on: Option<i64>,
+    },
+}
+
+impl SeedRecord {
+    pub(crate) fn account(account: &SeedAccount) -> StoreResult<SeedRecord> {
+        Ok(SeedRecord::Account {
+            id: account.id.clone(),
+            name: account.name.clone(),
+            seat_limit: account.seat_limit,
+            organization: account
+                .organization
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(StoreError::other)?,
+        })
+    }
+
+    pub(crate) fn member(member: &SeedMember) -> SeedRecord {
+        SeedRecord::Member {
+            key: formats::email_key(&member.email),
+            email: member.email.clone(),
+            hash: member.api_key.hash(),
+            accounts: member.accounts.clone(),
+        }
+    }
+
+    pub(crate) fn token(token: &SeedToken) -> StoreResult<SeedRecord> {
+        Ok(SeedRecord::Token {
+            id: token
+                .id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
+            name: token.name.clone(),
+            hash: token.value.hash(),
+            policies: serde_json::to_string(&token.policies).map_err(StoreError::other)?,
+            status: token.status.unwrap_or(TokenStatus::Active).as_str(),
+            not_before: token.not_before.map(|t| t.unix_micros()),
+            expires_on: token.expires_on.map(|t| t.unix_micros()),
+        })
+    }
 }
 
 fn deserialize_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {

@@ -7,15 +7,16 @@
 //! triggers set aside and the account figures computed once.
 
 use deadpool_postgres::GenericClient;
-use seats_types::{formats, Timestamp, TokenStatus};
+use seats_types::{formats, Timestamp};
 use tokio::sync::{mpsc, oneshot};
 
 use super::bulk::{self, Activity};
 use super::is_empty;
-use super::{execute, json_text, query};
+use super::{execute, query};
 use crate::rules::SESSION_LIFETIME_US;
 use crate::seed::{
-    self, Duplicate, DuplicateField, SeedAccount, SeedDocument, SeedMember, SeedSink, SeedSummary, SeedToken, SeedUser,
+    self, Duplicate, DuplicateField, SeedAccount, SeedDocument, SeedMember, SeedRecord, SeedSink, SeedSummary,
+    SeedToken, SeedUser,
 };
 use crate::{Conflict, StoreError, StoreResult};
 
@@ -52,27 +53,7 @@ impl UserRows {
 
 enum Item {
     Users(Box<UserRows>),
-    Account {
-        id: String,
-        name: String,
-        seat_limit: i64,
-        organization: Option<String>,
-    },
-    Member {
-        key: String,
-        email: String,
-        hash: Vec<u8>,
-        accounts: Vec<String>,
-    },
-    Token {
-        id: String,
-        name: String,
-        hash: Vec<u8>,
-        policies: String,
-        status: &'static str,
-        not_before: Option<i64>,
-        expires_on: Option<i64>,
-    },
+    Record(SeedRecord),
 }
 
 /// What the checking thread sends the writer: rows to store, or a question about the rows
@@ -137,36 +118,15 @@ impl SeedSink for ChannelSink {
     }
 
     fn account(&mut self, _: usize, account: &SeedAccount) -> StoreResult<()> {
-        self.send(Item::Account {
-            id: account.id.clone(),
-            name: account.name.clone(),
-            seat_limit: super::big(account.seat_limit)?,
-            organization: account.organization.as_ref().map(json_text).transpose()?,
-        })
+        self.send(Item::Record(SeedRecord::account(account)?))
     }
 
     fn member(&mut self, member: &SeedMember) -> StoreResult<()> {
-        self.send(Item::Member {
-            key: formats::email_key(&member.email),
-            email: member.email.clone(),
-            hash: member.api_key.hash().as_bytes().to_vec(),
-            accounts: member.accounts.clone(),
-        })
+        self.send(Item::Record(SeedRecord::member(member)))
     }
 
     fn token(&mut self, token: &SeedToken) -> StoreResult<()> {
-        self.send(Item::Token {
-            id: token
-                .id
-                .clone()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
-            name: token.name.clone(),
-            hash: token.value.hash().as_bytes().to_vec(),
-            policies: json_text(&token.policies)?,
-            status: token.status.unwrap_or(TokenStatus::Active).as_str(),
-            not_before: token.not_before.map(|t| t.unix_micros()),
-            expires_on: token.expires_on.map(|t| t.unix_micros()),
-        })
+        self.send(Item::Record(SeedRecord::token(token)?))
     }
 
     fn duplicates(&mut self) -> StoreResult<Vec<Duplicate>> {
@@ -293,12 +253,13 @@ async fn store(db: &impl GenericClient, item: Item, now_us: i64) -> StoreResult<
             )
             .await?;
         }
-        Item::Account {
+        Item::Record(SeedRecord::Account {
             id,
             name,
             seat_limit,
             organization,
-        } => {
+        }) => {
+            let seat_limit = super::big(seat_limit)?;
             // A repeated account id is reported by the checks; it must not fail the load first.
             execute(
                 db,
@@ -311,12 +272,13 @@ async fn store(db: &impl GenericClient, item: Item, now_us: i64) -> StoreResult<
             )
             .await?;
         }
-        Item::Member {
+        Item::Record(SeedRecord::Member {
             key,
             email,
             hash,
             accounts,
-        } => {
+        }) => {
+            let hash = hash.as_bytes();
             execute(
                 db,
                 "INSERT INTO members (email_key, email, key_hash, created_at) VALUES ($1, $2, $3, $4)
@@ -332,7 +294,7 @@ async fn store(db: &impl GenericClient, item: Item, now_us: i64) -> StoreResult<
             )
             .await?;
         }
-        Item::Token {
+        Item::Record(SeedRecord::Token {
             id,
             name,
             hash,
@@ -340,7 +302,8 @@ async fn store(db: &impl GenericClient, item: Item, now_us: i64) -> StoreResult<
             status,
             not_before,
             expires_on,
-        } => {
+        }) => {
+            let hash = hash.as_bytes();
             execute(
                 db,
                 "INSERT INTO tokens (id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at)

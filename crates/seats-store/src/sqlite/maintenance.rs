@@ -5,10 +5,10 @@ use rusqlite::OptionalExtension;
 use seats_types::Timestamp;
 
 use super::bulk::{Activity, Bulk};
-use super::{export, image, is_empty, seed, wipe, SqliteStore};
+use super::{export, foreign_keys_hold, image, is_empty, seed, wipe, SqliteStore};
 use crate::export::ImportSummary;
 use crate::seed::{SeedDocument, SeedSummary};
-use crate::{DatabaseImage, MaintenanceStore, StoreError, StoreResult};
+use crate::{DatabaseImage, MaintenanceStore, StoreResult};
 
 /// A reset's rows, in the caller's transaction: everything goes, then `seed` (if any) loads.
 /// The rows go with the triggers of users, devices and sessions set aside (as for a load):
@@ -38,16 +38,7 @@ fn reset_alone(
     let reset = (|| {
         let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let summary = wipe_and_load(&tx, seed, now)?;
-        let broken: Option<String> = tx
-            .query_row("SELECT \"table\" FROM pragma_foreign_key_check LIMIT 1", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if let Some(table) = broken {
-            return Err(StoreError::other(format!(
-                "a reset left a broken foreign key in {table}"
-            )));
-        }
+        foreign_keys_hold(&tx, "a reset")?;
         let version = image::data_version(&tx)?;
         tx.commit()?;
         Ok((summary, version))

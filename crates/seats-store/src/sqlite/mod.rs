@@ -231,18 +231,25 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.pragma_update(None, "user_version", i + 1)?;
         tracing::info!(migration = i + 1, "applied SQLite migration");
     }
-    let broken: Option<String> = tx
+    foreign_keys_hold(&tx, "migration")?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Checks every foreign key of the database (reading every row that has one), for work done
+/// with them off; the error names `what` did it and the first table with a broken one.
+fn foreign_keys_hold(conn: &Connection, what: &str) -> StoreResult<()> {
+    let broken: Option<String> = conn
         .query_row("SELECT \"table\" FROM pragma_foreign_key_check LIMIT 1", [], |r| {
             r.get(0)
         })
         .optional()?;
-    if let Some(table) = broken {
-        return Err(StoreError::other(format!(
-            "migration left a broken foreign key in {table}"
-        )));
+    match broken {
+        Some(table) => Err(StoreError::other(format!(
+            "{what} left a broken foreign key in {table}"
+        ))),
+        None => Ok(()),
     }
-    tx.commit()?;
-    Ok(())
 }
 
 fn ts(micros: i64) -> rusqlite::Result<Timestamp> {

@@ -12,15 +12,13 @@ use std::io::Read;
 use std::sync::{mpsc, Arc};
 
 use rusqlite::{params, Connection};
-use seats_types::{formats, Timestamp, TokenStatus};
+use seats_types::{formats, Timestamp};
 
 use super::bulk::{Activity, Bulk};
-use super::json_text;
 use super::{is_empty, is_unique_violation};
 use crate::rules::SESSION_LIFETIME_US;
-use crate::secret::SecretHash;
 use crate::seed::{
-    self, Duplicate, DuplicateField, SeedAccount, SeedMember, SeedSink, SeedSummary, SeedToken, SeedUser,
+    self, Duplicate, DuplicateField, SeedAccount, SeedMember, SeedRecord, SeedSink, SeedSummary, SeedToken, SeedUser,
     StoredSeedUser,
 };
 use crate::{Conflict, StoreError, StoreResult};
@@ -108,27 +106,7 @@ struct UserRow {
 /// What the reading thread sends the writing one: rows, or a question about the rows so far.
 enum Item {
     Users(Vec<UserRow>),
-    Account {
-        id: String,
-        name: String,
-        seat_limit: u64,
-        organization: Option<String>,
-    },
-    Member {
-        key: String,
-        email: String,
-        hash: SecretHash,
-        accounts: Vec<String>,
-    },
-    Token {
-        id: String,
-        name: String,
-        hash: SecretHash,
-        policies: String,
-        status: &'static str,
-        not_before: Option<i64>,
-        expires_on: Option<i64>,
-    },
+    Record(SeedRecord),
     Duplicates(mpsc::SyncSender<StoreResult<Vec<Duplicate>>>),
 }
 
@@ -194,38 +172,17 @@ impl SeedSink for Rows {
 
     fn account(&mut self, _: usize, account: &SeedAccount) -> StoreResult<()> {
         self.flush()?;
-        self.send(Item::Account {
-            id: account.id.clone(),
-            name: account.name.clone(),
-            seat_limit: account.seat_limit,
-            organization: account.organization.as_ref().map(json_text).transpose()?,
-        })
+        self.send(Item::Record(SeedRecord::account(account)?))
     }
 
     fn member(&mut self, member: &SeedMember) -> StoreResult<()> {
         self.flush()?;
-        self.send(Item::Member {
-            key: formats::email_key(&member.email),
-            email: member.email.clone(),
-            hash: member.api_key.hash(),
-            accounts: member.accounts.clone(),
-        })
+        self.send(Item::Record(SeedRecord::member(member)))
     }
 
     fn token(&mut self, token: &SeedToken) -> StoreResult<()> {
         self.flush()?;
-        self.send(Item::Token {
-            id: token
-                .id
-                .clone()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
-            name: token.name.clone(),
-            hash: token.value.hash(),
-            policies: json_text(&token.policies)?,
-            status: token.status.unwrap_or(TokenStatus::Active).as_str(),
-            not_before: token.not_before.map(|t| t.unix_micros()),
-            expires_on: token.expires_on.map(|t| t.unix_micros()),
-        })
+        self.send(Item::Record(SeedRecord::token(token)?))
     }
 
     /// Asks the writing side, once every user is in.
@@ -308,12 +265,12 @@ impl Sink<'_> {
     fn store(&mut self, item: Item) -> StoreResult<()> {
         match item {
             Item::Users(users) => self.users(users),
-            Item::Account {
+            Item::Record(SeedRecord::Account {
                 id,
                 name,
                 seat_limit,
                 organization,
-            } => {
+            }) => {
                 // A repeated account id is one of the seed's problems, reported with the
                 // others; it must not fail the load first.
                 self.conn
@@ -326,12 +283,12 @@ impl Sink<'_> {
                     .execute(params![id, name, seat_limit, organization, self.now_us])?;
                 Ok(())
             }
-            Item::Member {
+            Item::Record(SeedRecord::Member {
                 key,
                 email,
                 hash,
                 accounts,
-            } => {
+            }) => {
                 self.conn
                     .prepare_cached(
                         "INSERT INTO members (email_key, email, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -345,7 +302,7 @@ impl Sink<'_> {
                 }
                 Ok(())
             }
-            Item::Token {
+            Item::Record(SeedRecord::Token {
                 id,
                 name,
                 hash,
@@ -353,7 +310,7 @@ impl Sink<'_> {
                 status,
                 not_before,
                 expires_on,
-            } => {
+            }) => {
                 self.conn
                     .prepare_cached(
                         "INSERT INTO tokens (id, name, value_hash, policies, status, not_before, expires_on, created_at, modified_at)
