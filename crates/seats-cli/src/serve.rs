@@ -378,7 +378,6 @@ fn raise_descriptor_limit(max_connections: usize) {
     }
 }
 
-/// Removes a SQLite database this run created, with its WAL and shared-memory files.
 /// Loads `seed` into the opened store if it is empty (another node may have loaded it first).
 async fn load_seed(store: &dyn Store, seed: seed::SeedDocument, source: &str, now: Timestamp) -> anyhow::Result<()> {
     if !store.is_empty().await? {
