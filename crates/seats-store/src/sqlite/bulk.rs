@@ -1,10 +1,10 @@
-//! Many rows into an empty database at once — a seed, an import, a snapshot's restore — the
-//! same way for all three: the secondary indexes and the triggers of users, devices and
-//! sessions are set aside while the rows go in (a sort is much cheaper than a million random
-//! index inserts), then created again, and what the triggers and writers maintain (the
-//! accounts' figures, their audit counts, the users' latest activity, the search index) is
-//! computed once. It all happens in the caller's transaction, so a load that fails at any
-//! point leaves nothing behind.
+//! Many rows into an empty database at once — a seed, an import, a snapshot's restore, a
+//! reset (which first deletes every row: [`Start::Emptied`]) — the same way for all: the
+//! secondary indexes and the triggers of users, devices and sessions are set aside while the
+//! rows go in (a sort is much cheaper than a million random index inserts), then created
+//! again, and what the triggers and writers maintain (the accounts' figures, their audit
+//! counts, the users' latest activity, the search index) is computed once. It all happens in
+//! the caller's transaction, so a load that fails at any point leaves nothing behind.
 
 use rusqlite::{Connection, ErrorCode};
 
@@ -28,6 +28,14 @@ struct Part {
     sql: String,
 }
 
+/// What a load starts from: the rows already there (an empty database is asked for), or none
+/// (a reset, a restore).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Start {
+    AsIs,
+    Emptied,
+}
+
 /// Whether the load gave the users' latest activity or it must be computed from the rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Activity {
@@ -44,8 +52,9 @@ pub(super) struct Bulk {
 
 impl Bulk {
     /// Sets the indexes and triggers aside and empties the search index (which the triggers
-    /// would otherwise keep in step with rows that go).
-    pub(super) fn begin(conn: &Connection) -> StoreResult<Bulk> {
+    /// would otherwise keep in step with rows that go); from [`Start::Emptied`], then deletes
+    /// every row.
+    pub(super) fn begin(conn: &Connection, start: Start) -> StoreResult<Bulk> {
         let parts: Vec<(String, Part)> = conn
             .prepare(&format!(
                 "SELECT type, name, sql FROM sqlite_master
@@ -74,6 +83,9 @@ impl Bulk {
             }
         }
         conn.execute_batch("INSERT INTO users_search (users_search) VALUES ('delete-all')")?;
+        if start == Start::Emptied {
+            wipe(conn)?;
+        }
         Ok(bulk)
     }
 
@@ -120,4 +132,17 @@ impl Bulk {
         }
         Ok(())
     }
+}
+
+/// Deletes every row but the schedule and the credentials version, children first. With the
+/// triggers of users, devices and sessions set aside, SQLite empties those tables at once;
+/// with them, every deleted user ran its triggers (the search index, the account's figures).
+fn wipe(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "DELETE FROM scim_group_members; DELETE FROM scim_groups; DELETE FROM scim_users;
+         DELETE FROM identity_providers; DELETE FROM logins; DELETE FROM sessions; DELETE FROM devices;
+         DELETE FROM users; DELETE FROM member_accounts; DELETE FROM members; DELETE FROM tokens;
+         DELETE FROM audit_events; DELETE FROM accounts; DELETE FROM dashboard_sessions;",
+    )?;
+    Ok(())
 }

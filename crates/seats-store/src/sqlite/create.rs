@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use seats_types::Timestamp;
 
+use super::bulk::Start;
 use super::{migrate, seed, SqliteOptions, SqliteStore};
 use crate::seed::{SeedDocument, SeedSummary};
 use crate::{Conflict, StoreError, StoreResult};
@@ -79,7 +80,7 @@ fn build(path: &Path, seed: SeedDocument, now: Timestamp) -> StoreResult<SeedSum
     migrate(&mut conn)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let summary = seed::load(&tx, seed.into_reader(), now)?;
+    let summary = seed::load(&tx, seed.into_reader(), now, Start::AsIs)?;
     tx.commit()?;
     conn.close().map_err(|(_, e)| e)?;
     Ok(summary)

@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
-use super::bulk::{Activity, Bulk};
+use super::bulk::{Activity, Bulk, Start};
 use super::is_empty;
 use crate::export::{check_header, writes, ImportSummary, Importing, Record, Row, KINDS};
 use crate::{Conflict, StoreError, StoreResult};
@@ -57,21 +57,17 @@ fn export_all(conn: &Connection, out: &mpsc::Sender<Record>) -> StoreResult<u64>
 
 /// Empties the database and loads an export (a snapshot's restore).
 pub(super) fn restore(conn: &Connection, records: mpsc::Receiver<Record>) -> StoreResult<ImportSummary> {
-    load(conn, records, true)
+    load(conn, records, Start::Emptied)
 }
 
 /// Loads an export into an empty database.
 pub(super) fn import(conn: &Connection, records: mpsc::Receiver<Record>) -> StoreResult<ImportSummary> {
-    load(conn, records, false)
+    load(conn, records, Start::AsIs)
 }
 
-/// Loads an export as a bulk load ([`super::bulk`]); with `wipe`, empties the database
-/// first.
-fn load(conn: &Connection, mut records: mpsc::Receiver<Record>, wipe: bool) -> StoreResult<ImportSummary> {
-    let bulk = Bulk::begin(conn)?;
-    if wipe {
-        super::wipe(conn)?;
-    }
+/// Loads an export as a bulk load ([`super::bulk`]), into a database empty from `start`.
+fn load(conn: &Connection, mut records: mpsc::Receiver<Record>, start: Start) -> StoreResult<ImportSummary> {
+    let bulk = Bulk::begin(conn, start)?;
     if !is_empty(conn)? {
         return Err(StoreError::Conflict(Conflict::NotEmpty));
     }

@@ -4,23 +4,21 @@ use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 use seats_types::Timestamp;
 
-use super::bulk::{Activity, Bulk};
-use super::{export, foreign_keys_hold, image, is_empty, seed, wipe, SqliteStore};
+use super::bulk::{Activity, Bulk, Start};
+use super::{export, foreign_keys_hold, image, is_empty, seed, SqliteStore};
 use crate::export::ImportSummary;
 use crate::seed::{SeedDocument, SeedSummary};
 use crate::{DatabaseImage, MaintenanceStore, StoreResult};
 
-/// A reset's rows, in the caller's transaction: everything goes, then `seed` (if any) loads.
-/// The rows go with the triggers of users, devices and sessions set aside (as for a load):
-/// with them, each deleted user ran its triggers (the search index, the account's figures),
-/// which was most of a reset's time at 1M users; without, SQLite empties each table at once.
+/// A reset's rows, in the caller's transaction: everything goes, then `seed` (if any) loads,
+/// as one bulk load ([`Start::Emptied`]).
 fn wipe_and_load(c: &rusqlite::Connection, seed: Option<SeedDocument>, now: Timestamp) -> StoreResult<SeedSummary> {
-    let emptying = Bulk::begin(c)?;
-    wipe(c)?;
-    emptying.finish(c, Activity::Computed)?;
     match seed {
-        Some(seed) => seed::load(c, seed.into_reader(), now),
-        None => Ok(SeedSummary::default()),
+        Some(seed) => seed::load(c, seed.into_reader(), now, Start::Emptied),
+        None => {
+            Bulk::begin(c, Start::Emptied)?.finish(c, Activity::Computed)?;
+            Ok(SeedSummary::default())
+        }
     }
 }
 
@@ -65,7 +63,7 @@ impl MaintenanceStore for SqliteStore {
     }
 
     async fn load_seed(&self, seed: SeedDocument, now: Timestamp) -> StoreResult<SeedSummary> {
-        self.write_credentials(move |c| seed::load(c, seed.into_reader(), now))
+        self.write_credentials(move |c| seed::load(c, seed.into_reader(), now, Start::AsIs))
             .await
     }
 

@@ -320,18 +320,6 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
-/// Deletes every row but the schedule and the credentials version, children first; the
-/// triggers keep the search index and the figures right as rows go.
-fn wipe(conn: &Connection) -> StoreResult<()> {
-    conn.execute_batch(
-        "DELETE FROM scim_group_members; DELETE FROM scim_groups; DELETE FROM scim_users;
-         DELETE FROM identity_providers; DELETE FROM logins; DELETE FROM sessions; DELETE FROM devices;
-         DELETE FROM users; DELETE FROM member_accounts; DELETE FROM members; DELETE FROM tokens;
-         DELETE FROM audit_events; DELETE FROM accounts; DELETE FROM dashboard_sessions;",
-    )?;
-    Ok(())
-}
-
 fn is_empty(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT NOT EXISTS (SELECT 1 FROM accounts) AND NOT EXISTS (SELECT 1 FROM members)

@@ -14,7 +14,7 @@ use std::sync::{mpsc, Arc};
 use rusqlite::{params, Connection};
 use seats_types::{formats, Timestamp};
 
-use super::bulk::{Activity, Bulk};
+use super::bulk::{Activity, Bulk, Start};
 use super::{is_empty, is_unique_violation};
 use crate::rules::SESSION_LIFETIME_US;
 use crate::seed::{
@@ -28,14 +28,17 @@ const BATCH: usize = 1024;
 /// Batches (or other items) waiting for the writing thread, at most.
 const QUEUE: usize = 4;
 
-pub(super) fn load(conn: &Connection, reader: impl Read + Send, now: Timestamp) -> StoreResult<SeedSummary> {
-    if !is_empty(conn)? {
-        return Err(StoreError::Conflict(Conflict::NotEmpty));
-    }
+/// Loads the seed `reader` gives into the database, which must be empty from `start`.
+pub(super) fn load(
+    conn: &Connection,
+    reader: impl Read + Send,
+    now: Timestamp,
+    start: Start,
+) -> StoreResult<SeedSummary> {
     // A bulk load reads back few pages, so a large page cache only grows the peak memory.
     let cache_size: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
     conn.pragma_update(None, "cache_size", SEED_CACHE_SIZE)?;
-    let loaded = load_rows(conn, reader, now);
+    let loaded = load_rows(conn, reader, now, start);
     conn.pragma_update(None, "cache_size", cache_size)?;
     loaded
 }
@@ -43,7 +46,11 @@ pub(super) fn load(conn: &Connection, reader: impl Read + Send, now: Timestamp) 
 /// SQLite's default page cache (2 MiB), for the load.
 const SEED_CACHE_SIZE: i64 = -2000;
 
-fn load_rows(conn: &Connection, reader: impl Read + Send, now: Timestamp) -> StoreResult<SeedSummary> {
+fn load_rows(conn: &Connection, reader: impl Read + Send, now: Timestamp, start: Start) -> StoreResult<SeedSummary> {
+    let bulk = Bulk::begin(conn, start)?;
+    if !is_empty(conn)? {
+        return Err(StoreError::Conflict(Conflict::NotEmpty));
+    }
     // Users arrive before the account row that closes their object.
     conn.pragma_update(None, "defer_foreign_keys", "ON")?;
     let now_us = now.unix_micros();
@@ -52,7 +59,7 @@ fn load_rows(conn: &Connection, reader: impl Read + Send, now: Timestamp) -> Sto
         now_us,
         next_seq: 1,
         bases: Vec::new(),
-        bulk: Bulk::begin(conn)?,
+        bulk,
         duplicate_ids: Vec::new(),
     };
     let (items, incoming) = mpsc::sync_channel(QUEUE);
@@ -441,7 +448,7 @@ mod tests {
         .unwrap();
         let now: Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
         let tx = conn.unchecked_transaction().unwrap();
-        let loaded = load(&tx, document(20 * BATCH).as_bytes(), now);
+        let loaded = load(&tx, document(20 * BATCH).as_bytes(), now, Start::AsIs);
         let Err(StoreError::Other(e)) = &loaded else {
             panic!("{loaded:?}")
         };
@@ -454,7 +461,7 @@ mod tests {
         let conn = migrated();
         let now: Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
         let users = 3 * BATCH + 7;
-        let summary = load(&conn, document(users).as_bytes(), now).unwrap();
+        let summary = load(&conn, document(users).as_bytes(), now, Start::AsIs).unwrap();
         assert_eq!(summary.users, users);
         let (count, first, last): (usize, i64, i64) = conn
             .query_row("SELECT COUNT(*), MIN(seq), MAX(seq) FROM users", [], |r| {
