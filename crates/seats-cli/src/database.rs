@@ -7,7 +7,7 @@ use anyhow::Context;
 use seats_store::postgres::{PgOptions, PgStore};
 use seats_store::seed::{SeedDocument, SeedSummary};
 use seats_store::sqlite::{SqliteOptions, SqliteStore};
-use seats_store::{DatabaseUrl, Durability, Store, StoreError};
+use seats_store::{DatabaseUrl, Durability, PendingImage, Store, StoreError};
 use seats_types::Timestamp;
 
 /// How to open a store; the PostgreSQL settings are ignored for SQLite.
@@ -30,13 +30,14 @@ impl Default for Options {
 }
 
 /// Creates the SQLite file `path` (which must not exist) with `seed` in it, written once
-/// ([`SqliteStore::create_seeded`]), and opens it.
+/// ([`SqliteStore::create_seeded`]), and opens it; with the image of its first state being
+/// copied in the background ([`SqliteStore::begin_image`]).
 pub async fn create_seeded(
     path: &std::path::Path,
     options: &Options,
     seed: SeedDocument,
     now: Timestamp,
-) -> Result<(Arc<dyn Store>, SeedSummary), StoreError> {
+) -> Result<(Arc<dyn Store>, SeedSummary, Option<PendingImage>), StoreError> {
     let sqlite = SqliteOptions {
         durability: options.durability,
         ..SqliteOptions::default()
@@ -46,7 +47,8 @@ pub async fn create_seeded(
         .await
         .map_err(StoreError::other)??;
     tracing::info!(path = %path.display(), durability = ?options.durability, "created SQLite database");
-    Ok((Arc::new(store), summary))
+    let image = store.begin_image().await?;
+    Ok((Arc::new(store), summary, image))
 }
 
 /// Opens (a SQLite file is created if missing) and brings the schema up to date.

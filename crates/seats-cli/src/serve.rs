@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use seats_server::{build_router, AppState, Clock, ConnectionLimits, ManualClock, ServerConfig, SystemClock};
 use seats_store::secret::Secret;
-use seats_store::{seed, DatabaseUrl, Durability, Store, StoreError};
+use seats_store::{seed, DatabaseUrl, Durability, PendingImage, Store, StoreError};
 use seats_types::Timestamp;
 use tokio::net::TcpListener;
 
@@ -267,20 +267,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(manual) => manual.clone(),
         None => Arc::new(SystemClock),
     };
+    // What the seed left, as an image a reset can put back (SQLite), with the seed's digest
+    // and the time of its load; only where this server loaded it.
+    let mut first_state = None;
+    let loaded_at = clock.now();
     let store = match (&url, seed) {
         // A new SQLite file is written once with its seed in it; nothing is left on failure.
         (DatabaseUrl::Sqlite(path), Some((seed, source))) if !path.exists() => {
             let started = std::time::Instant::now();
-            let (store, summary) = database::create_seeded(path, &options, seed, clock.now())
+            let (seed, digest) = seed.hashed();
+            let (store, summary, image) = database::create_seeded(path, &options, seed, loaded_at)
                 .await
                 .map_err(|e| seed_error(e, &source))?;
             seed_loaded(&summary, started);
+            first_state = image.map(|image| (digest, image));
             store
         }
         (_, seed) => {
             let store = database::open(&url, &options).await?;
             if let Some((seed, source)) = seed {
-                load_seed(&*store, seed, &source, clock.now()).await?;
+                let (seed, digest) = seed.hashed();
+                let image = load_seed(&*store, seed, &source, loaded_at).await?;
+                first_state = image.map(|image| (digest, image));
             }
             store
         }
@@ -325,6 +333,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => AppState::new(store, clock, config),
     };
     state.start_seed = start_seed(&args);
+    if let Some((digest, image)) = first_state {
+        state
+            .toolkit
+            .seed_image
+            .started_with(digest.finish(), loaded_at, image)
+            .await;
+    }
     // The first expiry sweep runs before the port opens, then hourly.
     state.sweeper.run_if_due(&state).await;
     seats_server::sweep::spawn(state.clone());
@@ -378,20 +393,31 @@ fn raise_descriptor_limit(max_connections: usize) {
     }
 }
 
-/// Loads `seed` into the opened store if it is empty (another node may have loaded it first).
-async fn load_seed(store: &dyn Store, seed: seed::SeedDocument, source: &str, now: Timestamp) -> anyhow::Result<()> {
+/// Loads `seed` into the opened store if it is empty (another node may have loaded it first),
+/// with the image of what it left where the store makes one.
+async fn load_seed(
+    store: &dyn Store,
+    seed: seed::SeedDocument,
+    source: &str,
+    now: Timestamp,
+) -> anyhow::Result<Option<PendingImage>> {
     if !store.is_empty().await? {
         tracing::warn!("the database already holds data; the seed was not loaded");
-        return Ok(());
+        return Ok(None);
     }
     let started = std::time::Instant::now();
-    match store.load_seed(seed, now).await {
-        Ok(summary) => seed_loaded(&summary, started),
+    match store.load_seed_with_image(seed, now).await {
+        Ok((summary, image)) => {
+            seed_loaded(&summary, started);
+            Ok(image)
+        }
         // Another node started with the same seed loaded it first.
-        Err(StoreError::Conflict(_)) => tracing::warn!("the database already holds data; the seed was not loaded"),
-        Err(e) => return Err(seed_error(e, source)),
+        Err(StoreError::Conflict(_)) => {
+            tracing::warn!("the database already holds data; the seed was not loaded");
+            Ok(None)
+        }
+        Err(e) => Err(seed_error(e, source)),
     }
-    Ok(())
 }
 
 fn seed_loaded(summary: &seed::SeedSummary, started: std::time::Instant) {

@@ -175,3 +175,76 @@ fn snapshots_and_reset_from_the_command_line() {
     assert_eq!(out.code, Some(3));
     assert!(out.stderr.contains("12130"), "{}", out.stderr);
 }
+
+/// The first reset puts back the state the seed the server started with left, as every later
+/// one does, rather than loading the seed again (docs/testing.md): the ids the server gave the
+/// seed's users at start-up hold across it. A seed file edited since is loaded anew.
+#[test]
+fn the_first_reset_puts_back_what_the_start_up_seed_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.json");
+    std::fs::write(&seed, seats_store::seed::DEMO_SEED).unwrap();
+    let db = format!("sqlite://{}", dir.path().join("seats.db").display());
+    let server = start(
+        &[
+            "--seed",
+            seed.to_str().unwrap(),
+            "--database",
+            &db,
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[("SEATS_OPERATOR_KEY", KEY)],
+    );
+    let base = format!("{}/client/v4", server.base);
+    let users = || {
+        let out = run_with(
+            &["users", "--account-id", ACCOUNT, "list", "--json"],
+            &[("CLOUDFLARE_API_TOKEN", TOKEN), ("CLOUDFLARE_BASE_URL", &base)],
+            None,
+        );
+        let users: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stderr));
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| {
+                (
+                    u["email"].as_str().unwrap().to_owned(),
+                    u["id"].as_str().unwrap().to_owned(),
+                    u["access_seat"].as_bool().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let seeded = users();
+    assert_eq!(seeded.len(), 1);
+    assert!(seeded[0].2, "{seeded:?}");
+    let (status, _) =
+        server.patch(&serde_json::json!([{"access_seat": false, "gateway_seat": false, "seat_uid": SEAT}]));
+    assert_eq!(status, 200);
+    assert!(!users()[0].2);
+
+    let out = admin(&server, &["reset"]);
+    assert_eq!(out.stdout.trim(), "reset: 1 accounts, 1 users", "{}", out.stderr);
+    assert_eq!(users(), seeded, "the start-up state, ids and all");
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["seats.db", "seats.db-shm", "seats.db-wal", "seed.json"]);
+
+    // An edited seed: loaded again, so its users are new.
+    let edited = seats_store::seed::DEMO_SEED.replace(
+        r#""access_seat": true, "gateway_seat": true}"#,
+        r#""access_seat": true, "gateway_seat": true}, {"email": "bob@example.com", "seat_uid": "bob"}"#,
+    );
+    assert_ne!(edited, seats_store::seed::DEMO_SEED);
+    std::fs::write(&seed, edited).unwrap();
+    let out = admin(&server, &["reset"]);
+    assert_eq!(out.stdout.trim(), "reset: 1 accounts, 2 users", "{}", out.stderr);
+    let after = users();
+    let alice = after.iter().find(|u| u.0 == "alice@example.com").unwrap();
+    assert_ne!(alice.1, seeded[0].1, "loaded anew: {after:?}");
+}

@@ -37,7 +37,8 @@ pub use model::{
 };
 pub use store::{
     AccountStore, AuditStore, BudgetLease, BudgetStore, CredentialStore, DashboardStore, DatabaseImage, DeviceStore,
-    IdentityProviderStore, LoginStore, MaintenanceStore, OrganizationStore, ScimStore, SeatStore, Store, UserStore,
+    IdentityProviderStore, LoginStore, MaintenanceStore, OrganizationStore, PendingImage, ScimStore, SeatStore, Store,
+    UserStore,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError};
 

@@ -237,18 +237,68 @@ impl SeedDocument {
 
     /// The SHA-256 of the document's bytes, read to the end: what tells two seeds apart
     /// without keeping either.
-    pub fn digest(mut self) -> std::io::Result<[u8; 32]> {
-        use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
+    pub fn digest(self) -> std::io::Result<[u8; 32]> {
+        let (mut document, digest) = self.hashed();
         let mut buf = vec![0; READ_BUFFER];
         loop {
-            match self.reader.read(&mut buf) {
-                Ok(0) => return Ok(hasher.finalize().into()),
-                Ok(n) => hasher.update(&buf[..n]),
+            match document.reader.read(&mut buf) {
+                Ok(0) => return Ok(digest.finish()),
+                Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The same document, hashing its bytes as they are read, and what gives their SHA-256
+    /// once they have been: a load reads a valid document to its end, so after a load the
+    /// digest is [`SeedDocument::digest`]'s, without reading the document twice.
+    pub fn hashed(self) -> (SeedDocument, SeedDigest) {
+        let digest = SeedDigest::default();
+        let reader = Hashing {
+            inner: self.reader,
+            hasher: digest.0.clone(),
+        };
+        (
+            SeedDocument {
+                reader: Box::new(reader),
+            },
+            digest,
+        )
+    }
+}
+
+/// The SHA-256 of what has been read of a [`SeedDocument::hashed`] document.
+#[derive(Default)]
+pub struct SeedDigest(std::sync::Arc<std::sync::Mutex<sha2::Sha256>>);
+
+impl SeedDigest {
+    /// The digest of the bytes read so far (all of them, after a load or a [`SeedDocument::digest`]).
+    pub fn finish(self) -> [u8; 32] {
+        use sha2::Digest;
+        let hasher = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        hasher.finalize().into()
+    }
+}
+
+impl fmt::Debug for SeedDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SeedDigest")
+    }
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing {
+    inner: Box<dyn Read + Send>,
+    hasher: std::sync::Arc<std::sync::Mutex<sha2::Sha256>>,
+}
+
+impl Read for Hashing {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.lock().unwrap_or_else(|e| e.into_inner()).update(&buf[..n]);
+        Ok(n)
     }
 }
 

@@ -361,3 +361,72 @@ async fn a_new_file_is_put_in_place_only_whole_and_never_over_another() {
         "the two users of the first seed"
     );
 }
+
+/// The image of a seed's state that a server keeps from start-up (crates/seats-store/src/sqlite/image.rs),
+/// both where the file was created with the seed and where the seed loaded into an empty
+/// file: it is copied in the background from a read that began before anything else wrote,
+/// so writes made at once, while it copies, are not in it; putting it back gives the state
+/// the seed left; and its file is gone from the directory once it is copied.
+#[tokio::test]
+async fn an_image_begun_after_a_seed_holds_the_seed_s_state_whatever_is_written_meanwhile() {
+    use seats_store::{Actor, CredentialStore, SeatStore};
+    let t0: seats_types::Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+    const USERS: usize = 6_000;
+    for created in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seats.db");
+        let (store, image) = if created {
+            let (store, _) = SqliteStore::create_seeded(&path, Default::default(), fixed_seed(USERS), t0).unwrap();
+            let image = store.begin_image().await.unwrap();
+            (store, image)
+        } else {
+            let store = SqliteStore::open(&path, Durability::Full).unwrap();
+            let (summary, image) = store.load_seed_with_image(fixed_seed(USERS), t0).await.unwrap();
+            assert_eq!(summary.users, USERS);
+            (store, image)
+        };
+        let image = image.expect("nothing else wrote between the seed and the image's read");
+        // Every seat freed (a thousand at a time) and the token deleted, while it copies.
+        for chunk in (0..USERS).collect::<Vec<_>>().chunks(1000) {
+            let items = chunk
+                .iter()
+                .map(|i| seats_types::SeatEditItem {
+                    access_seat: false,
+                    gateway_seat: false,
+                    seat_uid: format!("seat-{i}"),
+                })
+                .collect();
+            store
+                .edit_seats(conformance::ACCOUNT, items, Actor::Operator, t0)
+                .await
+                .unwrap();
+        }
+        store.delete_token("tok1", Actor::Operator, t0).await.unwrap();
+        let changed = conformance::export_all(&store).await;
+        let image = image.wait().await.unwrap();
+
+        let names = names_in(dir.path());
+        assert!(
+            names
+                .iter()
+                .all(|n| ["seats.db", "seats.db-wal", "seats.db-shm"].contains(&n.as_str())),
+            "the image's file is out of the directory once copied: {names:?}"
+        );
+        let summary = store.restore_image(&image).await.unwrap();
+        assert_eq!((summary.accounts, summary.users), (1, USERS as u64));
+        let restored = conformance::export_all(&store).await;
+        assert_eq!(image.records, restored.len() as u64);
+        assert_ne!(restored, changed);
+        let (_other_dir, loaded) = fresh();
+        loaded.load_seed(fixed_seed(USERS), t0).await.unwrap();
+        assert_eq!(
+            restored,
+            conformance::export_all(&loaded).await,
+            "created: {created}: the seed's state"
+        );
+        let account = store.account(conformance::ACCOUNT).await.unwrap().unwrap();
+        assert_eq!(account.seats_in_use, 4_000, "users with a seat in the seed");
+        let token = seats_store::secret::Secret::new("secret-token").hash();
+        assert!(store.token_by_hash(token).await.unwrap().is_some());
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use seats_store::export::Record;
 use seats_store::seed::SeedDocument;
-use seats_store::{DatabaseImage, Store, StoreError};
+use seats_store::{DatabaseImage, PendingImage, Store, StoreError};
 use seats_types::{Snapshot, StateRestored, Timestamp};
 
 /// Opens the seed the server started with, each time a reset needs it.
@@ -101,7 +101,20 @@ struct LoadedSeed {
     /// The seed's SHA-256; `None` for a reset to an empty database.
     digest: Option<[u8; 32]>,
     loaded_at: Timestamp,
-    image: DatabaseImage,
+    /// `None` while the image is being copied, or if its copy failed.
+    image: Option<DatabaseImage>,
+    copying: Option<PendingImage>,
+}
+
+impl LoadedSeed {
+    /// The image, once its copy (if any) has finished; `None` if the copy failed (the copy
+    /// said why in the log).
+    async fn image(&mut self) -> Option<&DatabaseImage> {
+        if let Some(copying) = self.copying.take() {
+            self.image = copying.wait().await.ok();
+        }
+        self.image.as_ref()
+    }
 }
 
 /// Why a reset failed: the seed could not be read again, or the store failed.
@@ -112,6 +125,18 @@ pub enum ResetError {
 }
 
 impl SeedImage {
+    /// Keeps `image`, being copied, as the state the seed whose bytes have the SHA-256
+    /// `digest` left when the server loaded it at start-up, at `loaded_at`: the first reset
+    /// puts it back rather than loading the seed again, as later ones do.
+    pub async fn started_with(&self, digest: [u8; 32], loaded_at: Timestamp, image: PendingImage) {
+        *self.last.lock().await = Some(LoadedSeed {
+            digest: Some(digest),
+            loaded_at,
+            image: None,
+            copying: Some(image),
+        });
+    }
+
     /// Makes `store` hold the seed `open` gives (`None`: nothing) as it was just loaded at the
     /// time `now` gives (asked once the seed has been read, so a seed that cannot be read
     /// changes nothing): from the image of the last load when the seed's bytes are the same
@@ -136,15 +161,17 @@ impl SeedImage {
         };
         let now = now();
         let age = |loaded_at: Timestamp| u64::try_from(now.unix_micros() - loaded_at.unix_micros()).ok();
-        let fresh = |l: &&LoadedSeed| {
+        let fresh = |l: &LoadedSeed| {
             l.digest == digest && age(l.loaded_at).is_some_and(|us| us < SEED_IMAGE_LIFETIME.as_micros() as u64)
         };
-        if let Some(loaded) = last.as_ref().filter(fresh) {
-            let restored = store.restore_image(&loaded.image).await.map_err(ResetError::Store)?;
-            return Ok(StateRestored {
-                accounts: restored.accounts,
-                users: restored.users,
-            });
+        if let Some(loaded) = last.as_mut().filter(|l| fresh(l)) {
+            if let Some(image) = loaded.image().await {
+                let restored = store.restore_image(image).await.map_err(ResetError::Store)?;
+                return Ok(StateRestored {
+                    accounts: restored.accounts,
+                    users: restored.users,
+                });
+            }
         }
         *last = None;
         let seed = open.map(|open| open()).transpose().map_err(ResetError::Seed)?;
@@ -152,7 +179,8 @@ impl SeedImage {
         *last = image.map(|image| LoadedSeed {
             digest,
             loaded_at: now,
-            image,
+            image: Some(image),
+            copying: None,
         });
         Ok(StateRestored {
             accounts: summary.accounts as u64,

@@ -14,15 +14,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::backup::{Backup, StepResult};
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::export::{ImportSummary, KINDS};
-use crate::{DatabaseImage, StoreError, StoreResult};
+use crate::{DatabaseImage, PendingImage, StoreError, StoreResult};
 
 /// Copies the database `c` reads (inside the read transaction the caller opened) into memory.
 pub(super) fn take(c: &Connection) -> StoreResult<DatabaseImage> {
     let mut copy = Connection::open_in_memory()?;
     copy_all(c, &mut copy)?;
+    image_of(c, copy)
+}
+
+/// `copy`, which holds the pages `c` reads (inside the read transaction the caller opened),
+/// as an image.
+fn image_of(c: &Connection, copy: Connection) -> StoreResult<DatabaseImage> {
     // What an export would hold: every kind's rows, the header and the end.
     let mut records = 2;
     for kind in &KINDS {
@@ -50,6 +56,88 @@ pub(super) fn take_unchanged(c: &Connection, version: i64) -> StoreResult<Option
     c.execute_batch("COMMIT")?;
     let (image, now) = image?;
     Ok((now == version).then_some(image))
+}
+
+/// An image of the database as the write connection `c` last committed it, copied on a
+/// thread of its own into a file beside the database, or `None` if another connection
+/// committed since `version` ([`data_version`] on `c`) was read.
+///
+/// The copy reads from a connection of its own, whose read transaction begins here, before
+/// `c` can write again: it holds that state however long the copy takes (the write-ahead log
+/// is not checkpointed past it meanwhile). The file is removed from the directory once
+/// written; the image's connection keeps it open, and its space is freed with the image.
+pub(super) fn begin_unchanged(c: &Connection, version: i64) -> StoreResult<Option<PendingImage>> {
+    let path = c
+        .path()
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| StoreError::other("the database has no file to take an image of"))?;
+    let source = read_now(&path)?;
+    if data_version(c)? != version {
+        return Ok(None);
+    }
+    copy_in_background(source, path).map(Some)
+}
+
+/// A connection to the database at `path` inside a read transaction that has begun: it sees
+/// the database as it is now for as long as the transaction lasts.
+fn read_now(path: &Path) -> StoreResult<Connection> {
+    let source = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    source.busy_timeout(Duration::from_secs(5))?;
+    source.execute_batch("BEGIN")?;
+    // A read transaction takes its snapshot at its first read.
+    source.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |_| Ok(()))?;
+    Ok(source)
+}
+
+/// Copies what `source` ([`read_now`]) reads of the database at `path` into a file beside
+/// it, on a thread of its own, then ends `source`'s read.
+fn copy_in_background(source: Connection, path: std::path::PathBuf) -> StoreResult<PendingImage> {
+    let (done, image) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("seats-sqlite-image".into())
+        .spawn(move || {
+            let image = into_file(&source, &path);
+            let _ = source.execute_batch("COMMIT");
+            if let Err(e) = &image {
+                tracing::warn!(error = %e, "the database image could not be copied");
+            }
+            let _ = done.send(image);
+        })
+        .map_err(StoreError::other)?;
+    Ok(PendingImage(image))
+}
+
+/// What [`take`] does, into a new file beside `database`, removed from the directory once written.
+fn into_file(c: &Connection, database: &Path) -> StoreResult<DatabaseImage> {
+    let dir = match database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => dir,
+        None => Path::new("."),
+    };
+    let prefix = format!(
+        ".{}.",
+        database.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    );
+    // Removed when dropped: at the end of this function, or on an error.
+    let file = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".image")
+        .tempfile_in(dir)
+        .map_err(StoreError::other)?
+        .into_temp_path();
+    let mut copy = Connection::open(&file)?;
+    // A copy to throw away on any failure: no journal, no syncs.
+    copy.pragma_update(None, "journal_mode", "OFF")?;
+    copy.pragma_update(None, "synchronous", "OFF")?;
+    copy_all(c, &mut copy)?;
+    // The pages came with the database's header, which says WAL: left so, the copy would open
+    // a log named after its file, which it can no longer find once out of the directory.
+    copy.pragma_update(None, "journal_mode", "DELETE")?;
+    copy.pragma_update(None, "journal_mode", "OFF")?;
+    // Read through a memory map (up to SQLite's cap): putting the image back reads every page,
+    // as fast as from an image in memory, without a copy of the file in the process's heap.
+    copy.pragma_update(None, "mmap_size", 1i64 << 40)?;
+    image_of(c, copy)
 }
 
 /// Puts `pages` back over the database of the write connection `c` (outside any
@@ -316,6 +404,50 @@ mod tests {
         let copied = put_back(&image, &dir.path().join("p.db")).unwrap();
         assert_eq!((copied.pages, page_count(&c), rows(&c)), (pages, pages, before));
         healthy(&c);
+    }
+
+    #[test]
+    fn an_image_copied_in_the_background_holds_the_state_its_read_began_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.db");
+        // Our schema (an image counts the rows of every export kind), then rows of our own.
+        drop(crate::sqlite::SqliteStore::open(&path, crate::Durability::Full).unwrap());
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+            .unwrap();
+        add_rows(&c, 0, 2_000);
+        let before = rows(&c);
+
+        let source = read_now(&path).unwrap();
+        c.execute("UPDATE t SET v = randomblob(300) WHERE id % 2 = 0", [])
+            .unwrap();
+        c.execute("DELETE FROM t WHERE id < 100", []).unwrap();
+        // A checkpoint meanwhile may not write the changes into the file the copy reads.
+        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
+        assert_ne!(rows(&c), before);
+        let image = copy_in_background(source, path.clone())
+            .unwrap()
+            .0
+            .blocking_recv()
+            .unwrap()
+            .unwrap();
+
+        let copy = image.pages.lock().unwrap();
+        assert!(rows(&copy) == before, "the state when the read began");
+        healthy(&copy);
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["i.db", "i.db-shm", "i.db-wal"],
+            "the copy's file is out of the directory"
+        );
+        // What was copied can be put back, over the changes.
+        put_back(&copy, &path).unwrap();
+        assert_eq!(rows(&c), before);
     }
 
     #[test]

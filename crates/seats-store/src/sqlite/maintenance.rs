@@ -8,7 +8,7 @@ use super::bulk::{Activity, Bulk, Start};
 use super::{export, foreign_keys_hold, image, is_empty, seed, SqliteStore};
 use crate::export::ImportSummary;
 use crate::seed::{SeedDocument, SeedSummary};
-use crate::{DatabaseImage, MaintenanceStore, StoreResult};
+use crate::{DatabaseImage, MaintenanceStore, PendingImage, StoreResult};
 
 /// A reset's rows, in the caller's transaction: everything goes, then `seed` (if any) loads,
 /// as one bulk load ([`Start::Emptied`]).
@@ -45,6 +45,27 @@ fn reset_alone(
     reset
 }
 
+/// A seed loaded into the empty database by the write connection alone, in a transaction of
+/// its own; gives what loaded and the data version it committed.
+fn load_alone(c: &mut rusqlite::Connection, seed: SeedDocument, now: Timestamp) -> StoreResult<(SeedSummary, i64)> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let summary = seed::load(&tx, seed.into_reader(), now, Start::AsIs)?;
+    let version = image::data_version(&tx)?;
+    tx.commit()?;
+    Ok((summary, version))
+}
+
+impl SqliteStore {
+    /// An image of the database as it is now, copied in the background (see
+    /// [`MaintenanceStore::load_seed_with_image`]): for a database [`SqliteStore::create_seeded`]
+    /// just made, before anything else writes to it.
+    pub async fn begin_image(&self) -> StoreResult<Option<PendingImage>> {
+        self.writer
+            .alone(|c| image::begin_unchanged(c, image::data_version(c)?))
+            .await
+    }
+}
+
 #[async_trait]
 impl MaintenanceStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -65,6 +86,19 @@ impl MaintenanceStore for SqliteStore {
     async fn load_seed(&self, seed: SeedDocument, now: Timestamp) -> StoreResult<SeedSummary> {
         self.write_credentials(move |c| seed::load(c, seed.into_reader(), now, Start::AsIs))
             .await
+    }
+
+    async fn load_seed_with_image(
+        &self,
+        seed: SeedDocument,
+        now: Timestamp,
+    ) -> StoreResult<(SeedSummary, Option<PendingImage>)> {
+        // Alone on the writer: no job of this process writes between the load and the image.
+        self.alone_credentials(move |c| {
+            let (summary, version) = load_alone(c, seed, now)?;
+            Ok((summary, image::begin_unchanged(c, version)?))
+        })
+        .await
     }
 
     async fn reset(&self, seed: Option<SeedDocument>, now: Timestamp) -> StoreResult<SeedSummary> {

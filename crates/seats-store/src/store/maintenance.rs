@@ -18,6 +18,18 @@ pub trait MaintenanceStore: Send + Sync {
     /// [`StoreError::InvalidSeed`] (every problem, nothing stored) if the seed is not valid.
     async fn load_seed(&self, seed: seed::SeedDocument, now: Timestamp) -> StoreResult<seed::SeedSummary>;
 
+    /// [`Self::load_seed`], then, where the backend makes database images, an image of the
+    /// state the load left, copied in the background from a read that began before anything
+    /// else was written (`None` if another process wrote in between, or where the backend
+    /// keeps no images): what a reset to the same seed can put back instead of loading it.
+    async fn load_seed_with_image(
+        &self,
+        seed: seed::SeedDocument,
+        now: Timestamp,
+    ) -> StoreResult<(seed::SeedSummary, Option<PendingImage>)> {
+        Ok((self.load_seed(seed, now).await?, None))
+    }
+
     /// Empties the database and, with `seed`, loads it: one transaction, so every other
     /// request sees the state before or after (the test toolkit's reset).
     async fn reset(&self, seed: Option<seed::SeedDocument>, now: Timestamp) -> StoreResult<seed::SeedSummary>;
@@ -84,8 +96,10 @@ pub trait MaintenanceStore: Send + Sync {
     }
 }
 
-/// A copy of a whole SQLite database, held in memory (an in-memory database the pages were
-/// copied into with SQLite's backup API), and how many export records it holds.
+/// A copy of a whole SQLite database, and how many export records it holds: an in-memory
+/// database the pages were copied into with SQLite's backup API or, for an image copied in
+/// the background ([`PendingImage`]), a file of its own beside the database, removed from the
+/// directory once written (its space is freed when the image is dropped).
 #[derive(Clone)]
 pub struct DatabaseImage {
     pub(crate) pages: std::sync::Arc<std::sync::Mutex<rusqlite::Connection>>,
@@ -98,5 +112,19 @@ impl std::fmt::Debug for DatabaseImage {
         f.debug_struct("DatabaseImage")
             .field("records", &self.records)
             .finish_non_exhaustive()
+    }
+}
+
+/// A [`DatabaseImage`] being copied on a thread of its own, from a read that holds the state
+/// it copies (the database's writers go on meanwhile).
+#[derive(Debug)]
+pub struct PendingImage(pub(crate) tokio::sync::oneshot::Receiver<crate::StoreResult<DatabaseImage>>);
+
+impl PendingImage {
+    /// The image once copied, or why it could not be.
+    pub async fn wait(self) -> crate::StoreResult<DatabaseImage> {
+        self.0
+            .await
+            .unwrap_or_else(|_| Err(crate::StoreError::other("the image's copy stopped")))
     }
 }

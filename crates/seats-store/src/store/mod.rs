@@ -28,7 +28,7 @@ pub use dashboard_sessions::DashboardStore;
 pub use devices::DeviceStore;
 pub use identity_providers::IdentityProviderStore;
 pub use logins::LoginStore;
-pub use maintenance::{DatabaseImage, MaintenanceStore};
+pub use maintenance::{DatabaseImage, MaintenanceStore, PendingImage};
 pub use organizations::OrganizationStore;
 pub use scim::ScimStore;
 pub use seats::SeatStore;
