@@ -179,8 +179,8 @@ impl SeedImage {
         *last = image.map(|image| LoadedSeed {
             digest,
             loaded_at: now,
-            image: Some(image),
-            copying: None,
+            image: None,
+            copying: Some(image),
         });
         Ok(StateRestored {
             accounts: summary.accounts as u64,

@@ -47,17 +47,6 @@ pub(super) fn data_version(c: &Connection) -> rusqlite::Result<i64> {
     c.query_row("PRAGMA data_version", [], |r| r.get(0))
 }
 
-/// An image of the database as `c` last committed it, or `None` if another connection (another
-/// process on the same file) committed since `version` was read ([`data_version`], inside
-/// `c`'s write transaction, when no other connection could commit).
-pub(super) fn take_unchanged(c: &Connection, version: i64) -> StoreResult<Option<DatabaseImage>> {
-    c.execute_batch("BEGIN")?;
-    let image = take(c).and_then(|image| Ok((image, data_version(c)?)));
-    c.execute_batch("COMMIT")?;
-    let (image, now) = image?;
-    Ok((now == version).then_some(image))
-}
-
 /// An image of the database as the write connection `c` last committed it, copied on a
 /// thread of its own into a file beside the database, or `None` if another connection
 /// committed since `version` ([`data_version`] on `c`) was read.
@@ -467,14 +456,17 @@ mod tests {
             version
         };
         let version = write(1);
-        assert!(
-            take_unchanged(&c, version).unwrap().is_some(),
-            "nothing but its own commits"
-        );
+        let image = begin_unchanged(&c, version)
+            .unwrap()
+            .expect("nothing but its own commits");
+        let image = image.0.blocking_recv().unwrap().unwrap();
+        let copy = image.pages.lock().unwrap();
+        let count: i64 = copy.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 1);
         let version = write(2);
         other.execute("INSERT INTO t (v) VALUES (3)", []).unwrap();
         assert!(
-            take_unchanged(&c, version).unwrap().is_none(),
+            begin_unchanged(&c, version).unwrap().is_none(),
             "another connection committed since"
         );
     }

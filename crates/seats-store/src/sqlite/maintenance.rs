@@ -109,11 +109,11 @@ impl MaintenanceStore for SqliteStore {
         &self,
         seed: Option<SeedDocument>,
         now: Timestamp,
-    ) -> StoreResult<(SeedSummary, Option<DatabaseImage>)> {
+    ) -> StoreResult<(SeedSummary, Option<PendingImage>)> {
         // Alone on the writer: no job of this process writes between the reset and the image.
         self.alone_credentials(move |c| {
             let (summary, version) = reset_alone(c, seed, now)?;
-            Ok((summary, image::take_unchanged(c, version)?))
+            Ok((summary, image::begin_unchanged(c, version)?))
         })
         .await
     }

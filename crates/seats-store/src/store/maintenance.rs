@@ -76,14 +76,15 @@ pub trait MaintenanceStore: Send + Sync {
     }
 
     /// [`Self::reset`], then, where the backend makes database images, an image of the state
-    /// the reset left, taken before anything else was written (`None` if another process
-    /// wrote in between, or where the backend keeps no images), so that later resets to the
-    /// same seed can put it back with [`Self::restore_image`] instead of loading the seed.
+    /// the reset left, copied in the background as [`Self::load_seed_with_image`]'s is (`None`
+    /// if another process wrote in between, or where the backend keeps no images), so that
+    /// later resets to the same seed can put it back with [`Self::restore_image`] instead of
+    /// loading the seed.
     async fn reset_with_image(
         &self,
         seed: Option<seed::SeedDocument>,
         now: Timestamp,
-    ) -> StoreResult<(seed::SeedSummary, Option<DatabaseImage>)> {
+    ) -> StoreResult<(seed::SeedSummary, Option<PendingImage>)> {
         Ok((self.reset(seed, now).await?, None))
     }
 
