@@ -97,8 +97,14 @@ fn copy_in_background(source: Connection, path: std::path::PathBuf) -> StoreResu
     Ok(PendingImage(image))
 }
 
-/// What [`take`] does, into a new file beside `database`, removed from the directory once written.
+/// What [`take`] does, into a new file beside `database` that is out of the directory from
+/// the start: the connection holds it open, and nothing of it stays on disk once the image is
+/// dropped, or if the process ends part-way. Without `sqlite_dbpage` (see the module's
+/// documentation), into memory as [`take`] does.
 fn into_file(c: &Connection, database: &Path) -> StoreResult<DatabaseImage> {
+    if !has_dbpage(c) {
+        return take(c);
+    }
     let dir = match database.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => dir,
         None => Path::new("."),
@@ -107,26 +113,57 @@ fn into_file(c: &Connection, database: &Path) -> StoreResult<DatabaseImage> {
         ".{}.",
         database.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
     );
-    // Removed when dropped: at the end of this function, or on an error.
     let file = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(".image")
         .tempfile_in(dir)
         .map_err(StoreError::other)?
         .into_temp_path();
-    let mut copy = Connection::open(&file)?;
-    // A copy to throw away on any failure: no journal, no syncs.
+    let copy = Connection::open(&file)?;
+    // SQLite has opened the file: out of the directory with it.
+    file.close().map_err(StoreError::other)?;
+    // No journal (nothing to roll back to: a failed copy is thrown away), so SQLite never
+    // looks for a file named after this one; no syncs.
     copy.pragma_update(None, "journal_mode", "OFF")?;
     copy.pragma_update(None, "synchronous", "OFF")?;
-    copy_all(c, &mut copy)?;
-    // The pages came with the database's header, which says WAL: left so, the copy would open
-    // a log named after its file, which it can no longer find once out of the directory.
-    copy.pragma_update(None, "journal_mode", "DELETE")?;
-    copy.pragma_update(None, "journal_mode", "OFF")?;
+    let page_size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    copy.pragma_update(None, "page_size", page_size)?;
+    copy.execute_batch("BEGIN")?;
+    {
+        let mut pages = c.prepare("SELECT pgno, data FROM sqlite_dbpage ORDER BY pgno")?;
+        let mut write = copy.prepare("INSERT INTO sqlite_dbpage (pgno, data) VALUES (?1, ?2)")?;
+        let mut rows = pages.query([])?;
+        while let Some(row) = rows.next()? {
+            let (pgno, data): (u32, &[u8]) = (row.get(0)?, blob(row, 1)?);
+            if pgno == 1 {
+                write.execute(rusqlite::params![pgno, not_wal(data)?])?;
+            } else {
+                write.execute(rusqlite::params![pgno, data])?;
+            }
+        }
+    }
+    copy.execute_batch("COMMIT")?;
+    // `sqlite_dbpage` wrote the pages under the b-tree layer, which still holds what it made
+    // of the empty file (as `put_back` explains): the connection drops its cache of pages and
+    // reads the copied schema afresh.
+    copy.release_memory()?;
+    copy.execute_batch("PRAGMA writable_schema = RESET")?;
     // Read through a memory map (up to SQLite's cap): putting the image back reads every page,
     // as fast as from an image in memory, without a copy of the file in the process's heap.
     copy.pragma_update(None, "mmap_size", 1i64 << 40)?;
     image_of(c, copy)
+}
+
+/// A database's first page with the two bytes that say whether the file is in WAL mode
+/// (offsets 18 and 19) set to a rollback journal's: a copy that said WAL would look for a log
+/// named after its file.
+fn not_wal(page: &[u8]) -> StoreResult<Vec<u8>> {
+    if page.len() < 100 {
+        return Err(StoreError::other("the database's first page is too short"));
+    }
+    let mut page = page.to_vec();
+    page[18..20].copy_from_slice(&[1, 1]);
+    Ok(page)
 }
 
 /// Puts `pages` back over the database of the write connection `c` (outside any
