@@ -86,10 +86,16 @@ fn copy_in_background(source: Connection, path: std::path::PathBuf) -> StoreResu
     std::thread::Builder::new()
         .name("seats-sqlite-image".into())
         .spawn(move || {
+            let started = std::time::Instant::now();
             let image = into_file(&source, &path);
             let _ = source.execute_batch("COMMIT");
-            if let Err(e) = &image {
-                tracing::warn!(error = %e, "the database image could not be copied");
+            match &image {
+                Ok(image) => tracing::info!(
+                    records = image.records,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "database image copied"
+                ),
+                Err(e) => tracing::warn!(error = %e, "the database image could not be copied"),
             }
             let _ = done.send(image);
         })
