@@ -102,17 +102,8 @@ fn configuration_from_seats_environment_variables() {
 #[test]
 fn a_seed_loads_only_into_an_empty_database() {
     let dir = tempfile::tempdir().unwrap();
-    let seed = dir.path().join("seed.json");
-    std::fs::write(&seed, seats_store::seed::DEMO_SEED).unwrap();
-    let db = format!("sqlite://{}", dir.path().join("seats.db").display());
-    let args = [
-        "--seed",
-        seed.to_str().unwrap(),
-        "--database",
-        &db,
-        "--listen",
-        "127.0.0.1:0",
-    ];
+    let args = demo_seed_args(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
     let server = start(&args, &[]);
     assert_eq!(

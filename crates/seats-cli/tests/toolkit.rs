@@ -183,19 +183,9 @@ fn snapshots_and_reset_from_the_command_line() {
 fn the_first_reset_puts_back_what_the_start_up_seed_left() {
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("seed.json");
-    std::fs::write(&seed, seats_store::seed::DEMO_SEED).unwrap();
-    let db = format!("sqlite://{}", dir.path().join("seats.db").display());
-    let server = start(
-        &[
-            "--seed",
-            seed.to_str().unwrap(),
-            "--database",
-            &db,
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        &[("SEATS_OPERATOR_KEY", KEY)],
-    );
+    let args = demo_seed_args(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = start(&args, &[("SEATS_OPERATOR_KEY", KEY)]);
     let base = format!("{}/client/v4", server.base);
     let users = || {
         let out = run_with(

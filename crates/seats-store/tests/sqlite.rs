@@ -266,6 +266,17 @@ fn names_in(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
+/// Asserts that `dir` holds the database file `name` and its log and shared memory (if
+/// there), nothing else.
+fn only_the_database_in(dir: &std::path::Path, name: &str) {
+    let names = names_in(dir);
+    let ours = [name.to_owned(), format!("{name}-wal"), format!("{name}-shm")];
+    assert!(
+        names.iter().all(|n| ours.contains(n)),
+        "the database and its log, nothing else: {names:?}"
+    );
+}
+
 /// A new file written with its seed in place (crates/seats-store/src/sqlite/create.rs) holds
 /// exactly what a seed loaded into an open database holds: the same export, the same figures,
 /// a search index that answers. It is in WAL mode like any other, passes SQLite's integrity
@@ -309,13 +320,7 @@ async fn a_new_file_written_with_its_seed_holds_what_a_load_stores() {
     assert_eq!(mode, "wal");
     let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
-    let names = names_in(dir.path());
-    assert!(
-        names
-            .iter()
-            .all(|n| ["created.db", "created.db-wal", "created.db-shm"].contains(&n.as_str())),
-        "the database and its log, nothing else: {names:?}"
-    );
+    only_the_database_in(dir.path(), "created.db");
 }
 
 /// A seed with problems reports them as a load would, and leaves nothing at the path or
@@ -405,13 +410,8 @@ async fn an_image_begun_after_a_seed_holds_the_seed_s_state_whatever_is_written_
         let changed = conformance::export_all(&store).await;
         let image = image.wait().await.unwrap();
 
-        let names = names_in(dir.path());
-        assert!(
-            names
-                .iter()
-                .all(|n| ["seats.db", "seats.db-wal", "seats.db-shm"].contains(&n.as_str())),
-            "the image's file is out of the directory once copied: {names:?}"
-        );
+        // The image's file was out of the directory from the start.
+        only_the_database_in(dir.path(), "seats.db");
         let summary = store.restore_image(&image).await.unwrap();
         assert_eq!((summary.accounts, summary.users), (1, USERS as u64));
         let restored = conformance::export_all(&store).await;

@@ -49,6 +49,21 @@ pub fn start_under_prlimit(limit: &str, args: &[&str]) -> Server {
     start_command(cmd)
 }
 
+/// The arguments of `seats serve` for the demo seed, written to `seed.json` in `dir` (which a
+/// test may edit), and the SQLite file `seats.db` there, on a port of its own.
+pub fn demo_seed_args(dir: &std::path::Path) -> Vec<String> {
+    let seed = dir.join("seed.json");
+    std::fs::write(&seed, seats_store::seed::DEMO_SEED).unwrap();
+    vec![
+        "--seed".into(),
+        seed.display().to_string(),
+        "--database".into(),
+        format!("sqlite://{}", dir.join("seats.db").display()),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+    ]
+}
+
 /// How long a test waits for `seats` to start or a command to finish before it kills the
 /// process and fails: a server that should have refused to start must not hang the suite.
 pub const PATIENCE: Duration = Duration::from_secs(60);

@@ -438,13 +438,20 @@ mod tests {
         healthy(&c);
     }
 
+    /// A database with our schema (an image counts the rows of every export kind) at
+    /// `i.db` in `dir`, and a connection to it.
+    fn ours(dir: &tempfile::TempDir) -> (std::path::PathBuf, Connection) {
+        let path = dir.path().join("i.db");
+        drop(crate::sqlite::SqliteStore::open(&path, crate::Durability::Full).unwrap());
+        let c = Connection::open(&path).unwrap();
+        (path, c)
+    }
+
     #[test]
     fn an_image_copied_in_the_background_holds_the_state_its_read_began_in() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("i.db");
-        // Our schema (an image counts the rows of every export kind), then rows of our own.
-        drop(crate::sqlite::SqliteStore::open(&path, crate::Durability::Full).unwrap());
-        let c = Connection::open(&path).unwrap();
+        // Our schema, then rows of our own.
+        let (path, c) = ours(&dir);
         c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)")
             .unwrap();
         add_rows(&c, 0, 2_000);
@@ -485,10 +492,7 @@ mod tests {
     #[test]
     fn an_image_after_another_connections_commit_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("i.db");
-        // Our schema (an image counts the rows of every export kind), then two connections.
-        drop(crate::sqlite::SqliteStore::open(&path, crate::Durability::Full).unwrap());
-        let c = Connection::open(&path).unwrap();
+        let (path, c) = ours(&dir);
         let other = Connection::open(&path).unwrap();
         c.execute_batch("CREATE TABLE t (v INTEGER)").unwrap();
         let write = |v: i64| {

@@ -22,37 +22,38 @@ fn wipe_and_load(c: &rusqlite::Connection, seed: Option<SeedDocument>, now: Time
     }
 }
 
-/// A reset, with the write connection to itself, in a transaction of its own; gives what
-/// loaded and the data version it committed. Foreign keys are off while it runs, so that
-/// SQLite empties a table at once rather than looking up each deleted row's children (and
-/// loads the seed's rows without looking up their parents); they are checked whole before the
-/// commit, so a reset cannot leave a row without its parent.
+/// `f` in a write transaction of the write connection's own, committed: its result and the
+/// data version it committed ([`image::data_version`], read when no other connection could
+/// commit), which tells whether anything else wrote since.
+fn committed<R>(
+    c: &mut rusqlite::Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<R>,
+) -> StoreResult<(R, i64)> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let result = f(&tx)?;
+    let version = image::data_version(&tx)?;
+    tx.commit()?;
+    Ok((result, version))
+}
+
+/// A reset, with the write connection to itself, in a transaction of its own ([`committed`]).
+/// Foreign keys are off while it runs, so that SQLite empties a table at once rather than
+/// looking up each deleted row's children (and loads the seed's rows without looking up their
+/// parents); they are checked whole before the commit, so a reset cannot leave a row without
+/// its parent.
 fn reset_alone(
     c: &mut rusqlite::Connection,
     seed: Option<SeedDocument>,
     now: Timestamp,
 ) -> StoreResult<(SeedSummary, i64)> {
     c.pragma_update(None, "foreign_keys", "OFF")?;
-    let reset = (|| {
-        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let summary = wipe_and_load(&tx, seed, now)?;
-        foreign_keys_hold(&tx, "a reset")?;
-        let version = image::data_version(&tx)?;
-        tx.commit()?;
-        Ok((summary, version))
-    })();
+    let reset = committed(c, |tx| {
+        let summary = wipe_and_load(tx, seed, now)?;
+        foreign_keys_hold(tx, "a reset")?;
+        Ok(summary)
+    });
     c.pragma_update(None, "foreign_keys", "ON")?;
     reset
-}
-
-/// A seed loaded into the empty database by the write connection alone, in a transaction of
-/// its own; gives what loaded and the data version it committed.
-fn load_alone(c: &mut rusqlite::Connection, seed: SeedDocument, now: Timestamp) -> StoreResult<(SeedSummary, i64)> {
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let summary = seed::load(&tx, seed.into_reader(), now, Start::AsIs)?;
-    let version = image::data_version(&tx)?;
-    tx.commit()?;
-    Ok((summary, version))
 }
 
 impl SqliteStore {
@@ -95,7 +96,7 @@ impl MaintenanceStore for SqliteStore {
     ) -> StoreResult<(SeedSummary, Option<PendingImage>)> {
         // Alone on the writer: no job of this process writes between the load and the image.
         self.alone_credentials(move |c| {
-            let (summary, version) = load_alone(c, seed, now)?;
+            let (summary, version) = committed(c, |tx| seed::load(tx, seed.into_reader(), now, Start::AsIs))?;
             Ok((summary, image::begin_unchanged(c, version)?))
         })
         .await
