@@ -1,7 +1,9 @@
 //! Database images (see [`crate::DatabaseImage`]): the whole file's pages copied into an
-//! in-memory database with SQLite's backup API, and put back over the database in one write
-//! transaction. No row is inserted, no index or search index rebuilt, no trigger run (the
-//! maintained figures come back with the pages they were in).
+//! in-memory database with SQLite's backup API (a snapshot), or, in the background, into a
+//! file of their own through `sqlite_dbpage` (the state a seed left: [`begin_unchanged`]), and
+//! put back over the database in one write transaction. No row is inserted, no index or
+//! search index rebuilt, no trigger run (the maintained figures come back with the pages they
+//! were in).
 //!
 //! Putting an image back compares it with the database page by page, through SQLite's
 //! `sqlite_dbpage` table, and writes only the pages that differ (as `sqlite3_rsync` does): a
@@ -53,8 +55,9 @@ pub(super) fn data_version(c: &Connection) -> rusqlite::Result<i64> {
 ///
 /// The copy reads from a connection of its own, whose read transaction begins here, before
 /// `c` can write again: it holds that state however long the copy takes (the write-ahead log
-/// is not checkpointed past it meanwhile). The file is removed from the directory once
-/// written; the image's connection keeps it open, and its space is freed with the image.
+/// is not checkpointed past it meanwhile). The file is out of the directory from the start
+/// ([`into_file`]); the image's connection keeps it open, and its space is freed with the
+/// image.
 pub(super) fn begin_unchanged(c: &Connection, version: i64) -> StoreResult<Option<PendingImage>> {
     let path = c
         .path()
