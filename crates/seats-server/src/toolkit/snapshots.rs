@@ -107,6 +107,16 @@ struct LoadedSeed {
 }
 
 impl LoadedSeed {
+    /// The seed of `digest` loaded at `loaded_at`, its image still being copied.
+    fn copying(digest: Option<[u8; 32]>, loaded_at: Timestamp, image: PendingImage) -> Self {
+        LoadedSeed {
+            digest,
+            loaded_at,
+            image: None,
+            copying: Some(image),
+        }
+    }
+
     /// The image, once its copy (if any) has finished; `None` if the copy failed (the copy
     /// said why in the log).
     async fn image(&mut self) -> Option<&DatabaseImage> {
@@ -129,12 +139,7 @@ impl SeedImage {
     /// `digest` left when the server loaded it at start-up, at `loaded_at`: the first reset
     /// puts it back rather than loading the seed again, as later ones do.
     pub async fn started_with(&self, digest: [u8; 32], loaded_at: Timestamp, image: PendingImage) {
-        *self.last.lock().await = Some(LoadedSeed {
-            digest: Some(digest),
-            loaded_at,
-            image: None,
-            copying: Some(image),
-        });
+        *self.last.lock().await = Some(LoadedSeed::copying(Some(digest), loaded_at, image));
     }
 
     /// Makes `store` hold the seed `open` gives (`None`: nothing) as it was just loaded at the
@@ -176,12 +181,7 @@ impl SeedImage {
         *last = None;
         let seed = open.map(|open| open()).transpose().map_err(ResetError::Seed)?;
         let (summary, image) = store.reset_with_image(seed, now).await.map_err(ResetError::Store)?;
-        *last = image.map(|image| LoadedSeed {
-            digest,
-            loaded_at: now,
-            image: None,
-            copying: Some(image),
-        });
+        *last = image.map(|image| LoadedSeed::copying(digest, now, image));
         Ok(StateRestored {
             accounts: summary.accounts as u64,
             users: summary.users as u64,
