@@ -27,7 +27,7 @@ pub trait Backend: Send + Sync {
 macro_rules! conformance_suite {
     ($open:path) => {
         $crate::conformance_suite!(@one $open;
-            seed_and_lookups, edit_seats_applies_and_cleans_up, edit_seats_is_atomic,
+            seed_and_lookups, edit_seats_applies_and_cleans_up, a_batch_applies_each_change_in_request_order, edit_seats_is_atomic,
             logins_take_seats_until_full, expiry_sweep_frees_inactive_seats,
             invalid_seed_is_reported_in_full, list_users_filters_and_search, browse_users_by_key_set,
             dashboard_sessions_live_and_end, reset_and_restore, a_bad_import_stores_nothing,
@@ -259,6 +259,116 @@ pub async fn edit_seats_applies_and_cleans_up(store: &dyn Store) {
         events[2].after,
         Some(serde_json::json!({"access_seat": true, "gateway_seat": false}))
     );
+}
+
+/// A batch of every kind of change at once (a swap, a removal, a grant, an unchanged seat, a
+/// freed Gateway seat): each row, its clean-up and its audit event, the events in request
+/// order, a subject that needs escaping kept as sent.
+pub async fn a_batch_applies_each_change_in_request_order(store: &dyn Store) {
+    let t0 = at("2030-01-01T00:00:00Z");
+    let odd = "s\"ü'1";
+    store
+        .load_seed(
+            seed_with(
+                5,
+                &[
+                    ("a", true, true, 2),
+                    ("b", true, false, 0),
+                    (odd, false, true, 1),
+                    ("d", false, false, 0),
+                    ("e", true, true, 1),
+                    ("f", false, true, 3),
+                ],
+            ),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.account(ACCOUNT).await.unwrap().unwrap().seats_in_use, 5);
+    let t1 = at("2030-01-01T00:10:00Z");
+    let actor = Actor::Token("tok1".into());
+    let out = store
+        .edit_seats(
+            ACCOUNT,
+            vec![
+                item("a", false, true),
+                item("b", false, false),
+                item(odd, true, true),
+                item("d", false, true),
+                item("e", true, true),
+                item("f", false, false),
+            ],
+            actor.clone(),
+            t1,
+        )
+        .await
+        .unwrap();
+    let seats: Vec<_> = out
+        .iter()
+        .map(|s| (s.seat_uid.as_str(), s.access_seat, s.gateway_seat))
+        .collect();
+    assert_eq!(
+        seats,
+        [
+            ("a", false, true),
+            ("b", false, false),
+            (odd, true, true),
+            ("d", false, true),
+            ("e", true, true),
+            ("f", false, false)
+        ]
+    );
+    let updated: Vec<_> = out.iter().map(|s| s.updated_at).collect();
+    assert_eq!(
+        updated,
+        [t1, t1, t1, t1, t0, t1],
+        "an unchanged seat keeps its updated_at"
+    );
+
+    // (access, gateway, sessions, devices, granted)
+    let mut users = Vec::new();
+    for uid in ["a", "b", odd, "d", "e", "f"] {
+        let u = store.user_by_seat_uid(ACCOUNT, uid, t1).await.unwrap().unwrap();
+        users.push((
+            u.access_seat,
+            u.gateway_seat,
+            u.active_session_count,
+            u.active_device_count,
+            u.seat_granted_at,
+        ));
+    }
+    assert_eq!(
+        users,
+        [
+            (false, true, 0, 2, Some(t0)), // Access off ends the session; the seat and its grant stay
+            (false, false, 0, 0, None),    // freed
+            (true, true, 0, 1, Some(t0)),  // Access added: still held since t0
+            (false, true, 0, 0, Some(t1)), // granted now
+            (true, true, 1, 1, Some(t0)),  // unchanged
+            (false, false, 0, 0, None),    // Gateway off removes the devices
+        ]
+    );
+    assert_eq!(store.account(ACCOUNT).await.unwrap().unwrap().seats_in_use, 4);
+
+    let (events, total) = store.audit_events(ACCOUNT, 1, 100).await.unwrap();
+    assert_eq!(total, 5, "one event per changed seat: {events:?}");
+    let flags = |a: bool, g: bool| Some(serde_json::json!({"access_seat": a, "gateway_seat": g}));
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| (e.subject.as_str(), e.action.as_str(), e.before.clone(), e.after.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("f", "seat.remove", flags(false, true), flags(false, false)),
+            ("d", "seat.update", flags(false, false), flags(false, true)),
+            (odd, "seat.update", flags(false, true), flags(true, true)),
+            ("b", "seat.remove", flags(true, false), flags(false, false)),
+            ("a", "seat.update", flags(true, true), flags(false, true)),
+        ],
+        "newest first: the batch's events in request order"
+    );
+    assert!(events.iter().all(|e| e.actor == actor && e.at == t1));
 }
 
 /// Unknown seat uids and the seat limit refuse the whole batch and write nothing.

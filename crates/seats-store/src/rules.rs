@@ -22,7 +22,6 @@ pub(crate) fn judge_batch(used: u64, limit: u64, taken: u64, freed: u64) -> Stor
     Ok(())
 }
 
-/// The audit action of a seat edit that changed something.
 /// The moment before which a seat holder's last activity makes its seat expire, under the
 /// organization `org` (its stored JSON) at `now`; `None` when the organization sets no
 /// (valid) `user_seat_expiration_inactive_time`.
@@ -38,6 +37,7 @@ pub(crate) fn expiry_cutoff(org: &str, now: seats_types::Timestamp) -> StoreResu
     Ok(Some(now.unix_micros().saturating_sub(window_us)))
 }
 
+/// The audit action of a seat edit that changed something.
 pub(crate) fn seat_edit_action(access: bool, gateway: bool) -> crate::model::AuditAction {
     if !access && !gateway {
         crate::model::AuditAction::SeatRemove
@@ -49,6 +49,16 @@ pub(crate) fn seat_edit_action(access: bool, gateway: bool) -> crate::model::Aud
 /// A seat's flags as audit events record them.
 pub(crate) fn seats_json(access: bool, gateway: bool) -> Value {
     json!({"access_seat": access, "gateway_seat": gateway})
+}
+
+/// [`seats_json`] as text, without building it: a batch writes one per seat it changes.
+pub(crate) fn seats_json_text(access: bool, gateway: bool) -> &'static str {
+    match (access, gateway) {
+        (false, false) => r#"{"access_seat":false,"gateway_seat":false}"#,
+        (false, true) => r#"{"access_seat":false,"gateway_seat":true}"#,
+        (true, false) => r#"{"access_seat":true,"gateway_seat":false}"#,
+        (true, true) => r#"{"access_seat":true,"gateway_seat":true}"#,
+    }
 }
 
 pub(crate) fn user_json(u: &UserRecord) -> Value {
@@ -115,6 +125,18 @@ pub(crate) fn merge_organization(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_seat_s_flags_as_text_are_its_json_written_out() {
+        for access in [false, true] {
+            for gateway in [false, true] {
+                assert_eq!(
+                    seats_json_text(access, gateway),
+                    seats_json(access, gateway).to_string()
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_batch_may_not_raise_usage_above_the_limit() {

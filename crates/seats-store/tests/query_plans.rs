@@ -370,6 +370,8 @@ async fn no_request_statement_scans_a_growing_table() {
     fixture.run_operations().await;
     let statements = fixture.statements.lock().unwrap().clone();
     let conn = Connection::open(&fixture.path).unwrap();
+    // The store's writer has `rarray` (a batch's array parameter); plans are read the same way.
+    rusqlite::vtab::array::load_module(&conn).unwrap();
     let mut checked = 0;
     let mut scans = Vec::new();
     for sql in statements.iter().filter(|s| {

@@ -4,32 +4,29 @@
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use std::rc::Rc;
+
+use rusqlite::types::Value;
+use seats_types::Timestamp;
+
 use super::{ts, SqliteStore};
 use crate::model::*;
-use crate::{AuditStore, StoreResult};
+use crate::{rules, AuditStore, StoreResult};
 
 /// Writes `event` in the caller's transaction, and counts it in its account's `audit_count`.
 pub(super) fn audit(conn: &Connection, event: &AuditEvent<'_>) -> StoreResult<()> {
-    write_uncounted(conn, event)?;
+    let before = event.before.map(|v| v.to_string());
+    let after = event.after.map(|v| v.to_string());
+    insert(conn, event, before.as_deref(), after.as_deref())?;
     if let Some(account_id) = event.account_id {
         count(conn, account_id, 1)?;
     }
     Ok(())
 }
 
-/// Adds `events` audit events, written with [`write_uncounted`] in the caller's transaction,
-/// to `account_id`'s `audit_count` (kept by the writers of events since migration 0009).
-pub(super) fn count(conn: &Connection, account_id: &str, events: u64) -> StoreResult<()> {
-    if events > 0 {
-        conn.prepare_cached("UPDATE accounts SET audit_count = audit_count + ?2 WHERE id = ?1")?
-            .execute(params![account_id, events])?;
-    }
-    Ok(())
-}
-
-/// Writes `event` in the caller's transaction without counting it: the caller counts the
-/// events of a batch once, with [`count`].
-pub(super) fn write_uncounted(conn: &Connection, event: &AuditEvent<'_>) -> StoreResult<()> {
+/// Inserts `event` with its `before` and `after` states as JSON texts (`event`'s own are not
+/// read).
+fn insert(conn: &Connection, event: &AuditEvent<'_>, before: Option<&str>, after: Option<&str>) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO audit_events (at, account_id, actor_kind, actor_id, action, subject, before, after)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -41,10 +38,96 @@ pub(super) fn write_uncounted(conn: &Connection, event: &AuditEvent<'_>) -> Stor
         event.actor.id(),
         event.action.as_str(),
         event.subject,
-        event.before.map(|v| v.to_string()),
-        event.after.map(|v| v.to_string()),
+        before,
+        after,
     ])?;
     Ok(())
+}
+
+/// Adds `events` audit events, written in the caller's transaction, to `account_id`'s
+/// `audit_count` (kept by the writers of events since migration 0009).
+fn count(conn: &Connection, account_id: &str, events: u64) -> StoreResult<()> {
+    if events > 0 {
+        conn.prepare_cached("UPDATE accounts SET audit_count = audit_count + ?2 WHERE id = ?1")?
+            .execute(params![account_id, events])?;
+    }
+    Ok(())
+}
+
+/// The seat events of one actor and account (a PATCH's, or an expiry's), counted once. More
+/// than one are written in order by one statement, instead of a statement per event: it walks
+/// one array parameter (`rarray`) whose values each carry a seat's flags before and after as
+/// digits (`access * 2 + gateway`), followed by its uid. One event (every 1-seat PATCH) is
+/// inserted alone: the array's set-up costs about what one insert does.
+/// A seat's `(access, gateway)` flags.
+type Flags = (bool, bool);
+
+pub(super) struct SeatEvents {
+    /// Per event, the seat's uid and its `(access, gateway)` flags before and after.
+    events: Vec<(String, Flags, Flags)>,
+    /// The action of an event that leaves the seat holding nothing, and of any other.
+    removal: AuditAction,
+    change: AuditAction,
+}
+
+impl SeatEvents {
+    pub(super) fn new(removal: AuditAction, change: AuditAction) -> Self {
+        SeatEvents {
+            events: Vec::new(),
+            removal,
+            change,
+        }
+    }
+
+    pub(super) fn push(&mut self, seat_uid: &str, before: Flags, after: Flags) {
+        self.events.push((seat_uid.to_owned(), before, after));
+    }
+
+    /// Writes the events in the caller's transaction, in the order they were pushed (the
+    /// insert reads the array in order), and adds them to the account's count.
+    pub(super) fn write(self, conn: &Connection, at: Timestamp, account_id: &str, actor: &Actor) -> StoreResult<()> {
+        let flags = |(access, gateway): Flags| rules::seats_json_text(access, gateway);
+        let action = |(access, gateway): Flags| if access || gateway { self.change } else { self.removal };
+        match &self.events[..] {
+            [] => return Ok(()),
+            [(seat_uid, before, after)] => {
+                let event = AuditEvent::new(at, Some(account_id), actor, action(*after), seat_uid);
+                insert(conn, &event, Some(flags(*before)), Some(flags(*after)))?;
+            }
+            events => {
+                let digit =
+                    |(access, gateway): (bool, bool)| char::from(b'0' + u8::from(access) * 2 + u8::from(gateway));
+                let rows: Vec<Value> = events
+                    .iter()
+                    .map(|(seat_uid, before, after)| {
+                        Value::Text(format!("{}{}{seat_uid}", digit(*before), digit(*after)))
+                    })
+                    .collect();
+                let flags = |n: u8| rules::seats_json_text(n & 2 != 0, n & 1 != 0);
+                conn.prepare_cached(
+                    "INSERT INTO audit_events (at, account_id, actor_kind, actor_id, action, subject, before, after)
+                     SELECT ?1, ?2, ?3, ?4, CASE substr(seat.value, 2, 1) WHEN '0' THEN ?5 ELSE ?6 END, substr(seat.value, 3),
+                            CASE substr(seat.value, 1, 1) WHEN '0' THEN ?7 WHEN '1' THEN ?8 WHEN '2' THEN ?9 ELSE ?10 END,
+                            CASE substr(seat.value, 2, 1) WHEN '0' THEN ?7 WHEN '1' THEN ?8 WHEN '2' THEN ?9 ELSE ?10 END
+                     FROM rarray(?11) AS seat",
+                )?
+                .execute(params![
+                    at.unix_micros(),
+                    account_id,
+                    actor.kind(),
+                    actor.id(),
+                    self.removal.as_str(),
+                    self.change.as_str(),
+                    flags(0),
+                    flags(1),
+                    flags(2),
+                    flags(3),
+                    Rc::new(rows),
+                ])?;
+            }
+        }
+        count(conn, account_id, self.events.len() as u64)
+    }
 }
 
 #[async_trait]

@@ -132,6 +132,8 @@ impl SqliteStore {
         observe(&mut conn, &options)?;
         migrate(&mut conn)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // `rarray(?)`: a batch's statements walk the values of one parameter (seats.rs).
+        rusqlite::vtab::array::load_module(&conn)?;
         checkpoint::move_off_commit_path(&mut conn, &path)?;
         conn.pragma_update(None, "cache_size", WRITER_CACHE_SIZE)?;
         let readers = Readers::new(path.clone(), 8, options);

@@ -2,11 +2,14 @@
 //! sessions).
 
 use async_trait::async_trait;
+use std::rc::Rc;
+
+use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use seats_types::{SeatEditItem, Timestamp};
 
 use super::accounts::seat_usage;
-use super::audit::{self, write_uncounted};
+use super::audit::SeatEvents;
 use super::{ts, SqliteStore};
 use crate::model::*;
 use crate::rules::{self};
@@ -49,30 +52,18 @@ fn edit_seats(
     }
     rules::judge_batch(used, limit, taken, freed)?;
 
-    let now_us = now.unix_micros();
-    let mut update = conn.prepare_cached(
-        "UPDATE users SET access_seat = ?2, gateway_seat = ?3, updated_at = ?4,
-                seat_granted_at = CASE WHEN ?2 = 0 AND ?3 = 0 THEN NULL ELSE COALESCE(seat_granted_at, ?4) END
-         WHERE seq = ?1",
-    )?;
+    let mut changes = SeatChanges::default();
+    let mut audit = SeatEvents::new(AuditAction::SeatRemove, AuditAction::SeatUpdate);
     let mut out = Vec::with_capacity(items.len());
-    let mut events = 0;
     for (row, item) in rows.iter().zip(items) {
         let changed = row.access != item.access_seat || row.gateway != item.gateway_seat;
         if changed {
-            update.execute(params![row.seq, item.access_seat, item.gateway_seat, now_us])?;
-            if row.access && !item.access_seat {
-                end_sessions(conn, &row.user_id)?;
-            }
-            if row.gateway && !item.gateway_seat {
-                end_devices(conn, &row.user_id)?;
-            }
-            let before = rules::seats_json(row.access, row.gateway);
-            let after = rules::seats_json(item.access_seat, item.gateway_seat);
-            let action = rules::seat_edit_action(item.access_seat, item.gateway_seat);
-            let event = AuditEvent::new(now, Some(account_id), actor, action, &item.seat_uid);
-            write_uncounted(conn, &event.before(&before).after(&after))?;
-            events += 1;
+            changes.push(row, item.access_seat, item.gateway_seat);
+            audit.push(
+                &item.seat_uid,
+                (row.access, row.gateway),
+                (item.access_seat, item.gateway_seat),
+            );
         }
         out.push(SeatRecord {
             seat_uid: item.seat_uid.clone(),
@@ -82,8 +73,76 @@ fn edit_seats(
             updated_at: if changed { now } else { ts(row.updated_at)? },
         });
     }
-    audit::count(conn, account_id, events)?;
+    changes.apply(conn, now)?;
+    audit.write(conn, now, account_id, actor)?;
     Ok(out)
+}
+
+/// The seat changes of a PATCH: the rows' update, the ended sessions of users who lost their
+/// Access seat, the removed devices of those who lost their Gateway seat. One change runs a
+/// statement of each kind for its row; more run one statement of each kind for them all, each
+/// a pass over an array parameter (`rarray`) that finds a row by its key or index per value,
+/// instead of a statement (bound, run and reset) per seat. The array's set-up costs about
+/// what one seat's statements do, so a single seat (every 1-seat PATCH) keeps its own.
+#[derive(Default)]
+struct SeatChanges<'a> {
+    /// The seat's row and its new `(access, gateway)` flags.
+    rows: Vec<(&'a SeatRow, bool, bool)>,
+}
+
+impl<'a> SeatChanges<'a> {
+    fn push(&mut self, row: &'a SeatRow, access: bool, gateway: bool) {
+        self.rows.push((row, access, gateway));
+    }
+
+    fn apply(self, conn: &Connection, now: Timestamp) -> StoreResult<()> {
+        let now = now.unix_micros();
+        if let [(row, access, gateway)] = self.rows[..] {
+            conn.prepare_cached(
+                "UPDATE users SET access_seat = ?2, gateway_seat = ?3, updated_at = ?4,
+                        seat_granted_at = CASE WHEN ?2 = 0 AND ?3 = 0 THEN NULL ELSE COALESCE(seat_granted_at, ?4) END
+                 WHERE seq = ?1",
+            )?
+            .execute(params![row.seq, access, gateway, now])?;
+            if row.access && !access {
+                end_sessions(conn, &row.user_id)?;
+            }
+            if row.gateway && !gateway {
+                end_devices(conn, &row.user_id)?;
+            }
+            return Ok(());
+        }
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        // Per seat, its row's key and new flags as one number: `seq * 4 + access * 2 + gateway`.
+        let updates: Vec<Value> = self
+            .rows
+            .iter()
+            .map(|&(row, access, gateway)| Value::Integer(row.seq * 4 + i64::from(access) * 2 + i64::from(gateway)))
+            .collect();
+        conn.prepare_cached(
+            "UPDATE users SET access_seat = (c.value >> 1) & 1, gateway_seat = c.value & 1, updated_at = ?2,
+                    seat_granted_at = CASE WHEN c.value & 3 = 0 THEN NULL ELSE COALESCE(seat_granted_at, ?2) END
+             FROM rarray(?1) AS c WHERE users.seq = c.value >> 2",
+        )?
+        .execute(params![Rc::new(updates), now])?;
+        let users_that = |lost: fn(&SeatRow, bool, bool) -> bool| -> Rc<Vec<Value>> {
+            let ids = self.rows.iter().filter(|&&(row, a, g)| lost(row, a, g));
+            Rc::new(ids.map(|(row, _, _)| Value::Text(row.user_id.clone())).collect())
+        };
+        let lost_access = users_that(|row, access, _| row.access && !access);
+        if !lost_access.is_empty() {
+            conn.prepare_cached("DELETE FROM sessions WHERE user_id IN (SELECT value FROM rarray(?1))")?
+                .execute([lost_access])?;
+        }
+        let lost_gateway = users_that(|row, _, gateway| row.gateway && !gateway);
+        if !lost_gateway.is_empty() {
+            conn.prepare_cached("DELETE FROM devices WHERE user_id IN (SELECT value FROM rarray(?1))")?
+                .execute([lost_gateway])?;
+        }
+        Ok(())
+    }
 }
 
 /// The seat state of each item's user, in the items' order (`None`: no such seat in the
@@ -185,26 +244,13 @@ pub(super) fn expire_seats(
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let events = stale.len() as u64;
+        let mut events = SeatEvents::new(AuditAction::SeatExpire, AuditAction::SeatExpire);
         for (user_id, seat_uid, access, gateway) in stale {
             remove_seat(conn, &user_id, now)?;
-            let before = rules::seats_json(access, gateway);
-            let after = rules::seats_json(false, false);
-            write_uncounted(
-                conn,
-                &AuditEvent::new(
-                    now,
-                    Some(&account_id),
-                    &Actor::System,
-                    AuditAction::SeatExpire,
-                    &seat_uid,
-                )
-                .before(&before)
-                .after(&after),
-            )?;
+            events.push(&seat_uid, (access, gateway), (false, false));
             removed.push((account_id.clone(), seat_uid));
         }
-        audit::count(conn, &account_id, events)?;
+        events.write(conn, now, &account_id, &Actor::System)?;
     }
     Ok(removed)
 }
