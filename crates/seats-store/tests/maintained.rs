@@ -1,7 +1,7 @@
 //! The figures the store maintains instead of counting — seats in use, users and audit events
-//! per account, each user's latest activity, the search index — equal a recount after every
-//! step of random sequences of the operations that move them, and after a migration that
-//! backfills them on a database written by an older version.
+//! per account, each user's latest activity and whether they hold a seat, the search index —
+//! equal a recount after every step of random sequences of the operations that move them, and
+//! after a migration that backfills them on a database written by an older version.
 
 use seats_store::{AccountStore, AuditStore, LoginStore, MaintenanceStore, SeatStore, UserStore};
 use std::time::Duration;
@@ -140,6 +140,17 @@ fn check_against_recount(path: &std::path::Path) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     if stale_activity != 0 {
         return Err(format!("{stale_activity} users with a wrong active_at"));
+    }
+    // The seat holders' index reads holds_seat (migration 0010), which its writers set.
+    let wrong_holder: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM users WHERE holds_seat <> (access_seat OR gateway_seat)",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| e.to_string())?;
+    if wrong_holder != 0 {
+        return Err(format!("{wrong_holder} users whose holds_seat is not their seats'"));
     }
     // The external-content index answers exactly as the table it indexes.
     conn.execute_batch("INSERT INTO users_search (users_search, rank) VALUES ('integrity-check', 1)")

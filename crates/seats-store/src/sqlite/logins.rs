@@ -139,8 +139,8 @@ fn log_in(
         LoginMethod::Gateway { .. } => (user.access_seat, true),
     };
     conn.prepare_cached(
-        "UPDATE users SET access_seat = ?2, gateway_seat = ?3, last_successful_login = ?4, updated_at = ?4,
-                seat_granted_at = COALESCE(seat_granted_at, ?4) WHERE id = ?1",
+        "UPDATE users SET access_seat = ?2, gateway_seat = ?3, holds_seat = 1, last_successful_login = ?4,
+                updated_at = ?4, seat_granted_at = COALESCE(seat_granted_at, ?4) WHERE id = ?1",
     )?
     .execute(params![user.id, access, gateway, now_us])?;
     record_login(conn, &user.id, &login.method, &LoginResult::Accepted, now)?;

@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0007_dashboard_sessions.sql"),
     include_str!("../../migrations/sqlite/0008_device_registrations.sql"),
     include_str!("../../migrations/sqlite/0009_audit_counts_kept_by_their_writers.sql"),
+    include_str!("../../migrations/sqlite/0010_holds_seat.sql"),
 ];
 
 /// Sees the SQL of every statement the store runs, with its parameters bound.

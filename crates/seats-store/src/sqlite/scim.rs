@@ -107,7 +107,8 @@ fn deprovision(conn: &Connection, provider: &IdentityProviderRecord, user_id: &s
     )?;
     if provider.scim.seat_deprovision() && (access || gateway) {
         conn.prepare_cached(
-            "UPDATE users SET access_seat = 0, gateway_seat = 0, seat_granted_at = NULL, updated_at = ?2 WHERE id = ?1",
+            "UPDATE users SET access_seat = 0, gateway_seat = 0, holds_seat = 0, seat_granted_at = NULL, updated_at = ?2
+             WHERE id = ?1",
         )?
         .execute(params![user_id, now.unix_micros()])?;
         let (before, after) = (seats_json(access, gateway), seats_json(false, false));

@@ -97,13 +97,21 @@ impl<'a> SeatChanges<'a> {
 
     fn apply(self, conn: &Connection, now: Timestamp) -> StoreResult<()> {
         let now = now.unix_micros();
+        // A trade of one kind of seat for the other (the user holds one before and after)
+        // assigns neither `holds_seat` nor `seat_granted_at`, so SQLite leaves the seat
+        // holders' index (users_by_activity, migration 0010) and the triggers on those
+        // columns alone; a grant or a freeing assigns both.
+        let trade = |row: &SeatRow, access: bool, gateway: bool| (row.access || row.gateway) && (access || gateway);
         if let [(row, access, gateway)] = self.rows[..] {
-            conn.prepare_cached(
-                "UPDATE users SET access_seat = ?2, gateway_seat = ?3, updated_at = ?4,
+            let sql = if trade(row, access, gateway) {
+                "UPDATE users SET access_seat = ?2, gateway_seat = ?3, updated_at = ?4 WHERE seq = ?1"
+            } else {
+                "UPDATE users SET access_seat = ?2, gateway_seat = ?3, holds_seat = ?2 OR ?3, updated_at = ?4,
                         seat_granted_at = CASE WHEN ?2 = 0 AND ?3 = 0 THEN NULL ELSE COALESCE(seat_granted_at, ?4) END
-                 WHERE seq = ?1",
-            )?
-            .execute(params![row.seq, access, gateway, now])?;
+                 WHERE seq = ?1"
+            };
+            conn.prepare_cached(sql)?
+                .execute(params![row.seq, access, gateway, now])?;
             if row.access && !access {
                 end_sessions(conn, &row.user_id)?;
             }
@@ -112,21 +120,31 @@ impl<'a> SeatChanges<'a> {
             }
             return Ok(());
         }
-        if self.rows.is_empty() {
-            return Ok(());
-        }
         // Per seat, its row's key and new flags as one number: `seq * 4 + access * 2 + gateway`.
-        let updates: Vec<Value> = self
-            .rows
-            .iter()
-            .map(|&(row, access, gateway)| Value::Integer(row.seq * 4 + i64::from(access) * 2 + i64::from(gateway)))
-            .collect();
-        conn.prepare_cached(
-            "UPDATE users SET access_seat = (c.value >> 1) & 1, gateway_seat = c.value & 1, updated_at = ?2,
-                    seat_granted_at = CASE WHEN c.value & 3 = 0 THEN NULL ELSE COALESCE(seat_granted_at, ?2) END
-             FROM rarray(?1) AS c WHERE users.seq = c.value >> 2",
-        )?
-        .execute(params![Rc::new(updates), now])?;
+        let (mut trades, mut grants_and_frees) = (Vec::new(), Vec::new());
+        for &(row, access, gateway) in &self.rows {
+            let code = Value::Integer(row.seq * 4 + i64::from(access) * 2 + i64::from(gateway));
+            match trade(row, access, gateway) {
+                true => trades.push(code),
+                false => grants_and_frees.push(code),
+            }
+        }
+        if !trades.is_empty() {
+            conn.prepare_cached(
+                "UPDATE users SET access_seat = (c.value >> 1) & 1, gateway_seat = c.value & 1, updated_at = ?2
+                 FROM rarray(?1) AS c WHERE users.seq = c.value >> 2",
+            )?
+            .execute(params![Rc::new(trades), now])?;
+        }
+        if !grants_and_frees.is_empty() {
+            conn.prepare_cached(
+                "UPDATE users SET access_seat = (c.value >> 1) & 1, gateway_seat = c.value & 1,
+                        holds_seat = c.value & 3 <> 0, updated_at = ?2,
+                        seat_granted_at = CASE WHEN c.value & 3 = 0 THEN NULL ELSE COALESCE(seat_granted_at, ?2) END
+                 FROM rarray(?1) AS c WHERE users.seq = c.value >> 2",
+            )?
+            .execute(params![Rc::new(grants_and_frees), now])?;
+        }
         let users_that = |lost: fn(&SeatRow, bool, bool) -> bool| -> Rc<Vec<Value>> {
             let ids = self.rows.iter().filter(|&&(row, a, g)| lost(row, a, g));
             Rc::new(ids.map(|(row, _, _)| Value::Text(row.user_id.clone())).collect())
@@ -192,7 +210,8 @@ fn find_seats(conn: &Connection, account_id: &str, items: &[SeatEditItem]) -> St
 /// Turns both flags off as a PATCH does: sessions and devices end, the seat is freed.
 fn remove_seat(conn: &Connection, user_id: &str, now: Timestamp) -> StoreResult<()> {
     conn.prepare_cached(
-        "UPDATE users SET access_seat = 0, gateway_seat = 0, seat_granted_at = NULL, updated_at = ?2 WHERE id = ?1",
+        "UPDATE users SET access_seat = 0, gateway_seat = 0, holds_seat = 0, seat_granted_at = NULL, updated_at = ?2
+         WHERE id = ?1",
     )?
     .execute(params![user_id, now.unix_micros()])?;
     end_sessions(conn, user_id)?;
@@ -232,7 +251,7 @@ pub(super) fn expire_seats(
         let stale = conn
             .prepare_cached(
                 "SELECT u.id, u.seat_uid, u.access_seat, u.gateway_seat FROM users u
-                 WHERE u.account_id = ?1 AND (u.access_seat = 1 OR u.gateway_seat = 1) AND u.active_at < ?2
+                 WHERE u.account_id = ?1 AND u.holds_seat = 1 AND u.active_at < ?2
                  ORDER BY u.created_at, u.id",
             )?
             .query_map(params![account_id, cutoff], |r| {

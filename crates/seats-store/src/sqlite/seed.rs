@@ -342,8 +342,8 @@ impl Sink<'_> {
         let conn = self.conn;
         let mut insert = conn.prepare_cached(
             "INSERT INTO users (seq, id, account_id, email, email_key, name, seat_uid, access_seat, gateway_seat,
-                                seat_granted_at, last_successful_login, active_at, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+                                holds_seat, seat_granted_at, last_successful_login, active_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8 OR ?9, ?10, ?11, ?12, ?13, ?13)",
         )?;
         for user in users {
             let seq = self.seq_of(user.account, user.index);
