@@ -144,7 +144,8 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
     let started = std::time::Instant::now();
     let size = group.len();
     let mut finishes = Vec::with_capacity(group.len());
-    let mut broken: Option<rusqlite::Error> = None;
+    // The statement that broke the transaction, named in the log with SQLite's own codes.
+    let mut broken: Option<(&str, rusqlite::Error)> = None;
     // While no job of this transaction has succeeded there is nothing to protect: the job runs
     // without a savepoint, and if it fails the transaction is rolled back and begun again
     // (a group of one, the common case at low load, runs three statements fewer).
@@ -152,7 +153,7 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
     for job in group {
         if !bare {
             if let Err(e) = control(conn, "SAVEPOINT job") {
-                broken = Some(e);
+                broken = Some(("SAVEPOINT job", e));
                 break;
             }
         }
@@ -166,11 +167,13 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
             // SQLite may have ended the transaction itself (e.g. on a full disk).
             (true, false) => match conn.is_autocommit() {
                 true => Ok(()),
-                false => control(conn, "ROLLBACK"),
+                false => control(conn, "ROLLBACK").map_err(|e| ("ROLLBACK", e)),
             }
-            .and_then(|()| control(conn, "BEGIN IMMEDIATE")),
-            (false, true) => control(conn, "RELEASE job"),
-            (false, false) => control(conn, "ROLLBACK TO job").and_then(|()| control(conn, "RELEASE job")),
+            .and_then(|()| control(conn, "BEGIN IMMEDIATE").map_err(|e| ("BEGIN IMMEDIATE", e))),
+            (false, true) => control(conn, "RELEASE job").map_err(|e| ("RELEASE job", e)),
+            (false, false) => control(conn, "ROLLBACK TO job")
+                .map_err(|e| ("ROLLBACK TO job", e))
+                .and_then(|()| control(conn, "RELEASE job").map_err(|e| ("RELEASE job", e))),
         };
         if let Err(e) = end {
             broken = Some(e);
@@ -179,10 +182,11 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
     }
     let outcome = match broken {
         Some(e) => Err(e),
-        None => control(conn, "COMMIT"),
+        None => control(conn, "COMMIT").map_err(|e| ("COMMIT", e)),
     };
-    let outcome = outcome.map_err(|e| {
-        tracing::error!(error = %e, "SQLite transaction failed; rolling back the group");
+    let outcome = outcome.map_err(|(statement, e)| {
+        let code = e.sqlite_error().map(|f| f.extended_code);
+        tracing::error!(error = %e, statement, ?code, jobs = size, "SQLite transaction failed; rolling back the group");
         crate::metrics::storage_error();
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
