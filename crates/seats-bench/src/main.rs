@@ -348,12 +348,45 @@ async fn traffic(
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let seats = process::seats_binary()?;
     let dir = tempfile::Builder::new().prefix("seats-bench").tempdir()?;
+    let outcome = measure(args, dir.path()).await;
+    if outcome.is_err() {
+        // The servers' own account of a failure, before their directory goes.
+        print_server_errors(dir.path());
+    }
+    outcome
+}
+
+/// The ERROR and WARN lines of every server log in `dir`, on stderr.
+fn print_server_errors(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "log") {
+            continue;
+        }
+        let Ok(log) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(" ERROR ") || l.contains(" WARN "))
+            .collect();
+        if !lines.is_empty() {
+            eprintln!("{}:", path.display());
+            for line in lines.iter().take(20) {
+                eprintln!("  {line}");
+            }
+        }
+    }
+}
+
+async fn measure(args: Args, dir: &Path) -> anyhow::Result<()> {
+    let seats = process::seats_binary()?;
     let duration = Duration::from_secs_f64(args.seconds);
 
     let me = std::env::current_exe()?;
-    let baseline_server = Server::start(&me, &["--serve-static", "127.0.0.1:0"], &dir.path().join("static.log"))?;
+    let baseline_server = Server::start(&me, &["--serve-static", "127.0.0.1:0"], &dir.join("static.log"))?;
     let static_call: MakeCall = get(|_, _| "/".to_owned());
     let cpu_before = baseline_server.cpu_time();
     let baseline = load::run(
@@ -385,13 +418,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let mut smallest = None;
         let mut operators = Vec::new();
         for &users in &args.sizes {
-            let db_url = format!("sqlite://{}", dir.path().join(format!("seats-{users}.db")).display());
-            let seeded = seed(&seats, dir.path(), &db_url, users)?;
-            let t = traffic(&seats, dir.path(), &db_url, 1, users, args.seconds, args.connections).await?;
+            let db_url = format!("sqlite://{}", dir.join(format!("seats-{users}.db")).display());
+            let seeded = seed(&seats, dir, &db_url, users)?;
+            let t = traffic(&seats, dir, &db_url, 1, users, args.seconds, args.connections).await?;
             // A file of its own, which the node creates with the seed in.
-            let toolkit_db = dir.path().join(format!("seats-{users}-toolkit.db"));
+            let toolkit_db = dir.join(format!("seats-{users}-toolkit.db"));
             let toolkit_url = format!("sqlite://{}", toolkit_db.display());
-            let toolkit = operator::toolkit(&seats, dir.path(), &toolkit_url, users).await?;
+            let toolkit = operator::toolkit(&seats, dir, &toolkit_url, users).await?;
             remove_database(&toolkit_db)?;
             operators.push(toolkit_row(users, &toolkit));
             let smallest = *smallest.get_or_insert(t.patch.per_second());
@@ -425,18 +458,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for &users in &args.sizes {
             let db = postgres::Database::create(admin_url, &format!("seats_bench_{users}")).await?;
-            let seeded = seed(&seats, dir.path(), &db.url, users)?;
+            let seeded = seed(&seats, dir, &db.url, users)?;
             for &nodes in &args.nodes {
-                let t = traffic(
-                    &seats,
-                    dir.path(),
-                    &db.url,
-                    nodes,
-                    users,
-                    args.seconds,
-                    args.connections,
-                )
-                .await?;
+                let t = traffic(&seats, dir, &db.url, nodes, users, args.seconds, args.connections).await?;
                 let per_second = t.patch.per_second();
                 println!(
                     "| {users} | {nodes} | {per_second:.0} | {} | {:.2} | {} |",
@@ -445,9 +469,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     common_cells(&seeded, &t)
                 );
             }
-            let toolkit = operator::toolkit(&seats, dir.path(), &db.url, users).await?;
+            let toolkit = operator::toolkit(&seats, dir, &db.url, users).await?;
             let (plain, tls) =
-                operator::tls_patch(&seats, dir.path(), &db.url, duration, args.connections, one_seat(users)).await?;
+                operator::tls_patch(&seats, dir, &db.url, duration, args.connections, one_seat(users)).await?;
             operators.push(format!(
                 "{} {plain:.0} | {tls:.0} | {:.2} |",
                 toolkit_row(users, &toolkit),
@@ -461,7 +485,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             " 1-seat PATCH req/s, sslmode=disable | with sslmode=require | × disable |",
         );
         println!();
-        match operator::failover(&seats, dir.path()).await? {
+        match operator::failover(&seats, dir).await? {
             Some(window) => println!(
                 "failover window (a synchronous standby promoted to the first acknowledged write): {:.0} ms",
                 window.as_secs_f64() * 1000.0
