@@ -1033,6 +1033,10 @@ pub async fn expiry_sweep_frees_inactive_seats(store: &dyn Store) {
         .await
         .unwrap();
     store
+        .login(ACCOUNT, login_req("idle@x.com", Via::Access, None), op.clone(), t0)
+        .await
+        .unwrap();
+    store
         .login(
             ACCOUNT,
             login_req("dev@x.com", Via::Gateway, Some("d1")),
@@ -1067,7 +1071,7 @@ pub async fn expiry_sweep_frees_inactive_seats(store: &dyn Store) {
 
     let t1 = at("2030-02-01T00:00:00Z"); // 744 h after t0, 288 h after t_dev
     let removed = store.expire_seats(Some(ACCOUNT), t1).await.unwrap();
-    assert_eq!(removed.len(), 1);
+    assert_eq!(removed.len(), 2, "old and idle, not dev: {removed:?}");
     let (users, _) = store
         .list_users(
             ACCOUNT,
@@ -1081,13 +1085,24 @@ pub async fn expiry_sweep_frees_inactive_seats(store: &dyn Store) {
         )
         .await
         .unwrap();
-    assert_eq!(removed[0], (ACCOUNT.to_string(), users[0].seat_uid.clone()));
-    assert!(!users[0].access_seat && users[0].active_session_count == 0);
-    let (events, _) = store.audit_events(ACCOUNT, 1, 1).await.unwrap();
-    assert_eq!(
-        (events[0].action.as_str(), &events[0].actor),
-        ("seat.expire", &Actor::System)
+    assert!(
+        removed.contains(&(ACCOUNT.to_string(), users[0].seat_uid.clone())),
+        "{removed:?}"
     );
+    assert!(!users[0].access_seat && users[0].active_session_count == 0);
+    // One event per freed seat, in the order they were freed (newest first here).
+    let (events, _) = store.audit_events(ACCOUNT, 1, 2).await.unwrap();
+    let expired: Vec<_> = removed.iter().rev().map(|(_, uid)| uid.as_str()).collect();
+    let subjects: Vec<_> = events.iter().map(|e| e.subject.as_str()).collect();
+    assert_eq!(subjects, expired);
+    let access_only = Some(serde_json::json!({"access_seat": true, "gateway_seat": false}));
+    let nothing = Some(serde_json::json!({"access_seat": false, "gateway_seat": false}));
+    for e in &events {
+        assert_eq!(
+            (e.action.as_str(), &e.actor, &e.before, &e.after),
+            ("seat.expire", &Actor::System, &access_only, &nothing)
+        );
+    }
     assert!(
         store.expire_seats(Some(ACCOUNT), t1).await.unwrap().is_empty(),
         "a second sweep finds nothing"

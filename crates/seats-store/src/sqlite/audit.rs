@@ -54,28 +54,26 @@ fn count(conn: &Connection, account_id: &str, events: u64) -> StoreResult<()> {
     Ok(())
 }
 
+/// A seat's `(access, gateway)` flags.
+type Flags = (bool, bool);
+
 /// The seat events of one actor and account (a PATCH's, or an expiry's), counted once. More
 /// than one are written in order by one statement, instead of a statement per event: it walks
 /// one array parameter (`rarray`) whose values each carry a seat's flags before and after as
 /// digits (`access * 2 + gateway`), followed by its uid. One event (every 1-seat PATCH) is
 /// inserted alone: the array's set-up costs about what one insert does.
-/// A seat's `(access, gateway)` flags.
-type Flags = (bool, bool);
-
 pub(super) struct SeatEvents {
-    /// Per event, the seat's uid and its `(access, gateway)` flags before and after.
+    /// Per event, the seat's uid and its flags before and after.
     events: Vec<(String, Flags, Flags)>,
-    /// The action of an event that leaves the seat holding nothing, and of any other.
-    removal: AuditAction,
-    change: AuditAction,
+    /// The action of an event, by the flags it leaves (e.g. [`rules::seat_edit_action`]).
+    action: fn(bool, bool) -> AuditAction,
 }
 
 impl SeatEvents {
-    pub(super) fn new(removal: AuditAction, change: AuditAction) -> Self {
+    pub(super) fn new(action: fn(bool, bool) -> AuditAction) -> Self {
         SeatEvents {
             events: Vec::new(),
-            removal,
-            change,
+            action,
         }
     }
 
@@ -87,41 +85,46 @@ impl SeatEvents {
     /// insert reads the array in order), and adds them to the account's count.
     pub(super) fn write(self, conn: &Connection, at: Timestamp, account_id: &str, actor: &Actor) -> StoreResult<()> {
         let flags = |(access, gateway): Flags| rules::seats_json_text(access, gateway);
-        let action = |(access, gateway): Flags| if access || gateway { self.change } else { self.removal };
         match &self.events[..] {
             [] => return Ok(()),
             [(seat_uid, before, after)] => {
-                let event = AuditEvent::new(at, Some(account_id), actor, action(*after), seat_uid);
+                let event = AuditEvent::new(at, Some(account_id), actor, (self.action)(after.0, after.1), seat_uid);
                 insert(conn, &event, Some(flags(*before)), Some(flags(*after)))?;
             }
             events => {
-                let digit =
-                    |(access, gateway): (bool, bool)| char::from(b'0' + u8::from(access) * 2 + u8::from(gateway));
+                let digit = |(access, gateway): Flags| char::from(b'0' + u8::from(access) * 2 + u8::from(gateway));
                 let rows: Vec<Value> = events
                     .iter()
                     .map(|(seat_uid, before, after)| {
                         Value::Text(format!("{}{}{seat_uid}", digit(*before), digit(*after)))
                     })
                     .collect();
-                let flags = |n: u8| rules::seats_json_text(n & 2 != 0, n & 1 != 0);
+                // The flags each digit stands for, in digit order.
+                let states = [(false, false), (false, true), (true, false), (true, true)];
+                let [a0, a1, a2, a3] = states.map(|(access, gateway)| (self.action)(access, gateway).as_str());
+                let [f0, f1, f2, f3] = states.map(flags);
                 conn.prepare_cached(
                     "INSERT INTO audit_events (at, account_id, actor_kind, actor_id, action, subject, before, after)
-                     SELECT ?1, ?2, ?3, ?4, CASE substr(seat.value, 2, 1) WHEN '0' THEN ?5 ELSE ?6 END, substr(seat.value, 3),
-                            CASE substr(seat.value, 1, 1) WHEN '0' THEN ?7 WHEN '1' THEN ?8 WHEN '2' THEN ?9 ELSE ?10 END,
-                            CASE substr(seat.value, 2, 1) WHEN '0' THEN ?7 WHEN '1' THEN ?8 WHEN '2' THEN ?9 ELSE ?10 END
-                     FROM rarray(?11) AS seat",
+                     SELECT ?1, ?2, ?3, ?4,
+                            CASE substr(seat.value, 2, 1) WHEN '0' THEN ?5 WHEN '1' THEN ?6 WHEN '2' THEN ?7 ELSE ?8 END,
+                            substr(seat.value, 3),
+                            CASE substr(seat.value, 1, 1) WHEN '0' THEN ?9 WHEN '1' THEN ?10 WHEN '2' THEN ?11 ELSE ?12 END,
+                            CASE substr(seat.value, 2, 1) WHEN '0' THEN ?9 WHEN '1' THEN ?10 WHEN '2' THEN ?11 ELSE ?12 END
+                     FROM rarray(?13) AS seat",
                 )?
                 .execute(params![
                     at.unix_micros(),
                     account_id,
                     actor.kind(),
                     actor.id(),
-                    self.removal.as_str(),
-                    self.change.as_str(),
-                    flags(0),
-                    flags(1),
-                    flags(2),
-                    flags(3),
+                    a0,
+                    a1,
+                    a2,
+                    a3,
+                    f0,
+                    f1,
+                    f2,
+                    f3,
                     Rc::new(rows),
                 ])?;
             }

@@ -1,9 +1,9 @@
 //! Seats: the PATCH batch, and freeing seats (by the expiry sweep, or with a user's devices and
 //! sessions).
 
-use async_trait::async_trait;
 use std::rc::Rc;
 
+use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use seats_types::{SeatEditItem, Timestamp};
@@ -53,7 +53,7 @@ fn edit_seats(
     rules::judge_batch(used, limit, taken, freed)?;
 
     let mut changes = SeatChanges::default();
-    let mut audit = SeatEvents::new(AuditAction::SeatRemove, AuditAction::SeatUpdate);
+    let mut audit = SeatEvents::new(rules::seat_edit_action);
     let mut out = Vec::with_capacity(items.len());
     for (row, item) in rows.iter().zip(items) {
         let changed = row.access != item.access_seat || row.gateway != item.gateway_seat;
@@ -263,7 +263,7 @@ pub(super) fn expire_seats(
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut events = SeatEvents::new(AuditAction::SeatExpire, AuditAction::SeatExpire);
+        let mut events = SeatEvents::new(|_, _| AuditAction::SeatExpire);
         for (user_id, seat_uid, access, gateway) in stale {
             remove_seat(conn, &user_id, now)?;
             events.push(&seat_uid, (access, gateway), (false, false));
