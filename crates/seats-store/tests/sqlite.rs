@@ -367,6 +367,57 @@ async fn a_new_file_is_put_in_place_only_whole_and_never_over_another() {
     );
 }
 
+/// A build killed part-way leaves its `.NAME.XXXXXX.seeding` file; the next creation of the
+/// same path removes it, but not a build's file that a live process still locks, nor another
+/// path's.
+#[tokio::test]
+async fn a_new_file_s_creation_removes_what_an_unfinished_one_left() {
+    let t0: seats_types::Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seats.db");
+    let left = dir.path().join(".seats.db.AbC123.seeding");
+    std::fs::write(&left, vec![7u8; 64 * 1024]).unwrap();
+    let live = dir.path().join(".seats.db.LiVe99.seeding");
+    let building = std::fs::File::create(&live).unwrap();
+    building.lock().unwrap();
+    let other = dir.path().join(".other.db.XyZ000.seeding");
+    std::fs::write(&other, b"another path's").unwrap();
+
+    let (_store, summary) = SqliteStore::create_seeded(&path, Default::default(), fixed_seed(3), t0).unwrap();
+    assert_eq!(summary.users, 3);
+    let names: Vec<String> = names_in(dir.path())
+        .into_iter()
+        .filter(|n| !n.starts_with("seats.db"))
+        .collect();
+    assert_eq!(names, [".other.db.XyZ000.seeding", ".seats.db.LiVe99.seeding"]);
+    drop(building);
+
+    // A build holds the lock on its own file while it works, so it is never taken for a
+    // leftover: seen from outside, every file being built is locked.
+    let path = dir.path().join("large.db");
+    let seed = fixed_seed(7_000);
+    let build = std::thread::spawn({
+        let path = path.clone();
+        move || SqliteStore::create_seeded(&path, Default::default(), seed, t0).map(|(_, s)| s.users)
+    });
+    let mut seen = 0;
+    while !build.is_finished() {
+        for name in names_in(dir.path()).iter().filter(|n| n.starts_with(".large.db.")) {
+            let Ok(file) = std::fs::File::open(dir.path().join(name)) else {
+                continue;
+            };
+            seen += 1;
+            assert!(
+                matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+                "{name} is not locked while it is built"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert_eq!(build.join().unwrap().unwrap(), 7_000);
+    assert!(seen > 0, "the build's file was looked at while it was built");
+}
+
 /// The image of a seed's state that a server keeps from start-up (crates/seats-store/src/sqlite/image.rs),
 /// both where the file was created with the seed and where the seed loaded into an empty
 /// file: it is copied in the background from a read that began before anything else wrote,

@@ -6,6 +6,11 @@
 //! database that does not exist yet has no reader to protect and nothing to roll back to, so
 //! it is built beside its final name without a log at all, synced, and linked into place only
 //! once whole: a seed with problems, or a crash part-way, leaves no file at the path.
+//!
+//! A process killed part-way leaves its `.NAME.XXXXXX.seeding` file beside the path (as large
+//! as what it had written). The builder holds an exclusive lock (`flock`) on its file while it
+//! works, so the next creation of the same path removes those nobody holds: the leftovers of
+//! processes that died, never the file of one still building.
 
 use std::path::{Path, PathBuf};
 
@@ -40,13 +45,18 @@ impl SqliteStore {
             ".{}.",
             path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
         );
+        remove_abandoned(&dir, &prefix);
         // Removed when dropped: on an error, and once linked under its final name.
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".seeding");
+        builder.prefix(&prefix).suffix(SUFFIX);
         // The mode SQLite creates a database with (the umask applies), not a temporary file's 0600.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-        let building = builder.tempfile_in(&dir).map_err(StoreError::other)?.into_temp_path();
+        let building = builder.tempfile_in(&dir).map_err(StoreError::other)?;
+        // Held until the file is linked or removed. Closing this descriptor would also drop
+        // SQLite's own (POSIX) locks on the file, so it stays open until SQLite is done.
+        building.as_file().try_lock().map_err(StoreError::other)?;
+        let (held, building) = building.into_parts();
         let summary = build(&building, seed, now)?;
         std::fs::File::open(&building)
             .and_then(|f| f.sync_all())
@@ -63,10 +73,38 @@ impl SqliteStore {
                 .map_err(|e| StoreError::other(format!("cannot put the seeded database in place: {e}")))?,
             Err(_) => return Err(StoreError::Conflict(Conflict::NotEmpty)),
         }
+        drop(held);
         std::fs::File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(StoreError::other)?;
         Ok((SqliteStore::open_with(path, options)?, summary))
+    }
+}
+
+/// What the files being built end with, after `.NAME.` and tempfile's random characters.
+const SUFFIX: &str = ".seeding";
+
+/// Removes the files `dir` holds that a build of the same path (`prefix`) left and that no
+/// process holds a lock on any more. Best effort: what cannot be read or removed stays.
+fn remove_abandoned(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(prefix) && name.ends_with(SUFFIX)) {
+            continue;
+        }
+        let Ok(file) = std::fs::File::open(entry.path()) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => tracing::info!(file = %name, "removed the file of a seed load that did not finish"),
+                Err(e) => {
+                    tracing::warn!(file = %name, error = %e, "could not remove the file of an unfinished seed load")
+                }
+            }
+        }
     }
 }
 
