@@ -19,17 +19,13 @@ pub(super) struct AuditBatch<'a> {
 }
 
 impl<'a> AuditBatch<'a> {
-    pub(super) fn push(
-        &mut self,
-        action: AuditAction,
-        subject: &'a str,
-        before: &serde_json::Value,
-        after: &serde_json::Value,
-    ) {
+    /// Adds an event whose states before and after are JSON texts (e.g.
+    /// [`rules::seats_json_text`](crate::rules::seats_json_text)).
+    pub(super) fn push(&mut self, action: AuditAction, subject: &'a str, before: &str, after: &str) {
         self.action.push(action.as_str());
         self.subject.push(subject);
-        self.before.push(Some(before.to_string()));
-        self.after.push(Some(after.to_string()));
+        self.before.push(Some(before.to_owned()));
+        self.after.push(Some(after.to_owned()));
     }
 
     pub(super) async fn write(

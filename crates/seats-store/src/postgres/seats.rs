@@ -102,8 +102,8 @@ async fn edit_seats(
             audits.push(
                 rules::seat_edit_action(item.access_seat, item.gateway_seat),
                 &item.seat_uid,
-                &rules::seats_json(row.access, row.gateway),
-                &rules::seats_json(item.access_seat, item.gateway_seat),
+                rules::seats_json_text(row.access, row.gateway),
+                rules::seats_json_text(item.access_seat, item.gateway_seat),
             );
         }
         out.push(SeatRecord {
@@ -197,14 +197,13 @@ pub(super) async fn expire_seats(
         lock_account(db, &account_id).await?;
         let ids: Vec<&str> = stale.iter().map(|s| s.1.as_str()).collect();
         remove_seats(db, &ids, now).await?;
-        let after = rules::seats_json(false, false);
         let mut audits = AuditBatch::default();
         for (_, _, seat_uid, access, gateway) in &stale {
             audits.push(
                 AuditAction::SeatExpire,
                 seat_uid,
-                &rules::seats_json(*access, *gateway),
-                &after,
+                rules::seats_json_text(*access, *gateway),
+                rules::seats_json_text(false, false),
             );
         }
         audits.write(db, now, Some(&account_id), &Actor::System).await?;
