@@ -11,6 +11,8 @@ pub trait SeatStore: Send + Sync {
     /// Applies a batch of seat edits atomically (docs/contract.md §5) and returns the seats in request
     /// order. Fails with [`StoreError::NotFound`] naming the positions of unknown seat uids,
     /// or [`StoreError::SeatLimit`] if the batch would raise seats in use above the limit.
+    /// Each seat uid may appear once (the API refuses a batch that names one twice): both
+    /// backends update a batch's rows in one statement, which keeps one of a seat's repeats.
     async fn edit_seats(
         &self,
         account_id: &str,
