@@ -8,6 +8,7 @@ mod docs;
 mod edit;
 mod healthcheck;
 mod idp;
+mod log_writer;
 mod output;
 mod serve;
 mod transfer;

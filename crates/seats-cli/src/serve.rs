@@ -13,7 +13,7 @@ use seats_store::{seed, DatabaseUrl, Durability, PendingImage, Store, StoreError
 use seats_types::Timestamp;
 use tokio::net::TcpListener;
 
-use crate::database;
+use crate::{database, log_writer};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -170,7 +170,13 @@ enum LogFormat {
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
-    init_tracing(args.log_format);
+    let flusher = match init_tracing(args.log_format) {
+        Ok(flusher) => flusher,
+        Err(e) => {
+            eprintln!("error: cannot start the log's thread: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -178,7 +184,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(args)) {
+    let outcome = runtime.block_on(serve(args));
+    // The log's last lines, before the error that ends it.
+    drop(flusher);
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -187,19 +196,23 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+/// Logs to stderr through [`log_writer`]; the log's last lines are written when the returned
+/// flusher is dropped.
+fn init_tracing(format: LogFormat) -> std::io::Result<log_writer::Flusher> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colours only on a terminal, so piped and collected logs stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, flusher) = log_writer::start(std::io::stderr())?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(ansi);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    Ok(flusher)
 }
 
 /// The seed `POST /_seats/v1/reset` loads again: the file (read anew) or the demo.

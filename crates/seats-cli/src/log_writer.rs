@@ -1,0 +1,300 @@
+//! The server's log lines reach stderr from a thread of their own, several lines per write
+//! when they come fast (docs/performance.md, "The request log").
+//!
+//! Every request logs a line; written by the request's own task, each was a `write` system
+//! call on the runtime's worker, about a twentieth of a cheap request's CPU under load. Here a
+//! line is appended to a buffer (one lock, in order with every other line), and a thread
+//! writes what the buffer holds: at once when the log was quiet, and at most once a
+//! millisecond when it is busy, so a burst of lines costs a few writes. Nothing is dropped:
+//! when stderr is slower than the lines (a full pipe), a line's writer waits for room, as it
+//! waited for stderr before. [`Flusher`] writes what is left when the server stops; lines
+//! logged after that go straight to stderr.
+
+use std::io::{self, Write};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Most bytes held for the thread; a line that finds more waits for it to write them.
+const HELD_MAX: usize = 1 << 20;
+/// Least time between two writes: lines that come meanwhile go out together.
+const EVERY: Duration = Duration::from_millis(1);
+
+struct Held {
+    bytes: Vec<u8>,
+    /// The thread has ended (or is ending): lines go straight to stderr.
+    closed: bool,
+}
+
+struct Shared {
+    held: Mutex<Held>,
+    /// Signalled when the buffer stops being empty, and at close.
+    filled: Condvar,
+    /// Signalled when the thread took the buffer.
+    drained: Condvar,
+    held_max: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        // A line's writer does not panic while holding the lock, but never lose the log for it.
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What the log's formatter writes to (a [`MakeWriter`]).
+#[derive(Clone)]
+pub struct LogWriter(Arc<Shared>);
+
+/// Ends the writing thread when dropped, after it wrote every line it was given.
+pub struct Flusher {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Starts the thread that writes the log's lines to `out`.
+pub fn start(out: impl Write + Send + 'static) -> io::Result<(LogWriter, Flusher)> {
+    start_with(out, HELD_MAX)
+}
+
+fn start_with(mut out: impl Write + Send + 'static, held_max: usize) -> io::Result<(LogWriter, Flusher)> {
+    let shared = Arc::new(Shared {
+        held: Mutex::new(Held {
+            bytes: Vec::new(),
+            closed: false,
+        }),
+        filled: Condvar::new(),
+        drained: Condvar::new(),
+        held_max,
+    });
+    let writing = shared.clone();
+    let thread = thread::Builder::new().name("seats-log".into()).spawn(move || {
+        let mut taken = Vec::new();
+        let mut last: Option<Instant> = None;
+        loop {
+            let mut held = writing.lock();
+            while held.bytes.is_empty() && !held.closed {
+                held = writing.filled.wait(held).unwrap_or_else(|e| e.into_inner());
+            }
+            if held.bytes.is_empty() {
+                return; // closed, and everything written
+            }
+            if let Some(wait) = last.and_then(|at| EVERY.checked_sub(at.elapsed())) {
+                if !held.closed {
+                    drop(held);
+                    thread::sleep(wait);
+                    held = writing.lock();
+                }
+            }
+            std::mem::swap(&mut held.bytes, &mut taken);
+            drop(held);
+            writing.drained.notify_all();
+            // Nowhere to report a failed write of the log to but the log.
+            let _ = out.write_all(&taken).and_then(|()| out.flush());
+            taken.clear();
+            last = Some(Instant::now());
+        }
+    })?;
+    let flusher = Flusher {
+        shared: shared.clone(),
+        thread: Some(thread),
+    };
+    Ok((LogWriter(shared), flusher))
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.filled.notify_all();
+        self.shared.drained.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One line's writer: the formatter writes a whole line in one call.
+pub struct Line<'a>(&'a Shared);
+
+impl Write for Line<'_> {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        let shared = self.0;
+        let mut held = shared.lock();
+        while held.bytes.len() >= shared.held_max && !held.closed {
+            held = shared.drained.wait(held).unwrap_or_else(|e| e.into_inner());
+        }
+        if held.closed {
+            drop(held);
+            io::stderr().write_all(line)?;
+            return Ok(line.len());
+        }
+        let was_empty = held.bytes.is_empty();
+        held.bytes.extend_from_slice(line);
+        drop(held);
+        if was_empty {
+            shared.filled.notify_one();
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogWriter {
+    type Writer = Line<'a>;
+
+    fn make_writer(&'a self) -> Line<'a> {
+        Line(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A sink that records each write, and blocks its first until `release` is sent.
+    #[derive(Clone)]
+    struct Sink {
+        writes: Arc<Mutex<Vec<Vec<u8>>>>,
+        gate: Arc<Mutex<Option<mpsc::Receiver<()>>>>,
+    }
+
+    impl Sink {
+        fn new(gated: bool) -> (Sink, mpsc::Sender<()>) {
+            let (release, gate) = mpsc::channel();
+            let sink = Sink {
+                writes: Default::default(),
+                gate: Arc::new(Mutex::new(gated.then_some(gate))),
+            };
+            (sink, release)
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8(self.writes.lock().unwrap().concat()).unwrap()
+        }
+    }
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let gate = self.gate.lock().unwrap().take();
+            if let Some(gate) = gate {
+                gate.recv().unwrap();
+            }
+            self.writes.lock().unwrap().push(buf.to_vec());
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn log(writer: &LogWriter, line: &str) {
+        writer.make_writer().write_all(line.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn every_line_arrives_whole_and_in_each_writer_s_order() {
+        let (sink, _release) = Sink::new(false);
+        let (writer, flusher) = start(sink.clone()).unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let writer = writer.clone();
+                thread::spawn(move || {
+                    for i in 0..1000 {
+                        log(&writer, &format!("thread {t} line {i} {}\n", "x".repeat(i % 50)));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        drop(flusher);
+        let text = sink.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 8000);
+        let mut next = [0usize; 8];
+        for line in lines {
+            let words: Vec<&str> = line.split(' ').collect();
+            let (t, i): (usize, usize) = (words[1].parse().unwrap(), words[3].parse().unwrap());
+            assert_eq!(i, next[t], "thread {t}'s lines in order: {line}");
+            assert_eq!(words[4], "x".repeat(i % 50), "the line whole: {line}");
+            next[t] += 1;
+        }
+    }
+
+    #[test]
+    fn lines_that_come_while_one_is_written_go_out_in_one_write() {
+        let (sink, release) = Sink::new(true);
+        let (writer, flusher) = start(sink.clone()).unwrap();
+        log(&writer, "first\n");
+        // The thread is held in the first line's write; these wait in the buffer.
+        while sink.gate.lock().unwrap().is_some() {
+            thread::yield_now();
+        }
+        for i in 0..500 {
+            log(&writer, &format!("line {i}\n"));
+        }
+        release.send(()).unwrap();
+        drop(flusher);
+        let writes = sink.writes.lock().unwrap().clone();
+        assert_eq!(writes.len(), 2, "the first line, then the other 500 together");
+        assert_eq!(writes[0], b"first\n");
+        assert_eq!(writes[1].iter().filter(|&&b| b == b'\n').count(), 500);
+    }
+
+    #[test]
+    fn a_line_waits_for_room_rather_than_being_dropped() {
+        let (sink, release) = Sink::new(true);
+        let (writer, flusher) = start_with(sink.clone(), 64).unwrap();
+        log(&writer, "first\n");
+        while sink.gate.lock().unwrap().is_some() {
+            thread::yield_now();
+        }
+        let (done_tx, done) = mpsc::channel();
+        let producer = {
+            let writer = writer.clone();
+            thread::spawn(move || {
+                for i in 0..100 {
+                    log(&writer, &format!("line {i:03}\n"));
+                }
+                done_tx.send(()).unwrap();
+            })
+        };
+        // Lines are held until 64 bytes are: the ninth waits for the held first write to end.
+        assert!(
+            done.recv_timeout(Duration::from_millis(200)).is_err(),
+            "the writer waited for room"
+        );
+        assert!(writer.0.lock().bytes.len() <= 64 + "line 000\n".len());
+        release.send(()).unwrap();
+        producer.join().unwrap();
+        drop(flusher);
+        let text = sink.text();
+        let expected: String = std::iter::once("first\n".to_owned())
+            .chain((0..100).map(|i| format!("line {i:03}\n")))
+            .collect();
+        assert_eq!(text, expected, "nothing lost, nothing out of order");
+    }
+
+    #[test]
+    fn the_flusher_writes_what_is_left_and_later_lines_still_go_out() {
+        let (sink, _release) = Sink::new(false);
+        let (writer, flusher) = start(sink.clone()).unwrap();
+        for i in 0..100 {
+            log(&writer, &format!("line {i}\n"));
+        }
+        drop(flusher);
+        assert_eq!(sink.text().lines().count(), 100, "written before the flusher returned");
+        assert!(writer.0.lock().closed);
+        // After the thread ended a line goes to stderr directly, without waiting.
+        log(&writer, "after the end\n");
+        assert_eq!(sink.text().lines().count(), 100);
+    }
+}
