@@ -140,6 +140,9 @@ struct Traffic {
     patch: Outcome,
     /// CPU time of the server processes per request (µs).
     patch_cpu_us: f64,
+    /// `GET /user/tokens/verify` at the PATCH's connections: the HTTP stack and the token's
+    /// check, no storage (the CPU per request, µs).
+    verify_cpu_us: f64,
     email_cpu_us: f64,
     batch_seats_per_s: f64,
     email_ms: f64,
@@ -302,6 +305,17 @@ async fn traffic(
     let before = cpu(&servers);
     let patch = load::run(&addrs, connections, duration, Some(TOKEN), 200, one_seat(users)).await?;
     let patch_cpu_us = cpu_per_request(cpu(&servers) - before, &patch);
+    let before = cpu(&servers);
+    let verify = load::run(
+        &addrs,
+        connections,
+        duration.min(Duration::from_secs(2)),
+        Some(TOKEN),
+        200,
+        get(|_, _| "/client/v4/user/tokens/verify".to_owned()),
+    )
+    .await?;
+    let verify_cpu_us = cpu_per_request(cpu(&servers) - before, &verify);
     let batches = load::run(&addrs, 4, duration, Some(TOKEN), 200, batch(users)).await?;
     let batch_seats_per_s = batches.per_second() * 1000.0_f64.min(users as f64);
     let users_path = format!("/client/v4/accounts/{ACCOUNT}/access/users");
@@ -338,6 +352,7 @@ async fn traffic(
         idle_mib,
         patch,
         patch_cpu_us,
+        verify_cpu_us,
         email_cpu_us,
         batch_seats_per_s,
         email_ms,
@@ -413,8 +428,10 @@ async fn measure(args: Args, dir: &Path) -> anyhow::Result<()> {
         println!();
         println!("SQLite, durability full:");
         println!();
-        println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | PATCH CPU µs/req | × baseline's | email CPU µs/req | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | dashboard first / last / no-match page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| seats | 1-seat PATCH req/s | × baseline | × smallest | PATCH CPU µs/req | × baseline's | token verify CPU µs/req | × baseline's | email CPU µs/req | p50 ms | p99 ms | 1000-seat batches seats/s | email ms | search ms | first page ms | dashboard first / last / no-match page ms | seed load s | seed peak MiB | cold start ms | idle MiB |");
+        println!(
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         let mut smallest = None;
         let mut operators = Vec::new();
         for &users in &args.sizes {
@@ -429,12 +446,14 @@ async fn measure(args: Args, dir: &Path) -> anyhow::Result<()> {
             operators.push(toolkit_row(users, &toolkit));
             let smallest = *smallest.get_or_insert(t.patch.per_second());
             println!(
-                "| {users} | {:.0} | {:.2} | {:.2} | {:.0} | {:.1} | {:.0} | {} |",
+                "| {users} | {:.0} | {:.2} | {:.2} | {:.0} | {:.1} | {:.0} | {:.1} | {:.0} | {} |",
                 t.patch.per_second(),
                 t.patch.per_second() / baseline.per_second(),
                 t.patch.per_second() / smallest,
                 t.patch_cpu_us,
                 t.patch_cpu_us / baseline_cpu_us,
+                t.verify_cpu_us,
+                t.verify_cpu_us / baseline_cpu_us,
                 t.email_cpu_us,
                 common_cells(&seeded, &t)
             );

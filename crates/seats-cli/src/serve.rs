@@ -345,7 +345,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(manual) => AppState::with_manual_clock(store, manual, config),
         None => AppState::new(store, clock, config),
     };
-    state.start_seed = start_seed(&args);
+    state.set_start_seed(start_seed(&args));
     if let Some((digest, image)) = first_state {
         state
             .toolkit

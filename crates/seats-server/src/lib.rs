@@ -37,9 +37,15 @@ pub use connections::{serve_with, ConnectionLimits};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// What every handler can reach.
+/// What every handler can reach: one pointer to [`AppStateInner`], so that the copies a
+/// request makes of it (one per middleware, extractor and handler) each move one reference
+/// count instead of one per part (docs/performance.md, "The HTTP stack").
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+/// The parts of [`AppState`], reached through it.
+#[derive(Clone)]
+pub struct AppStateInner {
     pub store: Arc<dyn Store>,
     /// Every reader of time reads this clock.
     pub clock: Arc<dyn Clock>,
@@ -60,9 +66,17 @@ pub struct AppState {
     pub start_seed: Option<toolkit::snapshots::SeedSource>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> Self {
-        AppState {
+        AppState(Arc::new(AppStateInner {
             store: store.clone(),
             clock,
             manual_clock: None,
@@ -80,15 +94,20 @@ impl AppState {
             dashboard_form_key: Default::default(),
             config: Arc::new(config),
             sweeper: Default::default(),
-        }
+        }))
     }
 
     /// A state whose clock is `clock`, moved forward with `POST /_seats/v1/clock`.
     pub fn with_manual_clock(store: Arc<dyn Store>, clock: Arc<ManualClock>, config: ServerConfig) -> Self {
-        AppState {
-            manual_clock: Some(clock.clone()),
-            ..AppState::new(store, clock, config)
-        }
+        let mut state = AppState::new(store, clock.clone(), config);
+        Arc::make_mut(&mut state.0).manual_clock = Some(clock);
+        state
+    }
+
+    /// Sets the seed `POST /_seats/v1/reset` loads (before the router is built: copies taken
+    /// earlier keep the seed they had).
+    pub fn set_start_seed(&mut self, seed: Option<toolkit::snapshots::SeedSource>) {
+        Arc::make_mut(&mut self.0).start_seed = seed;
     }
 }
 

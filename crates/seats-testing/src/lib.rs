@@ -151,7 +151,7 @@ impl Builder {
                     other => Error::Store(other),
                 })?;
         }
-        state.start_seed = source;
+        state.set_start_seed(source);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -153,12 +153,12 @@ impl TestAppBuilder {
         };
         if self.resettable {
             let text = self.seed.unwrap_or_else(|| json!({})).to_string();
-            state.start_seed = Some(Arc::new(move || {
+            state.set_start_seed(Some(Arc::new(move || {
                 Ok(seed::parse(text.as_bytes()).expect("test seed is valid"))
-            }));
+            })));
         }
         if let Some(source) = self.start_seed {
-            state.start_seed = Some(source);
+            state.set_start_seed(Some(source));
         }
         start(db, store, state, self.limits).await
     }
