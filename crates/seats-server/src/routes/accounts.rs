@@ -41,7 +41,6 @@ pub struct Account {
     ),
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,

@@ -277,7 +277,6 @@ impl<T> CursorPage<T> {
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Read", "Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
     account: AccountId,
@@ -307,7 +306,6 @@ pub async fn list(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Read", "Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn get(
     State(state): State<AppState>,
     account: AccountId,
@@ -339,7 +337,6 @@ pub async fn get(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn delete(
     State(state): State<AppState>,
     account: AccountId,
@@ -377,7 +374,6 @@ pub async fn delete(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn bulk_delete(
     State(state): State<AppState>,
     account: AccountId,
@@ -435,7 +431,6 @@ async fn set_revoked(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn revoke(
     State(state): State<AppState>,
     account: AccountId,
@@ -460,7 +455,6 @@ pub async fn revoke(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn unrevoke(
     State(state): State<AppState>,
     account: AccountId,
@@ -588,7 +582,6 @@ fn matches_nothing(query: &QueryPairs) -> Result<bool, ApiError> {
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Read", "Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn list_physical(
     State(state): State<AppState>,
     account: AccountId,
@@ -630,7 +623,6 @@ fn no_device(id: &str) -> ApiError {
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Read", "Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn get_physical(
     State(state): State<AppState>,
     account: AccountId,
@@ -674,7 +666,6 @@ async fn end_physical(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn delete_physical(
     State(state): State<AppState>,
     account: AccountId,
@@ -700,7 +691,6 @@ pub async fn delete_physical(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn revoke_physical(
     State(state): State<AppState>,
     account: AccountId,
@@ -799,7 +789,6 @@ async fn deprecated_set_revoked(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn deprecated_revoke(
     State(state): State<AppState>,
     account: AccountId,
@@ -824,7 +813,6 @@ pub async fn deprecated_revoke(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn deprecated_unrevoke(
     State(state): State<AppState>,
     account: AccountId,

@@ -216,7 +216,6 @@ fn first_secret(flags: &ScimFlags, existing: Option<&IdentityProviderRecord>) ->
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write", "Access: Organizations, Identity Providers, and Groups Read"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
     account: AccountId,
@@ -261,7 +260,6 @@ pub async fn list(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn create(
     State(state): State<AppState>,
     account: AccountId,
@@ -298,7 +296,6 @@ pub async fn create(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write", "Access: Organizations, Identity Providers, and Groups Read"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn get(
     State(state): State<AppState>,
     account: AccountId,
@@ -333,7 +330,6 @@ pub async fn get(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn update(
     State(state): State<AppState>,
     account: AccountId,
@@ -376,7 +372,6 @@ pub async fn update(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn delete(
     State(state): State<AppState>,
     account: AccountId,
@@ -410,7 +405,6 @@ pub async fn delete(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn refresh_scim_secret(
     State(state): State<AppState>,
     account: AccountId,
@@ -487,7 +481,6 @@ fn many(query: &QueryPairs, name: &str) -> Result<Vec<String>, ApiError> {
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write", "Access: Organizations, Identity Providers, and Groups Read"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn scim_users(
     State(state): State<AppState>,
     account: AccountId,
@@ -538,7 +531,6 @@ pub async fn scim_users(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write", "Access: Organizations, Identity Providers, and Groups Read"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn scim_groups(
     State(state): State<AppState>,
     account: AccountId,

@@ -50,7 +50,6 @@ async fn parse(body: JsonBody, state: &AppState, create: bool) -> Result<serde_j
     ),
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn get(
     State(state): State<AppState>,
     account: AccountId,
@@ -80,7 +79,6 @@ pub async fn get(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn create(
     State(state): State<AppState>,
     account: AccountId,
@@ -119,7 +117,6 @@ pub async fn create(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn update(
     State(state): State<AppState>,
     account: AccountId,
@@ -177,7 +174,6 @@ pub struct RevokeUserBody {
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Organizations, Identity Providers, and Groups Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn revoke_user(
     State(state): State<AppState>,
     account: AccountId,

@@ -31,7 +31,6 @@ use crate::AppState;
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust: Seats Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn edit(
     State(state): State<AppState>,
     account: AccountId,

@@ -41,7 +41,6 @@ pub struct TokenVerification {
     ),
     security(("api_token" = [])),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn verify(
     State(state): State<AppState>,
     parts: Parts,

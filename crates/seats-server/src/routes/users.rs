@@ -98,7 +98,6 @@ pub fn user_view(u: UserRecord) -> User {
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Audit Logs Read"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
     account: AccountId,
@@ -146,7 +145,6 @@ pub async fn list(
     ),
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn create(
     State(state): State<AppState>,
     account: AccountId,
@@ -182,7 +180,6 @@ pub async fn create(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Audit Logs Read"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn get(
     State(state): State<AppState>,
     account: AccountId,
@@ -210,7 +207,6 @@ pub async fn get(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Zero Trust: Seats Write"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn update(
     State(state): State<AppState>,
     account: AccountId,
@@ -254,7 +250,6 @@ pub async fn update(
     ),
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn delete(
     State(state): State<AppState>,
     account: AccountId,
@@ -292,7 +287,6 @@ pub async fn delete(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Audit Logs Read"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn active_sessions(
     State(state): State<AppState>,
     account: AccountId,
@@ -334,7 +328,6 @@ pub async fn active_sessions(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Audit Logs Read"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn failed_logins(
     State(state): State<AppState>,
     account: AccountId,
@@ -370,7 +363,6 @@ pub async fn failed_logins(
     security(("api_token" = []), ("api_email" = [], "api_key" = [])),
     extensions(("x-api-token-group" = json!(["Access: Audit Logs Read"]))),
 )]
-#[tracing::instrument(skip_all)]
 pub async fn last_seen_identity(
     State(state): State<AppState>,
     account: AccountId,
