@@ -114,8 +114,8 @@ impl AppState {
 /// The whole HTTP application: routes, envelope fallbacks, request ids and request logs.
 ///
 /// The middleware wraps the routes once, as one service, rather than each route (which is
-/// what `Router::layer` does): axum copies a route's layered service for every request, and
-/// with six layers per route that copy was a sixth of a cheap request's instructions
+/// what `Router::layer` does): axum copies a route's layered service for every request, six
+/// boxed layers deep, and doing so cost a token verification 5k of its 74.5k instructions
 /// (docs/performance.md, "The HTTP stack").
 pub fn build_router(state: AppState) -> Router {
     let (router, doc) = routes::api_routes(state.config.operator_key.is_some()).split_for_parts();
