@@ -1,5 +1,5 @@
 //! The server's log lines reach stderr from a thread of their own, several lines per write
-//! when they come fast (docs/performance.md, "The request log").
+//! when they come fast (docs/performance.md, "The HTTP stack").
 //!
 //! Every request logs a line; written by the request's own task, each was a `write` system
 //! call on the runtime's worker, about a twentieth of a cheap request's CPU under load. Here a
@@ -7,8 +7,9 @@
 //! writes what the buffer holds: at once when the log was quiet, and at most once a
 //! millisecond when it is busy, so a burst of lines costs a few writes. Nothing is dropped:
 //! when stderr is slower than the lines (a full pipe), a line's writer waits for room, as it
-//! waited for stderr before. [`Flusher`] writes what is left when the server stops; lines
-//! logged after that go straight to stderr.
+//! waited for stderr before. [`Flusher`] has the thread write what is left when the server
+//! stops, in order, lines logged meanwhile included; lines logged after the thread ended are
+//! written to stderr by their own writer.
 
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -24,23 +25,38 @@ const EVERY: Duration = Duration::from_millis(1);
 
 struct Held {
     bytes: Vec<u8>,
-    /// The thread has ended (or is ending): lines go straight to stderr.
+    /// The flusher asked the thread to write what is held and end.
+    stopping: bool,
+    /// The thread wrote its last and ended: a line's writer writes it to `out` itself.
     closed: bool,
 }
 
 struct Shared {
     held: Mutex<Held>,
-    /// Signalled when the buffer stops being empty, and at close.
+    /// Signalled when the buffer stops being empty, and when the flusher asks the thread to end.
     filled: Condvar,
-    /// Signalled when the thread took the buffer.
+    /// Signalled when the thread took the buffer, and when it ended.
     drained: Condvar,
     held_max: usize,
+    /// Where the lines go (stderr), written by the thread until it ends.
+    out: Mutex<Box<dyn Write + Send>>,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Held> {
         // A line's writer does not panic while holding the lock, but never lose the log for it.
         self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `bytes` to `out`: the thread's batches, and after it ended each line.
+    fn write_out(&self, bytes: &[u8]) -> io::Result<()> {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        out.write_all(bytes).and_then(|()| out.flush())
+    }
+
+    /// Waits on `signal` (one of the two condition variables), as [`Shared::lock`] locks.
+    fn wait<'a>(&self, signal: &Condvar, held: MutexGuard<'a, Held>) -> MutexGuard<'a, Held> {
+        signal.wait(held).unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -59,15 +75,17 @@ pub fn start(out: impl Write + Send + 'static) -> io::Result<(LogWriter, Flusher
     start_with(out, HELD_MAX)
 }
 
-fn start_with(mut out: impl Write + Send + 'static, held_max: usize) -> io::Result<(LogWriter, Flusher)> {
+fn start_with(out: impl Write + Send + 'static, held_max: usize) -> io::Result<(LogWriter, Flusher)> {
     let shared = Arc::new(Shared {
         held: Mutex::new(Held {
             bytes: Vec::new(),
+            stopping: false,
             closed: false,
         }),
         filled: Condvar::new(),
         drained: Condvar::new(),
         held_max,
+        out: Mutex::new(Box::new(out)),
     });
     let writing = shared.clone();
     let thread = thread::Builder::new().name("seats-log".into()).spawn(move || {
@@ -75,14 +93,18 @@ fn start_with(mut out: impl Write + Send + 'static, held_max: usize) -> io::Resu
         let mut last: Option<Instant> = None;
         loop {
             let mut held = writing.lock();
-            while held.bytes.is_empty() && !held.closed {
-                held = writing.filled.wait(held).unwrap_or_else(|e| e.into_inner());
+            while held.bytes.is_empty() && !held.stopping {
+                held = writing.wait(&writing.filled, held);
             }
             if held.bytes.is_empty() {
-                return; // closed, and everything written
+                // Asked to stop, and everything written: later lines' writers write them.
+                held.closed = true;
+                drop(held);
+                writing.drained.notify_all();
+                return;
             }
             if let Some(wait) = last.and_then(|at| EVERY.checked_sub(at.elapsed())) {
-                if !held.closed {
+                if !held.stopping {
                     drop(held);
                     thread::sleep(wait);
                     held = writing.lock();
@@ -92,7 +114,7 @@ fn start_with(mut out: impl Write + Send + 'static, held_max: usize) -> io::Resu
             drop(held);
             writing.drained.notify_all();
             // Nowhere to report a failed write of the log to but the log.
-            let _ = out.write_all(&taken).and_then(|()| out.flush());
+            let _ = writing.write_out(&taken);
             taken.clear();
             last = Some(Instant::now());
         }
@@ -106,9 +128,8 @@ fn start_with(mut out: impl Write + Send + 'static, held_max: usize) -> io::Resu
 
 impl Drop for Flusher {
     fn drop(&mut self) {
-        self.shared.lock().closed = true;
+        self.shared.lock().stopping = true;
         self.shared.filled.notify_all();
-        self.shared.drained.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -123,11 +144,11 @@ impl Write for Line<'_> {
         let shared = self.0;
         let mut held = shared.lock();
         while held.bytes.len() >= shared.held_max && !held.closed {
-            held = shared.drained.wait(held).unwrap_or_else(|e| e.into_inner());
+            held = shared.wait(&shared.drained, held);
         }
         if held.closed {
             drop(held);
-            io::stderr().write_all(line)?;
+            shared.write_out(line)?;
             return Ok(line.len());
         }
         let was_empty = held.bytes.is_empty();
@@ -284,6 +305,43 @@ mod tests {
     }
 
     #[test]
+    fn lines_waiting_for_room_when_the_server_stops_are_written_in_order() {
+        let (sink, release) = Sink::new(true);
+        let (writer, flusher) = start_with(sink.clone(), 64).unwrap();
+        log(&writer, "first\n");
+        while sink.gate.lock().unwrap().is_some() {
+            thread::yield_now();
+        }
+        let producer = {
+            let writer = writer.clone();
+            thread::spawn(move || {
+                for i in 0..100 {
+                    log(&writer, &format!("line {i:03}\n"));
+                }
+            })
+        };
+        // The producer waits for room while the flusher asks the thread to stop.
+        while writer.0.lock().bytes.len() < 64 {
+            thread::yield_now();
+        }
+        let stopping = thread::spawn(move || drop(flusher));
+        while !writer.0.lock().stopping {
+            thread::yield_now();
+        }
+        release.send(()).unwrap();
+        producer.join().unwrap();
+        stopping.join().unwrap();
+        let expected: String = std::iter::once("first\n".to_owned())
+            .chain((0..100).map(|i| format!("line {i:03}\n")))
+            .collect();
+        assert_eq!(
+            sink.text(),
+            expected,
+            "every line, in order, none written ahead of those held"
+        );
+    }
+
+    #[test]
     fn the_flusher_writes_what_is_left_and_later_lines_still_go_out() {
         let (sink, _release) = Sink::new(false);
         let (writer, flusher) = start(sink.clone()).unwrap();
@@ -293,8 +351,8 @@ mod tests {
         drop(flusher);
         assert_eq!(sink.text().lines().count(), 100, "written before the flusher returned");
         assert!(writer.0.lock().closed);
-        // After the thread ended a line goes to stderr directly, without waiting.
+        // After the thread ended a line's writer writes it itself, without waiting.
         log(&writer, "after the end\n");
-        assert_eq!(sink.text().lines().count(), 100);
+        assert_eq!(sink.text().lines().last(), Some("after the end"));
     }
 }
