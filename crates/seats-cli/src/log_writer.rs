@@ -219,6 +219,41 @@ mod tests {
         writer.make_writer().write_all(line.as_bytes()).unwrap();
     }
 
+    /// A log holding at most `held_max` bytes whose thread is held in the write of its first
+    /// line until `release` is sent.
+    fn held_in_first_write(held_max: usize) -> (Sink, mpsc::Sender<()>, LogWriter, Flusher) {
+        let (sink, release) = Sink::new(true);
+        let (writer, flusher) = start_with(sink.clone(), held_max).unwrap();
+        log(&writer, "first\n");
+        while sink.gate.lock().unwrap().is_some() {
+            thread::yield_now();
+        }
+        (sink, release, writer, flusher)
+    }
+
+    /// Line `i` of the 100 that [`logs_numbered`] logs.
+    fn numbered(i: usize) -> String {
+        format!("line {i:03}\n")
+    }
+
+    /// Logs the 100 [`numbered`] lines on a thread of their own, then says so on `done`.
+    fn logs_numbered(writer: &LogWriter, done: mpsc::Sender<()>) -> thread::JoinHandle<()> {
+        let writer = writer.clone();
+        thread::spawn(move || {
+            for i in 0..100 {
+                log(&writer, &numbered(i));
+            }
+            let _ = done.send(());
+        })
+    }
+
+    /// What the sink holds when the first line and then the numbered ones all came out in order.
+    fn first_then_numbered() -> String {
+        std::iter::once("first\n".to_owned())
+            .chain((0..100).map(numbered))
+            .collect()
+    }
+
     #[test]
     fn every_line_arrives_whole_and_in_each_writer_s_order() {
         let (sink, _release) = Sink::new(false);
@@ -252,13 +287,8 @@ mod tests {
 
     #[test]
     fn lines_that_come_while_one_is_written_go_out_in_one_write() {
-        let (sink, release) = Sink::new(true);
-        let (writer, flusher) = start(sink.clone()).unwrap();
-        log(&writer, "first\n");
+        let (sink, release, writer, flusher) = held_in_first_write(HELD_MAX);
         // The thread is held in the first line's write; these wait in the buffer.
-        while sink.gate.lock().unwrap().is_some() {
-            thread::yield_now();
-        }
         for i in 0..500 {
             log(&writer, &format!("line {i}\n"));
         }
@@ -272,54 +302,25 @@ mod tests {
 
     #[test]
     fn a_line_waits_for_room_rather_than_being_dropped() {
-        let (sink, release) = Sink::new(true);
-        let (writer, flusher) = start_with(sink.clone(), 64).unwrap();
-        log(&writer, "first\n");
-        while sink.gate.lock().unwrap().is_some() {
-            thread::yield_now();
-        }
+        let (sink, release, writer, flusher) = held_in_first_write(64);
         let (done_tx, done) = mpsc::channel();
-        let producer = {
-            let writer = writer.clone();
-            thread::spawn(move || {
-                for i in 0..100 {
-                    log(&writer, &format!("line {i:03}\n"));
-                }
-                done_tx.send(()).unwrap();
-            })
-        };
+        let producer = logs_numbered(&writer, done_tx);
         // Lines are held until 64 bytes are: the ninth waits for the held first write to end.
         assert!(
             done.recv_timeout(Duration::from_millis(200)).is_err(),
             "the writer waited for room"
         );
-        assert!(writer.0.lock().bytes.len() <= 64 + "line 000\n".len());
+        assert!(writer.0.lock().bytes.len() <= 64 + numbered(0).len());
         release.send(()).unwrap();
         producer.join().unwrap();
         drop(flusher);
-        let text = sink.text();
-        let expected: String = std::iter::once("first\n".to_owned())
-            .chain((0..100).map(|i| format!("line {i:03}\n")))
-            .collect();
-        assert_eq!(text, expected, "nothing lost, nothing out of order");
+        assert_eq!(sink.text(), first_then_numbered(), "nothing lost, nothing out of order");
     }
 
     #[test]
     fn lines_waiting_for_room_when_the_server_stops_are_written_in_order() {
-        let (sink, release) = Sink::new(true);
-        let (writer, flusher) = start_with(sink.clone(), 64).unwrap();
-        log(&writer, "first\n");
-        while sink.gate.lock().unwrap().is_some() {
-            thread::yield_now();
-        }
-        let producer = {
-            let writer = writer.clone();
-            thread::spawn(move || {
-                for i in 0..100 {
-                    log(&writer, &format!("line {i:03}\n"));
-                }
-            })
-        };
+        let (sink, release, writer, flusher) = held_in_first_write(64);
+        let producer = logs_numbered(&writer, mpsc::channel().0);
         // The producer waits for room while the flusher asks the thread to stop.
         while writer.0.lock().bytes.len() < 64 {
             thread::yield_now();
@@ -331,12 +332,9 @@ mod tests {
         release.send(()).unwrap();
         producer.join().unwrap();
         stopping.join().unwrap();
-        let expected: String = std::iter::once("first\n".to_owned())
-            .chain((0..100).map(|i| format!("line {i:03}\n")))
-            .collect();
         assert_eq!(
             sink.text(),
-            expected,
+            first_then_numbered(),
             "every line, in order, none written ahead of those held"
         );
     }
