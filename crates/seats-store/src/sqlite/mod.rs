@@ -187,6 +187,17 @@ impl SqliteStore {
 /// Applies the migrations this database lacks, in one transaction. Foreign keys are off while
 /// they run (SQLite ignores that pragma inside a transaction), so a migration can rebuild a
 /// table that others refer to; they are checked before the commit.
+/// Plans `conn`'s statements without looking at the values bound to them (SQLite's query
+/// planner stability guarantee), for the readers. Otherwise SQLite plans a statement with
+/// `LIMIT ?` (a page of users) for the limit it was given and prepares it again whenever that
+/// parameter is bound anew, which is every time: that was 60 % of an email lookup's
+/// instructions (docs/performance.md). The writer keeps SQLite's default: the expiry sweep's
+/// plan depends on its bound time (`tests/query_plans.rs` fails with it on the writer).
+fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
+}
+
 /// Registers the observers of `options` on `conn`; trigger bodies (`-- TRIGGER ...`) are not
 /// reported as statements.
 fn observe(conn: &mut Connection, options: &SqliteOptions) -> rusqlite::Result<()> {

@@ -62,5 +62,6 @@ fn open_reader(path: &PathBuf, options: &SqliteOptions) -> StoreResult<Connectio
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     super::observe(&mut conn, options)?;
+    super::stable_plans(&conn)?;
     Ok(conn)
 }

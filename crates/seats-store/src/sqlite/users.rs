@@ -391,3 +391,52 @@ impl UserStore for SqliteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+    use crate::sqlite::bulk::Start;
+
+    #[test]
+    fn lookups_by_email_reuse_their_prepared_statements() {
+        // As the store's connections are set up.
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::stable_plans(&conn).unwrap();
+        super::super::migrate(&mut conn).unwrap();
+        let now: Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+        let account = "0123456789abcdef0123456789abcdef";
+        let users: Vec<String> = (0..50)
+            .map(|i| format!(r#"{{"email": "user{i}@example.com", "gateway_seat": {}}}"#, i % 2 == 0))
+            .collect();
+        let seed = format!(
+            r#"{{"accounts": [{{"id": "{account}", "name": "x", "seat_limit": 50, "users": [{}]}}]}}"#,
+            users.join(",")
+        );
+        super::super::seed::load(&conn, seed.as_bytes(), now, Start::AsIs).unwrap();
+        for i in [3, 4, 17, 3] {
+            let filter = UserFilter {
+                email: Some(format!("user{i}@example.com")),
+                ..UserFilter::default()
+            };
+            let (found, total) = list_users(&conn, account, &filter, 1, 25, now).unwrap();
+            assert_eq!((found.len(), total), (1, 1));
+        }
+        let query = UserQuery::new(
+            account,
+            &UserFilter {
+                email: Some("x".into()),
+                ..UserFilter::default()
+            },
+            now,
+        );
+        for sql in [
+            query.sql("COUNT(*)", ""),
+            query.sql(USER_COLUMNS, "ORDER BY u.created_at, u.id LIMIT ?7 OFFSET ?8"),
+        ] {
+            let stmt = conn.prepare_cached(&sql).unwrap();
+            assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "re-prepared: {sql}");
+        }
+    }
+}
