@@ -70,7 +70,7 @@ pub async fn run(
         let make = make.clone();
         let authorization = authorization.clone();
         tasks.push(tokio::spawn(async move {
-            drive(addr, conn, deadline, authorization, expect, make).await
+            drive(addr, conn, Until::Deadline(deadline), authorization, expect, make).await
         }));
     }
     let mut latencies_us = Vec::new();
@@ -86,10 +86,41 @@ pub async fn run(
     })
 }
 
+/// Sends `count` requests one after another on one connection, authenticating with `bearer`
+/// (if any); fails on the first answer whose status is not `expect`.
+pub async fn sequential(
+    addr: SocketAddr,
+    count: u64,
+    bearer: Option<&str>,
+    expect: u16,
+    make: MakeCall,
+) -> anyhow::Result<()> {
+    let authorization = bearer.map(|t| format!("Bearer {t}"));
+    drive(addr, 0, Until::Count(count), authorization, expect, make).await?;
+    Ok(())
+}
+
+/// When a connection stops sending.
+#[derive(Clone, Copy)]
+enum Until {
+    Deadline(Instant),
+    Count(u64),
+}
+
+impl Until {
+    /// Whether a connection that has sent `sent` requests sends another.
+    fn more(self, sent: u64) -> bool {
+        match self {
+            Until::Deadline(deadline) => Instant::now() < deadline,
+            Until::Count(count) => sent < count,
+        }
+    }
+}
+
 async fn drive(
     addr: SocketAddr,
     conn: usize,
-    deadline: Instant,
+    until: Until,
     authorization: Option<String>,
     expect: u16,
     make: MakeCall,
@@ -103,7 +134,7 @@ async fn drive(
     let host = addr.to_string();
     let mut latencies = Vec::new();
     let mut n = 0u64;
-    while Instant::now() < deadline {
+    while until.more(n) {
         let call = make(conn, n);
         n += 1;
         let mut request = Request::builder()

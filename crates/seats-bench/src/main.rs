@@ -15,6 +15,7 @@
 //! connection count on the same server, so the PATCH reads as a ratio of what PostgreSQL
 //! itself does with a comparable transaction on this machine.
 
+mod instructions;
 mod load;
 mod operator;
 mod postgres;
@@ -63,6 +64,10 @@ struct Args {
     /// Skip the SQLite table (with `--postgres`).
     #[arg(long)]
     no_sqlite: bool,
+    /// Instead of the tables: instructions per request counted by callgrind (valgrind) on a
+    /// static response and on the seats server at each size (slow: pass `--sizes 10000`).
+    #[arg(long)]
+    instructions: bool,
     /// Internal: serve the static baseline on this address and print it.
     #[arg(long, hide = true)]
     serve_static: Option<SocketAddr>,
@@ -401,6 +406,9 @@ async fn measure(args: Args, dir: &Path) -> anyhow::Result<()> {
     let duration = Duration::from_secs_f64(args.seconds);
 
     let me = std::env::current_exe()?;
+    if args.instructions {
+        return instructions::measure(&seats, &me, dir, &args.sizes).await;
+    }
     let baseline_server = Server::start(&me, &["--serve-static", "127.0.0.1:0"], &dir.join("static.log"))?;
     let static_call: MakeCall = get(|_, _| "/".to_owned());
     let cpu_before = baseline_server.cpu_time();
