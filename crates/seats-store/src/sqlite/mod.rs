@@ -184,9 +184,6 @@ impl SqliteStore {
     }
 }
 
-/// Applies the migrations this database lacks, in one transaction. Foreign keys are off while
-/// they run (SQLite ignores that pragma inside a transaction), so a migration can rebuild a
-/// table that others refer to; they are checked before the commit.
 /// Plans `conn`'s statements without looking at the values bound to them (SQLite's query
 /// planner stability guarantee), for the readers. Otherwise SQLite plans a statement with
 /// `LIMIT ?` (a page of users) for the limit it was given and prepares it again whenever that
@@ -225,6 +222,9 @@ fn observe(conn: &mut Connection, options: &SqliteOptions) -> rusqlite::Result<(
     )
 }
 
+/// Applies the migrations this database lacks, in one transaction. Foreign keys are off while
+/// they run (SQLite ignores that pragma inside a transaction), so a migration can rebuild a
+/// table that others refer to; they are checked before the commit.
 fn migrate(conn: &mut Connection) -> StoreResult<()> {
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;

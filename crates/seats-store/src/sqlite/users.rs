@@ -401,7 +401,7 @@ mod tests {
 
     #[test]
     fn lookups_by_email_reuse_their_prepared_statements() {
-        // As the store's connections are set up.
+        // Planned as the store's readers plan.
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::stable_plans(&conn).unwrap();
         super::super::migrate(&mut conn).unwrap();
