@@ -6,7 +6,7 @@
 //! connection; the difference of the two runs' totals divided by the difference of the
 //! counts is one request's share, without the start-up, the seed and the shutdown.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context};
@@ -107,7 +107,6 @@ async fn counted(
     let out = dir.join(format!("callgrind-{name}-{requests}.out"));
     let database = dir.join(format!("instructions-{name}.db"));
     remove_database(&database)?;
-    let database_url = format!("sqlite://{}", database.display());
     let mut args: Vec<String> = vec![
         "--tool=callgrind".into(),
         format!("--callgrind-out-file={}", out.display()),
@@ -118,7 +117,7 @@ async fn counted(
             path(seats)?,
             "serve".into(),
             "--database".into(),
-            database_url,
+            format!("sqlite://{}", database.display()),
             "--seed".into(),
             path(seed)?,
             "--listen".into(),
@@ -139,10 +138,7 @@ async fn counted(
 }
 
 fn path(p: &Path) -> anyhow::Result<String> {
-    Ok(PathBuf::from(p)
-        .to_str()
-        .context("a path that is not UTF-8")?
-        .to_owned())
+    Ok(p.to_str().context("a path that is not UTF-8")?.to_owned())
 }
 
 /// The instruction total of a callgrind output file: its `totals:` line (or `summary:`, which
